@@ -1,0 +1,2 @@
+/** Registers every driver cellbench ships; import once at start-up. */
+import "./sim/register.js";

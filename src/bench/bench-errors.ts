@@ -1,0 +1,31 @@
+import { CellbenchError } from "../../protocols/cellbench-error.js";
+
+export class UnknownChannelError extends CellbenchError {
+  constructor(channel: string, known: string[]) {
+    super("UNKNOWN_CHANNEL", `no channel "${channel}" on this bench; use one of: ${known.join(", ")}`);
+  }
+}
+
+export class ChannelBusyError extends CellbenchError {
+  constructor(channel: string, runId: string) {
+    super("CHANNEL_BUSY", `channel ${channel} is running ${runId}; stop that run or choose another channel`);
+  }
+}
+
+export class ChamberOwnedError extends CellbenchError {
+  constructor(chamber: string, runId: string) {
+    super(
+      "CHAMBER_OWNED",
+      `chamber ${chamber} is driven by run ${runId}; a profile with chamber steps needs the chamber to itself — wait for that run or remove the chamber steps`,
+    );
+  }
+}
+
+export class SpeedNotAllowedError extends CellbenchError {
+  constructor(speed: number, realDevices: string[]) {
+    super(
+      "SPEED_REAL_HARDWARE",
+      `--speed ${speed} is only for simulated benches; devices ${realDevices.join(", ")} are real hardware — use --speed 1`,
+    );
+  }
+}

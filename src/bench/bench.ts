@@ -1,0 +1,235 @@
+import type { Chamber, ChamberReading, CyclerChannel, Device } from "../../drivers/capabilities.js";
+import type { Clock } from "../../drivers/clock.js";
+import { createDevice, driverInfo } from "../../drivers/registry.js";
+import type { BenchConfig } from "../config/load-config.js";
+import type { ChamberLink, RunDefinition, RunEngineListener } from "../engine/run-engine.js";
+import { RunEngine } from "../engine/run-engine.js";
+import { Poller } from "../sampling/poller.js";
+import type { ChannelSample } from "../sampling/sample.js";
+import {
+  ChamberOwnedError,
+  ChannelBusyError,
+  SpeedNotAllowedError,
+  UnknownChannelError,
+} from "./bench-errors.js";
+
+export interface ChannelSlot {
+  id: string;
+  device: Device;
+  channel: CyclerChannel;
+  chamberId: string | undefined;
+  latest: ChannelSample | undefined;
+  run: RunEngine | undefined;
+  readErrors: number;
+}
+
+export interface ChamberSlot {
+  id: string;
+  device: Device;
+  chamber: Chamber;
+  channels: string[];
+  latest: (ChamberReading & { tMonoMs: number; tWallMs: number }) | undefined;
+  /** Run that owns the set point (has chamber steps), if any. */
+  owner: string | undefined;
+  readErrors: number;
+}
+
+export interface BenchEvents {
+  channelSample?(slot: ChannelSlot, sample: ChannelSample): void;
+  chamberSample?(slot: ChamberSlot): void;
+  error?(source: string, err: unknown): void;
+  lateness?(poller: string, ms: number): void;
+}
+
+/**
+ * The instruments of one bench: devices from the registry, their channels and chambers, and one
+ * poller per device. Samples go from each poller to the run on that channel.
+ */
+export class Bench {
+  readonly channels = new Map<string, ChannelSlot>();
+  readonly chambers = new Map<string, ChamberSlot>();
+  private readonly pollers: Poller[] = [];
+  private started = false;
+
+  private constructor(
+    readonly config: BenchConfig,
+    readonly clock: Clock,
+    readonly devices: Device[],
+    private readonly events: BenchEvents,
+  ) {
+    const chamberOf = chamberIndex(config);
+    for (const device of devices) {
+      for (const channel of device.channels) {
+        this.channels.set(channel.id, {
+          id: channel.id,
+          device,
+          channel,
+          chamberId: chamberOf.get(channel.id),
+          latest: undefined,
+          run: undefined,
+          readErrors: 0,
+        });
+      }
+    }
+    for (const c of config.chambers) {
+      const device = devices.find((d) => d.id === c.device);
+      if (!device?.chamber) throw new Error(`chambers: device "${c.device}" is not a chamber controller`);
+      this.chambers.set(c.id, {
+        id: c.id,
+        device,
+        chamber: device.chamber,
+        channels: c.channels,
+        latest: undefined,
+        owner: undefined,
+        readErrors: 0,
+      });
+    }
+  }
+
+  /** Creates every device, refusing a speed other than 1 on real hardware, and connects them. */
+  static async open(config: BenchConfig, clock: Clock, events: BenchEvents = {}): Promise<Bench> {
+    const real = config.devices.filter((d) => !driverInfo(d.driver).simulated).map((d) => d.id);
+    if (clock.speed !== 1 && real.length > 0) throw new SpeedNotAllowedError(clock.speed, real);
+    const chamberOf = chamberIndex(config);
+    const devices = config.devices.map((d) =>
+      createDevice(d, { clock, chamberOfChannel: (ch) => chamberOf.get(ch) }),
+    );
+    const connected: Device[] = [];
+    try {
+      for (const device of devices) {
+        await device.connect();
+        connected.push(device);
+      }
+      const bench = new Bench(config, clock, devices, events);
+      await bench.allSafe();
+      return bench;
+    } catch (err) {
+      await Promise.allSettled(connected.map((d) => d.close()));
+      throw err;
+    }
+  }
+
+  /** Starts one poller per device. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const device of this.devices) {
+      const poller = new Poller({
+        name: device.id,
+        periodMs: this.config.samplingPeriodMs,
+        clock: this.clock,
+        tick: () => this.poll(device),
+        onError: (err) => this.events.error?.(device.id, err),
+        onLateness: (ms) => this.events.lateness?.(device.id, ms),
+      });
+      this.pollers.push(poller);
+      poller.start();
+    }
+  }
+
+  /** Stops sampling, puts every channel and chamber in safe state and closes the devices. */
+  async shutdown(): Promise<void> {
+    await Promise.all(this.pollers.map((p) => p.stop()));
+    this.pollers.length = 0;
+    for (const slot of this.channels.values()) {
+      if (slot.run && !slot.run.isTerminal)
+        await slot.run.stop("daemon shutting down").catch(() => undefined);
+    }
+    await this.allSafe();
+    await Promise.allSettled(this.devices.map((d) => d.close()));
+  }
+
+  /** Puts every channel and chamber into safe state; reports (does not throw) individual failures. */
+  async allSafe(): Promise<void> {
+    const results = await Promise.allSettled([
+      ...[...this.channels.values()].map((s) => s.channel.toSafeState()),
+      ...[...this.chambers.values()].map((s) => s.chamber.toSafeState()),
+    ]);
+    for (const r of results) if (r.status === "rejected") this.events.error?.("safe-state", r.reason);
+  }
+
+  channel(id: string): ChannelSlot {
+    const slot = this.channels.get(id);
+    if (!slot) throw new UnknownChannelError(id, [...this.channels.keys()]);
+    return slot;
+  }
+
+  /**
+   * Attaches a run to a channel (not started yet). A profile with chamber steps takes ownership
+   * of the channel's chamber; other runs in that chamber may still run profiles without them.
+   */
+  attachRun(channelId: string, run: RunDefinition, listener: RunEngineListener): RunEngine {
+    const slot = this.channel(channelId);
+    if (slot.run && !slot.run.isTerminal) throw new ChannelBusyError(channelId, slot.run.id);
+    const chamberSlot = slot.chamberId ? this.chambers.get(slot.chamberId) : undefined;
+    const needsChamber = usesChamber(run.profile.steps);
+    if (needsChamber && chamberSlot?.owner) {
+      const owner = [...this.channels.values()].find((s) => s.run?.id === chamberSlot.owner);
+      if (owner?.run && !owner.run.isTerminal) throw new ChamberOwnedError(chamberSlot.id, chamberSlot.owner);
+    }
+    slot.channel.mountCell?.(run.cell);
+    let link: ChamberLink | undefined;
+    if (chamberSlot) {
+      link = { chamber: chamberSlot.chamber, latest: () => chamberSlot.latest };
+      if (needsChamber) chamberSlot.owner = run.id;
+    }
+    const engine = new RunEngine(run, slot.channel, this.clock, listener, needsChamber ? link : undefined);
+    slot.run = engine;
+    return engine;
+  }
+
+  private async poll(device: Device): Promise<void> {
+    if (device.chamber) {
+      const slot = [...this.chambers.values()].find((c) => c.device === device);
+      if (slot) await this.pollChamber(slot);
+    }
+    for (const channel of device.channels)
+      await this.pollChannel(this.channels.get(channel.id) as ChannelSlot);
+  }
+
+  private async pollChamber(slot: ChamberSlot): Promise<void> {
+    try {
+      const reading = await slot.chamber.read();
+      slot.latest = { ...reading, tMonoMs: this.clock.now(), tWallMs: this.clock.wallNow() };
+      this.events.chamberSample?.(slot);
+    } catch (err) {
+      slot.readErrors++;
+      this.events.error?.(`${slot.id}`, err);
+    }
+  }
+
+  private async pollChannel(slot: ChannelSlot): Promise<void> {
+    let sample: ChannelSample;
+    try {
+      const r = await slot.channel.read();
+      sample = {
+        channel: slot.id,
+        tMonoMs: this.clock.now(),
+        tWallMs: this.clock.wallNow(),
+        voltageV: r.voltageV,
+        currentA: r.currentA,
+        temperatureC: r.temperatureC,
+      };
+    } catch (err) {
+      slot.readErrors++;
+      this.events.error?.(slot.id, err);
+      return;
+    }
+    slot.latest = sample;
+    this.events.channelSample?.(slot, sample);
+    if (slot.run && !slot.run.isTerminal) await slot.run.onSample(sample);
+  }
+}
+
+function chamberIndex(config: BenchConfig): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const c of config.chambers) for (const ch of c.channels) index.set(ch, c.id);
+  return index;
+}
+
+/** True when a profile has chamber steps or sweeps anywhere. */
+export function usesChamber(nodes: RunDefinition["profile"]["steps"]): boolean {
+  return nodes.some(
+    (n) => n.type === "chamber" || n.type === "sweep" || (n.type === "repeat" && usesChamber(n.steps)),
+  );
+}

@@ -1,0 +1,76 @@
+import { type Static, Type } from "@sinclair/typebox";
+
+/** A duration with its unit, e.g. "100 ms", "1 s", or a number of milliseconds. */
+const Duration = Type.Union([Type.String({ minLength: 1 }), Type.Number({ exclusiveMinimum: 0 })]);
+
+const Id = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$" });
+
+export const DeviceSchema = Type.Object(
+  {
+    id: Id,
+    driver: Type.String({ pattern: "^[a-z0-9-]+/[a-z0-9-]+$" }),
+    transport: Type.Optional(Type.String({ minLength: 1 })),
+    channels: Type.Optional(Type.Array(Id, { uniqueItems: true })),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+export const ChamberSchema = Type.Object(
+  {
+    id: Id,
+    device: Id,
+    channels: Type.Array(Id, { uniqueItems: true }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    bench: Id,
+    http: Type.Optional(
+      Type.Object(
+        {
+          host: Type.Optional(Type.String({ minLength: 1 })),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    influx: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ minLength: 1 }),
+          database: Type.String({ minLength: 1 }),
+          username: Type.Optional(Type.String()),
+          password: Type.Optional(Type.String()),
+          token: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    store: Type.Optional(Type.String({ minLength: 1 })),
+    devices: Type.Array(DeviceSchema, { minItems: 1 }),
+    chambers: Type.Optional(Type.Array(ChamberSchema)),
+    sampling: Type.Optional(Type.Object({ period: Duration }, { additionalProperties: false })),
+    auth: Type.Optional(
+      Type.Object(
+        {
+          tokens: Type.Array(
+            Type.Object(
+              {
+                role: Type.Union([Type.Literal("viewer"), Type.Literal("operator"), Type.Literal("admin")]),
+                token: Type.String({ minLength: 16 }),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type RawConfig = Static<typeof ConfigSchema>;

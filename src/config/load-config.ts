@@ -1,0 +1,176 @@
+import { readFileSync } from "node:fs";
+import { Value } from "@sinclair/typebox/value";
+import { parse as parseYaml } from "yaml";
+import type { DeviceConfig } from "../../drivers/capabilities.js";
+import { CellbenchError } from "../../protocols/cellbench-error.js";
+import { ConfigSchema, type RawConfig } from "./config-schema.js";
+
+export class ConfigError extends CellbenchError {
+  constructor(
+    readonly source: string,
+    readonly issues: string[],
+  ) {
+    super("CONFIG_INVALID", `${source}: invalid configuration:\n  ${issues.join("\n  ")}`);
+  }
+}
+
+export type Role = "viewer" | "operator" | "admin";
+
+export interface BenchConfig {
+  source: string;
+  bench: string;
+  http: { host: string; port: number };
+  influx?: { url: string; database: string; username?: string; password?: string; token?: string };
+  store: string;
+  devices: DeviceConfig[];
+  chambers: { id: string; device: string; channels: string[] }[];
+  samplingPeriodMs: number;
+  tokens: { role: Role; token: string }[];
+}
+
+const DURATION_UNITS_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  min: 60_000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Parses "100 ms", "1 s", "2 min" (or a bare number of milliseconds) into milliseconds. */
+export function parseDurationMs(value: string | number, where: string): number {
+  if (typeof value === "number") return value;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(value);
+  const scale = m ? DURATION_UNITS_MS[(m[2] as string).toLowerCase()] : undefined;
+  if (!m || scale === undefined) {
+    throw new Error(`${where}: "${value}" is not a duration; write e.g. "100 ms", "1 s" or "2 min"`);
+  }
+  return Number(m[1]) * scale;
+}
+
+/** Reads, validates and normalises a bench configuration file; environment variables override secrets and URLs. */
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(path, [
+      `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)}); check --config`,
+    ]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(path, [`not valid YAML: ${(err as Error).message}`]);
+  }
+  return normaliseConfig(raw, path, env);
+}
+
+export function normaliseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = {}): BenchConfig {
+  const schemaIssues = [...Value.Errors(ConfigSchema, raw)].map(
+    (e) => `${pointerToPath(e.path)}: ${e.message}`,
+  );
+  if (schemaIssues.length > 0) throw new ConfigError(source, dedupe(schemaIssues));
+  const config = raw as RawConfig;
+  const issues: string[] = [];
+
+  const channelOwner = new Map<string, string>();
+  const deviceIds = new Set<string>();
+  for (const [i, d] of config.devices.entries()) {
+    if (deviceIds.has(d.id))
+      issues.push(`devices[${i}].id: device id "${d.id}" is used twice; give each device its own id`);
+    deviceIds.add(d.id);
+    for (const ch of d.channels ?? []) {
+      const other = channelOwner.get(ch);
+      if (other)
+        issues.push(
+          `devices[${i}].channels: channel "${ch}" is already provided by device "${other}"; rename one`,
+        );
+      channelOwner.set(ch, d.id);
+    }
+  }
+  const chamberOfChannel = new Map<string, string>();
+  for (const [i, c] of (config.chambers ?? []).entries()) {
+    if (!deviceIds.has(c.device))
+      issues.push(`chambers[${i}].device: no device "${c.device}"; use one of the ids under devices`);
+    for (const ch of c.channels) {
+      if (!channelOwner.has(ch))
+        issues.push(`chambers[${i}].channels: no channel "${ch}"; list channels that a device provides`);
+      const other = chamberOfChannel.get(ch);
+      if (other)
+        issues.push(
+          `chambers[${i}].channels: channel "${ch}" is already in chamber "${other}"; a channel sits in one chamber`,
+        );
+      chamberOfChannel.set(ch, c.id);
+    }
+  }
+  let samplingPeriodMs = 100;
+  try {
+    if (config.sampling) samplingPeriodMs = parseDurationMs(config.sampling.period, "sampling.period");
+    if (samplingPeriodMs < 10)
+      issues.push(`sampling.period: ${samplingPeriodMs} ms is too short; use at least 10 ms`);
+  } catch (err) {
+    issues.push((err as Error).message);
+  }
+  const tokens = [...(config.auth?.tokens ?? [])];
+  try {
+    tokens.push(...tokensFromEnv(env.CELLBENCH_TOKENS));
+  } catch (err) {
+    issues.push((err as Error).message);
+  }
+  if (issues.length > 0) throw new ConfigError(source, issues);
+
+  const influx = config.influx ? { ...config.influx } : undefined;
+  if (env.INFLUX_URL || env.INFLUX_DB) {
+    const merged = influx ?? { url: "http://127.0.0.1:8086", database: "cellbench" };
+    if (env.INFLUX_URL) merged.url = env.INFLUX_URL;
+    if (env.INFLUX_DB) merged.database = env.INFLUX_DB;
+    if (env.INFLUX_TOKEN) merged.token = env.INFLUX_TOKEN;
+    return build(merged);
+  }
+  return build(influx);
+
+  function build(influxConfig: BenchConfig["influx"]): BenchConfig {
+    const result: BenchConfig = {
+      source,
+      bench: config.bench,
+      http: { host: config.http?.host ?? "127.0.0.1", port: config.http?.port ?? 8080 },
+      store: config.store ?? "./var/cellbench.db",
+      devices: config.devices.map((d) => ({ ...d })),
+      chambers: (config.chambers ?? []).map((c) => ({ ...c, channels: [...c.channels] })),
+      samplingPeriodMs,
+      tokens,
+    };
+    if (influxConfig) result.influx = influxConfig;
+    return result;
+  }
+}
+
+function tokensFromEnv(value: string | undefined): { role: Role; token: string }[] {
+  if (!value) return [];
+  return value.split(",").map((entry) => {
+    const [role, token] = entry.split(":", 2) as [string, string | undefined];
+    if ((role !== "viewer" && role !== "operator" && role !== "admin") || !token || token.length < 16) {
+      throw new Error(
+        'CELLBENCH_TOKENS: each entry must be "<viewer|operator|admin>:<token of at least 16 characters>", comma-separated',
+      );
+    }
+    return { role, token };
+  });
+}
+
+/** Turns a JSON pointer (`/devices/0/id`) into a config path (`devices[0].id`). */
+function pointerToPath(pointer: string): string {
+  if (pointer === "") return "(top level)";
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
+    .join("")
+    .replace(/^\./, "");
+}
+
+function dedupe(items: string[]): string[] {
+  return [...new Set(items)];
+}

@@ -1,0 +1,145 @@
+import type { CellSpec } from "../../drivers/capabilities.js";
+import { VirtualClock } from "../../drivers/clock.js";
+import "../../drivers/all.js";
+import { Bench } from "../bench/bench.js";
+import type { BenchConfig } from "../config/load-config.js";
+import type { Profile, ProfileNode } from "../profile/ast.js";
+import type { CellRecord, CycleRecord, RunState } from "../run/records.js";
+import type { StepChange } from "./run-engine.js";
+
+export interface StepEstimate {
+  stepIndex: number;
+  path: string;
+  text: string;
+  startS: number;
+  durationS: number;
+}
+
+export interface DryRunEstimate {
+  state: RunState;
+  reason: string;
+  durationS: number;
+  stepsExecuted: number;
+  cycles: CycleRecord[];
+  chargeAh: number;
+  dischargeAh: number;
+  chargeWh: number;
+  dischargeWh: number;
+  steps: StepEstimate[];
+  samplePeriodS: number;
+}
+
+export interface DryRunOptions {
+  /** Cell state of charge at the start (0..1); default 0.5. */
+  initialSoc?: number;
+  /** Chamber air temperature at the start, °C; default 25. */
+  initialChamberC?: number;
+  /** Sample period of the simulation, seconds; default min(1 s, the shortest step period in the profile). */
+  periodS?: number;
+  /** Give up after this much simulated time; default 60 days. */
+  maxDurationS?: number;
+  /** Receives every simulated sample (for `--out FILE.csv`). */
+  onRecord?: (record: CellRecord) => void;
+}
+
+/**
+ * Runs a profile on a simulated channel and chamber as fast as the CPU allows, through the same
+ * bench, pollers and run engine as a real run, and reports how long it takes and what it moves.
+ */
+export async function dryRun(
+  profile: Profile,
+  cell: CellSpec,
+  options: DryRunOptions = {},
+): Promise<DryRunEstimate> {
+  const periodS = options.periodS ?? Math.min(1, shortestPeriodS(profile.steps) ?? 1);
+  const maxDurationS = options.maxDurationS ?? 60 * 86_400;
+  const clock = new VirtualClock({ auto: true });
+  const config: BenchConfig = {
+    source: "dry-run",
+    bench: "dry-run",
+    http: { host: "127.0.0.1", port: 0 },
+    store: ":memory:",
+    devices: [
+      {
+        id: "sim-cycler",
+        driver: "sim/cycler",
+        channels: ["dry"],
+        options: { cell, initialSoc: options.initialSoc ?? 0.5 },
+      },
+      { id: "sim-chamber", driver: "sim/chamber", options: { initialC: options.initialChamberC ?? 25 } },
+    ],
+    chambers: [{ id: "chamber", device: "sim-chamber", channels: ["dry"] }],
+    samplingPeriodMs: periodS * 1000,
+    tokens: [],
+  };
+  const steps: StepEstimate[] = [];
+  const cycles: CycleRecord[] = [];
+  let last: CellRecord | undefined;
+  let finished: (value: { state: RunState; reason: string }) => void = () => undefined;
+  const ended = new Promise<{ state: RunState; reason: string }>((resolve) => {
+    finished = resolve;
+  });
+  const bench = await Bench.open(config, clock);
+  try {
+    const engine = bench.attachRun(
+      "dry",
+      { id: "dry-run", cell, profile },
+      {
+        sample: (record) => {
+          last = record;
+          options.onRecord?.(record);
+          if (record.testTimeS > maxDurationS) void engine.stop(`dry run gave up after ${maxDurationS} s`);
+        },
+        step: (change: StepChange) => {
+          const startS = last?.testTimeS ?? 0;
+          const previous = steps[steps.length - 1];
+          if (previous) previous.durationS = startS - previous.startS;
+          steps.push({
+            stepIndex: change.stepIndex,
+            path: change.path,
+            text: change.text,
+            startS,
+            durationS: 0,
+          });
+        },
+        cycle: (summary) => cycles.push(summary),
+        state: (event) => {
+          if (["completed", "stopped", "aborted", "faulted"].includes(event.state)) {
+            finished({ state: event.state, reason: event.reason });
+          }
+        },
+      },
+    );
+    bench.start();
+    await engine.start();
+    const outcome = await ended;
+    const status = engine.status();
+    const previous = steps[steps.length - 1];
+    if (previous) previous.durationS = status.testTimeS - previous.startS;
+    return {
+      ...outcome,
+      durationS: status.testTimeS,
+      stepsExecuted: status.stepIndex,
+      cycles,
+      ...status.total,
+      steps,
+      samplePeriodS: periodS,
+    };
+  } finally {
+    await bench.shutdown();
+  }
+}
+
+function shortestPeriodS(nodes: ProfileNode[]): number | undefined {
+  let best: number | undefined;
+  for (const n of nodes) {
+    const p =
+      n.type === "step"
+        ? n.periodS
+        : n.type === "repeat" || n.type === "sweep"
+          ? shortestPeriodS(n.steps)
+          : undefined;
+    if (p !== undefined && (best === undefined || p < best)) best = p;
+  }
+  return best;
+}

@@ -1,0 +1,551 @@
+import type {
+  CellSpec,
+  Chamber,
+  ChamberReading,
+  CyclerChannel,
+  CyclerSetpoint,
+} from "../../drivers/capabilities.js";
+import type { Clock } from "../../drivers/clock.js";
+import type { Direction, LimitAction, LogCriteria, Profile, StepNode } from "../profile/ast.js";
+import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
+import { type SafetyEnvelope, safetyEnvelope, safetyViolation } from "../safety/safety-envelope.js";
+import type { ChannelSample } from "../sampling/sample.js";
+import { addInterval, minus, type Throughput, zeroThroughput } from "./accumulators.js";
+import {
+  type ConditionInputs,
+  conditionMet,
+  describeCondition,
+  type ResolvedCondition,
+  resolveCondition,
+  VoltageSlope,
+} from "./conditions.js";
+import { type CursorPosition, ProgramCursor, type ProgramItem } from "./program-cursor.js";
+import { InvalidTransitionError } from "./run-errors.js";
+import {
+  type DriveWindow,
+  driveCycleDurationS,
+  driveWindow,
+  sameSetpoint,
+  setpointFor,
+} from "./setpoints.js";
+
+export interface RunDefinition {
+  id: string;
+  cell: CellSpec;
+  profile: Profile;
+}
+
+/** The chamber a run may drive, with the latest reading its poller took. */
+export interface ChamberLink {
+  chamber: Chamber;
+  latest(): ChamberReading | undefined;
+}
+
+export interface StepChange {
+  run: string;
+  channel: string;
+  tWallMs: number;
+  stepIndex: number;
+  cycleIndex: number;
+  path: string;
+  text: string;
+  /** Why the previous step ended (its termination or limit), empty for the first step. */
+  endedBecause: string;
+}
+
+export interface RunEngineListener {
+  /** Every sample the run sees; `forced` marks samples that must be logged (step boundaries, terminal events). */
+  sample?(record: CellRecord, log: { forced: boolean; criteria: LogCriteria }): void;
+  state?(event: RunEventRecord): void;
+  step?(change: StepChange): void;
+  cycle?(summary: CycleRecord): void;
+}
+
+/** Everything needed to continue a run after a restart (written with each outbox commit). */
+export interface RunCheckpoint {
+  runId: string;
+  state: RunState;
+  positions: CursorPosition[];
+  stepIndex: number;
+  cycleIndex: number;
+  stepElapsedS: number;
+  testTimeS: number;
+  total: Throughput;
+  cycleStart: Throughput;
+  chamberWithinSinceS: number | null;
+}
+
+export interface RunStatus {
+  id: string;
+  channel: string;
+  state: RunState;
+  reason: string;
+  stepIndex: number;
+  stepPath: string | null;
+  stepText: string | null;
+  cycleIndex: number;
+  stepElapsedS: number;
+  testTimeS: number;
+  total: Throughput;
+  lastRecord: CellRecord | null;
+}
+
+const TERMINAL: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted", "faulted"]);
+const DEFAULT_LOG: LogCriteria = { everyS: 1 };
+const DVDT_WINDOW_S = 10;
+/** Tolerance for time terminations: a step "for 10 s" sampled at 100 ms ends on the sample at 10 s. */
+const TIME_EPSILON_S = 1e-6;
+
+interface ActiveStep {
+  item: ProgramItem;
+  direction: Direction | undefined;
+  conditions: ResolvedCondition[] | undefined;
+  limits: { condition: ResolvedCondition; then: LimitAction }[] | undefined;
+  durationS: number | undefined;
+  stepStart: Throughput;
+  applied: CyclerSetpoint | undefined;
+  /** Re-evaluated each sample (resistance steps, power drive cycles). */
+  dynamic: boolean;
+  log: LogCriteria;
+}
+
+/**
+ * Runs one profile on one channel: a state machine driven by samples. Each sample integrates
+ * charge and energy, checks safety, evaluates the step's limits and terminations and, when the
+ * step ends, applies the next set point before the sample is done. Control calls (pause, resume,
+ * stop, abort, fault) are serialised with samples so a set point is never applied after a stop.
+ */
+export class RunEngine {
+  readonly id: string;
+  readonly channelId: string;
+  private state: RunState = "queued";
+  private reason = "";
+  private readonly cursor: ProgramCursor;
+  private readonly window: DriveWindow;
+  private readonly envelope: SafetyEnvelope;
+  private readonly slope = new VoltageSlope(DVDT_WINDOW_S);
+  private active: ActiveStep | undefined;
+  private stepIndex = 0;
+  private cycleIndex = 1;
+  private stepElapsedS = 0;
+  private testTimeS = 0;
+  private total = zeroThroughput();
+  private cycleStart = zeroThroughput();
+  private cycleMinT = Number.POSITIVE_INFINITY;
+  private cycleMaxT = Number.NEGATIVE_INFINITY;
+  private chamberWithinSinceS: number | null = null;
+  private prev: ChannelSample | undefined;
+  private appliedAtPrev = false;
+  private lastRecord: CellRecord | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly run: RunDefinition,
+    private readonly channel: CyclerChannel,
+    private readonly clock: Clock,
+    private readonly listener: RunEngineListener = {},
+    private readonly chamber?: ChamberLink,
+  ) {
+    this.id = run.id;
+    this.channelId = channel.id;
+    this.cursor = new ProgramCursor(run.profile.steps);
+    this.window = driveWindow(run.cell, run.profile.safety);
+    this.envelope = safetyEnvelope(run.cell, run.profile.safety);
+  }
+
+  get currentState(): RunState {
+    return this.state;
+  }
+
+  get isTerminal(): boolean {
+    return TERMINAL.has(this.state);
+  }
+
+  status(): RunStatus {
+    const item = this.active?.item ?? this.cursor.current();
+    return {
+      id: this.id,
+      channel: this.channelId,
+      state: this.state,
+      reason: this.reason,
+      stepIndex: this.stepIndex,
+      stepPath: this.isTerminal ? null : (item?.path ?? null),
+      stepText: this.isTerminal ? null : (item?.text ?? null),
+      cycleIndex: this.cycleIndex,
+      stepElapsedS: this.stepElapsedS,
+      testTimeS: this.testTimeS,
+      total: { ...this.total },
+      lastRecord: this.lastRecord,
+    };
+  }
+
+  checkpoint(): RunCheckpoint {
+    return {
+      runId: this.id,
+      state: this.state,
+      positions: this.cursor.positions(),
+      stepIndex: this.stepIndex,
+      cycleIndex: this.cycleIndex,
+      stepElapsedS: this.stepElapsedS,
+      testTimeS: this.testTimeS,
+      total: { ...this.total },
+      cycleStart: { ...this.cycleStart },
+      chamberWithinSinceS: this.chamberWithinSinceS,
+    };
+  }
+
+  /** Restores counters from a checkpoint; the run is then `interrupted` and continues with resume(). */
+  restore(cp: RunCheckpoint): void {
+    if (this.state !== "queued") throw new InvalidTransitionError(this.id, this.state, "restore");
+    this.cursor.restore(cp.positions);
+    this.stepIndex = cp.stepIndex;
+    this.cycleIndex = cp.cycleIndex;
+    this.stepElapsedS = cp.stepElapsedS;
+    this.testTimeS = cp.testTimeS;
+    this.total = { ...cp.total };
+    this.cycleStart = { ...cp.cycleStart };
+    this.chamberWithinSinceS = cp.chamberWithinSinceS;
+    this.state = "interrupted";
+  }
+
+  /** Starts the run: applies the first step. */
+  start(): Promise<void> {
+    return this.serialise(async () => {
+      if (this.state !== "queued") throw new InvalidTransitionError(this.id, this.state, "start");
+      this.setState("running", "");
+      if (this.cursor.done) return this.finish("completed", "profile has no steps");
+      await this.enter(this.cursor.current() as ProgramItem, "");
+    });
+  }
+
+  pause(): Promise<void> {
+    return this.serialise(async () => {
+      if (this.state !== "running") throw new InvalidTransitionError(this.id, this.state, "pause");
+      try {
+        await this.channel.toSafeState();
+      } catch (err) {
+        return this.finish("faulted", `pause could not put the channel in safe state: ${errorMessage(err)}`);
+      }
+      this.appliedAtPrev = true;
+      this.setState("paused", "paused by operator");
+    });
+  }
+
+  resume(): Promise<void> {
+    return this.serialise(async () => {
+      if (this.state !== "paused" && this.state !== "interrupted") {
+        throw new InvalidTransitionError(this.id, this.state, "resume");
+      }
+      const item = this.cursor.current();
+      this.setState("running", "resumed");
+      if (!item) return this.finish("completed", "");
+      if (this.active) {
+        await this.applyActive(this.prev?.voltageV ?? Number.NaN);
+        if (this.active.item.kind === "chamber")
+          await this.chamber?.chamber.setSetpoint(this.active.item.setpointC);
+      } else {
+        await this.enter(item, "", { keepElapsed: true });
+      }
+    });
+  }
+
+  stop(reason = "stopped by operator"): Promise<void> {
+    return this.serialise(async () => {
+      if (this.isTerminal) throw new InvalidTransitionError(this.id, this.state, "stop");
+      await this.finish("stopped", reason);
+    });
+  }
+
+  abort(reason = "aborted by operator"): Promise<void> {
+    return this.serialise(async () => {
+      if (this.isTerminal || this.state === "interrupted")
+        throw new InvalidTransitionError(this.id, this.state, "abort");
+      await this.finish("aborted", reason);
+    });
+  }
+
+  /** Latches the run as faulted (safety supervisor, watchdog, emergency stop); a no-op on ended runs. */
+  fault(reason: string): Promise<void> {
+    return this.serialise(async () => {
+      if (this.isTerminal) return;
+      await this.finish("faulted", reason);
+    });
+  }
+
+  /** Feeds one sample of this run's channel. */
+  onSample(s: ChannelSample): Promise<void> {
+    return this.serialise(() => this.handleSample(s));
+  }
+
+  private serialise(task: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(task);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async handleSample(s: ChannelSample): Promise<void> {
+    if (this.state === "queued" || this.isTerminal || this.state === "interrupted") return;
+    const dtS = this.prev ? Math.max(0, (s.tMonoMs - this.prev.tMonoMs) / 1000) : 0;
+    if (this.prev && dtS > 0) this.integrate(this.prev, s, dtS);
+    this.testTimeS += dtS;
+    if (!Number.isNaN(s.temperatureC)) {
+      this.cycleMinT = Math.min(this.cycleMinT, s.temperatureC);
+      this.cycleMaxT = Math.max(this.cycleMaxT, s.temperatureC);
+    }
+    this.prev = s;
+    this.appliedAtPrev = false;
+
+    const violation = safetyViolation(this.envelope, s);
+    if (violation) {
+      this.emitSample(s, true);
+      await this.finish("faulted", violation);
+      return;
+    }
+    if (this.state === "paused") {
+      this.emitSample(s, false);
+      return;
+    }
+    this.stepElapsedS += dtS;
+    const slope = this.slope.push(this.testTimeS, s.voltageV);
+    const active = this.active as ActiveStep;
+    const inputs: ConditionInputs = {
+      voltageV: s.voltageV,
+      currentA: s.currentA,
+      temperatureC: s.temperatureC,
+      stepAh: stepMagnitude(minus(this.total, active.stepStart), "Ah"),
+      stepWh: stepMagnitude(minus(this.total, active.stepStart), "Wh"),
+      dvdtMvPerS: slope,
+    };
+    const outcome =
+      active.item.kind === "chamber" ? this.chamberOutcome(active) : this.stepOutcome(active, inputs);
+    if (!outcome) {
+      this.emitSample(s, false);
+      if (active.dynamic) await this.applyActive(s.voltageV);
+      return;
+    }
+    this.emitSample(s, true);
+    await this.leave(outcome.reason, outcome.then);
+  }
+
+  private integrate(a: ChannelSample, b: ChannelSample, dtS: number): void {
+    // Right after a set point change the previous reading belongs to the old set point: the
+    // interval is better described by the new reading alone than by the trapezoid.
+    const amps = this.appliedAtPrev ? b.currentA : (a.currentA + b.currentA) / 2;
+    const watts = this.appliedAtPrev
+      ? b.currentA * b.voltageV
+      : (a.currentA * a.voltageV + b.currentA * b.voltageV) / 2;
+    addInterval(this.total, amps, watts, dtS);
+  }
+
+  private stepOutcome(
+    active: ActiveStep,
+    x: ConditionInputs,
+  ): { reason: string; then: LimitAction } | undefined {
+    const node = (active.item as Extract<ProgramItem, { kind: "step" }>).node;
+    if (!active.conditions) {
+      const ctx = { direction: active.direction, capacityAh: this.run.cell.capacityAh, first: x };
+      active.conditions = node.termination.conditions.map((c) => resolveCondition(c, ctx));
+      active.limits = node.limits.map((l) => ({ condition: resolveCondition(l.when, ctx), then: l.then }));
+    }
+    for (const limit of active.limits ?? []) {
+      if (conditionMet(limit.condition, x))
+        return { reason: `limit ${describeCondition(limit.condition)}`, then: limit.then };
+    }
+    for (const c of active.conditions) {
+      if (conditionMet(c, x)) return { reason: describeCondition(c), then: { kind: "next" } };
+    }
+    if (active.durationS !== undefined && this.stepElapsedS >= active.durationS - TIME_EPSILON_S) {
+      return { reason: `step time ${active.durationS} s`, then: { kind: "next" } };
+    }
+    return undefined;
+  }
+
+  private chamberOutcome(active: ActiveStep): { reason: string; then: LimitAction } | undefined {
+    const item = active.item as Extract<ProgramItem, { kind: "chamber" }>;
+    const reading = this.chamber?.latest();
+    if (!reading) return undefined;
+    const within = Math.abs(reading.temperatureC - item.setpointC) <= item.toleranceC;
+    if (!within) {
+      this.chamberWithinSinceS = null;
+      return undefined;
+    }
+    this.chamberWithinSinceS ??= this.stepElapsedS;
+    if (this.stepElapsedS - this.chamberWithinSinceS >= item.soakS - TIME_EPSILON_S) {
+      return {
+        reason: `chamber at ${item.setpointC} ± ${item.toleranceC} °C, soaked ${item.soakS} s`,
+        then: { kind: "next" },
+      };
+    }
+    return undefined;
+  }
+
+  /** Ends the active item and enters the next one (or ends the run). */
+  private async leave(reason: string, then: LimitAction): Promise<void> {
+    if (then.kind === "abort") return this.finish("aborted", reason);
+    let cyclesEnded = 0;
+    if (then.kind === "goto") this.cursor.goto(then.label);
+    else cyclesEnded = this.cursor.advance().cyclesEnded;
+    for (let i = 0; i < cyclesEnded; i++) this.endCycle();
+    const next = this.cursor.current();
+    if (!next) return this.finish("completed", "");
+    await this.enter(next, reason);
+  }
+
+  private async enter(
+    item: ProgramItem,
+    endedBecause: string,
+    options: { keepElapsed?: boolean } = {},
+  ): Promise<void> {
+    if (!options.keepElapsed) {
+      this.stepElapsedS = 0;
+      this.chamberWithinSinceS = null;
+      this.stepIndex++;
+    }
+    this.slope.reset();
+    const node: StepNode | undefined = item.kind === "step" ? item.node : undefined;
+    const action = node?.action;
+    const direction = action && "direction" in action ? action.direction : undefined;
+    const periodLog = node?.periodS !== undefined ? { everyS: node.periodS } : undefined;
+    this.active = {
+      item,
+      direction,
+      conditions: undefined,
+      limits: undefined,
+      durationS: node
+        ? (node.termination.durationS ?? (action ? driveCycleDurationS(action) : undefined))
+        : undefined,
+      stepStart: { ...this.total },
+      applied: undefined,
+      dynamic:
+        action?.kind === "constant"
+          ? action.value.kind === "resistance"
+          : action?.kind === "drive-cycle" && action.unit === "W",
+      log: node?.log ?? periodLog ?? this.run.profile.log ?? DEFAULT_LOG,
+    };
+    this.listener.step?.({
+      run: this.id,
+      channel: this.channelId,
+      tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
+      stepIndex: this.stepIndex,
+      cycleIndex: this.cycleIndex,
+      path: item.path,
+      text: item.text,
+      endedBecause,
+    });
+    if (item.kind === "chamber") {
+      if (!this.chamber)
+        return this.finish(
+          "faulted",
+          `${item.path}: a chamber step needs a chamber, and channel ${this.channelId} has none`,
+        );
+      await this.chamber.chamber.setSetpoint(item.setpointC);
+    }
+    await this.applyActive(this.prev?.voltageV ?? Number.NaN);
+  }
+
+  private async applyActive(voltageV: number): Promise<void> {
+    const active = this.active as ActiveStep;
+    const setpoint: CyclerSetpoint =
+      active.item.kind === "chamber"
+        ? { mode: "rest" }
+        : setpointFor(active.item.node.action, this.run.cell, this.window, {
+            voltageV: Number.isNaN(voltageV) ? this.window.minV : voltageV,
+            stepElapsedS: this.stepElapsedS,
+          });
+    if (active.dynamic && sameSetpoint(active.applied, setpoint)) return;
+    try {
+      await this.channel.apply(setpoint);
+    } catch (first) {
+      try {
+        await this.channel.apply(setpoint);
+      } catch {
+        await this.finish("faulted", `could not apply ${setpoint.mode} set point: ${errorMessage(first)}`);
+        return;
+      }
+    }
+    active.applied = setpoint;
+    this.appliedAtPrev = true;
+  }
+
+  private endCycle(): void {
+    const c = minus(this.total, this.cycleStart);
+    this.listener.cycle?.({
+      channel: this.channelId,
+      run: this.id,
+      cell: this.run.cell.id,
+      tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
+      cycleIndex: this.cycleIndex,
+      ...c,
+      coulombicEfficiency: c.chargeAh > 0 ? c.dischargeAh / c.chargeAh : Number.NaN,
+      minTemperatureC: Number.isFinite(this.cycleMinT) ? this.cycleMinT : Number.NaN,
+      maxTemperatureC: Number.isFinite(this.cycleMaxT) ? this.cycleMaxT : Number.NaN,
+    });
+    this.cycleIndex++;
+    this.cycleStart = { ...this.total };
+    this.cycleMinT = Number.POSITIVE_INFINITY;
+    this.cycleMaxT = Number.NEGATIVE_INFINITY;
+  }
+
+  private async finish(state: RunState, reason: string): Promise<void> {
+    if (this.isTerminal) return;
+    // Safe state first: whatever else fails, the output is off.
+    let safeError: unknown;
+    try {
+      await this.channel.toSafeState();
+    } catch (err) {
+      safeError = err;
+    }
+    const partial = minus(this.total, this.cycleStart);
+    if (state === "completed" && partial.chargeAh + partial.dischargeAh > 0) this.endCycle();
+    this.active = undefined;
+    const why = safeError ? `${reason}; safe state failed: ${errorMessage(safeError)}` : reason;
+    this.setState(state, why);
+  }
+
+  private setState(state: RunState, reason: string): void {
+    this.state = state;
+    this.reason = reason;
+    this.listener.state?.({
+      channel: this.channelId,
+      run: this.id,
+      tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
+      state,
+      reason,
+      stepIndex: this.stepIndex,
+    });
+  }
+
+  private emitSample(s: ChannelSample, forced: boolean): void {
+    const record: CellRecord = {
+      channel: this.channelId,
+      run: this.id,
+      cell: this.run.cell.id,
+      tWallMs: s.tWallMs,
+      testTimeS: this.testTimeS,
+      stepTimeS: this.stepElapsedS,
+      voltageV: s.voltageV,
+      currentA: s.currentA,
+      temperatureC: s.temperatureC,
+      powerW: s.voltageV * s.currentA,
+      chargeAh: this.total.chargeAh,
+      dischargeAh: this.total.dischargeAh,
+      chargeWh: this.total.chargeWh,
+      dischargeWh: this.total.dischargeWh,
+      stepIndex: this.stepIndex,
+      cycleIndex: this.cycleIndex,
+    };
+    this.lastRecord = record;
+    this.listener.sample?.(record, {
+      forced,
+      criteria: this.active?.log ?? this.run.profile.log ?? DEFAULT_LOG,
+    });
+  }
+}
+
+function stepMagnitude(t: Throughput, unit: "Ah" | "Wh"): number {
+  return unit === "Ah" ? t.chargeAh + t.dischargeAh : t.chargeWh + t.dischargeWh;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,102 @@
+import type { CellSpec, CyclerSetpoint } from "../../drivers/capabilities.js";
+import type { Action, Direction, DriveValue } from "../profile/ast.js";
+
+/** The voltage window a channel is clamped to while a run drives it. */
+export interface DriveWindow {
+  minV: number;
+  maxV: number;
+  /** Largest current magnitude allowed (CV holds use it as their current limit). */
+  maxCurrentA: number;
+}
+
+/** Intersects the cell's envelope with the profile's safety limits. */
+export function driveWindow(
+  cell: CellSpec,
+  safety?: { voltageV?: [number, number]; currentA?: [number, number] },
+): DriveWindow {
+  const minV = Math.max(cell.voltageV[0], safety?.voltageV?.[0] ?? Number.NEGATIVE_INFINITY);
+  const maxV = Math.min(cell.voltageV[1], safety?.voltageV?.[1] ?? Number.POSITIVE_INFINITY);
+  const cellMax = Math.max(Math.abs(cell.currentA[0]), Math.abs(cell.currentA[1]));
+  const safetyMax = safety?.currentA
+    ? Math.max(Math.abs(safety.currentA[0]), Math.abs(safety.currentA[1]))
+    : cellMax;
+  return { minV, maxV, maxCurrentA: Math.min(cellMax, safetyMax) };
+}
+
+const sign = (direction: Direction): number => (direction === "charge" ? 1 : -1);
+
+/** Current magnitude of a C-rate or current value; undefined for power and resistance. */
+export function currentOf(value: DriveValue, capacityAh: number): number | undefined {
+  if (value.kind === "current") return Math.abs(value.amps);
+  if (value.kind === "c-rate") return Math.abs(value.c) * capacityAh;
+  return undefined;
+}
+
+/**
+ * Returns the set point for an action at a given moment. Most actions give the same set point for
+ * the whole step; resistance steps and power drive cycles depend on the moment (`voltageV`,
+ * `stepElapsedS`), so the engine re-evaluates them every sample and applies only changes.
+ */
+export function setpointFor(
+  action: Action,
+  cell: CellSpec,
+  window: DriveWindow,
+  now: { voltageV: number; stepElapsedS: number },
+): CyclerSetpoint {
+  const { minV, maxV } = window;
+  switch (action.kind) {
+    case "rest":
+      return { mode: "rest" };
+    case "hold":
+      return { mode: "cv", voltageV: action.volts, currentLimitA: window.maxCurrentA };
+    case "cccv": {
+      const amps = currentOf(action.value, cell.capacityAh);
+      if (amps === undefined) throw new Error("CC-CV needs a current or C-rate");
+      return { mode: "cccv", currentA: sign(action.direction) * amps, voltageV: action.holdVolts };
+    }
+    case "constant": {
+      const value = action.value;
+      const s = sign(action.direction);
+      if (value.kind === "power") return { mode: "cp", powerW: s * Math.abs(value.watts), minV, maxV };
+      if (value.kind === "resistance") {
+        const amps = Math.min(Math.abs(now.voltageV) / value.ohms, window.maxCurrentA);
+        return { mode: "cc", currentA: s * amps, minV, maxV };
+      }
+      return { mode: "cc", currentA: s * (currentOf(value, cell.capacityAh) as number), minV, maxV };
+    }
+    case "drive-cycle": {
+      const s = sign(action.direction);
+      if (action.unit === "A") {
+        // The channel follows the whole trace itself; on resume the trace continues where it stopped.
+        const points = action.points
+          .filter((_p, i, all) => (all[i + 1]?.tS ?? Number.POSITIVE_INFINITY) > now.stepElapsedS)
+          .map((p) => ({ tS: Math.max(0, p.tS - now.stepElapsedS), currentA: s * p.value }));
+        return { mode: "profile", points, minV, maxV };
+      }
+      return { mode: "cp", powerW: s * valueAt(action.points, now.stepElapsedS), minV, maxV };
+    }
+  }
+}
+
+/** Piecewise-constant value of a time series at `tS`. */
+function valueAt(points: { tS: number; value: number }[], tS: number): number {
+  let value = points[0]?.value ?? 0;
+  for (const p of points) {
+    if (p.tS > tS) break;
+    value = p.value;
+  }
+  return value;
+}
+
+/** True when two set points command the same thing (so re-applying can be skipped). */
+export function sameSetpoint(a: CyclerSetpoint | undefined, b: CyclerSetpoint): boolean {
+  if (!a || a.mode !== b.mode) return false;
+  if (a.mode === "profile" || b.mode === "profile") return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Length of a drive cycle in seconds (its last point's time). */
+export function driveCycleDurationS(action: Action): number | undefined {
+  if (action.kind !== "drive-cycle") return undefined;
+  return action.points[action.points.length - 1]?.tS;
+}
