@@ -68,10 +68,8 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 export function normaliseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = {}): BenchConfig {
-  const schemaIssues = [...Value.Errors(ConfigSchema, raw)].map(
-    (e) => `${pointerToPath(e.path)}: ${e.message}`,
-  );
-  if (schemaIssues.length > 0) throw new ConfigError(source, dedupe(schemaIssues));
+  const schemaIssues = schemaErrors(raw);
+  if (schemaIssues.length > 0) throw new ConfigError(source, schemaIssues);
   const config = raw as RawConfig;
   const issues: string[] = [];
 
@@ -171,6 +169,18 @@ function pointerToPath(pointer: string): string {
     .replace(/^\./, "");
 }
 
-function dedupe(items: string[]): string[] {
-  return [...new Set(items)];
+/** Schema errors, one per path (the first is the most useful), phrased as what to change. */
+function schemaErrors(raw: unknown): string[] {
+  const byPath = new Map<string, string>();
+  for (const e of Value.Errors(ConfigSchema, raw)) {
+    if (byPath.has(e.path)) continue;
+    const message =
+      e.message === "Expected required property"
+        ? "missing; add it"
+        : e.message === "Unexpected property"
+          ? "unknown key; remove it or check its spelling"
+          : e.message;
+    byPath.set(e.path, `${pointerToPath(e.path)}: ${message}`);
+  }
+  return [...byPath.values()];
 }

@@ -1,9 +1,10 @@
 import type { CellSpec } from "../../drivers/capabilities.js";
 import { VirtualClock } from "../../drivers/clock.js";
 import "../../drivers/all.js";
-import { Bench } from "../bench/bench.js";
+import { Bench, type ChamberSlot } from "../bench/bench.js";
 import type { BenchConfig } from "../config/load-config.js";
 import type { Profile, ProfileNode } from "../profile/ast.js";
+import { assertProfileValid } from "../profile/validate.js";
 import type { CellRecord, CycleRecord, RunState } from "../run/records.js";
 import type { StepChange } from "./run-engine.js";
 
@@ -43,8 +44,9 @@ export interface DryRunOptions {
 }
 
 /**
- * Runs a profile on a simulated channel and chamber as fast as the CPU allows, through the same
- * bench, pollers and run engine as a real run, and reports how long it takes and what it moves.
+ * Validates a profile against the cell and a simulated bench, then runs it on the simulated channel
+ * and chamber as fast as the CPU allows, through the same bench, pollers and run engine as a real
+ * run, and reports how long it takes and what it moves.
  */
 export async function dryRun(
   profile: Profile,
@@ -81,6 +83,10 @@ export async function dryRun(
   });
   const bench = await Bench.open(config, clock);
   try {
+    assertProfileValid(profile, cell, {
+      cycler: bench.channel("dry").channel.ranges,
+      chamber: (bench.chambers.get("chamber") as ChamberSlot).chamber.ranges,
+    });
     const engine = bench.attachRun(
       "dry",
       { id: "dry-run", cell, profile },

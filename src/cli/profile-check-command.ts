@@ -1,0 +1,66 @@
+import { parseArgs } from "node:util";
+import { loadCellFile } from "../cell/load-cell.js";
+import { dryRun } from "../engine/dry-run.js";
+import { loadProfileFile } from "../profile/load-profile.js";
+import { UsageError } from "./cli-error.js";
+import { TraceCsvWriter } from "./trace-csv.js";
+
+const USAGE = "usage: cellbench profile check PROFILE --cell CELL [--out FILE.csv] [--soc 0..1]";
+
+/** `cellbench profile check`: parses, validates and dry-runs a profile on the simulated cell; prints the estimate. */
+export async function profileCheckCommand(argv: string[], print: (line: string) => void): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { cell: { type: "string" }, out: { type: "string" }, soc: { type: "string" } },
+  });
+  const [profilePath, ...extra] = positionals;
+  if (!profilePath || extra.length > 0) throw new UsageError(`give exactly one profile file; ${USAGE}`);
+  if (!values.cell)
+    throw new UsageError(`--cell is required (e.g. --cell examples/cells/nmc-18650.yaml); ${USAGE}`);
+  const initialSoc = values.soc === undefined ? 0.5 : Number(values.soc);
+  if (!(initialSoc >= 0 && initialSoc <= 1))
+    throw new UsageError(`--soc must be a number from 0 to 1, got "${values.soc}"`);
+
+  const cell = loadCellFile(values.cell);
+  const profile = loadProfileFile(profilePath);
+
+  const trace = values.out ? new TraceCsvWriter(values.out) : undefined;
+  const estimate = await dryRun(profile, cell, {
+    initialSoc,
+    ...(trace ? { onRecord: (r: Parameters<TraceCsvWriter["write"]>[0]) => trace.write(r) } : {}),
+  });
+  await trace?.close();
+
+  print(`profile   ${profile.name} (${profilePath})`);
+  print(
+    `cell      ${cell.id}: ${cell.chemistry}, ${cell.capacityAh} Ah, start at ${Math.round(initialSoc * 100)} % SOC`,
+  );
+  print(`result    ${estimate.state}${estimate.reason ? ` (${estimate.reason})` : ""}`);
+  print(`steps     ${estimate.stepsExecuted} executed, ${estimate.cycles.length} cycles`);
+  print(`duration  ${formatDuration(estimate.durationS)} (${Math.round(estimate.durationS)} s)`);
+  print(
+    `capacity  charged ${estimate.chargeAh.toFixed(3)} Ah / ${estimate.chargeWh.toFixed(2)} Wh, discharged ${estimate.dischargeAh.toFixed(3)} Ah / ${estimate.dischargeWh.toFixed(2)} Wh`,
+  );
+  for (const c of estimate.cycles.slice(0, 20)) {
+    print(
+      `  cycle ${c.cycleIndex}: charge ${c.chargeAh.toFixed(3)} Ah, discharge ${c.dischargeAh.toFixed(3)} Ah, CE ${Number.isNaN(c.coulombicEfficiency) ? "n/a" : `${(c.coulombicEfficiency * 100).toFixed(1)} %`}, T ${c.minTemperatureC.toFixed(1)}..${c.maxTemperatureC.toFixed(1)} °C`,
+    );
+  }
+  if (estimate.cycles.length > 20) print(`  ... ${estimate.cycles.length - 20} more cycles`);
+  if (values.out) print(`trace     ${values.out}`);
+  if (estimate.state !== "completed") {
+    throw new UsageError(
+      `the dry run did not complete: ${estimate.state}: ${estimate.reason}; adjust the profile or the cell`,
+    );
+  }
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const parts = [d ? `${d} d` : "", h ? `${h} h` : "", m ? `${m} min` : "", `${s % 60} s`].filter(Boolean);
+  return parts.slice(0, 3).join(" ");
+}

@@ -1,0 +1,78 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, normaliseConfig } from "../../../src/config/load-config.js";
+
+const root = join(import.meta.dirname, "..", "..", "..");
+
+function issuesOf(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    normaliseConfig(raw, "bench.yaml", env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+  return [];
+}
+
+const minimal = { bench: "b1", devices: [{ id: "c1", driver: "sim/cycler", channels: ["ch1"] }] };
+
+describe("bench configuration", () => {
+  it("loads the example simulated bench with defaults filled in", () => {
+    const config = loadConfig(join(root, "examples", "sim-bench.yaml"), {});
+    expect(config.bench).toBe("sim1");
+    expect(config.devices[0]?.channels).toHaveLength(8);
+    expect(config.chambers[0]?.channels).toHaveLength(8);
+    expect(config.samplingPeriodMs).toBe(100);
+    expect(config.http).toEqual({ host: "127.0.0.1", port: 8080 });
+  });
+
+  it("applies environment overrides for InfluxDB and tokens", () => {
+    const config = normaliseConfig(minimal, "x", {
+      INFLUX_URL: "http://127.0.0.1:9999",
+      INFLUX_DB: "lab",
+      CELLBENCH_TOKENS: "operator:0123456789abcdef0123,viewer:fedcba9876543210fedc",
+    });
+    expect(config.influx).toEqual({ url: "http://127.0.0.1:9999", database: "lab" });
+    expect(config.tokens.map((t) => t.role)).toEqual(["operator", "viewer"]);
+  });
+
+  it.each([
+    [{ devices: minimal.devices }, "bench: missing; add it"],
+    [{ ...minimal, extra: 1 }, "extra: unknown key; remove it or check its spelling"],
+    [
+      { ...minimal, sampling: { period: "fast" } },
+      'sampling.period: "fast" is not a duration; write e.g. "100 ms", "1 s" or "2 min"',
+    ],
+    [{ ...minimal, sampling: { period: "5 ms" } }, "sampling.period: 5 ms is too short; use at least 10 ms"],
+    [
+      { ...minimal, devices: [...minimal.devices, { id: "c2", driver: "sim/cycler", channels: ["ch1"] }] },
+      'devices[1].channels: channel "ch1" is already provided by device "c1"; rename one',
+    ],
+    [
+      { ...minimal, chambers: [{ id: "t", device: "nope", channels: ["ch1"] }] },
+      'chambers[0].device: no device "nope"; use one of the ids under devices',
+    ],
+    [
+      { ...minimal, chambers: [{ id: "t", device: "c1", channels: ["ch9"] }] },
+      'chambers[0].channels: no channel "ch9"; list channels that a device provides',
+    ],
+    [
+      { ...minimal, devices: [{ id: "c1", driver: "Sim Cycler" }] },
+      "devices[0].driver: Expected string to match '^[a-z0-9-]+/[a-z0-9-]+$'",
+    ],
+  ])("refuses %j", (raw, message) => {
+    expect(issuesOf(raw)).toContain(message);
+  });
+
+  it("refuses malformed CELLBENCH_TOKENS", () => {
+    expect(issuesOf(minimal, { CELLBENCH_TOKENS: "root:short" })[0]).toMatch(
+      /^CELLBENCH_TOKENS: each entry must be/,
+    );
+  });
+
+  it("names the file it cannot read", () => {
+    expect(() => loadConfig("/nonexistent/bench.yaml", {})).toThrow(
+      /\/nonexistent\/bench.yaml: invalid configuration:\n {2}cannot read the file \(ENOENT\)/,
+    );
+  });
+});
