@@ -1,0 +1,283 @@
+/**
+ * The forwarder (DESIGN §2) moves committed outbox rows to InfluxDB, oldest first, one batch of
+ * about `batchLines` lines at a time, and deletes them only after InfluxDB accepted them.
+ *
+ * - Nothing can be concluded from the reply (server down, timeout, 5xx, auth, missing database):
+ *   the same batch is retried after an exponential back-off with jitter, capped at `backoff.maxMs`,
+ *   for as long as it takes. The outbox spools meanwhile; nothing is dropped.
+ * - 400/422 (bad data): InfluxDB 1.x stored the good points and refused the rest without saying which
+ *   lines those were. The batch is bisected: each half is written again (rewriting an identical point
+ *   is idempotent in InfluxDB: same series, timestamp and fields replace themselves), halves that
+ *   are refused are split again, and a single refused line becomes a dead letter with the server's
+ *   message. The dead letters and the deletion of the batch are one transaction, so a crash in the
+ *   middle replays the batch (idempotent) and never duplicates a dead letter.
+ * - 413 (body too large): the batch is split the same way.
+ */
+import { type Clock, SystemClock } from "../../drivers/clock.js";
+import { Backoff, type BackoffOptions } from "./backoff.js";
+import type { LineWriter, WriteOutcome } from "./line-writer.js";
+import type { DeadLetter, Outbox, OutboxBatch } from "./outbox.js";
+
+/** What the forwarder reports (part of the storage status). */
+export interface ForwarderStatus {
+  running: boolean;
+  /** Whether InfluxDB answered the last request at all; null before the first attempt. */
+  reachable: boolean | null;
+  /** Whether the schema step succeeded (or is not managed here). */
+  schemaReady: boolean;
+  writtenPoints: number;
+  writtenBatches: number;
+  /** HTTP requests made, bisection halves included. */
+  requests: number;
+  /** Attempts that failed and will be retried (network, 5xx, auth, missing database). */
+  writeErrors: number;
+  consecutiveFailures: number;
+  /** Lines refused as bad data since start-up (the outbox keeps them as dead letters). */
+  deadLetters: number;
+  /** Batches that needed bisecting. */
+  bisectedBatches: number;
+  lastSuccessMs: number | null;
+  lastError: { atMs: number; status: number | null; message: string } | null;
+  /** Wall time of the next retry while backing off, else null. */
+  nextRetryMs: number | null;
+}
+
+/** Events the storage layer logs and counts; all optional. */
+export interface ForwarderEvents {
+  onWriteFailed?(outcome: Extract<WriteOutcome, { kind: "failed" }>, retryInMs: number): void;
+  onRecovered?(afterFailures: number): void;
+  onDeadLetters?(letters: DeadLetter[]): void;
+  onSchemaFailed?(error: Error, retryInMs: number | null): void;
+  /** A batch was delivered; `oldestCreatedMs` is when its oldest row was started (late data detection). */
+  onDelivered?(batch: OutboxBatch, deadLetters: number): void;
+}
+
+export interface ForwarderOptions {
+  outbox: Outbox;
+  writer: LineWriter;
+  /**
+   * Makes sure the database exists; run before the first write and after "database not found".
+   * Reject with `{ serverAnswered: true }` on the error when InfluxDB answered (e.g. no permission):
+   * writing is then tried anyway.
+   */
+  ensureSchema?: () => Promise<void>;
+  /** Clock for back-off sleeps and status timestamps (default SystemClock). */
+  clock?: Clock;
+  /** Lines per batch (default 5000). */
+  batchLines?: number;
+  backoff?: BackoffOptions;
+  events?: ForwarderEvents;
+}
+
+/** Drains the outbox into InfluxDB. `start()` runs it in the background; `stop()` ends it. */
+export class Forwarder {
+  private readonly outbox: Outbox;
+  private readonly writer: LineWriter;
+  private readonly ensureSchema: (() => Promise<void>) | undefined;
+  private readonly clock: Clock;
+  private readonly batchLines: number;
+  private readonly backoff: Backoff;
+  private readonly events: ForwarderEvents;
+  private abort: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly state: ForwarderStatus;
+
+  constructor(options: ForwarderOptions) {
+    this.outbox = options.outbox;
+    this.writer = options.writer;
+    this.ensureSchema = options.ensureSchema;
+    this.clock = options.clock ?? new SystemClock();
+    this.batchLines = Math.max(1, options.batchLines ?? 5000);
+    this.backoff = new Backoff(options.backoff);
+    this.events = options.events ?? {};
+    this.state = {
+      running: false,
+      reachable: null,
+      schemaReady: this.ensureSchema === undefined,
+      writtenPoints: 0,
+      writtenBatches: 0,
+      requests: 0,
+      writeErrors: 0,
+      consecutiveFailures: 0,
+      deadLetters: 0,
+      bisectedBatches: 0,
+      lastSuccessMs: null,
+      lastError: null,
+      nextRetryMs: null,
+    };
+  }
+
+  /** Starts forwarding in the background. */
+  start(): void {
+    if (this.loop !== undefined) return;
+    const abort = new AbortController();
+    this.abort = abort;
+    this.state.running = true;
+    this.unsubscribe = this.outbox.onCommit(() => this.wake?.());
+    this.loop = this.run(abort.signal).finally(() => {
+      this.state.running = false;
+    });
+  }
+
+  /**
+   * Stops forwarding. With `drainTimeoutMs`, first keeps sending until the outbox is empty or the
+   * time is up. A batch in flight when the stop comes is not acknowledged; it is sent again on the
+   * next start (idempotent).
+   */
+  async stop(options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    if (this.loop === undefined) return;
+    if (options.drainTimeoutMs && options.drainTimeoutMs > 0) await this.drain(options.drainTimeoutMs);
+    this.abort?.abort();
+    this.wake?.();
+    await this.loop;
+    this.unsubscribe?.();
+    this.loop = undefined;
+    this.abort = undefined;
+  }
+
+  /** Resolves true once the outbox holds nothing committed or pending, false after `timeoutMs` (real time). */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      this.outbox.commit();
+      if (this.outbox.backlog().rows === 0 && this.outbox.stats().pendingLines === 0) return true;
+      if (performance.now() >= deadline || this.loop === undefined) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Returns a snapshot of the forwarder's counters and state. */
+  status(): ForwarderStatus {
+    return { ...this.state, lastError: this.state.lastError ? { ...this.state.lastError } : null };
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (!this.state.schemaReady) {
+        await this.prepareSchema(signal);
+        continue;
+      }
+      const batch = this.outbox.readBatch(this.batchLines);
+      if (!batch) {
+        await this.idle(signal);
+        continue;
+      }
+      await this.deliver(batch, signal);
+    }
+  }
+
+  private async prepareSchema(signal: AbortSignal): Promise<void> {
+    try {
+      await (this.ensureSchema as () => Promise<void>)();
+      this.state.schemaReady = true;
+      this.state.reachable = true;
+    } catch (err) {
+      const error = err as Error & { serverAnswered?: boolean };
+      if (error.serverAnswered) {
+        // InfluxDB answered but refused (permissions, a 2.x/3.x server): try writing anyway.
+        this.state.schemaReady = true;
+        this.state.reachable = true;
+        this.recordError(null, error.message);
+        this.events.onSchemaFailed?.(error, null);
+        return;
+      }
+      this.state.reachable = false;
+      this.recordError(null, error.message);
+      const wait = this.backoff.next();
+      this.events.onSchemaFailed?.(error, wait);
+      await this.sleep(wait, signal);
+    }
+  }
+
+  /** Sends one batch until every line is either stored or a dead letter; returns early only when stopped. */
+  private async deliver(batch: OutboxBatch, signal: AbortSignal): Promise<void> {
+    const pending: { body: string; lines?: string[] }[] = [{ body: batch.body }];
+    const dead: DeadLetter[] = [];
+    let bisected = false;
+    while (pending.length > 0) {
+      if (signal.aborted) return;
+      const part = pending[pending.length - 1] as { body: string; lines?: string[] };
+      this.state.requests++;
+      const outcome = await this.writer.write(part.body);
+      if (outcome.kind === "failed") {
+        await this.afterFailure(outcome, signal);
+        continue;
+      }
+      this.afterAnswer();
+      pending.pop();
+      if (outcome.kind === "written") continue;
+      const lines = part.lines ?? part.body.split("\n");
+      if (lines.length === 1) {
+        dead.push({ line: lines[0] as string, status: outcome.status, message: outcome.message });
+        continue;
+      }
+      bisected = true;
+      const mid = Math.ceil(lines.length / 2);
+      const left = lines.slice(0, mid);
+      const right = lines.slice(mid);
+      pending.push({ body: right.join("\n"), lines: right }, { body: left.join("\n"), lines: left });
+    }
+    this.outbox.acknowledge(batch, dead);
+    const s = this.state;
+    s.writtenBatches++;
+    s.writtenPoints += batch.points - dead.length;
+    s.deadLetters += dead.length;
+    if (bisected) s.bisectedBatches++;
+    if (dead.length > 0) this.events.onDeadLetters?.(dead);
+    this.events.onDelivered?.(batch, dead.length);
+  }
+
+  private afterAnswer(): void {
+    const s = this.state;
+    const failures = s.consecutiveFailures;
+    s.reachable = true;
+    s.consecutiveFailures = 0;
+    s.nextRetryMs = null;
+    s.lastSuccessMs = this.clock.wallNow();
+    this.backoff.reset();
+    if (failures > 0) this.events.onRecovered?.(failures);
+  }
+
+  private async afterFailure(
+    outcome: Extract<WriteOutcome, { kind: "failed" }>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const s = this.state;
+    s.reachable = outcome.status !== null;
+    s.writeErrors++;
+    this.recordError(outcome.status, outcome.message);
+    const wait = this.backoff.next();
+    this.events.onWriteFailed?.(outcome, wait);
+    await this.sleep(wait, signal);
+    if (outcome.databaseMissing && this.ensureSchema && !signal.aborted) {
+      this.state.schemaReady = false;
+      await this.prepareSchema(signal);
+    }
+  }
+
+  private recordError(status: number | null, message: string): void {
+    this.state.consecutiveFailures++;
+    this.state.lastError = { atMs: this.clock.wallNow(), status, message };
+  }
+
+  private async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    this.state.nextRetryMs = this.clock.wallNow() + ms;
+    await this.clock.sleepUntil(this.clock.now() + ms, signal);
+    this.state.nextRetryMs = null;
+  }
+
+  /** Waits for the next commit that stores lines (or the stop). */
+  private idle(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.wake = undefined;
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.wake = done;
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+}

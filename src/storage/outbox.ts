@@ -1,0 +1,465 @@
+/**
+ * The outbox (DESIGN §2): encoded line protocol waits here, in SQLite (WAL), until InfluxDB has it.
+ *
+ * - `append()` only pushes onto an in-memory array (O(1)); nothing touches the disk on the caller's path.
+ * - A timer commits what accumulated, every `commitIntervalMs` (≤ 100 ms), as one transaction: the
+ *   lines (grouped into rows of up to `maxRowLines`) and the latest run checkpoints together, so a
+ *   crash never leaves a checkpoint that is ahead of, or behind, the data it describes. A crash loses
+ *   at most what was appended since the last commit.
+ * - The forwarder reads rows oldest first and deletes them only once InfluxDB accepted them; lines
+ *   InfluxDB refused as bad data go to the dead-letter table in the same transaction as the delete.
+ *
+ * better-sqlite3 is synchronous: a commit blocks the event loop for its duration (measured in
+ * `stats()`; see test/bench/ingest.ts). With `synchronous: "normal"` a commit survives a process crash
+ * but not a power cut; `"full"` adds an fsync per commit.
+ */
+import Database from "better-sqlite3";
+import { OutboxError } from "./errors.js";
+
+export interface OutboxOptions {
+  /** SQLite file (created when missing). `:memory:` works for tests but survives nothing. */
+  path: string;
+  /** Group-commit period (default 100 ms, at most 1000 ms). */
+  commitIntervalMs?: number;
+  /** Lines per stored row (default 1000). */
+  maxRowLines?: number;
+  /** `full` (default) survives power loss; `normal` survives process crashes only, with cheaper commits. */
+  synchronous?: "normal" | "full";
+  /** Lines held in memory while commits fail (disk full); beyond it new lines are dropped and counted. */
+  maxPendingLines?: number;
+  /** Wall clock for row and dead-letter timestamps (default Date.now). */
+  wallNow?: () => number;
+  /** Called when a commit fails (the lines stay pending and the next tick retries). */
+  onCommitError?: (error: OutboxError) => void;
+}
+
+/** Rows the forwarder sends together: whole rows, oldest first. */
+export interface OutboxBatch {
+  firstId: number;
+  lastId: number;
+  rows: number;
+  points: number;
+  /** Wall time the oldest row of the batch was started (how late the batch is). */
+  createdMs: number;
+  /** The rows' lines joined with "\n" (line protocol body). */
+  body: string;
+}
+
+/** A line InfluxDB refused as bad data, with what the server said. */
+export interface DeadLetter {
+  line: string;
+  status: number;
+  message: string;
+}
+
+export interface StoredDeadLetter extends DeadLetter {
+  id: number;
+  createdMs: number;
+}
+
+export interface CommitResult {
+  lines: number;
+  rows: number;
+  checkpoints: number;
+  durationMs: number;
+}
+
+export interface OutboxStats {
+  appendedLines: number;
+  committedLines: number;
+  /** Lines appended but not yet committed (in memory). */
+  pendingLines: number;
+  /** Lines refused because `maxPendingLines` was reached while commits failed. */
+  droppedLines: number;
+  commits: number;
+  commitErrors: number;
+  lastCommitError: string | null;
+  lastCommitMs: number;
+  worstCommitMs: number;
+  totalCommitMs: number;
+}
+
+export interface Backlog {
+  /** Committed rows not yet accepted by InfluxDB. */
+  rows: number;
+  /** Committed lines (points) not yet accepted by InfluxDB. */
+  points: number;
+  /** Wall time the oldest unsent row was started, or null when nothing waits. */
+  oldestCreatedMs: number | null;
+}
+
+export interface StoredCheckpoint {
+  state: unknown;
+  updatedMs: number;
+}
+
+const SCHEMA_VERSION = 1;
+
+interface PendingGroup {
+  lines: string[];
+  startedMs: number;
+}
+
+/** Durable FIFO of encoded lines plus the run checkpoints committed with them. */
+export class Outbox {
+  private readonly db: Database.Database;
+  private readonly maxRowLines: number;
+  private readonly maxPendingLines: number;
+  private readonly wallNow: () => number;
+  private readonly onCommitError: ((error: OutboxError) => void) | undefined;
+  private readonly commitListeners = new Set<() => void>();
+  private readonly timer: NodeJS.Timeout;
+  private pending: PendingGroup | undefined;
+  private readonly pendingCheckpoints = new Map<string, string | null>();
+  private closed = false;
+  private readonly backlogState: Backlog;
+  private readonly counters: OutboxStats = {
+    appendedLines: 0,
+    committedLines: 0,
+    pendingLines: 0,
+    droppedLines: 0,
+    commits: 0,
+    commitErrors: 0,
+    lastCommitError: null,
+    lastCommitMs: 0,
+    worstCommitMs: 0,
+    totalCommitMs: 0,
+  };
+
+  private readonly insertRow: Database.Statement<[number, number, string]>;
+  private readonly upsertCheckpoint: Database.Statement<[string, string, number]>;
+  private readonly deleteCheckpointRow: Database.Statement<[string]>;
+  private readonly selectRows: Database.Statement<
+    [number, number],
+    { id: number; created_ms: number; points: number; body: string }
+  >;
+  private readonly deleteRowsUpTo: Database.Statement<[number]>;
+  private readonly insertDeadLetter: Database.Statement<[number, number, string, string]>;
+  private readonly selectOldest: Database.Statement<[], { created_ms: number }>;
+  private readonly commitTx: (
+    group: PendingGroup | undefined,
+    checkpoints: [string, string | null][],
+  ) => number;
+  private readonly acknowledgeTx: (lastId: number, dead: DeadLetter[]) => void;
+
+  private constructor(options: OutboxOptions) {
+    const interval = options.commitIntervalMs ?? 100;
+    if (!(interval > 0 && interval <= 1000))
+      throw new OutboxError(`commitIntervalMs must be in (0, 1000] ms, got ${interval}`);
+    this.maxRowLines = Math.max(1, Math.floor(options.maxRowLines ?? 1000));
+    this.maxPendingLines = options.maxPendingLines ?? 1_000_000;
+    this.wallNow = options.wallNow ?? Date.now;
+    this.onCommitError = options.onCommitError;
+    try {
+      this.db = new Database(options.path);
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+      this.db.pragma("busy_timeout = 5000");
+      migrate(this.db);
+    } catch (err) {
+      throw new OutboxError(
+        `cannot open the outbox at ${options.path}: ${(err as Error).message}; check the \`store\` path and its permissions`,
+        { cause: err },
+      );
+    }
+    const db = this.db;
+    this.insertRow = db.prepare("INSERT INTO outbox (created_ms, points, body) VALUES (?, ?, ?)");
+    this.upsertCheckpoint = db.prepare(
+      "INSERT INTO checkpoint (run, state, updated_ms) VALUES (?, ?, ?) " +
+        "ON CONFLICT(run) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms",
+    );
+    this.deleteCheckpointRow = db.prepare("DELETE FROM checkpoint WHERE run = ?");
+    this.selectRows = db.prepare(
+      "SELECT id, created_ms, points, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+    );
+    this.deleteRowsUpTo = db.prepare("DELETE FROM outbox WHERE id <= ?");
+    this.insertDeadLetter = db.prepare(
+      "INSERT INTO dead_letter (created_ms, status, message, line) VALUES (?, ?, ?, ?)",
+    );
+    this.selectOldest = db.prepare("SELECT created_ms FROM outbox ORDER BY id LIMIT 1");
+
+    this.commitTx = db.transaction(
+      (group: PendingGroup | undefined, checkpoints: [string, string | null][]) => {
+        let rows = 0;
+        if (group) {
+          const { lines, startedMs } = group;
+          for (let i = 0; i < lines.length; i += this.maxRowLines) {
+            const slice = lines.length <= this.maxRowLines ? lines : lines.slice(i, i + this.maxRowLines);
+            this.insertRow.run(startedMs, slice.length, slice.join("\n"));
+            rows++;
+          }
+        }
+        const now = this.wallNow();
+        for (const [run, state] of checkpoints) {
+          if (state === null) this.deleteCheckpointRow.run(run);
+          else this.upsertCheckpoint.run(run, state, now);
+        }
+        return rows;
+      },
+    );
+    this.acknowledgeTx = db.transaction((lastId: number, dead: DeadLetter[]) => {
+      const now = this.wallNow();
+      for (const d of dead) this.insertDeadLetter.run(now, d.status, d.message, d.line);
+      this.deleteRowsUpTo.run(lastId);
+    });
+
+    const totals = db
+      .prepare<[], { rows: number; points: number | null }>(
+        "SELECT count(*) AS rows, sum(points) AS points FROM outbox",
+      )
+      .get();
+    this.backlogState = {
+      rows: totals?.rows ?? 0,
+      points: totals?.points ?? 0,
+      oldestCreatedMs: this.selectOldest.get()?.created_ms ?? null,
+    };
+
+    this.timer = setInterval(() => this.commit(), interval);
+    this.timer.unref();
+  }
+
+  /** Opens (or creates) the outbox and starts its commit timer. */
+  static open(options: OutboxOptions): Outbox {
+    return new Outbox(options);
+  }
+
+  /** Queues one encoded line for the next group commit. O(1), no I/O. */
+  append(line: string): void {
+    if (this.closed) throw new OutboxError("outbox is closed; lines can no longer be appended");
+    let group = this.pending;
+    if (!group) {
+      group = { lines: [], startedMs: this.wallNow() };
+      this.pending = group;
+    }
+    if (this.counters.pendingLines >= this.maxPendingLines) {
+      this.counters.droppedLines++;
+      return;
+    }
+    group.lines.push(line);
+    this.counters.pendingLines++;
+    this.counters.appendedLines++;
+  }
+
+  /**
+   * Records the latest checkpoint of a run (any JSON value); it is written in the same transaction
+   * as the lines appended before it. Only the newest value per run is kept until the commit.
+   */
+  setCheckpoint(run: string, state: unknown): void {
+    const json = JSON.stringify(state);
+    if (json === undefined) throw new OutboxError(`checkpoint of run ${run} is not JSON-serialisable`);
+    this.pendingCheckpoints.set(run, json);
+  }
+
+  /** Removes a run's checkpoint with the next commit (the run ended and needs no resume). */
+  deleteCheckpoint(run: string): void {
+    this.pendingCheckpoints.set(run, null);
+  }
+
+  /** Returns every run's checkpoint, including ones set since the last commit. */
+  readCheckpoints(): Map<string, StoredCheckpoint> {
+    const result = new Map<string, StoredCheckpoint>();
+    const rows = this.db
+      .prepare<[], { run: string; state: string; updated_ms: number }>(
+        "SELECT run, state, updated_ms FROM checkpoint",
+      )
+      .all();
+    for (const row of rows) result.set(row.run, { state: JSON.parse(row.state), updatedMs: row.updated_ms });
+    for (const [run, state] of this.pendingCheckpoints) {
+      if (state === null) result.delete(run);
+      else result.set(run, { state: JSON.parse(state), updatedMs: this.wallNow() });
+    }
+    return result;
+  }
+
+  /**
+   * Commits pending lines and checkpoints now (the timer calls this; call it yourself before
+   * shutdown). Returns what was written, or undefined when there was nothing to write or it failed.
+   */
+  commit(): CommitResult | undefined {
+    if (this.closed) return undefined;
+    const group = this.pending;
+    if (!group && this.pendingCheckpoints.size === 0) return undefined;
+    const checkpoints = [...this.pendingCheckpoints];
+    const started = performance.now();
+    let rows: number;
+    try {
+      rows = this.commitTx(group, checkpoints);
+    } catch (err) {
+      this.counters.commitErrors++;
+      const error = new OutboxError(
+        `outbox commit failed (${(err as Error).message}); lines stay in memory and the next commit retries`,
+        { cause: err },
+      );
+      this.counters.lastCommitError = error.message;
+      this.onCommitError?.(error);
+      return undefined;
+    }
+    const durationMs = performance.now() - started;
+    this.pending = undefined;
+    this.pendingCheckpoints.clear();
+    const lines = group?.lines.length ?? 0;
+    const c = this.counters;
+    c.pendingLines -= lines;
+    c.committedLines += lines;
+    c.commits++;
+    c.lastCommitMs = durationMs;
+    c.totalCommitMs += durationMs;
+    if (durationMs > c.worstCommitMs) c.worstCommitMs = durationMs;
+    if (group && lines > 0) {
+      if (this.backlogState.rows === 0) this.backlogState.oldestCreatedMs = group.startedMs;
+      this.backlogState.rows += rows;
+      this.backlogState.points += lines;
+      for (const listener of this.commitListeners) listener();
+    }
+    return { lines, rows, checkpoints: checkpoints.length, durationMs };
+  }
+
+  /** Calls `listener` after every commit that stored lines. Returns a function that unsubscribes. */
+  onCommit(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  /**
+   * Reads the oldest rows after `afterId` until they hold at least `minPoints` lines (whole rows;
+   * at least one). Returns undefined when no committed row waits.
+   */
+  readBatch(minPoints: number, afterId = 0): OutboxBatch | undefined {
+    const bodies: string[] = [];
+    let points = 0;
+    let firstId = 0;
+    let createdMs = 0;
+    let lastId = afterId;
+    const rowsPerRead = Math.max(1, Math.ceil(minPoints / this.maxRowLines) + 1);
+    while (points < minPoints) {
+      const rows = this.selectRows.all(lastId, rowsPerRead);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        if (points >= minPoints) break;
+        if (firstId === 0) {
+          firstId = row.id;
+          createdMs = row.created_ms;
+        }
+        bodies.push(row.body);
+        points += row.points;
+        lastId = row.id;
+      }
+      if (rows.length < rowsPerRead) break;
+    }
+    if (bodies.length === 0) return undefined;
+    return { firstId, lastId, rows: bodies.length, points, createdMs, body: bodies.join("\n") };
+  }
+
+  /**
+   * Deletes a sent batch (it must be the oldest unacknowledged one) and stores its dead letters,
+   * in one transaction.
+   */
+  acknowledge(batch: OutboxBatch, deadLetters: DeadLetter[] = []): void {
+    this.acknowledgeTx(batch.lastId, deadLetters);
+    const b = this.backlogState;
+    b.rows = Math.max(0, b.rows - batch.rows);
+    b.points = Math.max(0, b.points - batch.points);
+    b.oldestCreatedMs = b.rows === 0 ? null : (this.selectOldest.get()?.created_ms ?? null);
+  }
+
+  /** Returns the committed, unsent rows and lines, and the wall time the oldest was started. */
+  backlog(): Backlog {
+    return { ...this.backlogState };
+  }
+
+  /** Returns commit counters and timings. */
+  stats(): OutboxStats {
+    return { ...this.counters };
+  }
+
+  /** Returns how many dead letters are stored. */
+  deadLetterCount(): number {
+    return this.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM dead_letter").get()?.n ?? 0;
+  }
+
+  /** Returns stored dead letters, oldest first. */
+  listDeadLetters(limit = 100): StoredDeadLetter[] {
+    return this.db
+      .prepare<[number], { id: number; created_ms: number; status: number; message: string; line: string }>(
+        "SELECT id, created_ms, status, message, line FROM dead_letter ORDER BY id LIMIT ?",
+      )
+      .all(limit)
+      .map((r) => ({
+        id: r.id,
+        createdMs: r.created_ms,
+        status: r.status,
+        message: r.message,
+        line: r.line,
+      }));
+  }
+
+  /**
+   * Moves dead letters back into the outbox (after fixing what made InfluxDB refuse them, e.g.
+   * dropping a conflicting field). Returns how many were moved.
+   */
+  requeueDeadLetters(ids?: number[]): number {
+    const letters = ids
+      ? ids.flatMap((id) =>
+          this.db
+            .prepare<[number], { id: number; line: string }>("SELECT id, line FROM dead_letter WHERE id = ?")
+            .all(id),
+        )
+      : this.db
+          .prepare<[], { id: number; line: string }>("SELECT id, line FROM dead_letter ORDER BY id")
+          .all();
+    if (letters.length === 0) return 0;
+    const startedMs = this.wallNow();
+    const remove = this.db.prepare<[number]>("DELETE FROM dead_letter WHERE id = ?");
+    const rows = this.db.transaction(() => {
+      for (const l of letters) remove.run(l.id);
+      return this.commitTx({ lines: letters.map((l) => l.line), startedMs }, []);
+    })();
+    if (this.backlogState.rows === 0) this.backlogState.oldestCreatedMs = startedMs;
+    this.backlogState.rows += rows;
+    this.backlogState.points += letters.length;
+    for (const listener of this.commitListeners) listener();
+    return letters.length;
+  }
+
+  /** Stops the timer, commits what is pending, and closes the database. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    clearInterval(this.timer);
+    this.commit();
+    this.closed = true;
+    this.commitListeners.clear();
+    this.db.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > SCHEMA_VERSION)
+    throw new Error(`outbox schema version ${version} is newer than this cellbench (${SCHEMA_VERSION})`);
+  if (version === SCHEMA_VERSION) return;
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS outbox (
+      id INTEGER PRIMARY KEY,
+      created_ms INTEGER NOT NULL,
+      points INTEGER NOT NULL,
+      body TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS checkpoint (
+      run TEXT PRIMARY KEY,
+      state TEXT NOT NULL,
+      updated_ms INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS dead_letter (
+      id INTEGER PRIMARY KEY,
+      created_ms INTEGER NOT NULL,
+      status INTEGER NOT NULL,
+      message TEXT NOT NULL,
+      line TEXT NOT NULL
+    );
+    PRAGMA user_version = ${SCHEMA_VERSION};
+  `);
+}

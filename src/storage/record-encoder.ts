@@ -1,0 +1,177 @@
+/**
+ * Turns the daemon's records (src/run/records.ts) into InfluxDB line protocol, once, when a sample
+ * is logged (DESIGN §2, §3). Precision ms. Tags are only identities (bench, channel, run, cell,
+ * chamber); every measured or counted value is a field, named with its unit. Current and power:
+ * positive = charge.
+ *
+ *   cell,bench=b1,cell=NMC-0042,channel=ch1,run=R7 voltage_v=4.1012,current_a=1.2,...,step_index=4i,cycle_index=12i 1764100000123
+ */
+import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord } from "../run/records.js";
+import { LineProtocolError } from "./errors.js";
+import {
+  formatFloat,
+  formatInteger,
+  formatTimestampMs,
+  quoteFieldString,
+  seriesPrefix,
+} from "./line-protocol.js";
+
+export const MEASUREMENTS = {
+  cell: "cell",
+  chamber: "chamber",
+  runEvent: "run_event",
+  cycle: "cycle",
+} as const;
+
+/** Field keys of the `cell` measurement (the export and the continuous queries read the same names). */
+export const CELL_FIELDS = {
+  voltageV: "voltage_v",
+  currentA: "current_a",
+  temperatureC: "temperature_c",
+  powerW: "power_w",
+  chargeAh: "charge_ah",
+  dischargeAh: "discharge_ah",
+  chargeWh: "charge_wh",
+  dischargeWh: "discharge_wh",
+  testTimeS: "test_time_s",
+  stepTimeS: "step_time_s",
+  stepIndex: "step_index",
+  cycleIndex: "cycle_index",
+} as const;
+
+export const CHAMBER_FIELDS = {
+  temperatureC: "temperature_c",
+  setpointC: "setpoint_c",
+  outputPct: "output_pct",
+} as const;
+
+export const RUN_EVENT_FIELDS = { state: "state", reason: "reason", stepIndex: "step_index" } as const;
+
+export const CYCLE_FIELDS = {
+  cycleIndex: "cycle_index",
+  chargeAh: "charge_ah",
+  dischargeAh: "discharge_ah",
+  chargeWh: "charge_wh",
+  dischargeWh: "discharge_wh",
+  /** Dimensionless (discharge Ah / charge Ah); left out when nothing was charged. */
+  coulombicEfficiency: "coulombic_efficiency",
+  minTemperatureC: "min_temperature_c",
+  maxTemperatureC: "max_temperature_c",
+} as const;
+
+const PREFIX_CACHE_LIMIT = 1024;
+const EVENT_SERIES_LIMIT = 10_000;
+
+/**
+ * Encodes records for one bench. Series prefixes are cached, so encoding a sample is string
+ * concatenation only. Events and cycles of one series never share a millisecond: InfluxDB keeps one
+ * point per series and timestamp, so a second event in the same millisecond (a step end and a fault,
+ * say) would silently replace the first; it is moved 1 ms later instead.
+ */
+export class RecordEncoder {
+  readonly bench: string;
+  private readonly prefixes = new Map<string, string>();
+  private readonly lastEventMs = new Map<string, number>();
+
+  constructor(bench: string) {
+    // Validates the bench name once, with a message that names the setting.
+    if (bench === "") throw new LineProtocolError("bench name is empty; set `bench` in the configuration");
+    seriesPrefix("cell", { bench });
+    this.bench = bench;
+  }
+
+  /** Encodes one logged cell sample. */
+  cell(r: CellRecord): string {
+    const prefix = this.prefix("cell", r.channel, r.run, r.cell);
+    let fields = "";
+    fields = float(fields, CELL_FIELDS.voltageV, r.voltageV);
+    fields = float(fields, CELL_FIELDS.currentA, r.currentA);
+    fields = float(fields, CELL_FIELDS.temperatureC, r.temperatureC);
+    fields = float(fields, CELL_FIELDS.powerW, r.powerW);
+    fields = float(fields, CELL_FIELDS.chargeAh, r.chargeAh);
+    fields = float(fields, CELL_FIELDS.dischargeAh, r.dischargeAh);
+    fields = float(fields, CELL_FIELDS.chargeWh, r.chargeWh);
+    fields = float(fields, CELL_FIELDS.dischargeWh, r.dischargeWh);
+    fields = float(fields, CELL_FIELDS.testTimeS, r.testTimeS);
+    fields = float(fields, CELL_FIELDS.stepTimeS, r.stepTimeS);
+    fields += `${fields ? "," : ""}step_index=${formatInteger(r.stepIndex, "stepIndex")}`;
+    fields += `,cycle_index=${formatInteger(r.cycleIndex, "cycleIndex")}`;
+    return `${prefix} ${fields} ${formatTimestampMs(r.tWallMs)}`;
+  }
+
+  /** Encodes one chamber reading. Returns undefined when no value is finite (nothing to write). */
+  chamber(r: ChamberRecord): string | undefined {
+    const prefix = this.prefix("chamber", r.chamber);
+    let fields = "";
+    fields = float(fields, CHAMBER_FIELDS.temperatureC, r.temperatureC);
+    fields = float(fields, CHAMBER_FIELDS.setpointC, r.setpointC);
+    fields = float(fields, CHAMBER_FIELDS.outputPct, r.outputPct);
+    if (!fields) return undefined;
+    return `${prefix} ${fields} ${formatTimestampMs(r.tWallMs)}`;
+  }
+
+  /** Encodes a run state change. */
+  runEvent(r: RunEventRecord): string {
+    const prefix = this.prefix("run_event", r.channel, r.run);
+    const fields =
+      `state=${quoteFieldString(r.state)},reason=${quoteFieldString(r.reason)},` +
+      `step_index=${formatInteger(r.stepIndex, "stepIndex")}`;
+    return `${prefix} ${fields} ${this.eventTime(prefix, r.tWallMs)}`;
+  }
+
+  /** Encodes a completed cycle's summary. */
+  cycle(r: CycleRecord): string {
+    const prefix = this.prefix("cycle", r.channel, r.run, r.cell);
+    let fields = `cycle_index=${formatInteger(r.cycleIndex, "cycleIndex")}`;
+    fields = float(fields, CYCLE_FIELDS.chargeAh, r.chargeAh);
+    fields = float(fields, CYCLE_FIELDS.dischargeAh, r.dischargeAh);
+    fields = float(fields, CYCLE_FIELDS.chargeWh, r.chargeWh);
+    fields = float(fields, CYCLE_FIELDS.dischargeWh, r.dischargeWh);
+    fields = float(fields, CYCLE_FIELDS.coulombicEfficiency, r.coulombicEfficiency);
+    fields = float(fields, CYCLE_FIELDS.minTemperatureC, r.minTemperatureC);
+    fields = float(fields, CYCLE_FIELDS.maxTemperatureC, r.maxTemperatureC);
+    return `${prefix} ${fields} ${this.eventTime(prefix, r.tWallMs)}`;
+  }
+
+  private prefix(kind: "cell" | "cycle", channel: string, run: string, cell: string): string;
+  private prefix(kind: "run_event", channel: string, run: string): string;
+  private prefix(kind: "chamber", chamber: string): string;
+  private prefix(
+    kind: "cell" | "cycle" | "run_event" | "chamber",
+    a: string,
+    b?: string,
+    c?: string,
+  ): string {
+    const key = `${kind}\u0000${a}\u0000${b ?? ""}\u0000${c ?? ""}`;
+    const cached = this.prefixes.get(key);
+    if (cached !== undefined) return cached;
+    const tags: Record<string, string> =
+      kind === "chamber"
+        ? { bench: this.bench, chamber: a }
+        : kind === "run_event"
+          ? { bench: this.bench, channel: a, run: b ?? "" }
+          : { bench: this.bench, channel: a, run: b ?? "", cell: c ?? "" };
+    const built = seriesPrefix(kind, tags);
+    if (this.prefixes.size >= PREFIX_CACHE_LIMIT) this.prefixes.clear();
+    this.prefixes.set(key, built);
+    return built;
+  }
+
+  private eventTime(series: string, tWallMs: number): string {
+    let t = Math.round(tWallMs);
+    const last = this.lastEventMs.get(series);
+    if (last !== undefined && t <= last && last - t < 1_000) t = last + 1;
+    if (this.lastEventMs.size >= EVENT_SERIES_LIMIT && last === undefined) {
+      const oldest = this.lastEventMs.keys().next().value;
+      if (oldest !== undefined) this.lastEventMs.delete(oldest);
+    }
+    this.lastEventMs.set(series, t);
+    return formatTimestampMs(t);
+  }
+}
+
+function float(fields: string, key: string, value: number): string {
+  const text = formatFloat(value);
+  if (text === undefined) return fields;
+  return fields ? `${fields},${key}=${text}` : `${key}=${text}`;
+}
