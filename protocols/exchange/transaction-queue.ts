@@ -1,0 +1,114 @@
+/** Pacing state of one party on a line (one instrument, one Modbus unit). */
+export interface QueueOwner {
+  /** Minimum time between the end of one of its transactions and the start of its next. */
+  readonly minGapMs: number;
+  /** Shown in diagnostics. */
+  readonly label: string;
+}
+
+interface OwnerState {
+  readyAt: number;
+}
+
+interface QueuedTask {
+  owner: QueueOwner;
+  task: () => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Runs transactions on one line strictly one at a time. Each owner keeps its own order and its own
+ * minimum gap; while one owner waits out its gap, a ready owner behind it goes first, so a slow
+ * controller on a shared RS-485 bus does not stall the fast ones. `lineGapMs` is the silence every
+ * transaction leaves before the next one on the line (Modbus RTU t3.5).
+ */
+export class TransactionQueue {
+  private readonly tasks: QueuedTask[] = [];
+  private readonly owners = new WeakMap<QueueOwner, OwnerState>();
+  private lineReadyAt = 0;
+  private pumping = false;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly lineGapMs = 0) {}
+
+  /** Queues `task` for `owner` and settles with its outcome. */
+  run<T>(owner: QueueOwner, task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.tasks.push({ owner, task, resolve: resolve as (value: unknown) => void, reject });
+      this.wake?.();
+      void this.pump();
+    });
+  }
+
+  /** Rejects every task that has not started yet. */
+  rejectWaiting(error: unknown): void {
+    for (const queued of this.tasks.splice(0)) queued.reject(error);
+  }
+
+  /** Number of tasks not yet started. */
+  get waiting(): number {
+    return this.tasks.length;
+  }
+
+  private state(owner: QueueOwner): OwnerState {
+    let state = this.owners.get(owner);
+    if (state === undefined) {
+      state = { readyAt: 0 };
+      this.owners.set(owner, state);
+    }
+    return state;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.tasks.length > 0) {
+        const now = performance.now();
+        const seen = new Set<QueueOwner>();
+        let pick = -1;
+        let soonest = Number.POSITIVE_INFINITY;
+        for (let i = 0; i < this.tasks.length; i++) {
+          const owner = this.tasks[i]!.owner;
+          if (seen.has(owner)) continue;
+          seen.add(owner);
+          const readyAt = Math.max(this.state(owner).readyAt, this.lineReadyAt);
+          if (readyAt <= now) {
+            pick = i;
+            break;
+          }
+          soonest = Math.min(soonest, readyAt);
+        }
+        if (pick < 0) {
+          await this.sleep(soonest - now);
+          continue;
+        }
+        const [queued] = this.tasks.splice(pick, 1);
+        if (queued === undefined) continue;
+        try {
+          queued.resolve(await queued.task());
+        } catch (error) {
+          queued.reject(error);
+        }
+        const end = performance.now();
+        this.state(queued.owner).readyAt = end + queued.owner.minGapMs;
+        this.lineReadyAt = end + this.lineGapMs;
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.wake = done;
+    });
+  }
+}
