@@ -264,8 +264,17 @@ export class Forwarder {
 
   private async sleep(ms: number, signal: AbortSignal): Promise<void> {
     this.state.nextRetryMs = this.clock.wallNow() + ms;
-    await this.clock.sleepUntil(this.clock.now() + ms, signal);
-    this.state.nextRetryMs = null;
+    // A signal per sleep: VirtualClock leaves its abort listener on the signal after waking, which
+    // would pile up on the long-lived stop signal over a long outage.
+    const local = new AbortController();
+    const forward = () => local.abort();
+    signal.addEventListener("abort", forward, { once: true });
+    try {
+      await this.clock.sleepUntil(this.clock.now() + ms, local.signal);
+    } finally {
+      signal.removeEventListener("abort", forward);
+      this.state.nextRetryMs = null;
+    }
   }
 
   /** Waits for the next commit that stores lines (or the stop). */

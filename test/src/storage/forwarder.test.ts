@@ -1,0 +1,240 @@
+/**
+ * Forwarder logic against a fake InfluxDB (a LineWriter that stores lines by identity, as InfluxDB
+ * stores points by series + timestamp) on a virtual clock: back-off, bisection, dead letters.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { VirtualClock } from "../../../drivers/clock.js";
+import { InfluxSchemaError } from "../../../src/storage/errors.js";
+import { Forwarder } from "../../../src/storage/forwarder.js";
+import type { LineWriter, WriteOutcome } from "../../../src/storage/line-writer.js";
+import { Outbox } from "../../../src/storage/outbox.js";
+
+type Mode = "ok" | "down" | "unauthorized" | "no-database";
+
+/** Stores lines like InfluxDB: idempotent by line, partial writes store the good lines and answer 400. */
+class FakeInflux implements LineWriter {
+  readonly stored = new Set<string>();
+  readonly calls: { atMs: number; lines: number }[] = [];
+  mode: Mode = "ok";
+  maxLines = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly clock: VirtualClock) {}
+
+  async write(body: string): Promise<WriteOutcome> {
+    const lines = body.split("\n");
+    this.calls.push({ atMs: this.clock.now(), lines: lines.length });
+    if (this.mode === "down")
+      return { kind: "failed", status: null, message: "ECONNREFUSED", databaseMissing: false };
+    if (this.mode === "unauthorized")
+      return { kind: "failed", status: 401, message: "authorization failed", databaseMissing: false };
+    if (this.mode === "no-database")
+      return { kind: "failed", status: 404, message: 'database not found: "d"', databaseMissing: true };
+    if (lines.length > this.maxLines)
+      return { kind: "too-large", status: 413, message: "Request Entity Too Large" };
+    const bad = lines.filter((l) => l.includes("bad"));
+    for (const l of lines) if (!l.includes("bad")) this.stored.add(l);
+    if (bad.length === 0) return { kind: "written", status: 204 };
+    return {
+      kind: "rejected",
+      status: 400,
+      message: `partial write: field type conflict: input field "v" on measurement "m" is type string, already exists as type float dropped=${bad.length}`,
+    };
+  }
+
+  close(): void {}
+}
+
+const open: Forwarder[] = [];
+const outboxes: Outbox[] = [];
+afterEach(async () => {
+  for (const f of open.splice(0)) await f.stop();
+  for (const o of outboxes.splice(0)) o.close();
+});
+
+function setup(
+  options: { batchLines?: number; ensureSchema?: () => Promise<void>; random?: () => number } = {},
+) {
+  const clock = new VirtualClock({ auto: true });
+  const outbox = Outbox.open({ path: ":memory:", commitIntervalMs: 1000, maxRowLines: 100 });
+  outboxes.push(outbox);
+  const influx = new FakeInflux(clock);
+  const forwarder = new Forwarder({
+    outbox,
+    writer: influx,
+    clock,
+    batchLines: options.batchLines ?? 5000,
+    backoff: { initialMs: 100, maxMs: 1600, random: options.random ?? (() => 0.5) },
+    ensureSchema: options.ensureSchema,
+  });
+  open.push(forwarder);
+  return { clock, outbox, influx, forwarder };
+}
+
+function fill(outbox: Outbox, lines: string[]): void {
+  for (const l of lines) outbox.append(l);
+  outbox.commit();
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+const goodLines = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `m v=${from + i} ${from + i}`);
+
+describe("Forwarder", () => {
+  it("sends the backlog in batches of about batchLines and deletes rows once accepted", async () => {
+    const { outbox, influx, forwarder } = setup({ batchLines: 250 });
+    const lines = goodLines(1000);
+    fill(outbox, lines);
+    forwarder.start();
+    await until(() => outbox.backlog().rows === 0, "drain");
+    expect(influx.stored).toEqual(new Set(lines));
+    expect(influx.calls.map((c) => c.lines)).toEqual([300, 300, 300, 100]);
+    expect(forwarder.status()).toMatchObject({ writtenPoints: 1000, writtenBatches: 4, deadLetters: 0 });
+  });
+
+  it("retries with exponential back-off and jitter, capped, then drains and resets", async () => {
+    const { outbox, influx, forwarder } = setup();
+    influx.mode = "down";
+    fill(outbox, goodLines(10));
+    forwarder.start();
+    await until(() => influx.calls.length >= 8, "8 attempts");
+    const gaps = influx.calls.slice(1, 8).map((c, i) => c.atMs - (influx.calls[i]?.atMs as number));
+    // random = 0.5 → 3/4 of the cap; cap doubles from 100 ms up to 1600 ms.
+    expect(gaps).toEqual([75, 150, 300, 600, 1200, 1200, 1200]);
+    const status = forwarder.status();
+    expect(status).toMatchObject({ reachable: false, writtenPoints: 0 });
+    expect(status.writeErrors).toBeGreaterThanOrEqual(8);
+    expect(status.lastError?.message).toBe("ECONNREFUSED");
+    expect(outbox.backlog().points).toBe(10);
+    influx.mode = "ok";
+    await until(() => outbox.backlog().rows === 0, "drain after recovery");
+    expect(influx.stored.size).toBe(10);
+    expect(forwarder.status()).toMatchObject({ reachable: true, consecutiveFailures: 0, writtenPoints: 10 });
+    expect(forwarder.status().lastSuccessMs).not.toBeNull();
+  });
+
+  it("spreads retries with jitter: the wait depends on the random source, within [cap/2, cap]", async () => {
+    const randoms = [0, 0.999, 0.25];
+    const { outbox, influx, forwarder } = setup({ random: () => randoms.shift() ?? 0 });
+    influx.mode = "down";
+    fill(outbox, goodLines(1));
+    forwarder.start();
+    await until(() => influx.calls.length >= 4, "4 attempts");
+    const gaps = influx.calls.slice(1, 4).map((c, i) => c.atMs - (influx.calls[i]?.atMs as number));
+    expect(gaps[0]).toBeCloseTo(50);
+    expect(gaps[1]).toBeCloseTo(199.9);
+    expect(gaps[2]).toBeCloseTo(250);
+  });
+
+  it("bisects a refused batch: good lines stored exactly once, each bad line a dead letter with the server's message", async () => {
+    const { outbox, influx, forwarder } = setup();
+    const lines = goodLines(1000);
+    const badAt = [3, 500, 999];
+    for (const i of badAt) lines[i] = `m v="bad${i}" ${i}`;
+    fill(outbox, lines);
+    forwarder.start();
+    await until(() => outbox.backlog().rows === 0, "drain");
+    const good = lines.filter((_, i) => !badAt.includes(i));
+    expect(influx.stored).toEqual(new Set(good));
+    const dead = outbox.listDeadLetters();
+    expect(dead.map((d) => d.line)).toEqual(badAt.map((i) => `m v="bad${i}" ${i}`));
+    expect(dead[0]?.message).toMatch(/^partial write: field type conflict/);
+    expect(dead[0]?.status).toBe(400);
+    expect(forwarder.status()).toMatchObject({ writtenPoints: 997, deadLetters: 3, bisectedBatches: 1 });
+    // Bisection stays cheap: well under 2·k·log2(n) extra requests.
+    expect(influx.calls.length).toBeLessThan(1 + 2 * badAt.length * Math.ceil(Math.log2(1000)));
+  });
+
+  it("splits a batch the server finds too large, without dead letters", async () => {
+    const { outbox, influx, forwarder } = setup();
+    influx.maxLines = 128;
+    const lines = goodLines(1000);
+    fill(outbox, lines);
+    forwarder.start();
+    await until(() => outbox.backlog().rows === 0, "drain");
+    expect(influx.stored).toEqual(new Set(lines));
+    expect(outbox.deadLetterCount()).toBe(0);
+  });
+
+  it("never turns authentication failures into dead letters: it retries until the credentials work", async () => {
+    const { outbox, influx, forwarder } = setup();
+    influx.mode = "unauthorized";
+    fill(outbox, goodLines(20));
+    forwarder.start();
+    await until(() => influx.calls.length >= 5, "5 attempts");
+    expect(outbox.deadLetterCount()).toBe(0);
+    expect(forwarder.status()).toMatchObject({ reachable: true, writtenPoints: 0 });
+    expect(forwarder.status().lastError).toMatchObject({ status: 401 });
+    influx.mode = "ok";
+    await until(() => outbox.backlog().rows === 0, "drain");
+    expect(influx.stored.size).toBe(20);
+  });
+
+  it("runs the schema step first, retries it while InfluxDB is unreachable, and again on 'database not found'", async () => {
+    let schemaCalls = 0;
+    let reachable = false;
+    const { outbox, influx, forwarder } = setup({
+      ensureSchema: async () => {
+        schemaCalls++;
+        if (!reachable) throw new InfluxSchemaError("ECONNREFUSED");
+      },
+    });
+    fill(outbox, goodLines(5));
+    forwarder.start();
+    await until(() => schemaCalls >= 3, "3 schema attempts");
+    expect(influx.calls).toHaveLength(0);
+    expect(forwarder.status().schemaReady).toBe(false);
+    reachable = true;
+    await until(() => outbox.backlog().rows === 0, "first drain");
+    const callsAfterFirst = schemaCalls;
+    influx.mode = "no-database";
+    fill(outbox, goodLines(5, 100));
+    await until(() => influx.calls.some((c) => c.lines === 5 && influx.mode === "no-database"), "404");
+    influx.mode = "ok";
+    await until(() => outbox.backlog().rows === 0, "second drain");
+    expect(schemaCalls).toBeGreaterThan(callsAfterFirst);
+    expect(influx.stored.size).toBe(10);
+  });
+
+  it("writes anyway when the schema step is refused by a server that answered", async () => {
+    const { outbox, influx, forwarder } = setup({
+      ensureSchema: async () => {
+        throw new InfluxSchemaError("not authorized to execute statement 'CREATE DATABASE'", {
+          serverAnswered: true,
+        });
+      },
+    });
+    fill(outbox, goodLines(3));
+    forwarder.start();
+    await until(() => outbox.backlog().rows === 0, "drain");
+    expect(influx.stored.size).toBe(3);
+    expect(forwarder.status().lastError?.message).toMatch(/CREATE DATABASE/);
+  });
+
+  it("stops promptly while backing off and leaves the unsent batch in the outbox", async () => {
+    const clock = new VirtualClock({ auto: false });
+    const outbox = Outbox.open({ path: ":memory:", commitIntervalMs: 1000 });
+    outboxes.push(outbox);
+    const influx = new FakeInflux(clock);
+    influx.mode = "down";
+    const forwarder = new Forwarder({
+      outbox,
+      writer: influx,
+      clock,
+      backoff: { initialMs: 60_000, maxMs: 60_000 },
+    });
+    fill(outbox, goodLines(7));
+    forwarder.start();
+    await until(() => forwarder.status().nextRetryMs !== null, "back-off");
+    const started = performance.now();
+    await forwarder.stop();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(forwarder.status().running).toBe(false);
+    expect(outbox.backlog().points).toBe(7);
+  });
+});

@@ -1,0 +1,207 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { Outbox } from "../../../src/storage/outbox.js";
+
+const dir = mkdtempSync(join(tmpdir(), "cellbench-outbox-test-"));
+let n = 0;
+const dbPath = () => join(dir, `outbox-${++n}.db`);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Reads the database through a second connection, as another process would after a crash. */
+function peek(path: string): { lines: string[]; checkpoints: Record<string, unknown> } {
+  const db = new Database(path, { readonly: true });
+  try {
+    const rows = db.prepare<[], { body: string }>("SELECT body FROM outbox ORDER BY id").all();
+    const cps = db.prepare<[], { run: string; state: string }>("SELECT run, state FROM checkpoint").all();
+    return {
+      lines: rows.flatMap((r) => r.body.split("\n")),
+      checkpoints: Object.fromEntries(cps.map((c) => [c.run, JSON.parse(c.state)])),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("Outbox", () => {
+  it("keeps appended lines in memory until a commit, then stores them in rows of maxRowLines", () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 4 });
+    for (let i = 1; i <= 10; i++) outbox.append(`m v=${i}i ${i}`);
+    expect(peek(path).lines).toEqual([]);
+    expect(outbox.stats().pendingLines).toBe(10);
+    const result = outbox.commit();
+    expect(result).toMatchObject({ lines: 10, rows: 3 });
+    expect(peek(path).lines).toEqual(Array.from({ length: 10 }, (_, i) => `m v=${i + 1}i ${i + 1}`));
+    expect(outbox.backlog()).toMatchObject({ rows: 3, points: 10 });
+    outbox.close();
+  });
+
+  it("commits on its own timer (group commit)", async () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 50 });
+    outbox.append("m v=1i 1");
+    outbox.append("m v=2i 2");
+    const deadline = Date.now() + 2_000;
+    while (peek(path).lines.length < 2 && Date.now() < deadline) await sleep(10);
+    expect(peek(path).lines).toEqual(["m v=1i 1", "m v=2i 2"]);
+    expect(outbox.stats().commits).toBe(1);
+    outbox.close();
+  });
+
+  it("writes the checkpoint in the same transaction as the lines: both or neither", () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000 });
+    outbox.append("m v=1i 1");
+    outbox.setCheckpoint("R1", { step: [2, 1], loops: [3], stepElapsedS: 12.5, ah: 0.5, wh: 1.9 });
+    // Make the checkpoint write fail from another connection: the lines must not be stored either.
+    const other = new Database(path);
+    other.exec(
+      "CREATE TRIGGER fail_cp BEFORE INSERT ON checkpoint BEGIN SELECT RAISE(ABORT, 'disk trouble'); END",
+    );
+    expect(outbox.commit()).toBeUndefined();
+    expect(outbox.stats()).toMatchObject({ commitErrors: 1, pendingLines: 1 });
+    expect(outbox.stats().lastCommitError).toMatch(/disk trouble/);
+    expect(peek(path)).toEqual({ lines: [], checkpoints: {} });
+    other.exec("DROP TRIGGER fail_cp");
+    other.close();
+    expect(outbox.commit()).toMatchObject({ lines: 1, checkpoints: 1 });
+    expect(peek(path)).toEqual({
+      lines: ["m v=1i 1"],
+      checkpoints: { R1: { step: [2, 1], loops: [3], stepElapsedS: 12.5, ah: 0.5, wh: 1.9 } },
+    });
+    outbox.close();
+  });
+
+  it("keeps only the newest checkpoint per run, deletes on request, and reads pending ones back", () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000 });
+    outbox.setCheckpoint("R1", { seq: 1 });
+    outbox.setCheckpoint("R1", { seq: 2 });
+    outbox.setCheckpoint("R2", { seq: 9 });
+    expect(outbox.commit()).toMatchObject({ lines: 0, checkpoints: 2 });
+    outbox.deleteCheckpoint("R2");
+    outbox.setCheckpoint("R3", { seq: 1 });
+    const before = outbox.readCheckpoints();
+    expect([...before.keys()].sort()).toEqual(["R1", "R3"]);
+    expect(before.get("R1")?.state).toEqual({ seq: 2 });
+    outbox.close();
+    const reopened = Outbox.open({ path });
+    expect(Object.fromEntries([...reopened.readCheckpoints()].map(([run, c]) => [run, c.state]))).toEqual({
+      R1: { seq: 2 },
+      R3: { seq: 1 },
+    });
+    reopened.close();
+  });
+
+  it("hands out whole rows oldest first and forgets them only when acknowledged, with dead letters", () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 3 });
+    for (let i = 1; i <= 8; i++) outbox.append(`m v=${i}i ${i}`);
+    outbox.commit();
+    const first = outbox.readBatch(5);
+    expect(first).toMatchObject({ rows: 2, points: 6 });
+    expect(first?.body.split("\n")).toEqual([
+      "m v=1i 1",
+      "m v=2i 2",
+      "m v=3i 3",
+      "m v=4i 4",
+      "m v=5i 5",
+      "m v=6i 6",
+    ]);
+    // Not acknowledged yet: the same rows come again.
+    expect(outbox.readBatch(5)?.firstId).toBe(first?.firstId);
+    outbox.acknowledge(first as NonNullable<typeof first>, [
+      { line: "m v=3i 3", status: 400, message: "bad" },
+    ]);
+    expect(outbox.backlog()).toMatchObject({ rows: 1, points: 2 });
+    expect(outbox.readBatch(5)?.body).toBe("m v=7i 7\nm v=8i 8");
+    expect(outbox.deadLetterCount()).toBe(1);
+    expect(outbox.listDeadLetters()[0]).toMatchObject({ line: "m v=3i 3", status: 400, message: "bad" });
+    expect(outbox.requeueDeadLetters()).toBe(1);
+    expect(outbox.deadLetterCount()).toBe(0);
+    expect(outbox.backlog().points).toBe(3);
+    outbox.close();
+  });
+
+  it("restores the backlog from the file after a restart", () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 2, wallNow: () => 1_000 });
+    for (let i = 0; i < 5; i++) outbox.append(`m v=${i}i ${i}`);
+    outbox.close();
+    const reopened = Outbox.open({ path });
+    expect(reopened.backlog()).toEqual({ rows: 3, points: 5, oldestCreatedMs: 1_000 });
+    reopened.close();
+  });
+
+  it("counts lines it had to drop when commits keep failing past maxPendingLines", () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxPendingLines: 3 });
+    for (let i = 0; i < 5; i++) outbox.append(`m v=${i}i ${i}`);
+    expect(outbox.stats()).toMatchObject({ pendingLines: 3, droppedLines: 2 });
+    outbox.close();
+  });
+
+  it("loses at most about one commit interval when the process is killed with SIGKILL", async () => {
+    const intervalMs = 100;
+    const losses: { ms: number; lines: number }[] = [];
+    for (let round = 0; round < 3; round++) {
+      const path = dbPath();
+      const child = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          join(import.meta.dirname, "fixtures/outbox-crash-child.ts"),
+          path,
+          String(intervalMs),
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error("crash child did not start within 15 s")), 15_000);
+          child.stdout?.once("data", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        await sleep(400 + round * 137);
+        const killedAt = Date.now();
+        child.kill("SIGKILL");
+        await exited;
+        const { lines, checkpoints } = peek(path);
+        const seqs = lines.map((l) => Number(/seq=(\d+)i/.exec(l)?.[1]));
+        const times = lines.map((l) => Number(/t=(\d+)i/.exec(l)?.[1]));
+        expect(seqs.length).toBeGreaterThan(100);
+        // No gaps: everything up to the last commit is there, in order.
+        expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+        // The checkpoint was committed with exactly these lines.
+        expect(checkpoints.R1).toEqual({ seq: seqs[seqs.length - 1], t: times[times.length - 1] });
+        const lossMs = killedAt - (times[times.length - 1] as number);
+        losses.push({
+          ms: lossMs,
+          lines: Math.round((lossMs * seqs.length) / (times[times.length - 1]! - times[0]! + 1)),
+        });
+        // One interval plus scheduling slack on a shared 2-core machine.
+        expect(lossMs).toBeLessThan(intervalMs + 150);
+        // The file reopens after the crash, with the backlog counted.
+        const reopened = Outbox.open({ path });
+        expect(reopened.backlog().points).toBe(seqs.length);
+        reopened.close();
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        await exited;
+      }
+    }
+    console.log(
+      `outbox SIGKILL loss with ${intervalMs} ms commits: ${losses.map((l) => `${l.ms} ms (~${l.lines} lines)`).join(", ")}`,
+    );
+  }, 60_000);
+});
