@@ -126,7 +126,9 @@ export function encodeRequestPdu(request: ModbusRequest): Buffer {
     case 0x10: {
       checkQuantity(request.values.length, MAX_WRITE_REGISTERS);
       checkSpan(request.address, request.values.length);
-      request.values.forEach((v, i) => checkUint16(`values[${i}]`, v));
+      request.values.forEach((v, i) => {
+        checkUint16(`values[${i}]`, v);
+      });
       return pdu(
         0x10,
         u16(request.address),
@@ -218,7 +220,9 @@ export function encodeResponsePdu(response: ModbusResponse): Buffer {
     case 0x04:
       if (response.values.length > MAX_READ_REGISTERS)
         throw new ModbusRequestError(`${response.values.length} registers exceed ${MAX_READ_REGISTERS}`);
-      response.values.forEach((v, i) => checkUint16(`values[${i}]`, v));
+      response.values.forEach((v, i) => {
+        checkUint16(`values[${i}]`, v);
+      });
       return pdu(response.functionCode, [response.values.length * 2], ...response.values.map(u16));
     case 0x05:
       return pdu(0x05, u16(response.address), u16(response.value ? 0xff00 : 0));
@@ -357,7 +361,7 @@ function packBits(bits: readonly boolean[]): number[] {
 
 function unpackBits(bytes: Uint8Array, count: number): boolean[] {
   const bits: boolean[] = [];
-  for (let i = 0; i < count; i++) bits.push(((bytes[i >> 3] ?? 0) >> (i & 7)) & 1 ? true : false);
+  for (let i = 0; i < count; i++) bits.push((((bytes[i >> 3] ?? 0) >> (i & 7)) & 1) === 1);
   return bits;
 }
 
