@@ -1,0 +1,81 @@
+import { createServer, type Server, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { ModbusBus } from "../../../protocols/modbus/modbus-bus.js";
+import { createTransport } from "../../../protocols/transport/create-transport.js";
+import type { Transport } from "../../../protocols/transport/transport.js";
+import { ModbusResponder } from "../support/modbus-responder.js";
+
+let server: Server | undefined;
+const sockets = new Set<Socket>();
+let transport: Transport | undefined;
+let bus: ModbusBus | undefined;
+
+afterEach(async () => {
+  bus?.dispose();
+  await transport?.close();
+  for (const socket of sockets) socket.destroy();
+  sockets.clear();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+/** Starts a Modbus TCP responder on 127.0.0.1 and returns its port; `setup` configures each connection's units. */
+async function listen(setup: (responder: ModbusResponder) => void): Promise<number> {
+  server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+    socket.on("close", () => sockets.delete(socket));
+    setup(new ModbusResponder(socket, "tcp"));
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", () => resolve()));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+describe("ModbusBus over Modbus TCP", () => {
+  it("reads floats with the low word first, writes, and matches replies by transaction id", async () => {
+    let responder: ModbusResponder | undefined;
+    const port = await listen((r) => {
+      responder = r;
+      const unit = r.addUnit(1);
+      unit.holding.set(2820, 0x0000);
+      unit.holding.set(2821, 0x41c8);
+    });
+    transport = createTransport(`tcp://127.0.0.1:${port}`);
+    await transport.open();
+    bus = new ModbusBus(transport);
+    expect(bus.framing).toBe("tcp");
+    const f4t = bus.device({ unit: 1, timeoutMs: 40 });
+    expect(await f4t.readHoldingRegisters(2820, 2)).toEqual([0x0000, 0x41c8]);
+    await f4t.writeRegisters(2782, [0x0000, 0x4220]);
+    expect(responder?.units.get(1)?.holding.get(2783)).toBe(0x4220);
+
+    // A reply that comes after its timeout carries an old transaction id and is dropped, even with no quiet period.
+    responder!.units.get(1)!.faults.push({ kind: "delay", ms: 80 }, { kind: "delay", ms: 60 });
+    responder!.units.get(1)!.holding.set(100, 1111);
+    await expect(f4t.readHoldingRegisters(100, 1)).rejects.toMatchObject({ code: "MODBUS_TIMEOUT" });
+    responder!.units.get(1)!.holding.set(100, 2222);
+    const patient = bus.device({ unit: 1, timeoutMs: 500 });
+    expect(await patient.readHoldingRegisters(100, 1)).toEqual([2222]);
+    expect(bus.stats.strayBytes).toBe(11);
+  });
+
+  it("recovers after the server drops the connection", async () => {
+    const port = await listen((r) => {
+      r.addUnit(5);
+    });
+    transport = createTransport(`tcp://127.0.0.1:${port}`, {
+      reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+    });
+    await transport.open();
+    bus = new ModbusBus(transport);
+    const device = bus.device({ unit: 5, timeoutMs: 200 });
+    expect(await device.readInputRegisters(9, 1)).toEqual([9]);
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await transport.open({ signal: AbortSignal.timeout(2000) });
+    expect(await device.readInputRegisters(10, 1)).toEqual([10]);
+    expect(bus.stats.clientsCreated).toBe(2);
+  });
+});
