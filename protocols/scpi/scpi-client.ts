@@ -245,8 +245,10 @@ export class ScpiClient {
 
   private readonly onState = (change: TransportStateChange): void => {
     if (change.state === "connected") {
+      // A new link may lead to another instrument: resync on *IDN? only after identify() confirms it again.
       this.splitter.reset();
       this.dirty = false;
+      this.identityLine = undefined;
     } else if (change.state === "disconnected") {
       this.splitter.reset();
       this.waiter.fail(change.error ?? new TransportDisconnectedError(this.transport.url, "link lost"));

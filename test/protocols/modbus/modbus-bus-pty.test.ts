@@ -73,7 +73,7 @@ describe("ModbusBus over RTU on a socat pty pair", () => {
     expect(await watlow.readHoldingRegisters(100, 1)).toEqual([100]);
     await pty.unplug();
     const deadline = performance.now() + 3000;
-    while (host.state === "connected" && performance.now() < deadline)
+    while ((host.state === "connected" || device.state === "connected") && performance.now() < deadline)
       await new Promise((r) => setTimeout(r, 10));
     await expect(watlow.readHoldingRegisters(100, 1)).rejects.toMatchObject({
       code: "TRANSPORT_NOT_CONNECTED",

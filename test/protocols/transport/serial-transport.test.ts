@@ -42,9 +42,11 @@ describe("serial transport over a socat pty pair", () => {
     await Promise.all([a.open(), b.open()]);
     const states = recordStates(a);
     const lost = waitForState(a, "disconnected");
+    const lostB = waitForState(b, "disconnected");
     await pty.unplug();
     const change = await lost;
     expect(change?.error?.code).toBe("TRANSPORT_DISCONNECTED");
+    await lostB;
     const failedAttempt = await new Promise<string>((resolve) =>
       a.on("state", (c) => {
         if (c.state === "reconnecting" && c.error?.code === "TRANSPORT_OPEN_FAILED") resolve(c.error.message);
