@@ -115,6 +115,11 @@ class StepStringParser {
         this.parseTermination();
         break;
       case "hold": {
+        if (this.lex.isWord("until")) {
+          this.fail(
+            '"Hold" needs "at <voltage>"; if this is the second half of a CC-CV step, a YAML [flow list] split it at its comma: quote the step or give it its own "- " line',
+          );
+        }
         this.expectWord("at", `after "${first.text}"`);
         action = { kind: "hold", volts: this.parseVolts("Hold") };
         this.parseTermination();
