@@ -194,34 +194,47 @@ export class ModbusBus {
       this.inFlight = (error) => finish(error);
       client.setTimeout(timeoutMs + 100);
       const callback = (err: unknown, data: RawResult) =>
-        finish(err ? this.mapError(err, what) : undefined, data);
-      switch (request.functionCode) {
-        case 0x01:
-          client.writeFC1(unit, request.address, request.quantity, callback);
-          break;
-        case 0x02:
-          client.writeFC2(unit, request.address, request.quantity, callback);
-          break;
-        case 0x03:
-          client.writeFC3(unit, request.address, request.quantity, callback);
-          break;
-        case 0x04:
-          client.writeFC4(unit, request.address, request.quantity, callback);
-          break;
-        case 0x05:
-          client.writeFC5(unit, request.address, request.value, callback);
-          break;
-        case 0x06:
-          client.writeFC6(unit, request.address, request.value, callback);
-          break;
-        case 0x0f:
-          client.writeFC15(unit, request.address, request.values, callback);
-          break;
-        case 0x10:
-          client.writeFC16(unit, request.address, request.values, callback);
-          break;
+        finish(err ? this.mapError(err, what, timeoutMs) : undefined, data);
+      try {
+        this.send(client, unit, request, callback);
+      } catch (err) {
+        finish(this.mapError(err, what, timeoutMs));
       }
     });
+  }
+
+  private send(
+    client: ModbusRTU,
+    unit: number,
+    request: ModbusRequest,
+    callback: (err: unknown, data: RawResult) => void,
+  ): void {
+    switch (request.functionCode) {
+      case 0x01:
+        client.writeFC1(unit, request.address, request.quantity, callback);
+        break;
+      case 0x02:
+        client.writeFC2(unit, request.address, request.quantity, callback);
+        break;
+      case 0x03:
+        client.writeFC3(unit, request.address, request.quantity, callback);
+        break;
+      case 0x04:
+        client.writeFC4(unit, request.address, request.quantity, callback);
+        break;
+      case 0x05:
+        client.writeFC5(unit, request.address, request.value, callback);
+        break;
+      case 0x06:
+        client.writeFC6(unit, request.address, request.value, callback);
+        break;
+      case 0x0f:
+        client.writeFC15(unit, request.address, request.values, callback);
+        break;
+      case 0x10:
+        client.writeFC16(unit, request.address, request.values, callback);
+        break;
+    }
   }
 
   private ensureClient(): ModbusRTU {
@@ -249,10 +262,10 @@ export class ModbusBus {
     this.client = undefined;
   }
 
-  private mapError(err: unknown, what: string): Error {
+  private mapError(err: unknown, what: string, timeoutMs: number): Error {
     const raw = err as { message?: unknown; errno?: unknown; modbusCode?: unknown };
     if (typeof raw.modbusCode === "number") return new ModbusExceptionError(raw.modbusCode, what);
-    if (raw.errno === "ETIMEDOUT") return new ModbusTimeoutError(this.timeoutMs, what, this.transport.url);
+    if (raw.errno === "ETIMEDOUT") return new ModbusTimeoutError(timeoutMs, what, this.transport.url);
     const message = describeError(err);
     if (message === "Port Not Open") {
       this.dropClient();
