@@ -27,7 +27,8 @@ export type WriteOutcome =
 
 /** Writes a line-protocol body somewhere. The forwarder depends only on this. */
 export interface LineWriter {
-  write(body: string): Promise<WriteOutcome>;
+  /** Writes a line-protocol body (UTF-8 bytes or a string). */
+  write(body: Buffer | string): Promise<WriteOutcome>;
   close(): void;
 }
 
@@ -90,8 +91,8 @@ export class HttpLineWriter implements LineWriter {
     return this.url.toString();
   }
 
-  write(body: string): Promise<WriteOutcome> {
-    const payload = Buffer.from(body, "utf8");
+  write(body: Buffer | string): Promise<WriteOutcome> {
+    const payload = typeof body === "string" ? Buffer.from(body, "utf8") : body;
     return new Promise<WriteOutcome>((resolve) => {
       let settled = false;
       const finish = (outcome: WriteOutcome) => {

@@ -70,7 +70,8 @@ const EVENT_SERIES_LIMIT = 10_000;
  */
 export class RecordEncoder {
   readonly bench: string;
-  private readonly prefixes = new Map<string, string>();
+  private readonly prefixes = new Map<string, Map<string, Map<string, Map<string, string>>>>();
+  private cachedPrefixes = 0;
   private readonly lastEventMs = new Map<string, number>();
 
   constructor(bench: string) {
@@ -136,24 +137,29 @@ export class RecordEncoder {
   private prefix(kind: "cell" | "cycle", channel: string, run: string, cell: string): string;
   private prefix(kind: "run_event", channel: string, run: string): string;
   private prefix(kind: "chamber", chamber: string): string;
-  private prefix(
-    kind: "cell" | "cycle" | "run_event" | "chamber",
-    a: string,
-    b?: string,
-    c?: string,
-  ): string {
-    const key = `${kind}\u0000${a}\u0000${b ?? ""}\u0000${c ?? ""}`;
-    const cached = this.prefixes.get(key);
+  private prefix(kind: "cell" | "cycle" | "run_event" | "chamber", a: string, b = "", c = ""): string {
+    // Nested maps: no key string is built per sample.
+    const byA = this.prefixes.get(kind)?.get(a);
+    const cached = byA?.get(b)?.get(c);
     if (cached !== undefined) return cached;
     const tags: Record<string, string> =
       kind === "chamber"
         ? { bench: this.bench, chamber: a }
         : kind === "run_event"
-          ? { bench: this.bench, channel: a, run: b ?? "" }
-          : { bench: this.bench, channel: a, run: b ?? "", cell: c ?? "" };
+          ? { bench: this.bench, channel: a, run: b }
+          : { bench: this.bench, channel: a, run: b, cell: c };
     const built = seriesPrefix(kind, tags);
-    if (this.prefixes.size >= PREFIX_CACHE_LIMIT) this.prefixes.clear();
-    this.prefixes.set(key, built);
+    if (++this.cachedPrefixes > PREFIX_CACHE_LIMIT) {
+      this.prefixes.clear();
+      this.cachedPrefixes = 1;
+    }
+    const level1 = this.prefixes.get(kind) ?? new Map<string, Map<string, Map<string, string>>>();
+    this.prefixes.set(kind, level1);
+    const level2 = level1.get(a) ?? new Map<string, Map<string, string>>();
+    level1.set(a, level2);
+    const level3 = level2.get(b) ?? new Map<string, string>();
+    level2.set(b, level3);
+    level3.set(c, built);
     return built;
   }
 

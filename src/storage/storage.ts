@@ -47,6 +47,8 @@ export interface StorageOptions {
   synchronous?: "normal" | "full";
   /** Lines per InfluxDB write (default 5000). */
   batchLines?: number;
+  /** InfluxDB writes in flight at once (default 1). */
+  concurrency?: number;
   backoff?: BackoffOptions;
   /** Clock for back-off and status times (default: real time). */
   clock?: Clock;
@@ -100,6 +102,7 @@ export class Storage {
       writer: this.writer,
       clock: options.clock,
       batchLines: options.batchLines,
+      concurrency: options.concurrency,
       backoff: options.backoff,
       ensureSchema: schema
         ? async () => {
@@ -252,7 +255,7 @@ export class Storage {
     await this.backfill;
     this.writer.close();
     const backlog = this.outbox.backlog();
-    this.outbox.close();
+    await this.outbox.close();
     this.log.info({ backlog }, "storage closed");
   }
 
@@ -268,13 +271,13 @@ export class Storage {
    * twice the downsampling interval, remember its time span and re-run the downsampling over it
    * once the backlog has drained.
    */
-  private noteLateness(batch: { createdMs: number; body: string }): void {
+  private noteLateness(batch: { createdMs: number; body: Buffer }): void {
     const schema = this.schema;
     if (!schema) return;
     const every = durationMs(schema.every);
     if (this.wallNow() - batch.createdMs > 2 * every) {
       const first = lineTime(batch.body, 0);
-      const last = lineTime(batch.body, batch.body.lastIndexOf("\n") + 1);
+      const last = lineTime(batch.body, batch.body.lastIndexOf(0x0a) + 1);
       if (first !== undefined && last !== undefined) {
         const fromMs = Math.min(first, last);
         const toMs = Math.max(first, last);
@@ -296,10 +299,12 @@ export class Storage {
   }
 }
 
-/** Reads the timestamp (last token) of the line starting at `start`. */
-function lineTime(body: string, start: number): number | undefined {
-  const end = body.indexOf("\n", start);
-  const line = end < 0 ? body.slice(start) : body.slice(start, end);
-  const t = Number(line.slice(line.lastIndexOf(" ") + 1));
+/** Reads the timestamp (last token) of the line starting at byte `start`. */
+function lineTime(body: Buffer, start: number): number | undefined {
+  const newline = body.indexOf(0x0a, start);
+  const end = newline < 0 ? body.length : newline;
+  const space = body.lastIndexOf(0x20, end - 1);
+  if (space < start) return undefined;
+  const t = Number(body.toString("latin1", space + 1, end));
   return Number.isFinite(t) ? t : undefined;
 }

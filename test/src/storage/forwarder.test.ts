@@ -20,8 +20,8 @@ class FakeInflux implements LineWriter {
 
   constructor(private readonly clock: VirtualClock) {}
 
-  async write(body: string): Promise<WriteOutcome> {
-    const lines = body.split("\n");
+  async write(body: Buffer | string): Promise<WriteOutcome> {
+    const lines = body.toString().split("\n");
     this.calls.push({ atMs: this.clock.now(), lines: lines.length });
     if (this.mode === "down")
       return { kind: "failed", status: null, message: "ECONNREFUSED", databaseMissing: false };
@@ -48,11 +48,16 @@ const open: Forwarder[] = [];
 const outboxes: Outbox[] = [];
 afterEach(async () => {
   for (const f of open.splice(0)) await f.stop();
-  for (const o of outboxes.splice(0)) o.close();
+  for (const o of outboxes.splice(0)) await o.close();
 });
 
 function setup(
-  options: { batchLines?: number; ensureSchema?: () => Promise<void>; random?: () => number } = {},
+  options: {
+    batchLines?: number;
+    ensureSchema?: () => Promise<void>;
+    random?: () => number;
+    concurrency?: number;
+  } = {},
 ) {
   const clock = new VirtualClock({ auto: true });
   const outbox = Outbox.open({ path: ":memory:", commitIntervalMs: 1000, maxRowLines: 100 });
@@ -63,6 +68,7 @@ function setup(
     writer: influx,
     clock,
     batchLines: options.batchLines ?? 5000,
+    concurrency: options.concurrency,
     backoff: { initialMs: 100, maxMs: 1600, random: options.random ?? (() => 0.5) },
     ensureSchema: options.ensureSchema,
   });
@@ -148,6 +154,19 @@ describe("Forwarder", () => {
     expect(forwarder.status()).toMatchObject({ writtenPoints: 997, deadLetters: 3, bisectedBatches: 1 });
     // Bisection stays cheap: well under 2·k·log2(n) extra requests.
     expect(influx.calls.length).toBeLessThan(1 + 2 * badAt.length * Math.ceil(Math.log2(1000)));
+  });
+
+  it("with several batches in flight, still stores every good line once and acknowledges in order", async () => {
+    const { outbox, influx, forwarder } = setup({ batchLines: 100, concurrency: 3 });
+    const lines = goodLines(2000);
+    lines[150] = `m v="bad150" 150`;
+    lines[1999] = `m v="bad1999" 1999`;
+    fill(outbox, lines);
+    forwarder.start();
+    await until(() => outbox.backlog().rows === 0, "drain");
+    expect(influx.stored).toEqual(new Set(lines.filter((l) => !l.includes("bad"))));
+    expect(outbox.listDeadLetters().map((d) => d.line)).toEqual([`m v="bad150" 150`, `m v="bad1999" 1999`]);
+    expect(forwarder.status()).toMatchObject({ writtenPoints: 1998, writtenBatches: 20, deadLetters: 2 });
   });
 
   it("splits a batch the server finds too large, without dead letters", async () => {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -15,10 +15,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function peek(path: string): { lines: string[]; checkpoints: Record<string, unknown> } {
   const db = new Database(path, { readonly: true });
   try {
-    const rows = db.prepare<[], { body: string }>("SELECT body FROM outbox ORDER BY id").all();
+    const rows = db.prepare<[], { body: Buffer }>("SELECT body FROM outbox ORDER BY id").all();
     const cps = db.prepare<[], { run: string; state: string }>("SELECT run, state FROM checkpoint").all();
     return {
-      lines: rows.flatMap((r) => r.body.split("\n")),
+      lines: rows.flatMap((r) => r.body.toString().split("\n")),
       checkpoints: Object.fromEntries(cps.map((c) => [c.run, JSON.parse(c.state)])),
     };
   } finally {
@@ -29,7 +29,7 @@ function peek(path: string): { lines: string[]; checkpoints: Record<string, unkn
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("Outbox", () => {
-  it("keeps appended lines in memory until a commit, then stores them in rows of maxRowLines", () => {
+  it("keeps appended lines in memory until a commit, then stores them in rows of maxRowLines", async () => {
     const path = dbPath();
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 4 });
     for (let i = 1; i <= 10; i++) outbox.append(`m v=${i}i ${i}`);
@@ -39,7 +39,7 @@ describe("Outbox", () => {
     expect(result).toMatchObject({ lines: 10, rows: 3 });
     expect(peek(path).lines).toEqual(Array.from({ length: 10 }, (_, i) => `m v=${i + 1}i ${i + 1}`));
     expect(outbox.backlog()).toMatchObject({ rows: 3, points: 10 });
-    outbox.close();
+    await outbox.close();
   });
 
   it("commits on its own timer (group commit)", async () => {
@@ -51,10 +51,10 @@ describe("Outbox", () => {
     while (peek(path).lines.length < 2 && Date.now() < deadline) await sleep(10);
     expect(peek(path).lines).toEqual(["m v=1i 1", "m v=2i 2"]);
     expect(outbox.stats().commits).toBe(1);
-    outbox.close();
+    await outbox.close();
   });
 
-  it("writes the checkpoint in the same transaction as the lines: both or neither", () => {
+  it("writes the checkpoint in the same transaction as the lines: both or neither", async () => {
     const path = dbPath();
     const outbox = Outbox.open({ path, commitIntervalMs: 1000 });
     outbox.append("m v=1i 1");
@@ -75,10 +75,10 @@ describe("Outbox", () => {
       lines: ["m v=1i 1"],
       checkpoints: { R1: { step: [2, 1], loops: [3], stepElapsedS: 12.5, ah: 0.5, wh: 1.9 } },
     });
-    outbox.close();
+    await outbox.close();
   });
 
-  it("keeps only the newest checkpoint per run, deletes on request, and reads pending ones back", () => {
+  it("keeps only the newest checkpoint per run, deletes on request, and reads pending ones back", async () => {
     const path = dbPath();
     const outbox = Outbox.open({ path, commitIntervalMs: 1000 });
     outbox.setCheckpoint("R1", { seq: 1 });
@@ -90,23 +90,23 @@ describe("Outbox", () => {
     const before = outbox.readCheckpoints();
     expect([...before.keys()].sort()).toEqual(["R1", "R3"]);
     expect(before.get("R1")?.state).toEqual({ seq: 2 });
-    outbox.close();
+    await outbox.close();
     const reopened = Outbox.open({ path });
     expect(Object.fromEntries([...reopened.readCheckpoints()].map(([run, c]) => [run, c.state]))).toEqual({
       R1: { seq: 2 },
       R3: { seq: 1 },
     });
-    reopened.close();
+    await reopened.close();
   });
 
-  it("hands out whole rows oldest first and forgets them only when acknowledged, with dead letters", () => {
+  it("hands out whole rows oldest first and forgets them only when acknowledged, with dead letters", async () => {
     const path = dbPath();
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 3 });
     for (let i = 1; i <= 8; i++) outbox.append(`m v=${i}i ${i}`);
     outbox.commit();
     const first = outbox.readBatch(5);
     expect(first).toMatchObject({ rows: 2, points: 6 });
-    expect(first?.body.split("\n")).toEqual([
+    expect(first?.body.toString().split("\n")).toEqual([
       "m v=1i 1",
       "m v=2i 2",
       "m v=3i 3",
@@ -120,31 +120,44 @@ describe("Outbox", () => {
       { line: "m v=3i 3", status: 400, message: "bad" },
     ]);
     expect(outbox.backlog()).toMatchObject({ rows: 1, points: 2 });
-    expect(outbox.readBatch(5)?.body).toBe("m v=7i 7\nm v=8i 8");
+    expect(outbox.readBatch(5)?.body.toString()).toBe("m v=7i 7\nm v=8i 8");
     expect(outbox.deadLetterCount()).toBe(1);
     expect(outbox.listDeadLetters()[0]).toMatchObject({ line: "m v=3i 3", status: 400, message: "bad" });
     expect(outbox.requeueDeadLetters()).toBe(1);
     expect(outbox.deadLetterCount()).toBe(0);
     expect(outbox.backlog().points).toBe(3);
-    outbox.close();
+    await outbox.close();
   });
 
-  it("restores the backlog from the file after a restart", () => {
+  it("restores the backlog from the file after a restart", async () => {
     const path = dbPath();
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 2, wallNow: () => 1_000 });
     for (let i = 0; i < 5; i++) outbox.append(`m v=${i}i ${i}`);
-    outbox.close();
+    await outbox.close();
     const reopened = Outbox.open({ path });
     expect(reopened.backlog()).toEqual({ rows: 3, points: 5, oldestCreatedMs: 1_000 });
-    reopened.close();
+    await reopened.close();
   });
 
-  it("counts lines it had to drop when commits keep failing past maxPendingLines", () => {
+  it("checkpoints the WAL into the database file off the event loop", async () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000, checkpointEveryMs: 50 });
+    const before = statSync(path).size;
+    for (let i = 0; i < 5_000; i++) outbox.append(`m,tag=value field=${i}i ${i}`);
+    outbox.commit();
+    // The main connection never checkpoints (auto-checkpoint is off); only the worker can grow the file.
+    const deadline = Date.now() + 5_000;
+    while (statSync(path).size <= before && Date.now() < deadline) await sleep(20);
+    expect(statSync(path).size).toBeGreaterThan(before + 65_536);
+    await outbox.close();
+  });
+
+  it("counts lines it had to drop when commits keep failing past maxPendingLines", async () => {
     const path = dbPath();
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxPendingLines: 3 });
     for (let i = 0; i < 5; i++) outbox.append(`m v=${i}i ${i}`);
     expect(outbox.stats()).toMatchObject({ pendingLines: 3, droppedLines: 2 });
-    outbox.close();
+    await outbox.close();
   });
 
   it("loses at most about one commit interval when the process is killed with SIGKILL", async () => {
@@ -194,7 +207,7 @@ describe("Outbox", () => {
         // The file reopens after the crash, with the backlog counted.
         const reopened = Outbox.open({ path });
         expect(reopened.backlog().points).toBe(seqs.length);
-        reopened.close();
+        await reopened.close();
       } finally {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
         await exited;
