@@ -67,7 +67,7 @@ const CHEMISTRY: Record<Chemistry, ChemistryConstants> = {
     r1OhmAh: 0.045,
     r2OhmAh: 0.06,
     tau1S: 8,
-    tau2S: 400,
+    tau2S: 900,
     activationJPerMol: [25_000, 30_000, 30_000],
     nominalV: 3.65,
     specificEnergyWhPerKg: 240,
@@ -309,40 +309,51 @@ export class CellModel {
     const depletion = depletionFactor(this.soc);
     this.r1s = this.r1 * depletion;
     this.r2s = this.r2 * depletion;
-    const g1 = this.r1s * (1 - this.e1);
-    const g2 = this.r2s * (1 - this.e2);
-    const slope = dtS > 0 ? ocvSlopeAt(this.curve, this.soc) : 0;
+    const ocv = ocvAt(this.curve, this.soc);
     // End-of-step terminal voltage is e + I·reff for a current I held over the step.
-    const reff = this.r0 + g1 + g2 + (slope * dtS) / this.chargePerSocC;
-    const e = ocvAt(this.curve, this.soc) + this.v1 * this.e1 + this.v2 * this.e2;
+    const e = ocv + this.v1 * this.e1 + this.v2 * this.e2;
+    const rc = this.r0 + this.r1s * (1 - this.e1) + this.r2s * (1 - this.e2);
+    if (dtS === 0) {
+      this.currentA = this.choose(e, this.r0);
+      return;
+    }
+    const socPerA = dtS / this.chargePerSocC;
+    const i = this.choose(e, rc + ocvSlopeAt(this.curve, this.soc) * socPerA);
+    if (i === 0) {
+      this.currentA = 0;
+      return;
+    }
+    // Second pass with the OCV secant over the step just chosen (exact across table breakpoints).
+    const dSoc = i * socPerA;
+    const secant = (ocvAt(this.curve, this.soc + dSoc) - ocv) / dSoc;
+    this.currentA = this.choose(e, rc + secant * socPerA);
+  }
+
+  /** Returns the current the set point asks for, given the step's source voltage e and resistance reff. */
+  private choose(e: number, reff: number): number {
     this.voltageLimited = false;
     const d = this.drive;
     switch (d.mode) {
       case "rest":
-        this.currentA = 0;
-        return;
+        return 0;
       case "cc":
-        this.currentA = this.clamped(d.currentA, d.minV, d.maxV, e, reff);
-        return;
+        return this.clamped(d.currentA, d.minV, d.maxV, e, reff);
       case "cv": {
-        const i = (d.voltageV - e) / reff;
-        this.currentA = clamp(i, -d.currentLimitA, d.currentLimitA);
-        this.voltageLimited = this.currentA === i;
+        const wanted = (d.voltageV - e) / reff;
+        const i = clamp(wanted, -d.currentLimitA, d.currentLimitA);
+        this.voltageLimited = i === wanted;
         this.targetV = d.voltageV;
-        return;
+        return i;
       }
       case "cccv": {
         const i = d.currentA;
         const past = i >= 0 ? e + i * reff > d.voltageV : e + i * reff < d.voltageV;
-        this.currentA = past ? this.hold(d.voltageV, i, e, reff) : i;
-        return;
+        return past ? this.hold(d.voltageV, i, e, reff) : i;
       }
       case "cp":
-        this.currentA = this.clamped(powerCurrent(d.powerW, e, reff), d.minV, d.maxV, e, reff);
-        return;
+        return this.clamped(powerCurrent(d.powerW, e, reff), d.minV, d.maxV, e, reff);
       case "profile":
-        this.currentA = this.clamped(this.profileCurrent(), d.minV, d.maxV, e, reff);
-        return;
+        return this.clamped(this.profileCurrent(), d.minV, d.maxV, e, reff);
     }
   }
 

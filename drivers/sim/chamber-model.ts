@@ -28,7 +28,7 @@ export const DEFAULT_CHAMBER_MODEL: ChamberModelOptions = {
   tauS: 180,
   heatRateCPerS: 3 / 60,
   coolRateCPerS: 1.5 / 60,
-  leakTauS: 45 * 60,
+  leakTauS: 90 * 60,
   rangeC: [-40, 110],
 };
 

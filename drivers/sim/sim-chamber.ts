@@ -8,7 +8,7 @@
  *   faults:   ChamberFaults (see sim-faults.ts)
  *
  * toSafeState() puts the controller in standby: no heating or cooling, the air drifts to the room
- * (τ 45 min) and the reported set point is the room temperature. The next setSetpoint() resumes
+ * (τ 90 min) and the reported set point is the room temperature. The next setSetpoint() resumes
  * regulation. Run time: `(device.chamber as SimChamber).faults.set({ unregulated: true })`.
  */
 import type {
@@ -99,7 +99,7 @@ export class SimChamber implements Chamber {
     this.id = device.id;
     this.ranges = { temperatureC: [...model.options.rangeC] };
     this.faults = new FaultKnobs<ChamberFaults>(device.id, "chamber", faults, (settings) => {
-      device.world.advance();
+      device.world.sync();
       this.unregulated = settings.unregulated === true;
       this.updateRegulation();
     });
@@ -125,8 +125,8 @@ export class SimChamber implements Chamber {
   async read(): Promise<ChamberReading> {
     this.device.assertConnected("read()");
     if (this.faults.dropsThisReply()) throw new SimNoReplyError(this.id, "read()");
-    if (this.faults.current.stuck && this.lastReading) return { ...this.lastReading };
     this.device.world.advance();
+    if (this.faults.current.stuck && this.lastReading) return { ...this.lastReading };
     const reading: ChamberReading = {
       temperatureC: this.faults.noisy(this.model.airC, this.faults.current.noise?.temperatureC),
       setpointC: this.standby ? this.model.options.ambientC : this.model.setpointC,

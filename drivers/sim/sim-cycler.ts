@@ -132,7 +132,7 @@ export class SimCyclerChannel implements CyclerChannel {
       needsAirTemperature: true,
     };
     this.faults = new FaultKnobs<CyclerFaults>(`${device.id}/${id}`, "cycler", options.faults, (settings) => {
-      device.world.advance();
+      device.world.sync();
       this.slot.cell.runaway = runawayHeat(settings);
     });
     device.world.addCell(this.slot);
@@ -154,8 +154,8 @@ export class SimCyclerChannel implements CyclerChannel {
   async read(): Promise<CyclerReading> {
     this.device.assertConnected("read()");
     if (this.faults.dropsThisReply()) throw new SimNoReplyError(`${this.device.id}/${this.id}`, "read()");
-    if (this.faults.current.stuck && this.lastReading) return { ...this.lastReading };
     this.device.world.advance();
+    if (this.faults.current.stuck && this.lastReading) return { ...this.lastReading };
     const cell = this.slot.cell;
     const noise = this.faults.current.noise;
     const reading: CyclerReading = {

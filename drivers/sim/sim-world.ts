@@ -43,6 +43,7 @@ export class SimWorld {
   private bound: BoundSlot[] = [];
   private chamberList: ChamberModel[] = [];
   private dirty = true;
+  private settlePending = false;
   private subStepS = MAX_SUB_STEP_S;
 
   constructor(readonly clock: Clock) {
@@ -61,25 +62,26 @@ export class SimWorld {
   }
 
   addChamber(id: string, model: ChamberModel): void {
-    this.advance();
+    this.sync();
     this.chambers.set(id, model);
     this.dirty = true;
   }
 
   removeChamber(id: string, model: ChamberModel): void {
-    this.advance();
+    this.sync();
     if (this.chambers.get(id) === model) this.chambers.delete(id);
     this.dirty = true;
   }
 
   addCell(slot: CellSlot): void {
-    this.advance();
+    this.sync();
     this.slots.add(slot);
+    if (slot.needsAirTemperature) this.settlePending = true;
     this.dirty = true;
   }
 
   removeCell(slot: CellSlot): void {
-    this.advance();
+    this.sync();
     this.slots.delete(slot);
     this.dirty = true;
   }
@@ -94,14 +96,40 @@ export class SimWorld {
     return this.chamberOf(slot)?.airC ?? OPEN_BENCH_AIR_C;
   }
 
-  /** Advances everything to the clock's present. */
+  /** Advances everything to the clock's present (what every read, apply and set point does first). */
   advance(): void {
     this.advanceTo(this.clock.now());
   }
 
-  /** Integrates every chamber and cell from the world's time to `nowMs` (never backwards). */
+  /**
+   * Integrates every chamber and cell from the world's time to `nowMs` (never backwards). Cells
+   * placed since the last call first take the temperature of their air.
+   */
   advanceTo(nowMs: number): void {
     if (this.dirty) this.bind();
+    if (this.settlePending) this.settleNewCells();
+    this.integrateTo(nowMs);
+  }
+
+  /**
+   * Integrates up to the present without settling new cells (for changes made while a bench is
+   * being built, when chambers may still be missing): before the set of bodies or a knob changes.
+   */
+  sync(): void {
+    if (this.dirty) this.bind();
+    this.integrateTo(this.clock.now());
+  }
+
+  private settleNewCells(): void {
+    for (const b of this.bound) {
+      if (!b.slot.needsAirTemperature) continue;
+      b.slot.cell.temperatureC = b.chamber ? b.chamber.airC : OPEN_BENCH_AIR_C;
+      b.slot.needsAirTemperature = false;
+    }
+    this.settlePending = false;
+  }
+
+  private integrateTo(nowMs: number): void {
     if (!(nowMs > this.tMs)) return;
     const totalS = (nowMs - this.tMs) / 1000;
     const n = Math.max(1, Math.ceil(totalS / this.subStepS - 1e-9));
@@ -115,7 +143,6 @@ export class SimWorld {
         b.slot.cell.step(h, b.chamber ? b.chamber.airC : OPEN_BENCH_AIR_C);
       }
     }
-    for (const b of cells) b.slot.needsAirTemperature = false;
     this.tMs = nowMs;
   }
 
@@ -129,14 +156,7 @@ export class SimWorld {
 
   private bind(): void {
     this.chamberList = [...new Set(this.chambers.values())];
-    this.bound = [...this.slots].map((slot) => {
-      const chamber = this.chamberOf(slot);
-      if (slot.needsAirTemperature && (chamber || slot.chamberId === undefined)) {
-        slot.cell.temperatureC = chamber ? chamber.airC : OPEN_BENCH_AIR_C;
-        slot.needsAirTemperature = false;
-      }
-      return { slot, chamber };
-    });
+    this.bound = [...this.slots].map((slot) => ({ slot, chamber: this.chamberOf(slot) }));
     let fastest = Number.POSITIVE_INFINITY;
     for (const b of this.bound) fastest = Math.min(fastest, b.slot.cell.fastestTauS);
     this.subStepS = Math.min(MAX_SUB_STEP_S, fastest / 2);
