@@ -48,8 +48,10 @@ export interface ForwarderEvents {
   onRecovered?(afterFailures: number): void;
   onDeadLetters?(letters: DeadLetter[]): void;
   onSchemaFailed?(error: Error, retryInMs: number | null): void;
-  /** A batch was delivered; `oldestCreatedMs` is when its oldest row was started (late data detection). */
+  /** A batch was delivered (its `createdMs` tells how late it is). */
   onDelivered?(batch: OutboxBatch, deadLetters: number): void;
+  /** Something unexpected failed (outbox read/update, a writer that threw); retried after `retryInMs`. */
+  onError?(error: Error, retryInMs: number): void;
 }
 
 export interface ForwarderOptions {
@@ -79,6 +81,8 @@ interface Delivery {
   dead: DeadLetter[];
   bisected: boolean;
 }
+
+type SendResult = Delivery | undefined | { error: unknown };
 
 /** Drains the outbox into InfluxDB. `start()` runs it in the background; `stop()` ends it. */
 export class Forwarder {
@@ -167,34 +171,54 @@ export class Forwarder {
   }
 
   private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.pump(signal);
+      } catch (err) {
+        // Unexpected (the outbox could not be read or updated, a writer threw): nothing unacknowledged
+        // was deleted, so those rows are sent again after a pause.
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.recordError(null, `forwarder: ${error.message}`);
+        const wait = this.backoff.next();
+        this.events.onError?.(error, wait);
+        await this.sleep(wait, signal);
+      }
+    }
+  }
+
+  private async pump(signal: AbortSignal): Promise<void> {
     // Batches in flight, oldest first. They are acknowledged in this order, because acknowledging
     // deletes every row up to the batch's last id.
-    const window: { batch: OutboxBatch; result: Promise<Delivery | undefined> }[] = [];
+    const window: { batch: OutboxBatch; result: Promise<SendResult> }[] = [];
     let afterId = 0;
-    while (!signal.aborted) {
-      if (!this.state.schemaReady) {
-        await this.prepareSchema(signal);
-        continue;
+    try {
+      while (!signal.aborted) {
+        if (!this.state.schemaReady) {
+          await this.prepareSchema(signal);
+          continue;
+        }
+        while (window.length < this.concurrency) {
+          const batch = this.outbox.readBatch(this.batchLines, afterId);
+          if (!batch) break;
+          afterId = batch.lastId;
+          window.push({ batch, result: this.send(batch, signal).catch((error: unknown) => ({ error })) });
+        }
+        const head = window.shift();
+        if (!head) {
+          afterId = 0;
+          await this.idle(signal);
+          continue;
+        }
+        const result = await head.result;
+        if (result === undefined) return;
+        if ("error" in result) throw result.error;
+        this.acknowledge(head.batch, result);
+        if (window.length === 0) afterId = 0;
       }
-      while (window.length < this.concurrency) {
-        const batch = this.outbox.readBatch(this.batchLines, afterId);
-        if (!batch) break;
-        afterId = batch.lastId;
-        window.push({ batch, result: this.send(batch, signal) });
-      }
-      const head = window.shift();
-      if (!head) {
-        afterId = 0;
-        await this.idle(signal);
-        continue;
-      }
-      const delivery = await head.result;
-      if (!delivery) break;
-      this.acknowledge(head.batch, delivery);
-      if (window.length === 0) afterId = 0;
+    } finally {
+      // Requests still in flight settle; their rows stay in the outbox and are sent again.
+      await Promise.all(window.map((w) => w.result));
     }
-    // Stopped: let in-flight requests settle; their rows stay in the outbox and are sent again.
-    await Promise.all(window.map((w) => w.result));
   }
 
   private async prepareSchema(signal: AbortSignal): Promise<void> {

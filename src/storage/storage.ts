@@ -157,6 +157,8 @@ export class Storage {
           );
         },
         onDelivered: (batch) => this.noteLateness(batch),
+        onError: (error, retryInMs) =>
+          this.log.error({ err: error, retryInMs }, "forwarder failed; will retry"),
       },
     });
   }

@@ -235,6 +235,22 @@ describe("Forwarder", () => {
     expect(forwarder.status().lastError?.message).toMatch(/CREATE DATABASE/);
   });
 
+  it("survives a writer that throws: nothing is acknowledged, the batch is sent again", async () => {
+    const { outbox, influx, forwarder } = setup();
+    const write = influx.write.bind(influx);
+    let throws = 2;
+    influx.write = async (body) => {
+      if (throws-- > 0) throw new Error("socket exploded");
+      return write(body);
+    };
+    fill(outbox, goodLines(50));
+    forwarder.start();
+    await until(() => outbox.backlog().rows === 0, "drain");
+    expect(influx.stored.size).toBe(50);
+    expect(forwarder.status()).toMatchObject({ writtenPoints: 50, running: true });
+    expect(forwarder.status().writeErrors).toBe(0);
+  });
+
   it("stops promptly while backing off and leaves the unsent batch in the outbox", async () => {
     const clock = new VirtualClock({ auto: false });
     const outbox = Outbox.open({ path: ":memory:", commitIntervalMs: 1000 });
