@@ -1,0 +1,13 @@
+import type { Role } from "../config/load-config.js";
+import type { Principal } from "./auth.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Least role a route needs; routes without one are public (/health, /metrics, /docs). */
+    role?: Role;
+  }
+  interface FastifyRequest {
+    /** Who sent the request; null on public routes. */
+    principal: Principal | null;
+  }
+}

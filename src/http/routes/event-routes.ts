@@ -1,0 +1,171 @@
+import { Type } from "@sinclair/typebox";
+import type { FastifyReply } from "fastify";
+import type { LiveEvent } from "../event-hub.js";
+import { errorResponses, RunIdParams } from "../schemas.js";
+import type { App, ServerContext } from "../server.js";
+import { SseStream } from "../sse-stream.js";
+import { channelsSnapshot, isTerminalState, runView } from "../views.js";
+
+const bearer = [{ bearer: [] }];
+const LastEventIdHeaders = Type.Object({
+  "last-event-id": Type.Optional(
+    Type.String({
+      pattern: "^[0-9]{1,15}$",
+      description: "Resume after this event id (sent by EventSource on reconnect)",
+    }),
+  ),
+});
+const SSE_RESPONSE = {
+  200: {
+    description:
+      "text/event-stream. Events: snapshot (the run, on connect), sample (decimated), step, cycle, state; " +
+      "the stream ends after the terminal state event. Ids increase; reconnect with Last-Event-ID to resume.",
+    content: { "text/event-stream": { schema: Type.String() } },
+  },
+  204: { description: "The run has ended and the client has seen its last event", type: "null" },
+};
+
+/** GET /api/v1/runs/:id/events and GET /api/v1/events (Server-Sent Events). */
+export function registerEventRoutes(app: App, ctx: ServerContext): void {
+  const streamOptions = { heartbeatMs: ctx.options.heartbeatMs ?? 15_000 };
+  const open = (reply: FastifyReply): SseStream => {
+    const stream = new SseStream(reply, streamOptions);
+    ctx.streams.add(stream);
+    stream.onClose(() => ctx.streams.delete(stream));
+    return stream;
+  };
+
+  app.get(
+    "/api/v1/runs/:id/events",
+    {
+      config: { role: "viewer" },
+      schema: {
+        summary: "Live events of one run (Server-Sent Events)",
+        tags: ["live"],
+        security: bearer,
+        params: RunIdParams,
+        headers: LastEventIdHeaders,
+        produces: ["text/event-stream"],
+        response: { ...SSE_RESPONSE, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.id;
+      const header = request.headers["last-event-id"];
+      const lastId = header === undefined ? undefined : Number(header);
+      const before = ctx.runs.get(id);
+
+      if (isTerminalState(before.state)) {
+        const terminal = ctx.hub.terminalEvent(id);
+        if (lastId !== undefined && (!terminal || terminal.id <= lastId)) return reply.code(204).send();
+        const stream = open(reply);
+        if (lastId === undefined) {
+          stream.event("snapshot", runView(before, ctx.bench.clock.wallNow()));
+          if (terminal) stream.write(terminal.text);
+          else stream.event("state", endedState(before));
+        } else {
+          for (const e of ctx.hub.replayRun(id, lastId).events) stream.write(e.text);
+        }
+        stream.end();
+        return reply;
+      }
+
+      // Listen first and hold live events back while catching up, so nothing falls between.
+      const held: LiveEvent[] = [];
+      let live = false;
+      let sentThrough = lastId ?? ctx.hub.lastId;
+      const stream = open(reply);
+      const send = (e: LiveEvent) => {
+        if (e.id <= sentThrough) return;
+        sentThrough = e.id;
+        stream.write(e.text);
+        if (e.terminal) stream.end();
+      };
+      const remove = ctx.hub.listenRun(id, (e) => (live ? send(e) : held.push(e)));
+      stream.onClose(remove);
+      if (lastId === undefined) {
+        stream.event("snapshot", runView(ctx.runs.get(id), ctx.bench.clock.wallNow()));
+      } else {
+        const { events, gap } = ctx.hub.replayRun(id, lastId);
+        if (gap)
+          stream.event("gap", { after: lastId, detail: "some events after this id are no longer buffered" });
+        for (const e of events) send(e);
+      }
+      live = true;
+      for (const e of held.splice(0)) send(e);
+      return reply;
+    },
+  );
+
+  app.get(
+    "/api/v1/events",
+    {
+      config: { role: "viewer" },
+      schema: {
+        summary: "Live events of every run and channel on the bench (Server-Sent Events)",
+        description:
+          "Run events as on the per-run stream, plus `channels` snapshots of every channel and chamber " +
+          "(no id; at the sample rate). Never ends by itself.",
+        tags: ["live"],
+        security: bearer,
+        headers: LastEventIdHeaders,
+        produces: ["text/event-stream"],
+        response: { 200: SSE_RESPONSE[200], ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const header = request.headers["last-event-id"];
+      const lastId = header === undefined ? undefined : Number(header);
+      const held: LiveEvent[] = [];
+      let live = false;
+      let sentThrough = lastId ?? ctx.hub.lastId;
+      const stream = open(reply);
+      const send = (e: LiveEvent) => {
+        if (e.id <= sentThrough) return;
+        sentThrough = e.id;
+        stream.write(e.text);
+      };
+      const remove = ctx.hub.listenBench((e) => (live ? send(e) : held.push(e)));
+      const rate = ctx.options.sampleRateHz ?? 1;
+      const snapshots = setInterval(
+        () => stream.event("channels", channelsSnapshot(ctx.bench)),
+        rate > 0 && Number.isFinite(rate) ? Math.max(100, 1000 / rate) : 1000,
+      );
+      snapshots.unref();
+      stream.onClose(() => {
+        remove();
+        clearInterval(snapshots);
+      });
+      if (lastId === undefined) {
+        stream.event("channels", channelsSnapshot(ctx.bench));
+      } else {
+        const { events, gap } = ctx.hub.replayBench(lastId);
+        if (gap)
+          stream.event("gap", { after: lastId, detail: "some events after this id are no longer buffered" });
+        for (const e of events) send(e);
+      }
+      live = true;
+      for (const e of held.splice(0)) send(e);
+      return reply;
+    },
+  );
+}
+
+function endedState(info: {
+  id: string;
+  channel: string;
+  state: string;
+  reason: string;
+  history: { tWallMs: number }[];
+}) {
+  const last = info.history[info.history.length - 1];
+  return {
+    run: info.id,
+    channel: info.channel,
+    time: new Date(last?.tWallMs ?? 0).toISOString(),
+    state: info.state,
+    reason: info.reason,
+    step_index: null,
+    terminal: true,
+  };
+}

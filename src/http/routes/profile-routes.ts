@@ -1,0 +1,183 @@
+import { Type } from "@sinclair/typebox";
+import { dryRun } from "../../engine/dry-run.js";
+import type { ProfileNode } from "../../profile/ast.js";
+import { ProfileError } from "../../profile/profile-error.js";
+import type { StoredProfile } from "../../profile-store/profile-store.js";
+import { DryRunGate } from "../dry-run-gate.js";
+import { ProfileStoreFullError, UnknownProfileError } from "../http-errors.js";
+import { assertFitsChannel, resolveProfile } from "../profile-resolve.js";
+import { prefixProfileError, readCell, readProfile } from "../request-input.js";
+import {
+  CheckProfileBody,
+  CheckResult,
+  errorResponses,
+  ProfileIdParams,
+  ProfileList,
+  StoredProfileView,
+  StoreProfileBody,
+} from "../schemas.js";
+import type { App, ServerContext } from "../server.js";
+import { estimateView, iso } from "../views.js";
+
+const bearer = [{ bearer: [] }];
+const MAX_SIMULATED_S = 60 * 86_400;
+
+/** GET/POST /api/v1/profiles, GET /api/v1/profiles/:id, POST /api/v1/profiles/check. */
+export function registerProfileRoutes(app: App, ctx: ServerContext): void {
+  const gate = new DryRunGate(ctx.options.dryRun?.maxConcurrent ?? 1, ctx.options.dryRun?.maxQueued ?? 4);
+  const maxSamples = ctx.options.dryRun?.maxSamples ?? 200_000;
+  const sourceOptions = { driveCycleDir: ctx.options.driveCycleDir };
+  const checkLimit = ctx.options.checkRateLimit ?? { max: 20, windowMs: 60_000 };
+  const controlLimit = ctx.options.controlRateLimit ?? { max: 60, windowMs: 60_000 };
+
+  app.get(
+    "/api/v1/profiles",
+    {
+      config: { role: "viewer" },
+      schema: {
+        summary: "Stored profiles, newest first",
+        tags: ["profiles"],
+        security: bearer,
+        response: { 200: ProfileList, ...errorResponses(401, 403) },
+      },
+    },
+    async () => ({
+      profiles: ctx.profiles.list().map((p) => ({
+        id: p.id,
+        name: p.name,
+        description: p.description,
+        steps: p.steps,
+        created_at: iso(p.createdMs),
+        sha256: p.sha256,
+      })),
+    }),
+  );
+
+  app.get(
+    "/api/v1/profiles/:id",
+    {
+      config: { role: "viewer" },
+      schema: {
+        summary: "A stored profile with its source",
+        tags: ["profiles"],
+        security: bearer,
+        params: ProfileIdParams,
+        response: { 200: StoredProfileView, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const stored = ctx.profiles.get(request.params.id);
+      if (!stored) throw new UnknownProfileError(request.params.id);
+      return storedView(stored);
+    },
+  );
+
+  app.post(
+    "/api/v1/profiles",
+    {
+      config: { role: "operator", rateLimit: { max: controlLimit.max, timeWindow: controlLimit.windowMs } },
+      schema: {
+        summary: "Validate and store a profile (JSON {profile}, or the YAML text as application/yaml)",
+        description: "Storing the same document twice returns the same id (200 instead of 201).",
+        tags: ["profiles"],
+        security: bearer,
+        body: Type.Union([StoreProfileBody, Type.String({ minLength: 1 })]),
+        response: {
+          200: StoredProfileView,
+          201: StoredProfileView,
+          ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const value = typeof body === "string" ? body : body.profile;
+      const field = typeof body === "string" ? "body" : "body.profile";
+      const parsed = readProfile(value, field, sourceOptions);
+      const saved = ctx.profiles.save(
+        {
+          name: parsed.profile.name,
+          description: parsed.profile.description,
+          steps: parsed.profile.steps.length,
+          format: parsed.format,
+          source: parsed.source,
+        },
+        ctx.bench.clock.wallNow(),
+      );
+      if (!saved) throw new ProfileStoreFullError(ctx.profiles.capacity);
+      return reply
+        .code(saved.created ? 201 : 200)
+        .header("location", `/api/v1/profiles/${saved.profile.id}`)
+        .send(storedView(saved.profile));
+    },
+  );
+
+  app.post(
+    "/api/v1/profiles/check",
+    {
+      config: { role: "viewer", rateLimit: { max: checkLimit.max, timeWindow: checkLimit.windowMs } },
+      schema: {
+        summary: "Validate a profile against a cell (and a channel) and dry-run it on the simulated cell",
+        description:
+          "Returns the expected duration, charge and energy, the estimate a run's progress and ETA come from. " +
+          "Long profiles are simulated up to a budget of samples; `estimate.complete` says whether it was reached.",
+        tags: ["profiles"],
+        security: bearer,
+        body: CheckProfileBody,
+        response: { 200: CheckResult, ...errorResponses(400, 401, 403, 404, 413, 415, 422, 429, 503) },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      if (body.channel !== undefined) ctx.bench.channel(body.channel);
+      const { profile, field } = resolveProfile(body, ctx.profiles, sourceOptions);
+      const cell = readCell(body.cell, "body.cell");
+      if (body.channel !== undefined) assertFitsChannel(ctx.bench, body.channel, profile, cell, field);
+      const periodS = Math.min(1, shortestPeriodS(profile.steps) ?? 1);
+      const maxDurationS = Math.min(MAX_SIMULATED_S, maxSamples * periodS);
+      const estimate = await gate.run(async () => {
+        try {
+          return await dryRun(profile, cell, { initialSoc: body.initial_soc ?? 0.5, periodS, maxDurationS });
+        } catch (err) {
+          if (err instanceof ProfileError) throw prefixProfileError(err, field);
+          throw err;
+        }
+      });
+      const complete = !(estimate.state === "stopped" && estimate.durationS >= maxDurationS);
+      return {
+        valid: true,
+        profile: { name: profile.name, steps: profile.steps.length },
+        cell: { id: cell.id, chemistry: cell.chemistry, capacity_ah: cell.capacityAh },
+        estimate: estimateView(estimate, complete),
+      };
+    },
+  );
+}
+
+function storedView(p: StoredProfile) {
+  return {
+    id: p.id,
+    name: p.name,
+    description: p.description,
+    steps: p.steps,
+    created_at: iso(p.createdMs),
+    sha256: p.sha256,
+    format: p.format,
+    source: p.source,
+  };
+}
+
+/** The shortest `(… period)` of any step, seconds (the dry run samples at least this often). */
+function shortestPeriodS(nodes: ProfileNode[]): number | undefined {
+  let best: number | undefined;
+  for (const n of nodes) {
+    const p =
+      n.type === "step"
+        ? n.periodS
+        : n.type === "repeat" || n.type === "sweep"
+          ? shortestPeriodS(n.steps)
+          : undefined;
+    if (p !== undefined && (best === undefined || p < best)) best = p;
+  }
+  return best;
+}

@@ -1,0 +1,350 @@
+/**
+ * The API's request and response schemas (TypeBox): the source of truth for validation, response
+ * serialisation, the OpenAPI document at /docs/json, and the TypeScript types of the views.
+ * Names are snake_case with units, like the InfluxDB fields; current positive = charge.
+ */
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { RUN_ID_PATTERN } from "./run-ids.js";
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const RunStateSchema = Type.Union(
+  ["queued", "running", "paused", "completed", "stopped", "aborted", "faulted", "interrupted"].map((s) =>
+    Type.Literal(s),
+  ),
+  { description: "queued → running ⇄ paused → completed | stopped | aborted | faulted | interrupted" },
+);
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: "URI naming the kind of problem" }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String({ description: "What happened and what to change" }),
+    code: Type.String({ description: "Stable error code, e.g. UNKNOWN_RUN, PROFILE_INVALID" }),
+    instance: Type.String({ description: "The request path" }),
+    issues: Type.Optional(
+      Type.Array(
+        Type.Object({
+          path: Type.String({
+            description: "The field (body.channel) or profile step (body.profile.steps[2])",
+          }),
+          message: Type.String(),
+        }),
+      ),
+    ),
+  },
+  { $id: "Problem", description: "RFC 9457 problem details (application/problem+json)" },
+);
+
+/** Error responses every route may give; listed in OpenAPI. */
+export const errorResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, Type.Ref(ProblemSchema)]));
+
+// ---- shared pieces -------------------------------------------------------------------------------
+
+export const RunIdParams = Type.Object(
+  { id: Type.String({ pattern: RUN_ID_PATTERN, description: "Run id, R<yyyymmdd>-<sequence>" }) },
+  { additionalProperties: false },
+);
+
+export const PROFILE_ID_PATTERN = "^P[0-9a-f]{12}$";
+export const ProfileIdParams = Type.Object(
+  { id: Type.String({ pattern: PROFILE_ID_PATTERN, description: "Stored profile id" }) },
+  { additionalProperties: false },
+);
+
+const ChannelId = Type.String({
+  pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+  description: "A channel of this bench (GET /api/v1/bench)",
+});
+
+/** Largest profile text accepted inline (the body limit still applies). */
+export const MAX_PROFILE_TEXT = 512 * 1024;
+
+export const ProfileInput = Type.Union(
+  [
+    Type.String({
+      minLength: 1,
+      maxLength: MAX_PROFILE_TEXT,
+      description: "Profile document as YAML or JSON text",
+    }),
+    Type.Object(
+      {},
+      { additionalProperties: true, description: "Profile document (DESIGN §4): name, safety, log, steps" },
+    ),
+  ],
+  { description: "A profile: the document as an object, or its YAML/JSON text" },
+);
+
+const Loose = (description: string) => Type.Unknown({ description });
+
+export const CellInput = Type.Object(
+  {
+    id: Loose("Cell id, e.g. NMC-0042"),
+    chemistry: Loose("li-ion-nmc | li-ion-lfp | asslb-sulfide"),
+    capacity_ah: Loose('Nominal capacity, Ah (number or "3 Ah")'),
+    voltage: Type.Optional(Loose("[min, max] V; default the chemistry window")),
+    current: Loose("[max discharge (≤ 0), max charge (≥ 0)] A"),
+    temperature: Type.Optional(Loose("[min, max] °C")),
+    charge_temperature: Type.Optional(Loose("[min, max] °C")),
+    discharge_temperature: Type.Optional(Loose("[min, max] °C")),
+    override: Type.Optional(Loose("Explicit widening of the chemistry envelope, with a reason")),
+    description: Type.Optional(Loose("Free text")),
+  },
+  {
+    additionalProperties: true,
+    description: "The cell on the channel (DESIGN §5); checked against its chemistry's envelope",
+  },
+);
+
+// ---- bench ---------------------------------------------------------------------------------------
+
+export const SampleView = Type.Object({
+  time: Type.String({ format: "date-time" }),
+  voltage_v: Nullable(Type.Number()),
+  current_a: Nullable(Type.Number()),
+  temperature_c: Nullable(Type.Number()),
+  age_s: Type.Number({ description: "Seconds since the sample was taken (bench clock)" }),
+});
+
+export const BenchView = Type.Object({
+  bench: Type.String(),
+  time: Type.String({ format: "date-time", description: "Bench clock, UTC" }),
+  speed: Nullable(Type.Number({ description: "Clock speed factor; null when as fast as possible" })),
+  sampling_period_ms: Type.Number(),
+  channels: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      device: Type.String(),
+      chamber: Nullable(Type.String()),
+      run: Nullable(Type.Object({ id: Type.String(), state: RunStateSchema })),
+      read_errors: Type.Integer(),
+      ranges: Type.Object({
+        voltage_v: Type.Array(Type.Number()),
+        current_a: Type.Array(Type.Number()),
+        power_w: Type.Number(),
+      }),
+      last_sample: Nullable(SampleView),
+    }),
+  ),
+  chambers: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      device: Type.String(),
+      channels: Type.Array(Type.String()),
+      owner: Nullable(Type.String({ description: "Run that drives the set point" })),
+      read_errors: Type.Integer(),
+      last_reading: Nullable(
+        Type.Object({
+          time: Type.String({ format: "date-time" }),
+          temperature_c: Nullable(Type.Number()),
+          setpoint_c: Nullable(Type.Number()),
+          output_pct: Nullable(Type.Number()),
+        }),
+      ),
+    }),
+  ),
+  devices: Type.Array(
+    Type.Object({ id: Type.String(), driver: Type.String(), channels: Type.Array(Type.String()) }),
+  ),
+});
+export type BenchViewT = Static<typeof BenchView>;
+
+// ---- runs ----------------------------------------------------------------------------------------
+
+export const RecordView = Type.Object({
+  time: Type.String({ format: "date-time" }),
+  test_time_s: Type.Number(),
+  step_time_s: Type.Number(),
+  voltage_v: Nullable(Type.Number()),
+  current_a: Nullable(Type.Number()),
+  temperature_c: Nullable(Type.Number()),
+  power_w: Nullable(Type.Number()),
+  charge_ah: Type.Number(),
+  discharge_ah: Type.Number(),
+  charge_wh: Type.Number(),
+  discharge_wh: Type.Number(),
+  step_index: Type.Integer(),
+  cycle_index: Type.Integer(),
+});
+export type RecordViewT = Static<typeof RecordView>;
+
+export const ProgressView = Type.Object({
+  fraction: Type.Number({ minimum: 0, maximum: 1 }),
+  remaining_s: Type.Number(),
+  estimated_total_s: Type.Number(),
+  eta: Type.String({ format: "date-time", description: "Bench clock" }),
+});
+
+export const RunView = Type.Object(
+  {
+    id: Type.String(),
+    channel: Type.String(),
+    cell: Type.String({ description: "Cell id" }),
+    profile: Type.String({ description: "Profile name" }),
+    profile_id: Nullable(Type.String()),
+    state: RunStateSchema,
+    reason: Type.String(),
+    cleared: Type.Boolean({ description: "A latched fault was cleared by an operator" }),
+    created_at: Type.String({ format: "date-time" }),
+    step: Nullable(
+      Type.Object({
+        index: Type.Integer({ description: "Counts every step started, from 1" }),
+        path: Nullable(
+          Type.String({ description: "Where the step is in the profile, e.g. steps[2].steps[1]" }),
+        ),
+        text: Nullable(Type.String()),
+        elapsed_s: Type.Number(),
+      }),
+    ),
+    cycle_index: Nullable(Type.Integer()),
+    test_time_s: Nullable(Type.Number()),
+    charge_ah: Nullable(Type.Number()),
+    discharge_ah: Nullable(Type.Number()),
+    charge_wh: Nullable(Type.Number()),
+    discharge_wh: Nullable(Type.Number()),
+    last_sample: Nullable(RecordView),
+    progress: Nullable(ProgressView),
+    history: Type.Array(
+      Type.Object({ state: RunStateSchema, at: Type.String({ format: "date-time" }), reason: Type.String() }),
+    ),
+  },
+  { $id: "Run" },
+);
+export type RunViewT = Static<typeof RunView>;
+
+export const RunList = Type.Object({ runs: Type.Array(Type.Ref(RunView)) });
+
+export const RunListQuery = Type.Object(
+  { state: Type.Optional(RunStateSchema) },
+  { additionalProperties: false },
+);
+
+export const CreateRunBody = Type.Object(
+  {
+    channel: ChannelId,
+    cell: CellInput,
+    profile: Type.Optional(ProfileInput),
+    profile_id: Type.Optional(Type.String({ pattern: PROFILE_ID_PATTERN, description: "A stored profile" })),
+  },
+  { additionalProperties: false, description: "Give exactly one of profile and profile_id" },
+);
+export type CreateRunBodyT = Static<typeof CreateRunBody>;
+
+export const IdempotencyHeaders = Type.Object({
+  "idempotency-key": Type.Optional(
+    Type.String({
+      pattern: "^[\\x21-\\x7e]{1,255}$",
+      description: "A retry with the same key and body returns the first response",
+    }),
+  ),
+});
+
+export const ControlAction = Type.Union(
+  ["pause", "resume", "stop", "abort", "clear"].map((a) => Type.Literal(a)),
+);
+
+// ---- profiles ------------------------------------------------------------------------------------
+
+export const StoreProfileBody = Type.Object({ profile: ProfileInput }, { additionalProperties: false });
+
+export const ProfileSummary = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Nullable(Type.String()),
+  steps: Type.Integer({ description: "Top-level steps" }),
+  created_at: Type.String({ format: "date-time" }),
+  sha256: Type.String(),
+});
+
+export const StoredProfileView = Type.Composite([
+  ProfileSummary,
+  Type.Object({ format: Type.Union([Type.Literal("yaml"), Type.Literal("json")]), source: Type.String() }),
+]);
+
+export const ProfileList = Type.Object({ profiles: Type.Array(ProfileSummary) });
+
+export const CheckProfileBody = Type.Object(
+  {
+    profile: Type.Optional(ProfileInput),
+    profile_id: Type.Optional(Type.String({ pattern: PROFILE_ID_PATTERN })),
+    cell: CellInput,
+    channel: Type.Optional(ChannelId),
+    initial_soc: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: "Default 0.5" })),
+  },
+  { additionalProperties: false, description: "Give exactly one of profile and profile_id" },
+);
+
+export const EstimateView = Type.Object({
+  state: RunStateSchema,
+  reason: Type.String(),
+  complete: Type.Boolean({ description: "False when the dry run was cut at the simulation budget" }),
+  duration_s: Type.Number(),
+  steps_executed: Type.Integer(),
+  cycles: Type.Integer(),
+  charge_ah: Type.Number(),
+  discharge_ah: Type.Number(),
+  charge_wh: Type.Number(),
+  discharge_wh: Type.Number(),
+  steps: Type.Array(
+    Type.Object({
+      index: Type.Integer(),
+      path: Type.String(),
+      text: Type.String(),
+      start_s: Type.Number(),
+      duration_s: Type.Number(),
+    }),
+    { description: "The first 200 steps executed" },
+  ),
+});
+
+export const CheckResult = Type.Object({
+  valid: Type.Boolean(),
+  profile: Type.Object({ name: Type.String(), steps: Type.Integer() }),
+  cell: Type.Object({ id: Type.String(), chemistry: Type.String(), capacity_ah: Type.Number() }),
+  estimate: EstimateView,
+});
+
+// ---- export, emergency stop, health --------------------------------------------------------------
+
+export const ExportQuery = Type.Object(
+  { format: Type.Optional(Type.Literal("bdf-csv", { description: "Battery Data Format CSV (default)" })) },
+  { additionalProperties: false },
+);
+
+export const EmergencyStopBody = Type.Union([
+  Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+  Type.Null(),
+]);
+
+export const EmergencyStopResult = Type.Object({
+  faulted: Type.Array(Type.Ref(RunView)),
+  channels_safe: Type.Integer(),
+});
+
+export const HealthView = Type.Object({
+  status: Type.Union([Type.Literal("ok"), Type.Literal("degraded"), Type.Literal("failing")]),
+  problems: Type.Array(Type.String()),
+  bench: Type.String(),
+  uptime_s: Type.Number(),
+  runs_active: Type.Integer(),
+  devices: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      driver: Type.String(),
+      read_errors: Type.Integer(),
+      last_sample_age_s: Nullable(Type.Number()),
+      fresh: Type.Boolean(),
+    }),
+  ),
+  storage: Nullable(
+    Type.Object({
+      influx_reachable: Nullable(Type.Boolean()),
+      backlog_rows: Type.Integer(),
+      backlog_points: Type.Integer(),
+      oldest_unsent_age_s: Nullable(Type.Number()),
+      dead_letters: Type.Integer(),
+    }),
+  ),
+});

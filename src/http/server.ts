@@ -1,0 +1,272 @@
+/**
+ * The HTTP API (DESIGN §7): fastify with TypeBox schemas on every route, OpenAPI at /docs/json,
+ * problem+json errors, bearer tokens with roles, rate limits on control routes, live events.
+ *
+ *   const app = await buildServer({ bench, runs, store, storage, config, logger });
+ *   await app.listen({ host: config.http.host, port: config.http.port });
+ *   ...
+ *   await app.close();   // ends live streams, closes the profile store it opened
+ */
+import fastifyCors from "@fastify/cors";
+import fastifyRateLimit from "@fastify/rate-limit";
+import fastifySwagger from "@fastify/swagger";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from "fastify";
+import type { Bench } from "../bench/bench.js";
+import type { BenchConfig, Role } from "../config/load-config.js";
+import type { Logger } from "../log.js";
+import { ProfileStore } from "../profile-store/profile-store.js";
+import type { RunManager } from "../run/run-manager.js";
+import type { RunStore } from "../run/run-store.js";
+import type { Storage } from "../storage/storage.js";
+import { TokenAuthenticator } from "./auth.js";
+import { EventHub } from "./event-hub.js";
+import "./fastify-types.js";
+import { HttpProtocolError } from "./http-errors.js";
+import { IdempotencyCache } from "./idempotency.js";
+import { BenchMetrics } from "./metrics.js";
+import { PROBLEM_CONTENT_TYPE, problem, problemOf } from "./problem.js";
+import { assertDepth } from "./request-input.js";
+import { registerEventRoutes } from "./routes/event-routes.js";
+import { registerProfileRoutes } from "./routes/profile-routes.js";
+import { registerRunRoutes } from "./routes/run-routes.js";
+import { registerSystemRoutes } from "./routes/system-routes.js";
+import { RunIdGenerator } from "./run-ids.js";
+import { ProblemSchema, RunView } from "./schemas.js";
+import type { SseStream } from "./sse-stream.js";
+
+export interface HttpOptions {
+  /** Largest request body, bytes (default 1 MiB). */
+  bodyLimitBytes?: number;
+  /** Samples per second per run on live streams (default 1; 0 = every sample). */
+  sampleRateHz?: number;
+  /** SSE heartbeat comment period, ms (default 15 s). */
+  heartbeatMs?: number;
+  /** Requests per window per client on routes that change things (default 60 per minute). */
+  controlRateLimit?: { max: number; windowMs: number };
+  /** Profile checks (dry runs) per window per client (default 20 per minute). */
+  checkRateLimit?: { max: number; windowMs: number };
+  /** Origins allowed by CORS; none (the default) leaves CORS off. */
+  corsOrigins?: string[];
+  /** Role of requests without a token; by default they are refused (401). */
+  anonymousRole?: Role;
+  /** Folder from which API profiles may read drive-cycle CSV files; by default they may not. */
+  driveCycleDir?: string;
+  /** Limits of the dry run behind POST /api/v1/profiles/check. */
+  dryRun?: { maxSamples?: number; maxConcurrent?: number; maxQueued?: number };
+}
+
+export interface ServerDeps {
+  bench: Bench;
+  runs: RunManager;
+  store: RunStore;
+  storage?: Storage;
+  config: BenchConfig;
+  logger: Logger;
+  /** Metrics the daemon also feeds (lateness, device errors); created when absent. */
+  metrics?: BenchMetrics;
+  /** Stored profiles; opened on config.store (and closed with the server) when absent. */
+  profiles?: ProfileStore;
+  options?: HttpOptions;
+}
+
+/** What route handlers share. */
+export interface ServerContext {
+  bench: Bench;
+  runs: RunManager;
+  storage: Storage | undefined;
+  config: BenchConfig;
+  profiles: ProfileStore;
+  hub: EventHub;
+  metrics: BenchMetrics;
+  ids: RunIdGenerator;
+  idempotency: IdempotencyCache;
+  auth: TokenAuthenticator;
+  streams: Set<SseStream>;
+  options: HttpOptions;
+  startedMs: number;
+}
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+const REDACT = {
+  paths: [
+    "req.headers.authorization",
+    "headers.authorization",
+    "request.headers.authorization",
+    "authorization",
+    "token",
+    "*.token",
+  ],
+  censor: "[redacted]",
+};
+
+/**
+ * Builds the API server, not listening: the caller listens (config.http) and closes it. Plugins and
+ * routes load on ready()/listen()/inject().
+ */
+export function buildServer(deps: ServerDeps): App {
+  const options = deps.options ?? {};
+  const logger = deps.logger.child({ component: "http" }, { redact: REDACT });
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    ajv: {
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true },
+    },
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+    routerOptions: { maxParamLength: 200 },
+    clientErrorHandler: (err, socket) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ECONNRESET" || !socket.writable) {
+        socket.destroy(err);
+        return;
+      }
+      const tooLarge = code === "HPE_HEADER_OVERFLOW";
+      const body = JSON.stringify(
+        problem(
+          tooLarge ? "HEADERS_TOO_LARGE" : "REQUEST_INVALID",
+          tooLarge ? "the request headers are too large" : "the request is not valid HTTP",
+          "",
+        ),
+      );
+      socket.end(
+        `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  const ownProfiles = deps.profiles === undefined;
+  const profiles = deps.profiles ?? new ProfileStore(deps.config.store);
+  const metrics = deps.metrics ?? new BenchMetrics();
+  metrics.attach({ bench: deps.bench, runs: deps.runs, ...(deps.storage ? { storage: deps.storage } : {}) });
+  const hub = new EventHub(deps.runs, {
+    sampleRateHz: options.sampleRateHz ?? 1,
+    progress: (run) => {
+      const p = deps.runs.get(run).progress;
+      return p ? { fraction: p.fraction, remaining_s: p.remainingS } : null;
+    },
+  });
+  hub.start();
+  const ctx: ServerContext = {
+    bench: deps.bench,
+    runs: deps.runs,
+    storage: deps.storage,
+    config: deps.config,
+    profiles,
+    hub,
+    metrics,
+    ids: new RunIdGenerator(
+      (prefix) => deps.store.lastSequence(prefix),
+      () => deps.runs.list().map((r) => r.id),
+    ),
+    idempotency: new IdempotencyCache(),
+    auth: new TokenAuthenticator(deps.config.tokens, options.anonymousRole),
+    streams: new Set(),
+    options,
+    startedMs: performance.now(),
+  };
+
+  app.decorateRequest("principal", null);
+  app.addSchema(ProblemSchema);
+  app.addSchema(RunView);
+
+  app.setErrorHandler((err, request, reply) => {
+    const { problem: body, headers, expected } = problemOf(err, pathOf(request.url));
+    if (expected) request.log.info({ code: body.code, status: body.status }, body.detail);
+    else request.log.error({ err }, "request failed");
+    void reply.code(body.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const body = problem(
+      "NOT_FOUND",
+      `no route ${request.method} ${pathOf(request.url)}; the API is described at /docs/json`,
+      pathOf(request.url),
+    );
+    void reply.code(404).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+  });
+
+  app.addHook("onRequest", async (request) => {
+    const role = request.routeOptions.config?.role;
+    if (!role) return;
+    const principal = ctx.auth.authenticate(request.headers.authorization);
+    ctx.auth.authorize(principal, role);
+    request.principal = principal;
+  });
+  app.addHook("preValidation", async (request) => {
+    if (request.body !== null && typeof request.body === "object") assertDepth(request.body, "body");
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    metrics.countRequest(request.method, request.routeOptions.url ?? "unmatched", reply.statusCode);
+  });
+  app.addHook("preClose", async () => {
+    for (const stream of [...ctx.streams]) stream.end();
+    hub.stop();
+  });
+  app.addHook("onClose", async () => {
+    if (ownProfiles) profiles.close();
+  });
+
+  app.addContentTypeParser(
+    ["application/yaml", "application/x-yaml", "text/yaml"],
+    { parseAs: "string" },
+    (_request, body, done) => done(null, body),
+  );
+
+  void app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: {
+        title: "cellbench API",
+        description:
+          "Battery cell-test bench: runs, profiles, live events. Errors are application/problem+json with a stable code. Current: positive = charge.",
+        version: "1",
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    },
+  });
+  void app.register(fastifyRateLimit, {
+    global: false,
+    keyGenerator: (request) => request.principal?.id ?? request.ip,
+    errorResponseBuilder: (_request, context) =>
+      new HttpProtocolError(
+        "RATE_LIMITED",
+        context.statusCode,
+        `more than ${context.max} such requests in the rate window; retry in ${context.after}`,
+      ),
+  });
+  if (options.corsOrigins && options.corsOrigins.length > 0) {
+    void app.register(fastifyCors, { origin: options.corsOrigins, credentials: false });
+  }
+
+  // Routes load after the plugins above, so the rate limiter and OpenAPI see every one of them.
+  void app.register((instance, _options, done) => {
+    const api = instance.withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+    registerSystemRoutes(api, ctx);
+    registerProfileRoutes(api, ctx);
+    registerRunRoutes(api, ctx);
+    registerEventRoutes(api, ctx);
+    done();
+  });
+  return app;
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf("?");
+  return q >= 0 ? url.slice(0, q) : url;
+}

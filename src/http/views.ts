@@ -1,0 +1,205 @@
+/** Turns the daemon's objects into the API's snake_case views (schemas.ts). */
+import type { Bench } from "../bench/bench.js";
+import type { DryRunEstimate } from "../engine/dry-run.js";
+import type { StepChange } from "../engine/run-engine.js";
+import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
+import type { RunInfo } from "../run/run-manager.js";
+import type { BenchViewT, RecordViewT, RunViewT } from "./schemas.js";
+
+const TERMINAL: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted", "faulted"]);
+
+/** Returns true for states a run never leaves. */
+export function isTerminalState(state: RunState): boolean {
+  return TERMINAL.has(state);
+}
+
+export const iso = (ms: number): string => new Date(Number.isFinite(ms) ? ms : 0).toISOString();
+
+/** Replaces NaN and ±Infinity by null (JSON has neither). */
+export const num = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+export function recordView(r: CellRecord): RecordViewT {
+  return {
+    time: iso(r.tWallMs),
+    test_time_s: r.testTimeS,
+    step_time_s: r.stepTimeS,
+    voltage_v: num(r.voltageV),
+    current_a: num(r.currentA),
+    temperature_c: num(r.temperatureC),
+    power_w: num(r.powerW),
+    charge_ah: r.chargeAh,
+    discharge_ah: r.dischargeAh,
+    charge_wh: r.chargeWh,
+    discharge_wh: r.dischargeWh,
+    step_index: r.stepIndex,
+    cycle_index: r.cycleIndex,
+  };
+}
+
+/** Builds the run view; `wallNowMs` (bench clock) places the ETA. */
+export function runView(info: RunInfo, wallNowMs: number): RunViewT {
+  const s = info.status;
+  return {
+    id: info.id,
+    channel: info.channel,
+    cell: info.cell,
+    profile: info.profile,
+    profile_id: info.profileId,
+    state: info.state,
+    reason: info.reason,
+    cleared: info.cleared,
+    created_at: iso(info.createdMs),
+    step: s ? { index: s.stepIndex, path: s.stepPath, text: s.stepText, elapsed_s: s.stepElapsedS } : null,
+    cycle_index: s ? s.cycleIndex : null,
+    test_time_s: s ? s.testTimeS : null,
+    charge_ah: s ? s.total.chargeAh : null,
+    discharge_ah: s ? s.total.dischargeAh : null,
+    charge_wh: s ? s.total.chargeWh : null,
+    discharge_wh: s ? s.total.dischargeWh : null,
+    last_sample: s?.lastRecord ? recordView(s.lastRecord) : null,
+    progress: info.progress
+      ? {
+          fraction: info.progress.fraction,
+          remaining_s: info.progress.remainingS,
+          estimated_total_s: info.progress.estimatedTotalS,
+          eta: iso(wallNowMs + info.progress.remainingS * 1000),
+        }
+      : null,
+    history: info.history.map((h) => ({ state: h.state, at: iso(h.tWallMs), reason: h.reason })),
+  };
+}
+
+export function stepView(c: StepChange) {
+  return {
+    run: c.run,
+    channel: c.channel,
+    time: iso(c.tWallMs),
+    step_index: c.stepIndex,
+    cycle_index: c.cycleIndex,
+    path: c.path,
+    text: c.text,
+    ended_because: c.endedBecause,
+  };
+}
+
+export function stateView(e: RunEventRecord) {
+  return {
+    run: e.run,
+    channel: e.channel,
+    time: iso(e.tWallMs),
+    state: e.state,
+    reason: e.reason,
+    step_index: e.stepIndex,
+    terminal: isTerminalState(e.state),
+  };
+}
+
+export function cycleView(c: CycleRecord) {
+  return {
+    run: c.run,
+    channel: c.channel,
+    time: iso(c.tWallMs),
+    cycle_index: c.cycleIndex,
+    charge_ah: c.chargeAh,
+    discharge_ah: c.dischargeAh,
+    charge_wh: c.chargeWh,
+    discharge_wh: c.dischargeWh,
+    coulombic_efficiency: num(c.coulombicEfficiency),
+    min_temperature_c: num(c.minTemperatureC),
+    max_temperature_c: num(c.maxTemperatureC),
+  };
+}
+
+export function benchView(bench: Bench): BenchViewT {
+  const nowMono = bench.clock.now();
+  const speed = bench.clock.speed;
+  return {
+    bench: bench.config.bench,
+    time: iso(bench.clock.wallNow()),
+    speed: Number.isFinite(speed) ? speed : null,
+    sampling_period_ms: bench.config.samplingPeriodMs,
+    channels: [...bench.channels.values()].map((slot) => ({
+      id: slot.id,
+      device: slot.device.id,
+      chamber: slot.chamberId ?? null,
+      run: slot.run ? { id: slot.run.id, state: slot.run.currentState } : null,
+      read_errors: slot.readErrors,
+      ranges: {
+        voltage_v: [...slot.channel.ranges.voltageV],
+        current_a: [...slot.channel.ranges.currentA],
+        power_w: slot.channel.ranges.powerW,
+      },
+      last_sample: slot.latest
+        ? {
+            time: iso(slot.latest.tWallMs),
+            voltage_v: num(slot.latest.voltageV),
+            current_a: num(slot.latest.currentA),
+            temperature_c: num(slot.latest.temperatureC),
+            age_s: Math.max(0, (nowMono - slot.latest.tMonoMs) / 1000),
+          }
+        : null,
+    })),
+    chambers: [...bench.chambers.values()].map((slot) => ({
+      id: slot.id,
+      device: slot.device.id,
+      channels: [...slot.channels],
+      owner: slot.owner ?? null,
+      read_errors: slot.readErrors,
+      last_reading: slot.latest
+        ? {
+            time: iso(slot.latest.tWallMs),
+            temperature_c: num(slot.latest.temperatureC),
+            setpoint_c: num(slot.latest.setpointC),
+            output_pct: num(slot.latest.outputPct),
+          }
+        : null,
+    })),
+    devices: bench.devices.map((d) => ({
+      id: d.id,
+      driver: d.driver,
+      channels: d.channels.map((c) => c.id),
+    })),
+  };
+}
+
+/** A compact live view of every channel, for the bench-wide stream. */
+export function channelsSnapshot(bench: Bench) {
+  return {
+    time: iso(bench.clock.wallNow()),
+    channels: [...bench.channels.values()].map((slot) => ({
+      channel: slot.id,
+      run: slot.run && !slot.run.isTerminal ? slot.run.id : null,
+      state: slot.run ? slot.run.currentState : null,
+      voltage_v: slot.latest ? num(slot.latest.voltageV) : null,
+      current_a: slot.latest ? num(slot.latest.currentA) : null,
+      temperature_c: slot.latest ? num(slot.latest.temperatureC) : null,
+    })),
+    chambers: [...bench.chambers.values()].map((slot) => ({
+      chamber: slot.id,
+      temperature_c: slot.latest ? num(slot.latest.temperatureC) : null,
+      setpoint_c: slot.latest ? num(slot.latest.setpointC) : null,
+    })),
+  };
+}
+
+export function estimateView(e: DryRunEstimate, complete: boolean) {
+  return {
+    state: e.state,
+    reason: e.reason,
+    complete,
+    duration_s: e.durationS,
+    steps_executed: e.stepsExecuted,
+    cycles: e.cycles.length,
+    charge_ah: e.chargeAh,
+    discharge_ah: e.dischargeAh,
+    charge_wh: e.chargeWh,
+    discharge_wh: e.dischargeWh,
+    steps: e.steps.slice(0, 200).map((s) => ({
+      index: s.stepIndex,
+      path: s.path,
+      text: s.text,
+      start_s: s.startS,
+      duration_s: s.durationS,
+    })),
+  };
+}

@@ -1,0 +1,134 @@
+import { VirtualClock } from "../../drivers/clock.js";
+import "../../drivers/all.js";
+import type { CellSpec } from "../../drivers/capabilities.js";
+import { Bench } from "../../src/bench/bench.js";
+import type { BenchConfig } from "../../src/config/load-config.js";
+import { type App, buildServer, type HttpOptions } from "../../src/http/server.js";
+import { createLogger } from "../../src/log.js";
+import { ProfileStore } from "../../src/profile-store/profile-store.js";
+import { RunManager } from "../../src/run/run-manager.js";
+import { RunStore } from "../../src/run/run-store.js";
+import { NMC_18650 } from "./sim-bench.js";
+
+export const TOKENS = {
+  viewer: "viewer-token-0123456789abcdef",
+  operator: "operator-token-0123456789abcdef",
+  admin: "admin-token-0123456789abcdef",
+} as const;
+
+export const auth = (role: keyof typeof TOKENS) => ({ authorization: `Bearer ${TOKENS[role]}` });
+
+/** The cell of the simulated channel, as the API takes it. */
+export const NMC_CELL_BODY = {
+  id: "NMC-0042",
+  chemistry: "li-ion-nmc",
+  capacity_ah: 3,
+  voltage: [2.5, 4.2],
+  current: [-6, 6],
+  temperature: [-20, 60],
+};
+
+export interface HttpBench {
+  app: App;
+  bench: Bench;
+  clock: VirtualClock;
+  runs: RunManager;
+  store: RunStore;
+  profiles: ProfileStore;
+  /** Every log line the server wrote (JSON text). */
+  logs: string[];
+  /** Poller wake-ups so far (each tick reports its lateness). */
+  ticks(): number;
+  close(): Promise<void>;
+}
+
+export interface HttpBenchOptions {
+  /** true (default): the clock jumps whenever everything sleeps; false: the test moves time. */
+  auto?: boolean;
+  periodMs?: number;
+  cell?: CellSpec;
+  http?: HttpOptions;
+  /** Dry-run each run for progress and ETA (default false: tests that need it turn it on). */
+  estimate?: boolean;
+  tokens?: BenchConfig["tokens"];
+}
+
+/**
+ * A simulated one-channel bench (ch1 in chamber tc1) with a run manager, a run store and the
+ * API server on top (not listening; use inject or listen on 127.0.0.1:0). Sampling has started.
+ */
+export async function openHttpBench(options: HttpBenchOptions = {}): Promise<HttpBench> {
+  const clock = new VirtualClock({ auto: options.auto ?? true });
+  const config: BenchConfig = {
+    source: "test",
+    bench: "test",
+    http: { host: "127.0.0.1", port: 0 },
+    store: ":memory:",
+    devices: [
+      {
+        id: "cycler1",
+        driver: "sim/cycler",
+        channels: ["ch1"],
+        options: { cell: options.cell ?? NMC_18650, initialSoc: 0.5 },
+      },
+      { id: "tc1", driver: "sim/chamber", options: { initialC: 25 } },
+    ],
+    chambers: [{ id: "tc1", device: "tc1", channels: ["ch1"] }],
+    samplingPeriodMs: options.periodMs ?? 1000,
+    tokens: options.tokens ?? [
+      { role: "viewer", token: TOKENS.viewer },
+      { role: "operator", token: TOKENS.operator },
+      { role: "admin", token: TOKENS.admin },
+    ],
+  };
+  let ticks = 0;
+  const bench = await Bench.open(config, clock, { lateness: () => ticks++ });
+  const store = new RunStore(":memory:");
+  const profiles = new ProfileStore(":memory:");
+  const logs: string[] = [];
+  const logger = createLogger({
+    level: "trace",
+    destination: { write: (line: string) => void logs.push(line) },
+  });
+  const runs = new RunManager(bench, { store, logger, estimate: options.estimate ?? false });
+  const app = buildServer({
+    bench,
+    runs,
+    store,
+    config,
+    logger,
+    profiles,
+    options: {
+      controlRateLimit: { max: 10_000, windowMs: 60_000 },
+      checkRateLimit: { max: 10_000, windowMs: 60_000 },
+      ...options.http,
+    },
+  });
+  await app.ready();
+  bench.start();
+  return {
+    app,
+    bench,
+    clock,
+    runs,
+    store,
+    profiles,
+    logs,
+    ticks: () => ticks,
+    async close() {
+      await app.close();
+      await bench.shutdown();
+      profiles.close();
+      store.close();
+    },
+  };
+}
+
+/** Waits (bounded, real time) until `predicate` holds. */
+export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
