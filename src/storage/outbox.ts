@@ -257,7 +257,9 @@ export class Outbox {
 
   /**
    * Records the latest checkpoint of a run (any JSON value); it is written in the same transaction
-   * as the lines appended before it. Only the newest value per run is kept until the commit.
+   * as the lines appended before it. Only the newest value per run is kept until the commit. Call it
+   * right after appending a sample's lines, so that a committed checkpoint and the committed data
+   * describe the same moment.
    */
   setCheckpoint(run: string, state: unknown): void {
     const json = JSON.stringify(state);

@@ -50,7 +50,10 @@ export interface StorageOptions {
   /** InfluxDB writes in flight at once (default 1). */
   concurrency?: number;
   backoff?: BackoffOptions;
-  /** Clock for back-off and status times (default: real time). */
+  /**
+   * Clock for back-off waits and status/outbox times (default: real time). The storage layer talks
+   * to a real server: do not hand it a run's scaled or virtual clock outside tests.
+   */
   clock?: Clock;
   logger?: Logger;
   /** Period of the status log line (default 60 s; 0 disables). */
@@ -93,7 +96,10 @@ export class Storage {
       path: options.store,
       commitIntervalMs: options.commitIntervalMs,
       synchronous: options.synchronous,
+      wallNow: this.wallNow,
       onCommitError: (error) => this.log.error({ err: error }, "outbox commit failed; lines kept in memory"),
+      onCheckpointError: (message) =>
+        this.log.warn({ error: message }, "WAL checkpoints fall back to the committing thread"),
     });
     this.lastDeadLetterMessage = this.outbox.listDeadLetters(1)[0]?.message ?? null;
     const schema = this.schema;

@@ -25,14 +25,14 @@ afterAll(async () => {
 });
 
 /** Opens a storage on a fresh database (and outbox file). */
-function openStorage(options: { bench?: string; database?: string } = {}): {
+function openStorage(options: { bench?: string; database?: string; store?: string } = {}): {
   storage: Storage;
   database: string;
 } {
   const database = options.database ?? `st${++dbCounter}`;
   const storage = Storage.open({
     bench: options.bench ?? "b1",
-    store: join(dir, `${database}-${options.bench ?? "b1"}-${dbCounter}.db`),
+    store: options.store ?? join(dir, `${database}-${options.bench ?? "b1"}-${dbCounter}.db`),
     influx: { url: influxd.url, database, timeoutMs: 5_000 },
     commitIntervalMs: 50,
     batchLines: 5000,
@@ -196,12 +196,45 @@ describe("Storage against a real influxd", () => {
     expect(await storedSeqs(database, "bench-b")).toEqual(range(0, 2_000));
   });
 
-  it("delivers what was appended before close() and keeps the rest for the next start", async () => {
+  it("delivers what was appended before close() when InfluxDB is up", async () => {
     const { storage, database } = openStorage();
     storage.start();
     for (const seq of range(0, 500)) storage.logCell(record(seq));
-    storage.setCheckpoint("R1", { stepPath: [1, 0], ah: 0.25 });
     await storage.close({ drainTimeoutMs: 10_000 });
     expect(await storedSeqs(database)).toEqual(range(0, 500));
+  });
+
+  it("keeps unsent lines and checkpoints across a restart of the daemon and sends them then", async () => {
+    const store = join(dir, "restart.db");
+    await influxd.halt();
+    let database: string;
+    try {
+      const first = openStorage({ store });
+      database = first.database;
+      first.storage.start();
+      for (const seq of range(0, 700)) first.storage.logCell(record(seq));
+      first.storage.setCheckpoint("R1", {
+        stepPath: [2, 1],
+        loops: [3],
+        stepElapsedS: 41.5,
+        ah: 0.25,
+        wh: 0.9,
+      });
+      await first.storage.close({ drainTimeoutMs: 200 });
+    } finally {
+      await influxd.restart();
+    }
+    const second = openStorage({ store, database }).storage;
+    expect(second.status().backlog.points).toBe(700);
+    expect(second.readCheckpoints().get("R1")?.state).toEqual({
+      stepPath: [2, 1],
+      loops: [3],
+      stepElapsedS: 41.5,
+      ah: 0.25,
+      wh: 0.9,
+    });
+    second.start();
+    await until(() => drained(second), "drain after restart");
+    expect(await storedSeqs(database)).toEqual(range(0, 700));
   });
 });

@@ -1,0 +1,409 @@
+/**
+ * Ingest benchmark against a private influxd (Debian's 1.6):
+ *
+ * 1. Ceiling: pre-encoded line protocol POSTed directly in 5,000-line batches (node:http keep-alive,
+ *    the forwarder's writer), next to the same through global fetch and node-influx writePoints.
+ * 2. End to end: CellRecords → encoder → outbox (SQLite WAL, group commit) → forwarder → influxd,
+ *    timed until InfluxDB acknowledged the last point. Target: ≥ 70 % of the ceiling.
+ * 3. Sampling-loop stall: a 64-channel × 10 Hz load on absolute deadlines while commits and
+ *    forwarding run; reports append() times, commit times and how late the sampling ticks were.
+ *
+ * Run alone: npx tsx test/bench/ingest.ts
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { FieldType, InfluxDB } from "influx";
+import type { CellRecord } from "../../src/run/records.js";
+import { HttpLineWriter } from "../../src/storage/line-writer.js";
+import { RecordEncoder } from "../../src/storage/record-encoder.js";
+import { Storage } from "../../src/storage/storage.js";
+import { type Influxd, startInfluxd } from "../support/influxd.js";
+
+const POINTS = 300_000;
+const ROUNDS = 3;
+const BATCH = 5_000;
+const CHANNELS = 16;
+
+/** Runs the ingest benchmark and prints its figures. */
+export async function runIngestBench(): Promise<void> {
+  const influxd = await startInfluxd();
+  const dir = mkdtempSync(join(tmpdir(), "cellbench-ingest-"));
+  try {
+    const base = Date.now() - 2 * 3_600_000;
+    let dbCounter = 0;
+    const freshDb = async (createIt: boolean) => {
+      const name = `ingest${++dbCounter}`;
+      if (createIt) await influxd.query(`CREATE DATABASE ${name}`);
+      return name;
+    };
+    const out = (label: string, value: string) => console.log(`${label.padEnd(62)} ${value}`);
+    console.log(
+      `\ningest bench: ${POINTS.toLocaleString("en")} cell samples per run, ${CHANNELS} channels, batches of ${BATCH}, ` +
+        `influxd 1.6 on loopback, ${ROUNDS} interleaved rounds (shared 2-core machine: compare within a round)`,
+    );
+    for (const kind of ["instrument", "worst"] as const) {
+      const records = makeRecords(POINTS, base, kind);
+      const encoder = new RecordEncoder("bench");
+      encoder.cell(records[0] as CellRecord);
+      const encodeStart = performance.now();
+      const lines = records.map((r) => encoder.cell(r));
+      const encodeUs = ((performance.now() - encodeStart) * 1000) / POINTS;
+      const bodies: string[] = [];
+      for (let i = 0; i < lines.length; i += BATCH) bodies.push(lines.slice(i, i + BATCH).join("\n"));
+      await postAll(influxd, await freshDb(true), bodies.slice(0, 4)); // warm-up, not reported
+      console.log(
+        `\n${kind === "instrument" ? "instrument-resolution readings" : "every value a full-precision double (worst case)"}`,
+      );
+      out("encode (RecordEncoder.cell)", `${encodeUs.toFixed(2)} µs/record`);
+      const ratios: number[] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        const ceiling = await postAll(influxd, await freshDb(true), bodies);
+        const e2e = await endToEndRun(influxd, await freshDb(false), records, dir);
+        ratios.push(e2e.pointsPerS / ceiling);
+        out(`round ${round}: ceiling, pre-encoded POST /write (node:http)`, rate(ceiling));
+        out(
+          `round ${round}: records → encode → outbox → forwarder → influxd`,
+          `${rate(e2e.pointsPerS)}  = ${(100 * (e2e.pointsPerS / ceiling)).toFixed(1)} % of the ceiling ` +
+            `(${e2e.commits} commits, worst ${e2e.worstCommitMs.toFixed(1)} ms)`,
+        );
+      }
+      const sorted = [...ratios].sort((a, b) => a - b);
+      out(
+        "end-to-end / ceiling, median of rounds",
+        `${(100 * (sorted[Math.floor(sorted.length / 2)] as number)).toFixed(1)} %  (target ≥ 70 %)`,
+      );
+      if (kind === "instrument") {
+        out("same bodies, global fetch", rate(await postAllFetch(influxd, await freshDb(true), bodies)));
+        out(
+          "same bodies, node:http (again, for comparison)",
+          rate(await postAll(influxd, await freshDb(true), bodies)),
+        );
+        out(
+          "same records, node-influx writePoints (serialises itself)",
+          rate(await writePointsAll(influxd, await freshDb(true), records)),
+        );
+      }
+    }
+    const stall = await stallRun(influxd, await freshDb(false), dir, base);
+    console.log(
+      `\nsampling-loop stall: ${stall.channels} channels × ${stall.hz} Hz for ${stall.seconds} s, synchronous=full`,
+    );
+    out(
+      "append() per line, p50 / p99 / max",
+      `${us(stall.append.p50)} / ${us(stall.append.p99)} / ${us(stall.append.max)}`,
+    );
+    out(
+      "outbox commit, mean / worst",
+      `${stall.commitMeanMs.toFixed(2)} ms / ${stall.commitWorstMs.toFixed(2)} ms (${stall.commits} commits)`,
+    );
+    out(
+      "sampling tick lateness vs absolute deadline, p99 / max",
+      `${stall.lateP99Ms.toFixed(2)} ms / ${stall.lateMaxMs.toFixed(2)} ms`,
+    );
+    out(
+      "sample → acknowledged by InfluxDB, p50 / max",
+      `${stall.latencyP50Ms.toFixed(0)} ms / ${stall.latencyMaxMs.toFixed(0)} ms`,
+    );
+    out("points stored / produced", `${stall.stored} / ${stall.produced}`);
+  } finally {
+    await influxd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Cell samples of 16 channels. `instrument` readings (voltage, current, temperature) carry the
+ * resolution a cycler reports (0.1 mV, 0.1 mA, 0.01 °C) while derived values (power, Ah, Wh, times)
+ * are full-precision doubles, as the run engine computes them; `worst` makes every value a
+ * full-precision double (the slowest case for number formatting).
+ */
+function makeRecords(n: number, base: number, kind: "instrument" | "worst"): CellRecord[] {
+  const records: CellRecord[] = [];
+  const round = (x: number, step: number) => (kind === "worst" ? x : Math.round(x / step) * step);
+  for (let i = 0; i < n; i++) {
+    const k = Math.floor(i / CHANNELS);
+    const voltageV = round(3.6 + (k % 600) / 1000 + Math.random() * 1e-3, 1e-4);
+    const currentA = round(1.2 + Math.random() * 1e-3, 1e-4);
+    records.push({
+      channel: `ch${i % CHANNELS}`,
+      run: `R20261125-${String(i % CHANNELS).padStart(4, "0")}`,
+      cell: `NMC-${String(i % CHANNELS).padStart(4, "0")}`,
+      tWallMs: base + k * 10,
+      testTimeS: k / 100 + Math.random() * 1e-6,
+      stepTimeS: (k % 36_000) / 100 + Math.random() * 1e-6,
+      voltageV,
+      currentA,
+      temperatureC: round(25 + Math.random(), 0.01),
+      powerW: voltageV * currentA,
+      chargeAh: (k * currentA) / 3.6e5,
+      dischargeAh: 0,
+      chargeWh: (k * voltageV * currentA) / 3.6e5,
+      dischargeWh: 0,
+      stepIndex: 1 + Math.floor(k / 36_000),
+      cycleIndex: Math.floor(k / 72_000),
+    });
+  }
+  return records;
+}
+
+async function postAll(influxd: Influxd, database: string, bodies: string[]): Promise<number> {
+  const writer = new HttpLineWriter({ url: influxd.url, database });
+  const started = performance.now();
+  let points = 0;
+  for (const body of bodies) {
+    const outcome = await writer.write(body);
+    if (outcome.kind !== "written") throw new Error(`ceiling write failed: ${JSON.stringify(outcome)}`);
+    points += countLines(body);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  writer.close();
+  return points / seconds;
+}
+
+async function postAllFetch(influxd: Influxd, database: string, bodies: string[]): Promise<number> {
+  const started = performance.now();
+  let points = 0;
+  for (const body of bodies) {
+    const res = await fetch(`${influxd.url}/write?db=${database}&precision=ms`, { method: "POST", body });
+    await res.arrayBuffer();
+    if (res.status !== 204) throw new Error(`fetch write failed: ${res.status}`);
+    points += countLines(body);
+  }
+  return points / ((performance.now() - started) / 1000);
+}
+
+async function writePointsAll(influxd: Influxd, database: string, records: CellRecord[]): Promise<number> {
+  const f = FieldType;
+  const influx = new InfluxDB({
+    host: "127.0.0.1",
+    port: influxd.port,
+    database,
+    schema: [
+      {
+        measurement: "cell",
+        tags: ["bench", "channel", "run", "cell"],
+        fields: {
+          voltage_v: f.FLOAT,
+          current_a: f.FLOAT,
+          temperature_c: f.FLOAT,
+          power_w: f.FLOAT,
+          charge_ah: f.FLOAT,
+          discharge_ah: f.FLOAT,
+          charge_wh: f.FLOAT,
+          discharge_wh: f.FLOAT,
+          test_time_s: f.FLOAT,
+          step_time_s: f.FLOAT,
+          step_index: f.INTEGER,
+          cycle_index: f.INTEGER,
+        },
+      },
+    ],
+  });
+  const started = performance.now();
+  for (let i = 0; i < records.length; i += BATCH) {
+    await influx.writePoints(
+      records.slice(i, i + BATCH).map((r) => ({
+        measurement: "cell",
+        tags: { bench: "bench", channel: r.channel, run: r.run, cell: r.cell },
+        fields: {
+          voltage_v: r.voltageV,
+          current_a: r.currentA,
+          temperature_c: r.temperatureC,
+          power_w: r.powerW,
+          charge_ah: r.chargeAh,
+          discharge_ah: r.dischargeAh,
+          charge_wh: r.chargeWh,
+          discharge_wh: r.dischargeWh,
+          test_time_s: r.testTimeS,
+          step_time_s: r.stepTimeS,
+          step_index: r.stepIndex,
+          cycle_index: r.cycleIndex,
+        },
+        timestamp: r.tWallMs,
+      })),
+      { precision: "ms" },
+    );
+  }
+  return records.length / ((performance.now() - started) / 1000);
+}
+
+/** Feeds every record through the storage layer as fast as it takes them; returns points/s until acknowledged. */
+async function endToEndRun(
+  influxd: Influxd,
+  database: string,
+  records: CellRecord[],
+  dir: string,
+): Promise<{ pointsPerS: number; worstCommitMs: number; commits: number }> {
+  const storage = Storage.open({
+    bench: "bench",
+    store: join(dir, `${database}.db`),
+    influx: { url: influxd.url, database },
+    statusLogEveryMs: 0,
+  });
+  storage.start();
+  // Schema first, so that the timing covers data only (as the ceiling does).
+  await until(() => storage.status().influx.schemaReady, 10_000);
+  const started = performance.now();
+  for (let i = 0; i < records.length; i += 1_000) {
+    const end = Math.min(records.length, i + 1_000);
+    for (let j = i; j < end; j++) storage.logCell(records[j] as CellRecord);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await until(() => {
+    const s = storage.status();
+    return s.backlog.points === 0 && s.backlog.pendingLines === 0;
+  }, 120_000);
+  const seconds = (performance.now() - started) / 1000;
+  const status = storage.status();
+  await storage.close({ drainTimeoutMs: 0 });
+  if (status.written.points !== records.length)
+    throw new Error(`end-to-end wrote ${status.written.points} of ${records.length} points`);
+  return {
+    pointsPerS: records.length / seconds,
+    worstCommitMs: status.outbox.worstCommitMs,
+    commits: status.outbox.commits,
+  };
+}
+
+/** A realistic sampling load on absolute deadlines while the outbox commits and the forwarder sends. */
+async function stallRun(influxd: Influxd, database: string, dir: string, base: number) {
+  const channels = 64;
+  const hz = 10;
+  const seconds = 5;
+  const storage = Storage.open({
+    bench: "stall",
+    store: join(dir, `${database}.db`),
+    influx: { url: influxd.url, database },
+    statusLogEveryMs: 0,
+  });
+  storage.start();
+  await until(() => storage.status().influx.schemaReady, 10_000);
+  const encoder = storage.encoder;
+  const appendTimes: number[] = [];
+  const lateness: number[] = [];
+  const appendedAt: number[] = [];
+  const t0 = performance.now();
+  const periodMs = 1000 / hz;
+  for (let k = 0; k < seconds * hz; k++) {
+    const deadline = t0 + k * periodMs;
+    const wait = deadline - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    lateness.push(performance.now() - deadline);
+    for (let c = 0; c < channels; c++) {
+      const line = encoder.cell({
+        channel: `ch${c}`,
+        run: `R${c}`,
+        cell: `C${c}`,
+        tWallMs: base + k * periodMs,
+        testTimeS: k / hz,
+        stepTimeS: k / hz,
+        voltageV: 3.7 + Math.random() * 0.01,
+        currentA: 1,
+        temperatureC: 25,
+        powerW: 3.7,
+        chargeAh: k / 1e4,
+        dischargeAh: 0,
+        chargeWh: k / 3e3,
+        dischargeWh: 0,
+        stepIndex: 1,
+        cycleIndex: 0,
+      });
+      const s = performance.now();
+      storage.outbox.append(line);
+      appendTimes.push(performance.now() - s);
+    }
+    storage.setCheckpoint("R0", { k, stepPath: [1], ah: k / 1e4 });
+    appendedAt.push(performance.now());
+  }
+  // Acknowledgement latency: sample when each tick's lines left the outbox (poll the backlog).
+  const produced = seconds * hz * channels;
+  await until(() => {
+    const s = storage.status();
+    return s.backlog.points === 0 && s.backlog.pendingLines === 0;
+  }, 30_000);
+  const status = storage.status();
+  await storage.close({ drainTimeoutMs: 0 });
+  const count = (await influxd.query("SELECT count(voltage_v) FROM cell WHERE bench = 'stall'", {
+    db: database,
+  })) as {
+    results: { series?: { values: number[][] }[] }[];
+  };
+  return {
+    channels,
+    hz,
+    seconds,
+    append: percentiles(appendTimes),
+    commitMeanMs: status.outbox.meanCommitMs,
+    commitWorstMs: status.outbox.worstCommitMs,
+    commits: status.outbox.commits,
+    lateP99Ms: percentiles(lateness).p99,
+    lateMaxMs: percentiles(lateness).max,
+    ...(await latencyProbe(influxd, dir)),
+    stored: count.results[0]?.series?.[0]?.values[0]?.[1] ?? 0,
+    produced,
+  };
+}
+
+/** Measures sample → acknowledged latency at a steady 10 Hz tick with 100 ms commits. */
+async function latencyProbe(
+  influxd: Influxd,
+  dir: string,
+): Promise<{ latencyP50Ms: number; latencyMaxMs: number }> {
+  const storage = Storage.open({
+    bench: "latency",
+    store: join(dir, "latency.db"),
+    influx: { url: influxd.url, database: "latency" },
+    statusLogEveryMs: 0,
+  });
+  storage.start();
+  await until(() => storage.status().influx.schemaReady, 10_000);
+  const latencies: number[] = [];
+  for (let k = 0; k < 30; k++) {
+    const before = storage.status().written.points;
+    const s = performance.now();
+    storage.logChamber({
+      chamber: "tc1",
+      tWallMs: Date.now(),
+      temperatureC: 25,
+      setpointC: 25,
+      outputPct: 1,
+    });
+    await until(() => storage.status().written.points > before, 5_000, 1);
+    latencies.push(performance.now() - s);
+    await new Promise((resolve) =>
+      setTimeout(resolve, 100 - ((latencies[latencies.length - 1] as number) % 100)),
+    );
+  }
+  await storage.close({ drainTimeoutMs: 0 });
+  const p = percentiles(latencies);
+  return { latencyP50Ms: p.p50, latencyMaxMs: p.max };
+}
+
+function percentiles(values: number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
+}
+
+async function until(condition: () => boolean, timeoutMs: number, pollMs = 10): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`bench condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+function countLines(body: string): number {
+  let n = 1;
+  for (let i = body.indexOf("\n"); i >= 0; i = body.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
+const rate = (pointsPerS: number) => `${Math.round(pointsPerS).toLocaleString("en")} points/s`;
+const us = (ms: number) => `${(ms * 1000).toFixed(2)} µs`;
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runIngestBench();
+}
