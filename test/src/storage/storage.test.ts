@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Logger, pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CellRecord } from "../../../src/run/records.js";
 import { Storage } from "../../../src/storage/storage.js";
@@ -25,7 +26,7 @@ afterAll(async () => {
 });
 
 /** Opens a storage on a fresh database (and outbox file). */
-function openStorage(options: { bench?: string; database?: string; store?: string } = {}): {
+function openStorage(options: { bench?: string; database?: string; store?: string; logger?: Logger } = {}): {
   storage: Storage;
   database: string;
 } {
@@ -38,6 +39,7 @@ function openStorage(options: { bench?: string; database?: string; store?: strin
     batchLines: 5000,
     backoff: { initialMs: 50, maxMs: 400 },
     statusLogEveryMs: 0,
+    logger: options.logger,
   });
   storages.push(storage);
   return { storage, database };
@@ -124,7 +126,9 @@ describe("Storage against a real influxd", () => {
   });
 
   it("survives InfluxDB stopping mid-stream and coming back: every point exactly once", async () => {
-    const { storage, database } = openStorage();
+    const logs: { level: number; msg: string }[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => logs.push(JSON.parse(line)) });
+    const { storage, database } = openStorage({ logger });
     storage.start();
     let seq = 0;
     let producing = true;
@@ -151,10 +155,14 @@ describe("Storage against a real influxd", () => {
     expect(await storedSeqs(database)).toEqual(range(0, seq));
     expect(storage.status().written.points).toBe(seq);
     expect(storage.status().influx.writeErrors).toBeGreaterThan(0);
+    expect(logs.some((l) => l.level === 40 && l.msg === "InfluxDB write failed; will retry")).toBe(true);
+    expect(logs.some((l) => l.level === 30 && l.msg.startsWith("InfluxDB writes succeed again"))).toBe(true);
   });
 
   it("dead-letters a type-conflict point and an unparsable line with the server's message while the rest flows", async () => {
-    const { storage, database } = openStorage();
+    const logs: { level: number; msg: string; count?: number; error?: string }[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => logs.push(JSON.parse(line)) });
+    const { storage, database } = openStorage({ logger });
     storage.start();
     for (const seq of range(0, 3_000)) {
       storage.logCell(record(seq));
@@ -179,6 +187,9 @@ describe("Storage against a real influxd", () => {
     expect(dead[1]?.message).toMatch(/unable to parse 'this is not line protocol'/);
     expect(status.deadLetters.lastMessage).toMatch(/unable to parse/);
     expect(storage.metrics()).toMatch(/^cellbench_storage_dead_letters 2$/m);
+    const logged = logs.filter((l) => l.msg === "InfluxDB refused lines as bad data; kept as dead letters");
+    expect(logged.map((l) => l.level)).toEqual(logged.map(() => 50));
+    expect(logged.reduce((n, l) => n + (l.count ?? 0), 0)).toBe(2);
   });
 
   it("keeps two benches writing into one database apart by the bench tag", async () => {
