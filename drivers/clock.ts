@@ -108,17 +108,19 @@ export class VirtualClock implements Clock {
   sleepUntil(monoMs: number, signal?: AbortSignal): Promise<void> {
     if (monoMs <= this.t || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
-      const sleeper: Sleeper = { at: monoMs, seq: this.seq++, resolve };
-      if (signal) {
-        signal.addEventListener(
-          "abort",
-          () => {
-            this.remove(sleeper);
-            resolve();
-          },
-          { once: true },
-        );
-      }
+      const onAbort = () => {
+        this.remove(sleeper);
+        resolve();
+      };
+      const sleeper: Sleeper = {
+        at: monoMs,
+        seq: this.seq++,
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
       this.insert(sleeper);
       this.scheduleAuto();
     });

@@ -200,12 +200,15 @@ export class Bench {
 
   private async pollChannel(slot: ChannelSlot): Promise<void> {
     let sample: ChannelSample;
+    // Stamped when the acquisition starts: a set point applied after this moment is not in the reading.
+    const tMonoMs = this.clock.now();
+    const tWallMs = this.clock.wallNow();
     try {
       const r = await slot.channel.read();
       sample = {
         channel: slot.id,
-        tMonoMs: this.clock.now(),
-        tWallMs: this.clock.wallNow(),
+        tMonoMs,
+        tWallMs,
         voltageV: r.voltageV,
         currentA: r.currentA,
         temperatureC: r.temperatureC,

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { loadCellFile } from "../cell/load-cell.js";
 import { dryRun } from "../engine/dry-run.js";
 import { loadProfileFile } from "../profile/load-profile.js";
-import { UsageError } from "./cli-error.js";
+import { DryRunIncompleteError, UsageError } from "./cli-error.js";
 import { TraceCsvWriter } from "./trace-csv.js";
 
 const USAGE = "usage: cellbench profile check PROFILE --cell CELL [--out FILE.csv] [--soc 0..1]";
@@ -50,9 +50,7 @@ export async function profileCheckCommand(argv: string[], print: (line: string) 
   if (estimate.cycles.length > 20) print(`  ... ${estimate.cycles.length - 20} more cycles`);
   if (values.out) print(`trace     ${values.out}`);
   if (estimate.state !== "completed") {
-    throw new UsageError(
-      `the dry run did not complete: ${estimate.state}: ${estimate.reason}; adjust the profile or the cell`,
-    );
+    throw new DryRunIncompleteError(estimate.state, estimate.reason);
   }
 }
 

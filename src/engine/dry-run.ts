@@ -83,10 +83,13 @@ export async function dryRun(
   });
   const bench = await Bench.open(config, clock);
   try {
+    const chamber = (bench.chambers.get("chamber") as ChamberSlot).chamber;
     assertProfileValid(profile, cell, {
       cycler: bench.channel("dry").channel.ranges,
-      chamber: (bench.chambers.get("chamber") as ChamberSlot).chamber.ranges,
+      chamber: chamber.ranges,
     });
+    // The lab's air: without chamber steps the cell sits at this temperature throughout.
+    await chamber.setSetpoint(options.initialChamberC ?? 25);
     const engine = bench.attachRun(
       "dry",
       { id: "dry-run", cell, profile },

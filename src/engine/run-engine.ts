@@ -10,6 +10,7 @@ import type { Direction, LimitAction, LogCriteria, Profile, StepNode } from "../
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
 import { type SafetyEnvelope, safetyEnvelope, safetyViolation } from "../safety/safety-envelope.js";
 import type { ChannelSample } from "../sampling/sample.js";
+import { effectiveLogCriteria } from "../storage/log-gate.js";
 import { addInterval, minus, type Throughput, zeroThroughput } from "./accumulators.js";
 import {
   type ConditionInputs,
@@ -91,7 +92,6 @@ export interface RunStatus {
 }
 
 const TERMINAL: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted", "faulted"]);
-const DEFAULT_LOG: LogCriteria = { everyS: 1 };
 const DVDT_WINDOW_S = 10;
 /** Tolerance for time terminations: a step "for 10 s" sampled at 100 ms ends on the sample at 10 s. */
 const TIME_EPSILON_S = 1e-6;
@@ -106,6 +106,8 @@ interface ActiveStep {
   applied: CyclerSetpoint | undefined;
   /** Re-evaluated each sample (resistance steps, power drive cycles). */
   dynamic: boolean;
+  /** The set point jumps between samples (drive cycles): integrate with the later reading, not the trapezoid. */
+  piecewiseConstant: boolean;
   log: LogCriteria;
 }
 
@@ -135,7 +137,10 @@ export class RunEngine {
   private cycleMaxT = Number.NEGATIVE_INFINITY;
   private chamberWithinSinceS: number | null = null;
   private prev: ChannelSample | undefined;
-  private appliedAtPrev = false;
+  /** Monotonic time up to which charge and test time are integrated. */
+  private integratedToMono: number | undefined;
+  /** When the latest set point (or safe state) was applied: samples acquired before it describe the old one. */
+  private appliedAtMono = Number.NEGATIVE_INFINITY;
   private lastRecord: CellRecord | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -212,6 +217,7 @@ export class RunEngine {
   start(): Promise<void> {
     return this.serialise(async () => {
       if (this.state !== "queued") throw new InvalidTransitionError(this.id, this.state, "start");
+      this.integratedToMono = this.clock.now();
       this.setState("running", "");
       if (this.cursor.done) return this.finish("completed", "profile has no steps");
       await this.enter(this.cursor.current() as ProgramItem, "");
@@ -226,7 +232,7 @@ export class RunEngine {
       } catch (err) {
         return this.finish("faulted", `pause could not put the channel in safe state: ${errorMessage(err)}`);
       }
-      this.appliedAtPrev = true;
+      this.appliedAtMono = this.clock.now();
       this.setState("paused", "paused by operator");
     });
   }
@@ -237,6 +243,7 @@ export class RunEngine {
         throw new InvalidTransitionError(this.id, this.state, "resume");
       }
       const item = this.cursor.current();
+      this.integratedToMono ??= this.clock.now();
       this.setState("running", "resumed");
       if (!item) return this.finish("completed", "");
       if (this.active) {
@@ -244,7 +251,7 @@ export class RunEngine {
         if (this.active.item.kind === "chamber")
           await this.chamber?.chamber.setSetpoint(this.active.item.setpointC);
       } else {
-        await this.enter(item, "", { keepElapsed: true });
+        await this.enter(item, "", { keepElapsed: this.stepIndex > 0 });
       }
     });
   }
@@ -285,15 +292,16 @@ export class RunEngine {
 
   private async handleSample(s: ChannelSample): Promise<void> {
     if (this.state === "queued" || this.isTerminal || this.state === "interrupted") return;
-    const dtS = this.prev ? Math.max(0, (s.tMonoMs - this.prev.tMonoMs) / 1000) : 0;
-    if (this.prev && dtS > 0) this.integrate(this.prev, s, dtS);
+    const from = this.integratedToMono ?? s.tMonoMs;
+    const dtS = Math.max(0, (s.tMonoMs - from) / 1000);
+    if (dtS > 0) this.integrate(s, dtS);
+    this.integratedToMono = Math.max(from, s.tMonoMs);
     this.testTimeS += dtS;
     if (!Number.isNaN(s.temperatureC)) {
       this.cycleMinT = Math.min(this.cycleMinT, s.temperatureC);
       this.cycleMaxT = Math.max(this.cycleMaxT, s.temperatureC);
     }
     this.prev = s;
-    this.appliedAtPrev = false;
 
     const violation = safetyViolation(this.envelope, s);
     if (violation) {
@@ -306,6 +314,11 @@ export class RunEngine {
       return;
     }
     this.stepElapsedS += dtS;
+    // A sample acquired before the set point was applied says nothing about the step it starts.
+    if (s.tMonoMs <= this.appliedAtMono) {
+      this.emitSample(s, false);
+      return;
+    }
     const slope = this.slope.push(this.testTimeS, s.voltageV);
     const active = this.active as ActiveStep;
     const inputs: ConditionInputs = {
@@ -327,14 +340,22 @@ export class RunEngine {
     await this.leave(outcome.reason, outcome.then);
   }
 
-  private integrate(a: ChannelSample, b: ChannelSample, dtS: number): void {
-    // Right after a set point change the previous reading belongs to the old set point: the
-    // interval is better described by the new reading alone than by the trapezoid.
-    const amps = this.appliedAtPrev ? b.currentA : (a.currentA + b.currentA) / 2;
-    const watts = this.appliedAtPrev
-      ? b.currentA * b.voltageV
-      : (a.currentA * a.voltageV + b.currentA * b.voltageV) / 2;
-    addInterval(this.total, amps, watts, dtS);
+  /** Integrates the interval ending at `b`: trapezoid, unless a set point changed during it. */
+  private integrate(b: ChannelSample, dtS: number): void {
+    const a = this.prev;
+    // After a set point change the previous reading belongs to the old set point: the interval is
+    // better described by the new reading alone.
+    // A drive cycle jumps between its points: each reading stands for the interval before it.
+    if (!a || this.appliedAtMono >= a.tMonoMs || this.active?.piecewiseConstant) {
+      addInterval(this.total, b.currentA, b.currentA * b.voltageV, dtS);
+      return;
+    }
+    addInterval(
+      this.total,
+      (a.currentA + b.currentA) / 2,
+      (a.currentA * a.voltageV + b.currentA * b.voltageV) / 2,
+      dtS,
+    );
   }
 
   private stepOutcome(
@@ -405,7 +426,6 @@ export class RunEngine {
     const node: StepNode | undefined = item.kind === "step" ? item.node : undefined;
     const action = node?.action;
     const direction = action && "direction" in action ? action.direction : undefined;
-    const periodLog = node?.periodS !== undefined ? { everyS: node.periodS } : undefined;
     this.active = {
       item,
       direction,
@@ -420,7 +440,8 @@ export class RunEngine {
         action?.kind === "constant"
           ? action.value.kind === "resistance"
           : action?.kind === "drive-cycle" && action.unit === "W",
-      log: node?.log ?? periodLog ?? this.run.profile.log ?? DEFAULT_LOG,
+      piecewiseConstant: action?.kind === "drive-cycle",
+      log: effectiveLogCriteria(this.run.profile.log, node),
     };
     this.listener.step?.({
       run: this.id,
@@ -453,6 +474,7 @@ export class RunEngine {
             stepElapsedS: this.stepElapsedS,
           });
     if (active.dynamic && sameSetpoint(active.applied, setpoint)) return;
+    this.appliedAtMono = this.clock.now();
     try {
       await this.channel.apply(setpoint);
     } catch (first) {
@@ -464,7 +486,6 @@ export class RunEngine {
       }
     }
     active.applied = setpoint;
-    this.appliedAtPrev = true;
   }
 
   private endCycle(): void {
@@ -537,7 +558,7 @@ export class RunEngine {
     this.lastRecord = record;
     this.listener.sample?.(record, {
       forced,
-      criteria: this.active?.log ?? this.run.profile.log ?? DEFAULT_LOG,
+      criteria: this.active?.log ?? effectiveLogCriteria(this.run.profile.log, undefined),
     });
   }
 }

@@ -5,7 +5,8 @@ import type { ChannelSample } from "../sampling/sample.js";
 /**
  * The bounds a run's samples must stay within: the cell's envelope narrowed by the profile's
  * `safety` (tightest wins, DESIGN §6), widened only by measurement margins so that a cut-off
- * reached exactly (the cycler clamps at the cell window) is not mistaken for a violation.
+ * reached exactly (the cycler clamps at the cell window, the chamber holds the rated maximum) is
+ * not mistaken for a violation.
  */
 export interface SafetyEnvelope {
   voltageV: [number, number];
@@ -15,6 +16,11 @@ export interface SafetyEnvelope {
 
 /** Voltage margin beyond the window before a sample counts as a violation (instrument accuracy class). */
 export const VOLTAGE_MARGIN_V = 0.05;
+/**
+ * Temperature margin: the accuracy of a class 1 thermocouple (IEC 60584-1: ±0.5 °C below 125 °C,
+ * with ±0.5 °C for the junction) — a cell soaking at its rated maximum warms a few tenths above the air.
+ */
+export const TEMPERATURE_MARGIN_C = 1;
 /** Current margin: 2 % of the largest allowed current plus 10 mA. */
 export const CURRENT_MARGIN_FRACTION = 0.02;
 export const CURRENT_MARGIN_A = 0.01;
@@ -43,7 +49,10 @@ export function safetyViolation(envelope: SafetyEnvelope, s: ChannelSample): str
   }
   const [tMin, tMax] = envelope.temperatureC;
   // A channel without a temperature sensor reports NaN: nothing to check.
-  if (!Number.isNaN(s.temperatureC) && (s.temperatureC < tMin || s.temperatureC > tMax)) {
+  if (
+    !Number.isNaN(s.temperatureC) &&
+    (s.temperatureC < tMin - TEMPERATURE_MARGIN_C || s.temperatureC > tMax + TEMPERATURE_MARGIN_C)
+  ) {
     return `temperature ${fmt(s.temperatureC)} °C outside ${tMin}..${tMax} °C`;
   }
   return undefined;

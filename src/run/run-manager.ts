@@ -1,0 +1,332 @@
+import type { Bench, ChannelSlot } from "../bench/bench.js";
+import type { Cell } from "../cell/cell.js";
+import { type DryRunEstimate, dryRun } from "../engine/dry-run.js";
+import type {
+  RunCheckpoint,
+  RunEngine,
+  RunEngineListener,
+  RunStatus,
+  StepChange,
+} from "../engine/run-engine.js";
+import { InvalidTransitionError } from "../engine/run-errors.js";
+import type { Logger } from "../log.js";
+import type { Profile } from "../profile/ast.js";
+import { assertProfileValid } from "../profile/validate.js";
+import { LogGate } from "../storage/log-gate.js";
+import { progressOf, type RunProgress } from "./progress.js";
+import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord, RunState } from "./records.js";
+import { FaultNotClearedError, UnknownRunError } from "./run-errors.js";
+import type { RunStore, StoredRun } from "./run-store.js";
+
+/** Where logged records go (the storage layer); every method must be cheap and must not throw. */
+export interface RunSink {
+  cell(record: CellRecord): void;
+  chamber(record: ChamberRecord): void;
+  runEvent(record: RunEventRecord): void;
+  cycle(record: CycleRecord): void;
+  checkpoint(runId: string, checkpoint: RunCheckpoint | null): void;
+}
+
+/** Everything live clients may follow, bench-wide; `sample` is every sample (decimate downstream). */
+export type RunEvent =
+  | { type: "sample"; run: string; record: CellRecord }
+  | { type: "step"; run: string; change: StepChange }
+  | { type: "state"; run: string; event: RunEventRecord }
+  | { type: "cycle"; run: string; summary: CycleRecord };
+
+export interface RunRequest {
+  channel: string;
+  cell: Cell;
+  profile: Profile;
+  profileId?: string;
+}
+
+export interface RunInfo {
+  id: string;
+  channel: string;
+  cell: string;
+  profile: string;
+  profileId: string | null;
+  state: RunState;
+  reason: string;
+  cleared: boolean;
+  createdMs: number;
+  history: StoredRun["history"];
+  status: RunStatus | null;
+  progress: RunProgress | null;
+}
+
+interface ManagedRun {
+  stored: StoredRun;
+  /** Absent for runs that had ended before this daemon started (loaded from the store). */
+  engine: RunEngine | undefined;
+  gate: LogGate;
+  estimate: DryRunEstimate | undefined;
+}
+
+const ENDED: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted", "faulted"]);
+
+/**
+ * Creates, controls and remembers runs: validation before anything touches hardware, one engine
+ * per run, logging criteria, storage, checkpoints, live events, and recovery after a restart
+ * (runs that were running come back `interrupted`, counters intact).
+ */
+export class RunManager {
+  private readonly runs = new Map<string, ManagedRun>();
+  private readonly listeners = new Set<(event: RunEvent) => void>();
+
+  constructor(
+    private readonly bench: Bench,
+    private readonly options: {
+      sink?: RunSink;
+      store?: RunStore;
+      logger?: Logger;
+      /** Dry-run each new run in the background for progress and ETA (default true). */
+      estimate?: boolean;
+    } = {},
+  ) {}
+
+  /** Subscribes to every run's events; returns the unsubscribe function. */
+  subscribe(listener: (event: RunEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Loads stored runs. Runs that were active when the daemon stopped become `interrupted` with
+   * their checkpoint restored; the channels are already in safe state (Bench.open).
+   */
+  recover(checkpoints: Map<string, { state: unknown }>): void {
+    for (const stored of this.options.store?.all() ?? []) {
+      if (ENDED.has(stored.state)) {
+        this.runs.set(stored.id, { stored, engine: undefined, gate: new LogGate(), estimate: undefined });
+        continue;
+      }
+      const engine = this.attach(stored);
+      const checkpoint = checkpoints.get(stored.id)?.state as RunCheckpoint | undefined;
+      engine.restore(checkpoint ?? emptyCheckpoint(stored.id));
+      const reason =
+        stored.state === "interrupted" ? stored.reason : `daemon restarted while the run was ${stored.state}`;
+      const event: RunEventRecord = {
+        channel: stored.channel,
+        run: stored.id,
+        tWallMs: this.bench.clock.wallNow(),
+        state: "interrupted",
+        reason,
+        stepIndex: checkpoint?.stepIndex ?? 0,
+      };
+      this.options.sink?.runEvent(event);
+      this.record(stored, "interrupted", reason, event.tWallMs);
+      this.emit({ type: "state", run: stored.id, event });
+      this.options.logger?.warn(
+        { run: stored.id, channel: stored.channel },
+        "run interrupted by a restart; resume or stop it",
+      );
+    }
+  }
+
+  /** Validates and starts a run. Throws typed errors (unknown channel, busy, chamber owned, invalid profile). */
+  async create(request: RunRequest, id: string): Promise<RunInfo> {
+    const slot = this.bench.channel(request.channel);
+    this.assertChannelFree(slot);
+    const chamber = slot.chamberId ? this.bench.chambers.get(slot.chamberId) : undefined;
+    assertProfileValid(request.profile, request.cell, {
+      cycler: slot.channel.ranges,
+      ...(chamber ? { chamber: chamber.chamber.ranges } : {}),
+    });
+    const stored: StoredRun = {
+      id,
+      channel: request.channel,
+      cell: request.cell,
+      profile: request.profile,
+      profileId: request.profileId ?? null,
+      state: "queued",
+      reason: "",
+      cleared: false,
+      createdMs: this.bench.clock.wallNow(),
+      history: [{ state: "queued", tWallMs: this.bench.clock.wallNow(), reason: "" }],
+    };
+    const engine = this.attach(stored);
+    this.options.store?.save(stored);
+    const managed = this.runs.get(id) as ManagedRun;
+    if (this.options.estimate !== false) this.estimate(managed);
+    await engine.start();
+    return this.info(id);
+  }
+
+  get(id: string): RunInfo {
+    return this.info(id);
+  }
+
+  list(state?: RunState): RunInfo[] {
+    return [...this.runs.keys()].map((id) => this.info(id)).filter((r) => !state || r.state === state);
+  }
+
+  async control(id: string, action: "pause" | "resume" | "stop" | "abort" | "clear"): Promise<RunInfo> {
+    const run = this.managed(id);
+    const engine = run.engine;
+    if (!engine && action !== "clear") throw new InvalidTransitionError(id, run.stored.state, action);
+    switch (action) {
+      case "pause":
+        await engine?.pause();
+        break;
+      case "resume":
+        run.gate.reset();
+        await engine?.resume();
+        break;
+      case "stop":
+        await engine?.stop();
+        break;
+      case "abort":
+        await engine?.abort();
+        break;
+      case "clear":
+        if (run.stored.state !== "faulted" || run.stored.cleared) {
+          throw new InvalidTransitionError(
+            id,
+            run.stored.state,
+            run.stored.cleared ? "clear an already cleared run" : "clear",
+          );
+        }
+        run.stored.cleared = true;
+        run.stored.history.push({
+          state: "faulted",
+          tWallMs: this.bench.clock.wallNow(),
+          reason: "fault cleared by operator",
+        });
+        this.options.store?.save(run.stored);
+        break;
+    }
+    return this.info(id);
+  }
+
+  /** Puts every channel into safe state and faults every active run. */
+  async emergencyStop(reason = "emergency stop"): Promise<RunInfo[]> {
+    const active = [...this.runs.values()].filter((r) => r.engine && !r.engine.isTerminal);
+    await Promise.all(active.map((r) => r.engine?.fault(reason)));
+    await this.bench.allSafe();
+    return active.map((r) => this.info(r.stored.id));
+  }
+
+  /** Engines of runs that have not ended. */
+  activeRuns(): RunEngine[] {
+    return [...this.runs.values()].flatMap((r) => (r.engine && !r.engine.isTerminal ? [r.engine] : []));
+  }
+
+  private assertChannelFree(slot: ChannelSlot): void {
+    for (const run of this.runs.values()) {
+      if (run.stored.channel !== slot.id) continue;
+      if (run.stored.state === "faulted" && !run.stored.cleared)
+        throw new FaultNotClearedError(slot.id, run.stored.id);
+    }
+  }
+
+  private attach(stored: StoredRun): RunEngine {
+    const gate = new LogGate();
+    const sink = this.options.sink;
+    const emit = (event: RunEvent) => this.emit(event);
+    let engine: RunEngine | undefined;
+    const listener: RunEngineListener = {
+      sample: (record, log) => {
+        if (
+          sink &&
+          gate.admit(
+            { tS: record.testTimeS, voltageV: record.voltageV, currentA: record.currentA },
+            log.criteria,
+            log.forced,
+          )
+        ) {
+          sink.cell(record);
+        }
+        if (sink && engine) sink.checkpoint(stored.id, engine.checkpoint());
+        emit({ type: "sample", run: stored.id, record });
+      },
+      step: (change) => emit({ type: "step", run: stored.id, change }),
+      cycle: (summary) => {
+        sink?.cycle(summary);
+        emit({ type: "cycle", run: stored.id, summary });
+      },
+      state: (event) => {
+        sink?.runEvent(event);
+        this.record(stored, event.state, event.reason, event.tWallMs);
+        if (ENDED.has(event.state)) sink?.checkpoint(stored.id, null);
+        emit({ type: "state", run: stored.id, event });
+      },
+    };
+    engine = this.bench.attachRun(
+      stored.channel,
+      { id: stored.id, cell: stored.cell, profile: stored.profile },
+      listener,
+    );
+    this.runs.set(stored.id, { stored, engine, gate, estimate: undefined });
+    return engine;
+  }
+
+  private emit(event: RunEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private record(
+    stored: StoredRun,
+    state: RunState,
+    reason: string,
+    tWallMs = this.bench.clock.wallNow(),
+  ): void {
+    if (stored.state === state && state !== "running") return;
+    stored.state = state;
+    stored.reason = reason;
+    stored.history.push({ state, tWallMs, reason });
+    this.options.store?.save(stored);
+  }
+
+  private estimate(run: ManagedRun): void {
+    dryRun(run.stored.profile, run.stored.cell, { initialSoc: 0.5 }).then(
+      (estimate) => {
+        run.estimate = estimate;
+      },
+      (err: unknown) =>
+        this.options.logger?.warn({ run: run.stored.id, err }, "dry-run estimate failed; no ETA"),
+    );
+  }
+
+  private managed(id: string): ManagedRun {
+    const run = this.runs.get(id);
+    if (!run) throw new UnknownRunError(id);
+    return run;
+  }
+
+  private info(id: string): RunInfo {
+    const run = this.managed(id);
+    const status = run.engine?.status() ?? null;
+    return {
+      id,
+      channel: run.stored.channel,
+      cell: run.stored.cell.id,
+      profile: run.stored.profile.name,
+      profileId: run.stored.profileId,
+      state: run.stored.state,
+      reason: run.stored.reason,
+      cleared: run.stored.cleared,
+      createdMs: run.stored.createdMs,
+      history: run.stored.history,
+      status,
+      progress: run.estimate && status ? progressOf(run.estimate, status) : null,
+    };
+  }
+}
+
+function emptyCheckpoint(runId: string): RunCheckpoint {
+  const zero = { chargeAh: 0, dischargeAh: 0, chargeWh: 0, dischargeWh: 0 };
+  return {
+    runId,
+    state: "queued",
+    positions: [{ index: 0, iteration: 0 }],
+    stepIndex: 0,
+    cycleIndex: 1,
+    stepElapsedS: 0,
+    testTimeS: 0,
+    total: zero,
+    cycleStart: zero,
+    chamberWithinSinceS: null,
+  };
+}

@@ -1,0 +1,64 @@
+import Database from "better-sqlite3";
+import type { CellSpec } from "../../drivers/capabilities.js";
+import type { Profile } from "../profile/ast.js";
+import type { RunState } from "./records.js";
+
+/** A run as stored: what it was asked to do and what happened to it. */
+export interface StoredRun {
+  id: string;
+  channel: string;
+  cell: CellSpec;
+  profile: Profile;
+  profileId: string | null;
+  state: RunState;
+  reason: string;
+  /** Latched faults stay on the channel until an operator clears them. */
+  cleared: boolean;
+  createdMs: number;
+  history: { state: RunState; tWallMs: number; reason: string }[];
+}
+
+/**
+ * Run definitions and state history, in the daemon's SQLite file (its own table, its own
+ * connection; WAL lets it sit beside the outbox). Writes happen only on state changes.
+ */
+export class RunStore {
+  private readonly db: Database.Database;
+  private readonly upsert: Database.Statement;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(`CREATE TABLE IF NOT EXISTS runs (
+      id TEXT PRIMARY KEY,
+      created_ms INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      body TEXT NOT NULL
+    )`);
+    this.upsert = this.db.prepare(
+      "INSERT INTO runs (id, created_ms, state, body) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, body = excluded.body",
+    );
+  }
+
+  save(run: StoredRun): void {
+    this.upsert.run(run.id, run.createdMs, run.state, JSON.stringify(run));
+  }
+
+  all(): StoredRun[] {
+    const rows = this.db.prepare("SELECT body FROM runs ORDER BY created_ms, id").all() as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body) as StoredRun);
+  }
+
+  /** Highest sequence number used in run ids of the given day prefix (`R20261125-`). */
+  lastSequence(prefix: string): number {
+    const row = this.db
+      .prepare("SELECT id FROM runs WHERE id LIKE ? ORDER BY id DESC LIMIT 1")
+      .get(`${prefix}%`) as { id: string } | undefined;
+    return row ? Number(row.id.slice(prefix.length)) : 0;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
