@@ -125,7 +125,7 @@ export interface DeviceConfig {
 /** What the daemon hands a driver factory. */
 export interface DriverContext {
   clock: Clock;
-  /** Id of the chamber a channel sits in, if any (simulated benches couple cell and air temperature). */
+  /** Id of the device controlling the chamber a channel sits in, if any (simulated benches couple cell and air temperature). */
   chamberOfChannel(channelId: string): string | undefined;
 }
 

@@ -10,7 +10,7 @@ const HELP = `cellbench — battery cell-test controller
 
   cellbench serve --config FILE [--speed N]        run the daemon on a bench
   cellbench profile check PROFILE --cell CELL      validate and dry-run a profile on the simulated cell
-        [--out FILE.csv] [--soc 0..1]
+        [--out FILE.csv] [--soc 0..1] [--period SECONDS]
 `;
 
 /** Runs one CLI invocation; returns the process exit code. */

@@ -5,14 +5,20 @@ import { loadProfileFile } from "../profile/load-profile.js";
 import { DryRunIncompleteError, UsageError } from "./cli-error.js";
 import { TraceCsvWriter } from "./trace-csv.js";
 
-const USAGE = "usage: cellbench profile check PROFILE --cell CELL [--out FILE.csv] [--soc 0..1]";
+const USAGE =
+  "usage: cellbench profile check PROFILE --cell CELL [--out FILE.csv] [--soc 0..1] [--period SECONDS]";
 
 /** `cellbench profile check`: parses, validates and dry-runs a profile on the simulated cell; prints the estimate. */
 export async function profileCheckCommand(argv: string[], print: (line: string) => void): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { cell: { type: "string" }, out: { type: "string" }, soc: { type: "string" } },
+    options: {
+      cell: { type: "string" },
+      out: { type: "string" },
+      soc: { type: "string" },
+      period: { type: "string" },
+    },
   });
   const [profilePath, ...extra] = positionals;
   if (!profilePath || extra.length > 0) throw new UsageError(`give exactly one profile file; ${USAGE}`);
@@ -22,12 +28,17 @@ export async function profileCheckCommand(argv: string[], print: (line: string) 
   if (!(initialSoc >= 0 && initialSoc <= 1))
     throw new UsageError(`--soc must be a number from 0 to 1, got "${values.soc}"`);
 
+  const periodS = values.period === undefined ? 1 : Number(values.period);
+  if (!(periodS >= 0.01 && periodS <= 60))
+    throw new UsageError(`--period must be seconds from 0.01 to 60, got "${values.period}"`);
+
   const cell = loadCellFile(values.cell);
   const profile = loadProfileFile(profilePath);
 
   const trace = values.out ? new TraceCsvWriter(values.out) : undefined;
   const estimate = await dryRun(profile, cell, {
     initialSoc,
+    periodS,
     ...(trace ? { onRecord: (r: Parameters<TraceCsvWriter["write"]>[0]) => trace.write(r) } : {}),
   });
   await trace?.close();
@@ -37,7 +48,9 @@ export async function profileCheckCommand(argv: string[], print: (line: string) 
     `cell      ${cell.id}: ${cell.chemistry}, ${cell.capacityAh} Ah, start at ${Math.round(initialSoc * 100)} % SOC`,
   );
   print(`result    ${estimate.state}${estimate.reason ? ` (${estimate.reason})` : ""}`);
-  print(`steps     ${estimate.stepsExecuted} executed, ${estimate.cycles.length} cycles`);
+  print(
+    `steps     ${estimate.stepsExecuted} executed, ${estimate.cycles.length} cycles (simulated every ${periodS} s)`,
+  );
   print(`duration  ${formatDuration(estimate.durationS)} (${Math.round(estimate.durationS)} s)`);
   print(
     `capacity  charged ${estimate.chargeAh.toFixed(3)} Ah / ${estimate.chargeWh.toFixed(2)} Wh, discharged ${estimate.dischargeAh.toFixed(3)} Ah / ${estimate.dischargeWh.toFixed(2)} Wh`,

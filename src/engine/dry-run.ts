@@ -3,7 +3,7 @@ import { VirtualClock } from "../../drivers/clock.js";
 import "../../drivers/all.js";
 import { Bench, type ChamberSlot } from "../bench/bench.js";
 import type { BenchConfig } from "../config/load-config.js";
-import type { Profile, ProfileNode } from "../profile/ast.js";
+import type { Profile } from "../profile/ast.js";
 import { assertProfileValid } from "../profile/validate.js";
 import type { CellRecord, CycleRecord, RunState } from "../run/records.js";
 import type { StepChange } from "./run-engine.js";
@@ -35,7 +35,7 @@ export interface DryRunOptions {
   initialSoc?: number;
   /** Chamber air temperature at the start, °C; default 25. */
   initialChamberC?: number;
-  /** Sample period of the simulation, seconds; default min(1 s, the shortest step period in the profile). */
+  /** Sample period of the simulation, seconds (default 1 s): steps end on the first sample at or after their end. */
   periodS?: number;
   /** Give up after this much simulated time; default 60 days. */
   maxDurationS?: number;
@@ -53,7 +53,7 @@ export async function dryRun(
   cell: CellSpec,
   options: DryRunOptions = {},
 ): Promise<DryRunEstimate> {
-  const periodS = options.periodS ?? Math.min(1, shortestPeriodS(profile.steps) ?? 1);
+  const periodS = options.periodS ?? 1;
   const maxDurationS = options.maxDurationS ?? 60 * 86_400;
   const clock = new VirtualClock({ auto: true });
   const config: BenchConfig = {
@@ -137,18 +137,4 @@ export async function dryRun(
   } finally {
     await bench.shutdown();
   }
-}
-
-function shortestPeriodS(nodes: ProfileNode[]): number | undefined {
-  let best: number | undefined;
-  for (const n of nodes) {
-    const p =
-      n.type === "step"
-        ? n.periodS
-        : n.type === "repeat" || n.type === "sweep"
-          ? shortestPeriodS(n.steps)
-          : undefined;
-    if (p !== undefined && (best === undefined || p < best)) best = p;
-  }
-  return best;
 }

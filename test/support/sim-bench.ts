@@ -1,7 +1,7 @@
 import type { CellSpec } from "../../drivers/capabilities.js";
 import { VirtualClock } from "../../drivers/clock.js";
 import "../../drivers/all.js";
-import { Bench } from "../../src/bench/bench.js";
+import { Bench, type BenchEvents } from "../../src/bench/bench.js";
 import type { BenchConfig } from "../../src/config/load-config.js";
 import type { RunEngine, RunEngineListener, StepChange } from "../../src/engine/run-engine.js";
 import type { Profile } from "../../src/profile/ast.js";
@@ -32,6 +32,7 @@ export interface SimBenchOptions {
   periodMs?: number;
   /** true: time jumps whenever every task sleeps (as fast as possible); false: the test moves time. */
   auto?: boolean;
+  events?: BenchEvents;
 }
 
 /** A one-channel simulated bench (channel ch1 in chamber tc1) on a virtual clock. */
@@ -57,7 +58,7 @@ export async function openSimBench(
     samplingPeriodMs: options.periodMs ?? 1000,
     tokens: [],
   };
-  return { bench: await Bench.open(config, clock), clock };
+  return { bench: await Bench.open(config, clock, options.events), clock };
 }
 
 /** Everything a run emitted, in order. */

@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import type { CyclerSetpoint } from "../../../drivers/capabilities.js";
+import { ScaledClock, VirtualClock } from "../../../drivers/clock.js";
+import { registerDriver } from "../../../drivers/registry.js";
+import { Bench } from "../../../src/bench/bench.js";
+import type { BenchConfig } from "../../../src/config/load-config.js";
+import type { ChannelSample } from "../../../src/sampling/sample.js";
+import { openSimBench } from "../../support/sim-bench.js";
+
+const applied: CyclerSetpoint[] = [];
+registerDriver({
+  name: "test/real-cycler",
+  description: "a stand-in for a real instrument (never simulated)",
+  simulated: false,
+  create: (config) => ({
+    id: config.id,
+    driver: config.driver,
+    channels: [
+      {
+        id: "r1",
+        ranges: { voltageV: [0, 5], currentA: [-5, 5], powerW: 25, modes: ["rest", "cc"] },
+        apply: async (s) => {
+          applied.push(s);
+        },
+        read: async () => ({ voltageV: 3.7, currentA: 0, temperatureC: 25 }),
+        toSafeState: async () => {
+          applied.push({ mode: "rest" });
+        },
+      },
+    ],
+    connect: async () => undefined,
+    close: async () => undefined,
+  }),
+});
+
+const realBench: BenchConfig = {
+  source: "test",
+  bench: "b",
+  http: { host: "127.0.0.1", port: 0 },
+  store: ":memory:",
+  devices: [{ id: "psb1", driver: "test/real-cycler" }],
+  chambers: [],
+  samplingPeriodMs: 100,
+  tokens: [],
+};
+
+describe("Bench", () => {
+  it("refuses a speed other than 1 when any device is real hardware", async () => {
+    await expect(Bench.open(realBench, new ScaledClock(10))).rejects.toMatchObject({
+      code: "SPEED_REAL_HARDWARE",
+      message: "--speed 10 is only for simulated benches; devices psb1 are real hardware — use --speed 1",
+    });
+  });
+
+  it("puts every channel into safe state when it opens and when it shuts down", async () => {
+    applied.length = 0;
+    const clock = new VirtualClock();
+    const bench = await Bench.open(realBench, clock);
+    expect(applied).toEqual([{ mode: "rest" }]);
+    await bench.shutdown();
+    expect(applied).toEqual([{ mode: "rest" }, { mode: "rest" }]);
+  });
+
+  it("stamps every sample with monotonic and UTC wall time at the poll deadline", async () => {
+    const samples: ChannelSample[] = [];
+    const { bench, clock } = await openSimBench({
+      auto: false,
+      periodMs: 250,
+      events: { channelSample: (_slot, s) => samples.push(s) },
+    });
+    bench.start();
+    for (let t = 0; t <= 1000; t += 50) await clock.advanceTo(t);
+    await bench.shutdown();
+    expect(samples.map((s) => s.tMonoMs)).toEqual([0, 250, 500, 750, 1000]);
+    expect(samples.map((s) => s.tWallMs - samples[0]!.tWallMs)).toEqual([0, 250, 500, 750, 1000]);
+    expect(bench.chambers.get("tc1")?.latest?.tMonoMs).toBe(1000);
+  });
+
+  it("refuses a second run on a busy channel", async () => {
+    const { bench } = await openSimBench({ auto: false });
+    const profile = { name: "p", steps: [] };
+    const cell = {
+      id: "c",
+      chemistry: "li-ion-nmc" as const,
+      capacityAh: 3,
+      voltageV: [2.5, 4.2] as [number, number],
+      currentA: [-6, 6] as [number, number],
+      temperatureC: [-20, 60] as [number, number],
+    };
+    bench.attachRun("ch1", { id: "R1", cell, profile }, {});
+    expect(() => bench.attachRun("ch1", { id: "R2", cell, profile }, {})).toThrow(
+      "channel ch1 is running R1; stop that run or choose another channel",
+    );
+    await bench.shutdown();
+  });
+});
