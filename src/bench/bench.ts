@@ -90,10 +90,12 @@ export class Bench {
   static async open(config: BenchConfig, clock: Clock, events: BenchEvents = {}): Promise<Bench> {
     const real = config.devices.filter((d) => !driverInfo(d.driver).simulated).map((d) => d.id);
     if (clock.speed !== 1 && real.length > 0) throw new SpeedNotAllowedError(clock.speed, real);
-    const chamberOf = chamberIndex(config);
-    const devices = config.devices.map((d) =>
-      createDevice(d, { clock, chamberOfChannel: (ch) => chamberOf.get(ch) }),
-    );
+    // One context for the whole bench: simulated devices share their world through it, and a
+    // channel's chamber is named by the id of the device that controls it.
+    const chamberDeviceOf = new Map<string, string>();
+    for (const c of config.chambers) for (const ch of c.channels) chamberDeviceOf.set(ch, c.device);
+    const context = { clock, chamberOfChannel: (ch: string) => chamberDeviceOf.get(ch) };
+    const devices = config.devices.map((d) => createDevice(d, context));
     const connected: Device[] = [];
     try {
       for (const device of devices) {
