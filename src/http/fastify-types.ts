@@ -6,6 +6,10 @@ declare module "fastify" {
     /** Least role a route needs; routes without one are public (/health, /metrics, /docs). */
     role?: Role;
   }
+  interface FastifyInstance {
+    /** Connected live-event (SSE) clients. */
+    liveClients(): number;
+  }
   interface FastifyRequest {
     /** Who sent the request; null on public routes. */
     principal: Principal | null;

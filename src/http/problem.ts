@@ -37,6 +37,7 @@ export const ERROR_STATUS: Readonly<Record<string, { status: number; title: stri
   SPEED_REAL_HARDWARE: { status: 409, title: "Speed-up is only for simulated benches" },
   PROFILE_STORE_FULL: { status: 409, title: "The profile store is full" },
   BODY_TOO_LARGE: { status: 413, title: "The request body is too large" },
+  URI_TOO_LONG: { status: 414, title: "The URL is too long" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "Unsupported content type" },
   PROFILE_INVALID: { status: 422, title: "The profile is invalid" },
   CELL_INVALID: { status: 422, title: "The cell is invalid" },
@@ -142,6 +143,7 @@ export function problemOf(
     const retryAfterS = (err as CellbenchError & { retryAfterS?: unknown }).retryAfterS;
     const headers: Record<string, string> =
       typeof retryAfterS === "number" ? { "retry-after": String(retryAfterS) } : {};
+    if (err.code === "UNAUTHORIZED") headers["www-authenticate"] = 'Bearer realm="cellbench"';
     return { problem: body, headers, expected: body.status < 500 || typeof retryAfterS === "number" };
   }
   const e = err as FastifyLikeError;

@@ -14,6 +14,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
@@ -25,7 +26,7 @@ import { ProfileStore } from "../profile-store/profile-store.js";
 import type { RunManager } from "../run/run-manager.js";
 import type { RunStore } from "../run/run-store.js";
 import type { Storage } from "../storage/storage.js";
-import { TokenAuthenticator } from "./auth.js";
+import { type Principal, TokenAuthenticator } from "./auth.js";
 import { EventHub } from "./event-hub.js";
 import "./fastify-types.js";
 import { HttpProtocolError } from "./http-errors.js";
@@ -104,7 +105,9 @@ export type App = FastifyInstance<
 const REDACT = {
   paths: [
     "req.headers.authorization",
+    "req.headers.cookie",
     "headers.authorization",
+    "headers.cookie",
     "request.headers.authorization",
     "authorization",
     "token",
@@ -131,6 +134,17 @@ export function buildServer(deps: ServerDeps): App {
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors: (error, request, reply) => {
+      const tooLong = error.code === "FST_ERR_MAX_PARAM_LENGTH";
+      const body = problem(
+        tooLong ? "URI_TOO_LONG" : "REQUEST_INVALID",
+        tooLong
+          ? "a path segment is longer than 200 characters; check the id in the URL"
+          : "the URL is not valid; check its escapes",
+        pathOf(request.url).slice(0, 200),
+      );
+      void (reply as FastifyReply).code(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+    },
     clientErrorHandler: (err, socket) => {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ECONNRESET" || !socket.writable) {
@@ -183,6 +197,7 @@ export function buildServer(deps: ServerDeps): App {
   };
 
   app.decorateRequest("principal", null);
+  app.decorate("liveClients", () => ctx.streams.size);
   app.addSchema(ProblemSchema);
   app.addSchema(RunView);
 
@@ -204,7 +219,14 @@ export function buildServer(deps: ServerDeps): App {
   app.addHook("onRequest", async (request) => {
     const role = request.routeOptions.config?.role;
     if (!role) return;
-    const principal = ctx.auth.authenticate(request.headers.authorization);
+    let principal: Principal;
+    try {
+      principal = ctx.auth.authenticate(request.headers.authorization);
+    } catch (err) {
+      // The headers help to debug a client; the redaction above keeps the token out of the log.
+      request.log.debug({ headers: request.headers }, "authentication failed");
+      throw err;
+    }
     ctx.auth.authorize(principal, role);
     request.principal = principal;
   });

@@ -8,6 +8,7 @@ import { createLogger } from "../../src/log.js";
 import { ProfileStore } from "../../src/profile-store/profile-store.js";
 import { RunManager } from "../../src/run/run-manager.js";
 import { RunStore } from "../../src/run/run-store.js";
+import type { Storage } from "../../src/storage/storage.js";
 import { NMC_18650 } from "./sim-bench.js";
 
 export const TOKENS = {
@@ -51,6 +52,8 @@ export interface HttpBenchOptions {
   /** Dry-run each run for progress and ETA (default false: tests that need it turn it on). */
   estimate?: boolean;
   tokens?: BenchConfig["tokens"];
+  /** Stands in for the storage layer (only what the API calls needs to be there). */
+  storage?: Partial<Storage>;
 }
 
 /**
@@ -98,6 +101,7 @@ export async function openHttpBench(options: HttpBenchOptions = {}): Promise<Htt
     config,
     logger,
     profiles,
+    ...(options.storage ? { storage: options.storage as Storage } : {}),
     options: {
       controlRateLimit: { max: 10_000, windowMs: 60_000 },
       checkRateLimit: { max: 10_000, windowMs: 60_000 },

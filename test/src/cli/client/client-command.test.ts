@@ -21,7 +21,6 @@ steps:
   - Discharge at 1C for 10 seconds
 `;
 const LONG = "name: long\nsteps:\n  - Rest for 10 hours\n";
-const HOT = "name: hot\nsteps:\n  - Rest for 5 seconds\n  - Discharge at 1C until 2.5 V or > 25.5 °C\n";
 
 let dir: string;
 let h: HttpBench;
@@ -36,7 +35,6 @@ beforeAll(() => {
   writeFileSync(join(dir, "cell.yaml"), CELL_YAML);
   writeFileSync(join(dir, "short.yaml"), SHORT);
   writeFileSync(join(dir, "long.yaml"), LONG);
-  writeFileSync(join(dir, "hot.yaml"), HOT);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => {
@@ -45,7 +43,7 @@ afterEach(async () => {
 });
 
 async function serve(auto: boolean) {
-  h = await openHttpBench({ auto, http: { sampleRateHz: 0 } });
+  h = await openHttpBench({ auto, estimate: true, http: { sampleRateHz: 0 } });
   url = await h.app.listen({ host: "127.0.0.1", port: 0 });
 }
 
@@ -81,12 +79,12 @@ describe("cellbench client commands", () => {
     expect(out[0]).toBe(`started ${id} on ch1: long on cell NMC-0042 (running)`);
     await cli("run", "pause", id);
     await cli("run", "resume", id);
-    expect(out.slice(1)).toEqual([`${id}: paused`, `${id}: running`]);
+    expect(out.slice(1)).toEqual([`${id}: paused (paused by operator)`, `${id}: running (resumed)`]);
     out.length = 0;
     await h.clock.advanceBy(5000);
     await cli("run", "show", id);
     expect(out[0]).toBe(`run       ${id} on ch1: long on cell NMC-0042`);
-    expect(out).toContain("state     running");
+    expect(out).toContain("state     running (resumed)");
     expect(out.some((l) => /^step\s+1 steps\[0\] "Rest for 10 hours"/.test(l))).toBe(true);
     out.length = 0;
     await cli("runs", "--state", "running");
@@ -112,6 +110,7 @@ describe("cellbench client commands", () => {
       join(dir, "short.yaml"),
     );
     const id = started();
+    await waitFor(() => h.runs.get(id).progress !== null, "the estimate");
     out.length = 0;
     let done = false;
     const watching = cli("run", "watch", id).finally(() => {

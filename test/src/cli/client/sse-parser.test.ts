@@ -44,7 +44,7 @@ describe("formatting", () => {
     expect(duration(3725)).toBe("1 h 2 min");
     expect(duration(42)).toBe("42 s");
     expect(duration(null)).toBe("-");
-    expect(fixed(3.14159, 2)).toBe("3.14");
+    expect(fixed(1.23456, 2)).toBe("1.23");
     expect(fixed(Number.NaN, 2)).toBe("-");
     expect(table(["A", "BB"], [["xyz", "1"]])).toEqual(["A    BB", "xyz  1"]);
   });

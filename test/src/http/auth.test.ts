@@ -1,0 +1,176 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { auth, type HttpBench, NMC_CELL_BODY, openHttpBench, TOKENS } from "../../support/http-bench.js";
+
+const RUN = { channel: "ch1", cell: NMC_CELL_BODY, profile: { name: "p", steps: ["Rest for 1000 hours"] } };
+
+let h: HttpBench;
+afterEach(async () => {
+  await h?.close();
+});
+
+describe("bearer tokens and roles", () => {
+  it("refuses requests without a token (401), lets a viewer read but not start runs (403), lets an operator start them", async () => {
+    h = await openHttpBench();
+    const anonymous = await h.app.inject({ method: "POST", url: "/api/v1/runs", payload: RUN });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(anonymous.headers["www-authenticate"]).toBe('Bearer realm="cellbench"');
+    expect(anonymous.json().code).toBe("UNAUTHORIZED");
+
+    const viewer = await h.app.inject({
+      method: "POST",
+      url: "/api/v1/runs",
+      headers: auth("viewer"),
+      payload: RUN,
+    });
+    expect([viewer.statusCode, viewer.json().code]).toEqual([403, "FORBIDDEN"]);
+    expect(viewer.json().detail).toMatch(/operator/);
+    expect(h.runs.list()).toHaveLength(0);
+
+    const operator = await h.app.inject({
+      method: "POST",
+      url: "/api/v1/runs",
+      headers: auth("operator"),
+      payload: RUN,
+    });
+    expect(operator.statusCode).toBe(201);
+    const id = operator.json().id;
+
+    for (const url of ["/api/v1/runs", `/api/v1/runs/${id}`, "/api/v1/bench", "/api/v1/profiles"]) {
+      expect((await h.app.inject({ method: "GET", url, headers: auth("viewer") })).statusCode, url).toBe(200);
+      expect((await h.app.inject({ method: "GET", url })).statusCode, url).toBe(401);
+    }
+    const pause = await h.app.inject({
+      method: "POST",
+      url: `/api/v1/runs/${id}/pause`,
+      headers: auth("viewer"),
+    });
+    expect(pause.statusCode).toBe(403);
+    const stop = await h.app.inject({
+      method: "POST",
+      url: "/api/v1/emergency-stop",
+      headers: auth("viewer"),
+    });
+    expect(stop.statusCode).toBe(403);
+    const admin = await h.app.inject({
+      method: "POST",
+      url: `/api/v1/runs/${id}/stop`,
+      headers: auth("admin"),
+    });
+    expect([admin.statusCode, admin.json().state]).toEqual([200, "stopped"]);
+    const wrong = await h.app.inject({
+      method: "GET",
+      url: "/api/v1/runs",
+      headers: { authorization: "Bearer not-a-valid-token-at-all" },
+    });
+    expect(wrong.statusCode).toBe(401);
+  });
+
+  it("keeps /health, /metrics and /docs/json public", async () => {
+    h = await openHttpBench();
+    for (const url of ["/health", "/metrics", "/docs/json"]) {
+      expect((await h.app.inject({ method: "GET", url })).statusCode, url).toBe(200);
+    }
+  });
+
+  it("never writes a token to the log, whatever happens to the request", async () => {
+    h = await openHttpBench();
+    const wrong = "wrong-token-that-must-not-be-logged-42";
+    await h.app.inject({ method: "POST", url: "/api/v1/runs", headers: auth("operator"), payload: RUN });
+    await h.app.inject({
+      method: "POST",
+      url: "/api/v1/runs",
+      headers: auth("operator"),
+      payload: { ...RUN, channel: 5 },
+    });
+    await h.app.inject({ method: "POST", url: "/api/v1/runs", headers: auth("viewer"), payload: RUN });
+    await h.app.inject({ method: "GET", url: "/api/v1/runs", headers: { authorization: `Bearer ${wrong}` } });
+    await h.app.inject({ method: "GET", url: "/api/v1/runs/R20990101-0001", headers: auth("admin") });
+    await h.app.inject({ method: "POST", url: "/api/v1/emergency-stop", headers: auth("operator") });
+    const logged = h.logs.join("");
+    expect(h.logs.length).toBeGreaterThan(10);
+    expect(logged).toContain("incoming request");
+    expect(logged).toContain("UNAUTHORIZED");
+    expect(logged).toContain("authentication failed");
+    expect(logged).toContain("[redacted]");
+    for (const token of [...Object.values(TOKENS), wrong]) expect(logged).not.toContain(token);
+    expect(logged.toLowerCase()).not.toMatch(/bearer [a-z0-9-]{8,}/);
+  });
+
+  it("explains how to configure tokens when none are, and can admit anonymous viewers when told to", async () => {
+    h = await openHttpBench({ tokens: [] });
+    const res = await h.app.inject({ method: "GET", url: "/api/v1/runs" });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().detail).toMatch(/CELLBENCH_TOKENS/);
+    await h.close();
+
+    h = await openHttpBench({ tokens: [], http: { anonymousRole: "viewer" } });
+    expect((await h.app.inject({ method: "GET", url: "/api/v1/runs" })).statusCode).toBe(200);
+    expect((await h.app.inject({ method: "POST", url: "/api/v1/runs", payload: RUN })).statusCode).toBe(403);
+  });
+});
+
+describe("limits", () => {
+  it("rate-limits control routes per client with a 429 problem and Retry-After", async () => {
+    h = await openHttpBench({ http: { controlRateLimit: { max: 2, windowMs: 60_000 } } });
+    const codes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await h.app.inject({
+        method: "POST",
+        url: "/api/v1/runs/R20990101-0001/pause",
+        headers: auth("operator"),
+      });
+      codes.push(res.statusCode);
+      if (res.statusCode === 429) {
+        expect(res.json().code).toBe("RATE_LIMITED");
+        expect(Number(res.headers["retry-after"])).toBeGreaterThan(0);
+      }
+    }
+    expect(codes).toEqual([404, 404, 429]);
+    // Reading is not limited, and another client has its own budget.
+    expect(
+      (await h.app.inject({ method: "GET", url: "/api/v1/runs", headers: auth("operator") })).statusCode,
+    ).toBe(200);
+    const admin = await h.app.inject({
+      method: "POST",
+      url: "/api/v1/runs/R20990101-0001/pause",
+      headers: auth("admin"),
+    });
+    expect(admin.statusCode).toBe(404);
+  });
+
+  it("refuses bodies above the limit with 413", async () => {
+    h = await openHttpBench({ http: { bodyLimitBytes: 1024 } });
+    const res = await h.app.inject({
+      method: "POST",
+      url: "/api/v1/runs",
+      headers: auth("operator"),
+      payload: { ...RUN, profile: `name: p\nsteps:\n${"  - Rest for 1 s\n".repeat(100)}` },
+    });
+    expect([res.statusCode, res.json().code]).toEqual([413, "BODY_TOO_LARGE"]);
+  });
+
+  it("leaves CORS off unless origins are configured", async () => {
+    h = await openHttpBench();
+    const off = await h.app.inject({
+      method: "GET",
+      url: "/api/v1/runs",
+      headers: { ...auth("viewer"), origin: "http://evil.example" },
+    });
+    expect(off.headers["access-control-allow-origin"]).toBeUndefined();
+    await h.close();
+    h = await openHttpBench({ http: { corsOrigins: ["http://grafana.lab"] } });
+    const on = await h.app.inject({
+      method: "GET",
+      url: "/api/v1/runs",
+      headers: { ...auth("viewer"), origin: "http://grafana.lab" },
+    });
+    expect(on.headers["access-control-allow-origin"]).toBe("http://grafana.lab");
+    const other = await h.app.inject({
+      method: "GET",
+      url: "/api/v1/runs",
+      headers: { ...auth("viewer"), origin: "http://evil.example" },
+    });
+    expect(other.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+});
