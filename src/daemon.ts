@@ -1,9 +1,16 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Clock } from "../drivers/clock.js";
 import { ScaledClock, SystemClock } from "../drivers/clock.js";
 import "../drivers/all.js";
 import { Bench } from "./bench/bench.js";
 import type { BenchConfig } from "./config/load-config.js";
+import { BenchMetrics } from "./http/metrics.js";
+import { type App, buildServer } from "./http/server.js";
 import type { Logger } from "./log.js";
+import { RunManager } from "./run/run-manager.js";
+import { RunStore } from "./run/run-store.js";
+import { Storage } from "./storage/storage.js";
 
 export interface DaemonOptions {
   config: BenchConfig;
@@ -11,48 +18,117 @@ export interface DaemonOptions {
   /** Virtual-time factor for simulated benches; real drivers refuse anything but 1. */
   speed?: number;
   clock?: Clock;
+  /** Serve the HTTP API (default true). */
+  http?: boolean;
+  /** Chamber samples are logged at most this often (default 1 s). */
+  chamberLogEveryMs?: number;
 }
 
 /**
- * The running daemon: the bench with its pollers, and what hangs off the data path.
- * Start-up puts every channel into safe state before anything else happens.
+ * The running daemon. Start-up order matters: the outbox first (nothing acquired may be lost),
+ * then the instruments, every one put into safe state before anything else touches them, then
+ * runs recovered from the last checkpoint (as `interrupted`), sampling, and finally the API.
  */
 export class Daemon {
   private constructor(
     readonly config: BenchConfig,
     readonly bench: Bench,
+    readonly runs: RunManager,
+    readonly storage: Storage | undefined,
+    readonly app: App | undefined,
+    private readonly runStore: RunStore,
     readonly logger: Logger,
   ) {}
 
+  /** Where the API listens (after start). */
+  get address(): string | undefined {
+    const a = this.app?.server.address();
+    return a && typeof a === "object" ? `http://${a.address}:${a.port}` : undefined;
+  }
+
   static async start(options: DaemonOptions): Promise<Daemon> {
+    const { config } = options;
     const speed = options.speed ?? 1;
     const clock = options.clock ?? (speed === 1 ? new SystemClock() : new ScaledClock(speed));
-    const logger = options.logger.child({ bench: options.config.bench });
+    const logger = options.logger.child({ bench: config.bench });
+    if (config.store !== ":memory:") mkdirSync(dirname(config.store), { recursive: true });
+
+    const storage = config.influx
+      ? Storage.open({ bench: config.bench, store: config.store, influx: config.influx, clock, logger })
+      : undefined;
+    if (!storage) logger.warn("no influx section in the configuration: samples are not stored");
+    const metrics = new BenchMetrics();
     const errorCounts = new Map<string, number>();
-    const bench = await Bench.open(options.config, clock, {
-      error: (source, err) => {
-        // Log the first failures of a source and then every 100th, so a dead instrument cannot flood the log.
-        const n = (errorCounts.get(source) ?? 0) + 1;
-        errorCounts.set(source, n);
-        if (n <= 3 || n % 100 === 0) logger.warn({ source, failures: n, err }, "acquisition error");
-      },
-    });
+    const chamberLoggedAt = new Map<string, number>();
+    const chamberEveryMs = options.chamberLogEveryMs ?? 1000;
+    let bench: Bench;
+    try {
+      bench = await Bench.open(config, clock, {
+        error: (source, err) => {
+          metrics.countDeviceError(source);
+          // The first failures of a source, then every 100th: a dead instrument cannot flood the log.
+          const n = (errorCounts.get(source) ?? 0) + 1;
+          errorCounts.set(source, n);
+          if (n <= 3 || n % 100 === 0) logger.warn({ source, failures: n, err }, "acquisition error");
+        },
+        lateness: (poller, ms) => metrics.observeLateness(poller, ms),
+        chamberSample: (slot) => {
+          const reading = slot.latest;
+          if (!storage || !reading) return;
+          const last = chamberLoggedAt.get(slot.id);
+          if (last !== undefined && reading.tMonoMs - last < chamberEveryMs) return;
+          chamberLoggedAt.set(slot.id, reading.tMonoMs);
+          storage.logChamber({ chamber: slot.id, ...reading });
+        },
+      });
+    } catch (err) {
+      await storage?.close({ drainTimeoutMs: 0 });
+      throw err;
+    }
+    const runStore = new RunStore(config.store);
+    const runs = new RunManager(bench, { ...(storage ? { sink: storage } : {}), store: runStore, logger });
+    runs.recover(storage?.readCheckpoints() ?? new Map());
     bench.start();
+    storage?.start();
     logger.info(
       {
         speed,
-        periodMs: options.config.samplingPeriodMs,
+        periodMs: config.samplingPeriodMs,
         channels: [...bench.channels.keys()],
         chambers: [...bench.chambers.keys()],
       },
       "bench sampling",
     );
-    return new Daemon(options.config, bench, logger);
+    let app: App | undefined;
+    if (options.http !== false) {
+      app = buildServer({
+        bench,
+        runs,
+        store: runStore,
+        ...(storage ? { storage } : {}),
+        config,
+        logger,
+        metrics,
+      });
+      await app.listen({ host: config.http.host, port: config.http.port });
+      logger.info(
+        { url: `http://${config.http.host}:${(app.server.address() as { port: number }).port}` },
+        "API listening",
+      );
+    }
+    return new Daemon(config, bench, runs, storage, app, runStore, logger);
   }
 
-  /** Stops sampling, puts every channel and chamber into safe state and closes the devices. */
-  async stop(): Promise<void> {
+  /**
+   * Graceful shutdown: stop taking requests, mark running tests `interrupted` (safe state,
+   * counters checkpointed, resumable after a restart), stop sampling, flush the outbox, close.
+   */
+  async stop(options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    await this.app?.close();
+    await this.runs.interruptAll("daemon shut down");
     await this.bench.shutdown();
     this.logger.info("bench stopped, every channel in safe state");
+    await this.storage?.close({ drainTimeoutMs: options.drainTimeoutMs ?? 5000 });
+    this.runStore.close();
   }
 }

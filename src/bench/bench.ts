@@ -134,8 +134,7 @@ export class Bench {
     await Promise.all(this.pollers.map((p) => p.stop()));
     this.pollers.length = 0;
     for (const slot of this.channels.values()) {
-      if (slot.run && !slot.run.isTerminal)
-        await slot.run.stop("daemon shutting down").catch(() => undefined);
+      if (slot.run && !slot.run.isTerminal) await slot.run.interrupt("bench shut down");
     }
     await this.allSafe();
     await Promise.allSettled(this.devices.map((d) => d.close()));

@@ -11,6 +11,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     options: {
       config: { type: "string", default: "examples/sim-bench.yaml" },
       speed: { type: "string", default: "1" },
+      port: { type: "string" },
     },
   });
   const speed = Number(values.speed);
@@ -18,23 +19,27 @@ export async function serveCommand(argv: string[]): Promise<void> {
     throw new UsageError(`--speed must be a positive number (1 = real time), got "${values.speed}"`);
   }
   const config = loadConfig(values.config);
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new UsageError(`--port must be an integer from 0 to 65535, got "${values.port}"`);
+    }
+    config.http.port = port;
+  }
   const logger = createLogger();
   const daemon = await Daemon.start({ config, logger, speed });
-  const summary = setInterval(() => {
-    for (const slot of daemon.bench.channels.values()) {
-      if (!slot.latest) continue;
+  daemon.runs.subscribe((event) => {
+    if (event.type === "state")
       logger.info(
         {
-          channel: slot.id,
-          voltageV: slot.latest.voltageV,
-          currentA: slot.latest.currentA,
-          temperatureC: slot.latest.temperatureC,
-          run: slot.run?.id,
+          run: event.run,
+          channel: event.event.channel,
+          state: event.event.state,
+          reason: event.event.reason,
         },
-        "channel",
+        "run state",
       );
-    }
-  }, 10_000);
+  });
   await new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -43,8 +48,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
         process.exit(130);
       }
       stopping = true;
-      logger.info({ signal }, "shutting down");
-      clearInterval(summary);
+      logger.info({ signal }, "shutting down: safe state, flushing the outbox");
       daemon.stop().then(resolve, (err: unknown) => {
         logger.error({ err }, "shutdown failed");
         process.exitCode = 1;

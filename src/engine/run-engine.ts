@@ -73,6 +73,8 @@ export interface RunCheckpoint {
   testTimeS: number;
   total: Throughput;
   cycleStart: Throughput;
+  /** Totals when the current step began (step-level Ah/Wh conditions continue across a restart). */
+  stepStart: Throughput;
   chamberWithinSinceS: number | null;
 }
 
@@ -143,6 +145,8 @@ export class RunEngine {
   private appliedAtMono = Number.NEGATIVE_INFINITY;
   private lastRecord: CellRecord | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Step-start totals kept across an interruption, for the step that resumes. */
+  private resumeStepStart: Throughput | undefined;
 
   constructor(
     private readonly run: RunDefinition,
@@ -195,6 +199,7 @@ export class RunEngine {
       testTimeS: this.testTimeS,
       total: { ...this.total },
       cycleStart: { ...this.cycleStart },
+      stepStart: { ...(this.active?.stepStart ?? this.resumeStepStart ?? this.total) },
       chamberWithinSinceS: this.chamberWithinSinceS,
     };
   }
@@ -209,6 +214,7 @@ export class RunEngine {
     this.testTimeS = cp.testTimeS;
     this.total = { ...cp.total };
     this.cycleStart = { ...cp.cycleStart };
+    this.resumeStepStart = { ...cp.stepStart };
     this.chamberWithinSinceS = cp.chamberWithinSinceS;
     this.state = "interrupted";
   }
@@ -268,6 +274,27 @@ export class RunEngine {
       if (this.isTerminal || this.state === "interrupted")
         throw new InvalidTransitionError(this.id, this.state, "abort");
       await this.finish("aborted", reason);
+    });
+  }
+
+  /**
+   * Puts the channel in safe state and marks the run `interrupted` with its counters intact (daemon
+   * shutdown); resume() continues it. A no-op on ended or already interrupted runs.
+   */
+  interrupt(reason: string): Promise<void> {
+    return this.serialise(async () => {
+      if (this.isTerminal || this.state === "interrupted" || this.state === "queued") return;
+      try {
+        await this.channel.toSafeState();
+      } catch (err) {
+        return this.finish("faulted", `${reason}; safe state failed: ${errorMessage(err)}`);
+      }
+      this.appliedAtMono = this.clock.now();
+      this.resumeStepStart = this.active?.stepStart;
+      this.active = undefined;
+      this.prev = undefined;
+      this.integratedToMono = undefined;
+      this.setState("interrupted", reason);
     });
   }
 
@@ -434,7 +461,7 @@ export class RunEngine {
       durationS: node
         ? (node.termination.durationS ?? (action ? driveCycleDurationS(action) : undefined))
         : undefined,
-      stepStart: { ...this.total },
+      stepStart: options.keepElapsed && this.resumeStepStart ? this.resumeStepStart : { ...this.total },
       applied: undefined,
       dynamic:
         action?.kind === "constant"

@@ -14,17 +14,18 @@ import type { Profile } from "../profile/ast.js";
 import { assertProfileValid } from "../profile/validate.js";
 import { LogGate } from "../storage/log-gate.js";
 import { progressOf, type RunProgress } from "./progress.js";
-import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord, RunState } from "./records.js";
+import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "./records.js";
 import { FaultNotClearedError, UnknownRunError } from "./run-errors.js";
 import type { RunStore, StoredRun } from "./run-store.js";
 
-/** Where logged records go (the storage layer); every method must be cheap and must not throw. */
+/** Where logged records go (the storage layer, src/storage/storage.ts); every method is cheap and never throws. */
 export interface RunSink {
-  cell(record: CellRecord): void;
-  chamber(record: ChamberRecord): void;
-  runEvent(record: RunEventRecord): void;
-  cycle(record: CycleRecord): void;
-  checkpoint(runId: string, checkpoint: RunCheckpoint | null): void;
+  logCell(record: CellRecord): void;
+  logRunEvent(record: RunEventRecord): void;
+  logCycle(record: CycleRecord): void;
+  /** Stored with the next group commit, together with the lines logged before it. */
+  setCheckpoint(run: string, checkpoint: RunCheckpoint): void;
+  deleteCheckpoint(run: string): void;
 }
 
 /** Everything live clients may follow, bench-wide; `sample` is every sample (decimate downstream). */
@@ -115,7 +116,7 @@ export class RunManager {
         reason,
         stepIndex: checkpoint?.stepIndex ?? 0,
       };
-      this.options.sink?.runEvent(event);
+      this.options.sink?.logRunEvent(event);
       this.record(stored, "interrupted", reason, event.tWallMs);
       this.emit({ type: "state", run: stored.id, event });
       this.options.logger?.warn(
@@ -213,6 +214,11 @@ export class RunManager {
     return [...this.runs.values()].flatMap((r) => (r.engine && !r.engine.isTerminal ? [r.engine] : []));
   }
 
+  /** Daemon shutdown: every active run becomes `interrupted` (safe state, counters checkpointed) to be resumed after a restart. */
+  async interruptAll(reason: string): Promise<void> {
+    await Promise.all(this.activeRuns().map((engine) => engine.interrupt(reason)));
+  }
+
   private assertChannelFree(slot: ChannelSlot): void {
     for (const run of this.runs.values()) {
       if (run.stored.channel !== slot.id) continue;
@@ -236,20 +242,21 @@ export class RunManager {
             log.forced,
           )
         ) {
-          sink.cell(record);
+          sink.logCell(record);
         }
-        if (sink && engine) sink.checkpoint(stored.id, engine.checkpoint());
+        if (sink && engine) sink.setCheckpoint(stored.id, engine.checkpoint());
         emit({ type: "sample", run: stored.id, record });
       },
       step: (change) => emit({ type: "step", run: stored.id, change }),
       cycle: (summary) => {
-        sink?.cycle(summary);
+        sink?.logCycle(summary);
         emit({ type: "cycle", run: stored.id, summary });
       },
       state: (event) => {
-        sink?.runEvent(event);
+        sink?.logRunEvent(event);
         this.record(stored, event.state, event.reason, event.tWallMs);
-        if (ENDED.has(event.state)) sink?.checkpoint(stored.id, null);
+        if (ENDED.has(event.state)) sink?.deleteCheckpoint(stored.id);
+        else if (engine) sink?.setCheckpoint(stored.id, engine.checkpoint());
         emit({ type: "state", run: stored.id, event });
       },
     };
@@ -327,6 +334,7 @@ function emptyCheckpoint(runId: string): RunCheckpoint {
     testTimeS: 0,
     total: zero,
     cycleStart: zero,
+    stepStart: zero,
     chamberWithinSinceS: null,
   };
 }
