@@ -39,7 +39,15 @@ export const ProblemSchema = Type.Object(
 
 /** Error responses every route may give; listed in OpenAPI. */
 export const errorResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, Type.Ref(ProblemSchema)]));
+  Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      {
+        description: "Problem details with a stable code",
+        content: { "application/problem+json": { schema: Type.Ref(ProblemSchema) } },
+      },
+    ]),
+  );
 
 // ---- shared pieces -------------------------------------------------------------------------------
 

@@ -233,6 +233,11 @@ export function buildServer(deps: ServerDeps): App {
   app.addHook("preValidation", async (request) => {
     if (request.body !== null && typeof request.body === "object") assertDepth(request.body, "body");
   });
+  app.addHook("onSend", async (request, reply, payload) => {
+    void reply.header("x-content-type-options", "nosniff");
+    if (request.url.startsWith("/api/")) void reply.header("cache-control", "no-store");
+    return payload;
+  });
   app.addHook("onResponse", async (request, reply) => {
     metrics.countRequest(request.method, request.routeOptions.url ?? "unmatched", reply.statusCode);
   });
@@ -251,6 +256,7 @@ export function buildServer(deps: ServerDeps): App {
   );
 
   void app.register(fastifySwagger, {
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       openapi: "3.0.3",
       info: {

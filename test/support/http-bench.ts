@@ -3,6 +3,7 @@ import "../../drivers/all.js";
 import type { CellSpec } from "../../drivers/capabilities.js";
 import { Bench } from "../../src/bench/bench.js";
 import type { BenchConfig } from "../../src/config/load-config.js";
+import type { BenchMetrics } from "../../src/http/metrics.js";
 import { type App, buildServer, type HttpOptions } from "../../src/http/server.js";
 import { createLogger } from "../../src/log.js";
 import { ProfileStore } from "../../src/profile-store/profile-store.js";
@@ -52,6 +53,7 @@ export interface HttpBenchOptions {
   /** Dry-run each run for progress and ETA (default false: tests that need it turn it on). */
   estimate?: boolean;
   tokens?: BenchConfig["tokens"];
+  metrics?: BenchMetrics;
   /** Stands in for the storage layer (only what the API calls needs to be there). */
   storage?: Partial<Storage>;
 }
@@ -101,6 +103,7 @@ export async function openHttpBench(options: HttpBenchOptions = {}): Promise<Htt
     config,
     logger,
     profiles,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.storage ? { storage: options.storage as Storage } : {}),
     options: {
       controlRateLimit: { max: 10_000, windowMs: 60_000 },

@@ -362,6 +362,18 @@ function cases(): [string, InjectOptions, number, string][] {
       "REQUEST_INVALID",
     ],
     [
+      "events of an unknown run",
+      { method: "GET", url: "/api/v1/runs/R20990101-0001/events", headers: OP },
+      404,
+      "UNKNOWN_RUN",
+    ],
+    [
+      "bench events with a negative Last-Event-ID",
+      { method: "GET", url: "/api/v1/events", headers: { ...OP, "last-event-id": "-1" } },
+      400,
+      "REQUEST_INVALID",
+    ],
+    [
       "export in a made-up format",
       { method: "GET", url: `/api/v1/runs/${completed}/data?format=../../x`, headers: OP },
       400,

@@ -104,6 +104,9 @@ describe("system routes", () => {
         expect(Object.keys(op.responses).length, `${method} ${path}`).toBeGreaterThan(0);
       }
     }
+    expect(Object.keys(doc.components.schemas).sort()).toEqual(["Problem", "Run"]);
+    expect(doc.paths["/api/v1/runs"].post.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths["/health"].get.security).toBeUndefined();
     expect(doc.paths["/api/v1/runs"].post.requestBody).toBeDefined();
     expect(doc.paths["/api/v1/runs"].post.responses["201"]).toBeDefined();
     expect(doc.paths["/api/v1/runs"].post.responses["422"]).toBeDefined();
@@ -118,6 +121,8 @@ describe("system routes", () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.bench).toBe("test");
+    expect(res.headers["x-content-type-options"]).toBe("nosniff");
+    expect(res.headers["cache-control"]).toBe("no-store");
     expect(body.channels).toHaveLength(1);
     expect(body.channels[0]).toMatchObject({
       id: "ch1",
@@ -230,6 +235,23 @@ describe("profiles", () => {
       "steps[1]",
       "steps[2]",
     ]);
+  });
+
+  it("refuses checks beyond the dry-run queue with 503 and Retry-After", async () => {
+    h = await openHttpBench({ http: { dryRun: { maxConcurrent: 1, maxQueued: 0 } } });
+    const check = () =>
+      h.app.inject({
+        method: "POST",
+        url: "/api/v1/profiles/check",
+        headers: auth("viewer"),
+        payload: { profile: PROFILE, cell: NMC_CELL_BODY },
+      });
+    const [a, b] = await Promise.all([check(), check()]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([200, 503]);
+    const busy = a.statusCode === 503 ? a : b;
+    expect(busy.json().code).toBe("DRY_RUN_BUSY");
+    expect(busy.headers["retry-after"]).toBe("5");
+    expect((await check()).statusCode).toBe(200);
   });
 
   it("cuts long dry runs at the sample budget and says so", async () => {
