@@ -36,7 +36,7 @@ export class StreamEndedError extends CellbenchError {
   constructor(id: string, state: string) {
     super(
       "STREAM_ENDED",
-      `the daemon closed the live stream while run ${id} is ${state} (shutting down?); watch it again later`,
+      `the daemon closed the live stream while run ${id} is ${state} (shutting down?); watch it again when the daemon is back`,
     );
   }
 }
@@ -327,7 +327,10 @@ async function watch(client: ApiClient, id: string, print: (line: string) => voi
     }
   }
   if (!final) {
-    const run = await client.get<RunJson>(`/api/v1/runs/${encodeURIComponent(id)}`);
+    const run = await client.get<RunJson>(`/api/v1/runs/${encodeURIComponent(id)}`).catch((err: unknown) => {
+      if (err instanceof ServerUnreachableError) throw new StreamEndedError(id, "in an unknown state");
+      throw err;
+    });
     if (!["completed", "stopped", "aborted", "faulted"].includes(run.state)) {
       throw new StreamEndedError(id, run.state);
     }

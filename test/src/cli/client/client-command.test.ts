@@ -128,6 +128,28 @@ describe("cellbench client commands", () => {
     expect(out[out.length - 1]).toBe("  completed");
   });
 
+  it("tells the watcher when the daemon shuts down before the run ends", async () => {
+    await serve(false);
+    await cli(
+      "run",
+      "start",
+      "--channel",
+      "ch1",
+      "--cell",
+      join(dir, "cell.yaml"),
+      "--profile",
+      join(dir, "long.yaml"),
+    );
+    const id = started();
+    out.length = 0;
+    const watching = cli("run", "watch", id).catch((err: unknown) => err);
+    await waitFor(() => out.length > 0, "the snapshot");
+    await h.app.close();
+    const error = await watching;
+    expect((error as { code?: string }).code).toBe("STREAM_ENDED");
+    expect((error as Error).message).toMatch(new RegExp(`closed the live stream while run ${id}`));
+  });
+
   it("fails a watch whose run ends faulted or aborted, with the reason", async () => {
     await serve(true);
     await cli(
