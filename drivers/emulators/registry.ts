@@ -66,7 +66,26 @@ export class UnknownEmulatorError extends CellbenchError {
   }
 }
 
-const BUILT_IN: EmulatorInfo[] = [];
+const BUILT_IN: EmulatorInfo[] = [
+  {
+    name: "watlow/f4",
+    description: "Watlow F4 on Modbus RTU (one or more unit ids on one line), chamber physics, fault knobs",
+    load: async () => (await import("./watlow-f4-emulator.js")).startWatlowF4Emulator,
+    driverHints: { unit: 1 },
+  },
+  {
+    name: "watlow/f4t",
+    description: "Watlow F4T on Modbus TCP (floats, low word first), chamber physics per loop, fault knobs",
+    load: async () => (await import("./watlow-f4t-emulator.js")).startWatlowF4tEmulator,
+    driverHints: { unit: 1 },
+  },
+  {
+    name: "espec/p300",
+    description: "Espec P300 ASCII protocol (CR LF), serial or TCP, chamber physics, fault knobs",
+    load: async () => (await import("./espec-p300-emulator.js")).startEspecP300Emulator,
+    driverHints: {},
+  },
+];
 
 const emulators = new Map<string, EmulatorInfo>(BUILT_IN.map((info) => [info.name, info]));
 

@@ -1,0 +1,171 @@
+/**
+ * Emulated Watlow F4T controller: Modbus TCP (or RTU on a pty), 32-bit IEEE floats in two registers,
+ * low word first. Per loop N (offset 160·(N−1)): process value 2820, constant set point 2782 (read /
+ * write), current set point 2810 (read only), set point range low / high 2774 / 2776; part number
+ * as ASCII, one character per register, at 16..30. See drivers/watlow/watlow-f4t.ts for references.
+ * Each loop has its own chamber air. Registers outside the map answer exception 2; a float written
+ * in halves or out of range, exception 3.
+ *
+ * Options (all optional):
+ *   unit: 1                 unit id
+ *   loops: 1                number of control loops (1..4)
+ *   partNumber: "F4T1R1AAAA1A1AA"   (15 characters)
+ *   initialC, ambientC, rangeC     the air of every loop (as sim/chamber); rangeC is also 2774 / 2776
+ *   framing: "tcp" | "rtu"  default: tcp on tcp:// listen addresses
+ *   faults: ModbusFaults    see modbus-line.ts
+ */
+import type { ModbusRequest, ModbusResponse } from "../../protocols/modbus/modbus-pdu.js";
+import { fromFloat32, toFloat32 } from "../../protocols/modbus/modbus-values.js";
+import { SystemClock } from "../clock.js";
+import { EmulatedChamber } from "./emulated-chamber.js";
+import { FaultDeck } from "./emulator-faults.js";
+import { OptionReader } from "./emulator-options.js";
+import {
+  acquireModbusLine,
+  type EmulatedModbusLine,
+  type EmulatedModbusUnit,
+  MODBUS_FAULT_KNOBS,
+  type ModbusFaults,
+} from "./modbus-line.js";
+import type { EmulatorStartOptions, RunningEmulator } from "./registry.js";
+
+export const WATLOW_F4T_EMULATOR = "watlow/f4t";
+
+export const F4T_REGISTERS = {
+  partNumber: 16,
+  partNumberLength: 15,
+  rangeLow: 2774,
+  rangeHigh: 2776,
+  constantSetpoint: 2782,
+  currentSetpoint: 2810,
+  processValue: 2820,
+  loopStride: 160,
+} as const;
+
+type LoopField = "rangeLow" | "rangeHigh" | "constantSetpoint" | "currentSetpoint" | "processValue";
+const LOOP_FIELDS: readonly LoopField[] = [
+  "rangeLow",
+  "rangeHigh",
+  "constantSetpoint",
+  "currentSetpoint",
+  "processValue",
+];
+
+export class WatlowF4tDevice implements EmulatedModbusUnit {
+  readonly faults: FaultDeck<ModbusFaults>;
+  readonly turnaroundMs = 0;
+  readonly minRequestGapMs = 0;
+  /** Every float written: loop, register and value. */
+  readonly writes: Array<{ loop: number; address: number; value: number }> = [];
+
+  constructor(
+    readonly unit: number,
+    readonly loops: readonly EmulatedChamber[],
+    readonly partNumber: string,
+    readonly rangeC: [number, number],
+    faults: unknown,
+  ) {
+    this.faults = new FaultDeck<ModbusFaults>(`watlow/f4t unit ${unit}`, MODBUS_FAULT_KNOBS, faults);
+  }
+
+  handle(request: ModbusRequest): ModbusResponse {
+    const fc = request.functionCode;
+    if (fc === 0x03) {
+      const values: number[] = [];
+      for (let a = request.address; a < request.address + request.quantity; a++) {
+        const v = this.read(a);
+        if (v === undefined) return { functionCode: fc, exceptionCode: 2 };
+        values.push(v);
+      }
+      return { functionCode: fc, values };
+    }
+    if (fc === 0x10) {
+      const target = this.locate(request.address);
+      if (target === undefined || target.field !== "constantSetpoint" || target.word !== 0)
+        return { functionCode: fc, exceptionCode: 2 };
+      if (request.values.length !== 2) return { functionCode: fc, exceptionCode: 3 };
+      const value = toFloat32(request.values, "low-first");
+      if (!Number.isFinite(value) || value < this.rangeC[0] || value > this.rangeC[1])
+        return { functionCode: fc, exceptionCode: 3 };
+      this.loops[target.loop - 1]!.setSetpoint(value);
+      this.writes.push({ loop: target.loop, address: request.address, value });
+      return { functionCode: 0x10, address: request.address, quantity: 2 };
+    }
+    if (fc === 0x06) return { functionCode: fc, exceptionCode: this.locate(request.address) ? 3 : 2 };
+    return { functionCode: fc, exceptionCode: 1 };
+  }
+
+  private read(address: number): number | undefined {
+    const p = F4T_REGISTERS;
+    if (address >= p.partNumber && address < p.partNumber + p.partNumberLength)
+      return this.partNumber.charCodeAt(address - p.partNumber) || 0;
+    const target = this.locate(address);
+    if (target === undefined) return undefined;
+    const state = this.loops[target.loop - 1]!.state();
+    const value =
+      target.field === "processValue"
+        ? state.airC
+        : target.field === "rangeLow"
+          ? this.rangeC[0]
+          : target.field === "rangeHigh"
+            ? this.rangeC[1]
+            : state.setpointC;
+    return fromFloat32(value, "low-first")[target.word];
+  }
+
+  private locate(address: number): { loop: number; field: LoopField; word: 0 | 1 } | undefined {
+    for (let loop = 1; loop <= this.loops.length; loop++) {
+      const offset = F4T_REGISTERS.loopStride * (loop - 1);
+      for (const field of LOOP_FIELDS) {
+        const base = F4T_REGISTERS[field] + offset;
+        if (address === base || address === base + 1) return { loop, field, word: address === base ? 0 : 1 };
+      }
+    }
+    return undefined;
+  }
+}
+
+export interface WatlowF4tEmulator extends RunningEmulator {
+  readonly line: EmulatedModbusLine;
+  readonly device: WatlowF4tDevice;
+}
+
+/** Starts an emulated F4T. */
+export async function startWatlowF4tEmulator(start: EmulatorStartOptions): Promise<WatlowF4tEmulator> {
+  const reader = new OptionReader(WATLOW_F4T_EMULATOR, start.options);
+  const unit = reader.integer("unit", 1, 0, 255);
+  const loopCount = reader.integer("loops", 1, 1, 4);
+  const partNumber = reader.raw("partNumber") ?? "F4T1R1AAAA1A1AA";
+  if (typeof partNumber !== "string" || partNumber.length > F4T_REGISTERS.partNumberLength)
+    reader.fail(`partNumber must be a text of at most ${F4T_REGISTERS.partNumberLength} characters`);
+  const air = EmulatedChamber.readOptions(reader);
+  const framing = reader.raw("framing");
+  if (framing !== undefined && framing !== "tcp" && framing !== "rtu")
+    reader.fail('framing must be "tcp" or "rtu"');
+  const faults = reader.raw("faults");
+  reader.done();
+  const clock = start.clock ?? new SystemClock();
+  const loops = Array.from({ length: loopCount }, () => new EmulatedChamber(clock, air));
+  const device = new WatlowF4tDevice(unit, loops, partNumber as string, air.rangeC, faults);
+  const lease = await acquireModbusLine(start.listen, { framing: framing as "tcp" | "rtu" | undefined });
+  let detach: () => void;
+  try {
+    detach = lease.line.attach(unit, device);
+  } catch (err) {
+    await lease.release();
+    throw err;
+  }
+  let stopped = false;
+  return {
+    name: WATLOW_F4T_EMULATOR,
+    listen: lease.line.url,
+    line: lease.line,
+    device,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      detach();
+      await lease.release();
+    },
+  };
+}
