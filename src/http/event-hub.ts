@@ -33,6 +33,8 @@ export interface EventHubOptions {
   keepEndedRuns?: number;
   /** Real-time milliseconds for decimation (default performance.now). */
   now?: () => number;
+  /** Receives errors of live clients (they never reach the run manager). */
+  onError?: (err: unknown) => void;
   /** Progress of a run to attach to its samples (fraction, remaining seconds). */
   progress?: (run: string) => { fraction: number; remaining_s: number } | null;
 }
@@ -101,7 +103,15 @@ export class EventHub {
   }
 
   start(): void {
-    if (!this.unsubscribe) this.unsubscribe = this.manager.subscribe((e) => this.onRunEvent(e));
+    if (this.unsubscribe) return;
+    // Live clients must never disturb the run that feeds them: nothing thrown here reaches the engine.
+    this.unsubscribe = this.manager.subscribe((e) => {
+      try {
+        this.onRunEvent(e);
+      } catch (err) {
+        this.options.onError?.(err);
+      }
+    });
   }
 
   stop(): void {
@@ -244,8 +254,13 @@ export class EventHub {
     if (dropped) channel.droppedThrough = dropped.id;
     const benchDropped = this.benchRing.push(event);
     if (benchDropped) this.benchDroppedThrough = benchDropped.id;
-    for (const listener of [...channel.listeners]) listener(event);
-    for (const listener of [...this.benchListeners]) listener(event);
+    for (const listener of [...channel.listeners, ...this.benchListeners]) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.options.onError?.(err);
+      }
+    }
   }
 
   /** Keeps the buffers of the most recently ended runs only. */

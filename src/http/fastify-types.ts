@@ -7,7 +7,7 @@ declare module "fastify" {
     role?: Role;
   }
   interface FastifyInstance {
-    /** Connected live-event (SSE) clients. */
+    /** Live-event (SSE) listeners currently registered; each connected stream holds one until it closes. */
     liveClients(): number;
   }
   interface FastifyRequest {

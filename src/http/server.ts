@@ -171,6 +171,7 @@ export function buildServer(deps: ServerDeps): App {
   metrics.attach({ bench: deps.bench, runs: deps.runs, ...(deps.storage ? { storage: deps.storage } : {}) });
   const hub = new EventHub(deps.runs, {
     sampleRateHz: options.sampleRateHz ?? 1,
+    onError: (err) => logger.warn({ err }, "live event delivery failed"),
     progress: (run) => {
       const p = deps.runs.get(run).progress;
       return p ? { fraction: p.fraction, remaining_s: p.remainingS } : null;
@@ -197,7 +198,7 @@ export function buildServer(deps: ServerDeps): App {
   };
 
   app.decorateRequest("principal", null);
-  app.decorate("liveClients", () => ctx.streams.size);
+  app.decorate("liveClients", () => hub.listenerCount);
   app.addSchema(ProblemSchema);
   app.addSchema(RunView);
 

@@ -123,6 +123,21 @@ describe("EventHub", () => {
     expect(manager.count).toBe(0);
   });
 
+  it("keeps a failing client away from the run manager and the other clients", () => {
+    const manager = fakeManager();
+    const errors: unknown[] = [];
+    const hub = new EventHub(manager, { sampleRateHz: 0, onError: (err) => errors.push(err) });
+    hub.start();
+    const got: LiveEvent[] = [];
+    hub.listenRun("R1", () => {
+      throw new Error("socket gone");
+    });
+    hub.listenBench((e) => got.push(e));
+    expect(() => manager.emit(sample(1))).not.toThrow();
+    expect(got).toHaveLength(1);
+    expect(errors).toHaveLength(1);
+  });
+
   it("bounds the rings", () => {
     const ring = new Ring<number>(3);
     expect([ring.push(1), ring.push(2), ring.push(3), ring.push(4)]).toEqual([
