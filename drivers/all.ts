@@ -1,2 +1,3 @@
 /** Registers every driver cellbench ships; import once at start-up. */
 import "./sim/register.js";
+import "./ea/register.js";

@@ -1,0 +1,152 @@
+/** Options every real cycler driver takes, read with errors that name the device and the option. */
+import type { CyclerMode, CyclerRanges, DeviceConfig } from "../capabilities.js";
+import { CyclerOptionsError } from "./cycler-errors.js";
+
+/** What an instrument can do at most (its nominal ratings). */
+export interface Ratings {
+  voltageV: number;
+  currentA: number;
+  powerW: number;
+}
+
+/** Narrower limits the lab sets for a channel (e.g. a 60 A supply driving a 3 Ah cell). */
+export interface ChannelLimits {
+  voltageV?: [number, number];
+  currentA?: [number, number];
+  powerW?: number;
+}
+
+export class DriverOptionReader {
+  private readonly seen = new Set<string>();
+  private readonly options: Record<string, unknown>;
+
+  constructor(private readonly config: DeviceConfig) {
+    this.options = config.options ?? {};
+  }
+
+  /** Returns the transport URL; throws when the entry has none. */
+  transport(): string {
+    const url = this.config.transport;
+    if (typeof url !== "string" || url.trim() === "")
+      this.fail(`needs a transport URL (serial:///dev/serial/by-id/...?baud=..., tcp://host:port)`);
+    return url as string;
+  }
+
+  /** Returns the single channel id (default "ch1"). */
+  channelId(): string {
+    const ids = this.config.channels ?? [];
+    if (ids.length > 1) this.fail(`has one output; list one channel id, not ${ids.length}`);
+    return ids[0] ?? "ch1";
+  }
+
+  /** Returns a positive number, or `fallback`. */
+  positive(name: string, fallback: number): number {
+    const v = this.take(name);
+    if (v === undefined) return fallback;
+    if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v))
+      this.fail(`options.${name} must be a positive number, got ${JSON.stringify(v)}`);
+    return v as number;
+  }
+
+  /** Returns an integer in [min, max], or `fallback`. */
+  integer(name: string, fallback: number | undefined, min: number, max: number): number | undefined {
+    const v = this.take(name);
+    if (v === undefined) return fallback;
+    if (!Number.isInteger(v) || (v as number) < min || (v as number) > max)
+      this.fail(`options.${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    return v as number;
+  }
+
+  /** Returns one of `allowed`, or `fallback`. */
+  choice<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const v = this.take(name);
+    if (v === undefined) return fallback;
+    if (typeof v !== "string" || !allowed.includes(v as T))
+      this.fail(`options.${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
+    return v as T;
+  }
+
+  /** Returns `{ voltageV, currentA, powerW }` (all positive), or undefined when absent. */
+  ratings(name: string): Ratings | undefined {
+    const v = this.take(name);
+    if (v === undefined) return undefined;
+    const r = v as Partial<Ratings>;
+    const ok = (x: unknown) => typeof x === "number" && x > 0 && Number.isFinite(x);
+    if (typeof v !== "object" || v === null || !ok(r.voltageV) || !ok(r.currentA) || !ok(r.powerW))
+      this.fail(`options.${name} must be { voltageV, currentA, powerW }, all positive numbers`);
+    return { voltageV: r.voltageV as number, currentA: r.currentA as number, powerW: r.powerW as number };
+  }
+
+  /** Returns the optional channel limits. */
+  limits(): ChannelLimits {
+    const v = this.take("limits");
+    if (v === undefined) return {};
+    if (typeof v !== "object" || v === null)
+      this.fail("options.limits must be { voltageV?, currentA?, powerW? }");
+    const l = v as Record<string, unknown>;
+    for (const key of Object.keys(l))
+      if (!["voltageV", "currentA", "powerW"].includes(key))
+        this.fail(`options.limits takes voltageV, currentA, powerW; not "${key}"`);
+    const pair = (p: unknown, name: string): [number, number] | undefined => {
+      if (p === undefined) return undefined;
+      if (
+        !Array.isArray(p) ||
+        p.length !== 2 ||
+        !p.every((x) => typeof x === "number" && Number.isFinite(x)) ||
+        !(p[0] < p[1])
+      )
+        this.fail(`options.limits.${name} must be [min, max] with min < max`);
+      return [p[0], p[1]] as [number, number];
+    };
+    const powerW = l.powerW;
+    if (powerW !== undefined && (typeof powerW !== "number" || !(powerW > 0)))
+      this.fail("options.limits.powerW must be a positive number");
+    return {
+      voltageV: pair(l.voltageV, "voltageV"),
+      currentA: pair(l.currentA, "currentA"),
+      powerW: powerW as number | undefined,
+    };
+  }
+
+  /** Throws for any option no reader asked for. */
+  done(): void {
+    const unknown = Object.keys(this.options).filter((k) => !this.seen.has(k));
+    if (unknown.length > 0)
+      this.fail(
+        `unknown option(s) ${unknown.map((k) => `"${k}"`).join(", ")}; use ${[...this.seen].sort().join(", ")}`,
+      );
+  }
+
+  fail(problem: string): never {
+    throw new CyclerOptionsError(this.config.id, this.config.driver, problem);
+  }
+
+  private take(name: string): unknown {
+    this.seen.add(name);
+    return this.options[name];
+  }
+}
+
+/** Returns the channel ranges of an instrument with `ratings`, narrowed by the lab's `limits`. */
+export function rangesFrom(
+  ratings: Ratings,
+  limits: ChannelLimits,
+  modes: readonly CyclerMode[],
+): CyclerRanges {
+  const v = limits.voltageV ?? [0, ratings.voltageV];
+  const i = limits.currentA ?? [-ratings.currentA, ratings.currentA];
+  return {
+    voltageV: [Math.max(0, v[0]), Math.min(ratings.voltageV, v[1])],
+    currentA: [Math.max(-ratings.currentA, i[0]), Math.min(ratings.currentA, i[1])],
+    powerW: Math.min(ratings.powerW, limits.powerW ?? ratings.powerW),
+    modes,
+  };
+}
+
+/** Ranges of a channel whose instrument has not told its ratings yet: nothing can be applied. */
+export const UNKNOWN_RANGES: CyclerRanges = {
+  voltageV: [0, 0],
+  currentA: [0, 0],
+  powerW: 0,
+  modes: ["rest"],
+};

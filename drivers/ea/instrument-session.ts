@@ -1,0 +1,212 @@
+/**
+ * Link supervision shared by the real cycler drivers (EA PSB SCPI/Modbus, ITECH IT-M3400).
+ *
+ * - `connect()` opens the transport (bounded wait) and runs the driver's `initialize` (identity check,
+ *   remote lock, output off).
+ * - When the transport reports `disconnected`, the output state is unknown: every command fails fast
+ *   with CYCLER_OUTPUT_UNKNOWN (nothing is sent) and `onLinkDown` lets the driver cancel a stepped
+ *   profile and forget cached settings.
+ * - When the transport is `connected` again, `initialize("reconnect")` runs again (the instrument may
+ *   have been swapped or power-cycled), retried every `retryMs` while it fails; commands keep failing
+ *   fast until it has succeeded, i.e. until the output is known to be off.
+ * - `exclusive()` runs multi-command sequences (apply, safe state, profile steps) one at a time.
+ */
+import type { CellbenchError } from "../../protocols/cellbench-error.js";
+import type { Transport, TransportStateChange } from "../../protocols/transport/transport.js";
+import { CyclerNotConnectedError, CyclerOutputUnknownError } from "./cycler-errors.js";
+
+export type LinkState = "idle" | "connecting" | "ready" | "link-down" | "reinitializing" | "closed";
+
+export interface InstrumentSessionOptions {
+  deviceId: string;
+  transport: Transport;
+  /** Identifies the instrument, takes remote control and switches the output off. */
+  initialize(reason: "connect" | "reconnect"): Promise<void>;
+  /** Runs synchronously when the link drops. */
+  onLinkDown?(): void;
+  /** Runs after a successful re-initialisation (the output is off). */
+  onReinitialized?(): void;
+  /** Bound on the wait for the transport in connect(), ms. */
+  connectTimeoutMs: number;
+  /** Pause between failed re-initialisations, ms. */
+  retryMs: number;
+}
+
+export class InstrumentSession {
+  private linkState: LinkState = "idle";
+  private failure: unknown;
+  private queue: Promise<unknown> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private wakeRetry: (() => void) | undefined;
+  private readonly listeners = new Set<(state: LinkState) => void>();
+  private reinitCount = 0;
+
+  constructor(private readonly options: InstrumentSessionOptions) {}
+
+  get state(): LinkState {
+    return this.linkState;
+  }
+
+  /** Last link or re-initialisation failure (kept until the next success). */
+  get lastError(): unknown {
+    return this.failure;
+  }
+
+  /** Successful re-initialisations after a lost link, since creation. */
+  get reinitializations(): number {
+    return this.reinitCount;
+  }
+
+  /** Calls `listener` on every state change; returns the function that removes it. */
+  onState(listener: (state: LinkState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves once the session is ready (at once if it is); rejects after `timeoutMs`. */
+  whenReady(timeoutMs: number): Promise<void> {
+    if (this.linkState === "ready") return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(
+          new Error(
+            `device "${this.options.deviceId}" not ready within ${timeoutMs} ms (state ${this.linkState}` +
+              `${this.failure instanceof Error ? `, last error: ${this.failure.message}` : ""})`,
+          ),
+        );
+      }, timeoutMs);
+      const off = this.onState((state) => {
+        if (state !== "ready") return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+  }
+
+  /** Opens the transport and initialises the instrument; on failure the transport is closed again. */
+  async connect(): Promise<void> {
+    if (this.linkState === "ready") return;
+    if (this.linkState !== "idle" && this.linkState !== "closed")
+      throw new CyclerNotConnectedError(this.options.deviceId, `connect() (state ${this.linkState})`);
+    const transport = this.options.transport;
+    this.setState("connecting");
+    transport.on("state", this.onTransportState);
+    try {
+      await transport.open({ signal: AbortSignal.timeout(this.options.connectTimeoutMs) });
+      await this.exclusiveRaw(() => this.options.initialize("connect"));
+      this.failure = undefined;
+      this.setState("ready");
+    } catch (err) {
+      transport.off("state", this.onTransportState);
+      this.setState("idle");
+      await transport.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Stops supervising (the caller closes its clients and the transport). */
+  close(): void {
+    this.stopRetry();
+    this.options.transport.off("state", this.onTransportState);
+    this.setState("closed");
+  }
+
+  /** Throws at once unless commands may be sent now. */
+  assertUsable(action: string): void {
+    switch (this.linkState) {
+      case "ready":
+        return;
+      case "link-down":
+      case "reinitializing":
+        throw new CyclerOutputUnknownError(this.options.deviceId, this.options.transport.url, action, {
+          cause: this.failure,
+        });
+      default:
+        throw new CyclerNotConnectedError(this.options.deviceId, action);
+    }
+  }
+
+  /** Runs `task` after every earlier exclusive task; fails fast while the link is down. */
+  exclusive<T>(action: string, task: () => Promise<T>): Promise<T> {
+    this.assertUsable(action);
+    return this.exclusiveRaw(async () => {
+      this.assertUsable(action);
+      return this.translate(action, task);
+    });
+  }
+
+  /** Runs a read-only `task` (no exclusivity: the protocol client orders the bytes); fails fast while the link is down. */
+  read<T>(action: string, task: () => Promise<T>): Promise<T> {
+    this.assertUsable(action);
+    return this.translate(action, task);
+  }
+
+  private async translate<T>(action: string, task: () => Promise<T>): Promise<T> {
+    try {
+      return await task();
+    } catch (err) {
+      // A command cut short by a lost link says so in the drivers' own terms.
+      if (this.linkState === "link-down" || this.linkState === "reinitializing")
+        throw new CyclerOutputUnknownError(this.options.deviceId, this.options.transport.url, action, {
+          cause: err,
+        });
+      throw err;
+    }
+  }
+
+  private exclusiveRaw<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private setState(state: LinkState): void {
+    if (this.linkState === state) return;
+    this.linkState = state;
+    for (const listener of [...this.listeners]) listener(state);
+  }
+
+  private readonly onTransportState = (change: TransportStateChange): void => {
+    if (change.state === "disconnected") {
+      if (this.linkState !== "ready" && this.linkState !== "reinitializing") return;
+      this.failure = change.error;
+      this.stopRetry();
+      this.setState("link-down");
+      this.options.onLinkDown?.();
+    } else if (change.state === "connected") {
+      if (this.linkState !== "link-down") return;
+      void this.reinitialize();
+    }
+  };
+
+  private async reinitialize(): Promise<void> {
+    this.setState("reinitializing");
+    while (this.linkState === "reinitializing" && this.options.transport.state === "connected") {
+      try {
+        await this.exclusiveRaw(() => this.options.initialize("reconnect"));
+        if (this.linkState !== "reinitializing") return;
+        this.failure = undefined;
+        this.reinitCount++;
+        this.options.onReinitialized?.();
+        this.setState("ready");
+        return;
+      } catch (err) {
+        this.failure = err as CellbenchError;
+        if (this.linkState !== "reinitializing") return;
+        await new Promise<void>((resolve) => {
+          this.wakeRetry = resolve;
+          this.retryTimer = setTimeout(resolve, this.options.retryMs);
+        });
+        this.wakeRetry = undefined;
+      }
+    }
+  }
+
+  private stopRetry(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.wakeRetry?.();
+  }
+}

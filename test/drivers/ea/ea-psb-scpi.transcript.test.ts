@@ -1,0 +1,213 @@
+import { describe, expect, it } from "vitest";
+import type { DriverContext } from "../../../drivers/capabilities.js";
+import { VirtualClock } from "../../../drivers/clock.js";
+import { EaPsbScpi } from "../../../drivers/ea/ea-psb-scpi.js";
+import { expectExchange, type LineExchange, type Transcript } from "../../support/transcript.js";
+import { eventually } from "./wait.js";
+
+const IDN = "EA Elektro-Automatik GmbH & Co. KG, PSB 10060-60, 2411230001, V3.02 15.02.2024";
+const OK = '0,"No error"';
+
+/** A write followed by the error-queue check the driver makes after it. */
+function w(command: string, errors = OK): LineExchange[] {
+  return [[command], ["SYST:ERR:ALL?", errors]];
+}
+
+const CONNECT: LineExchange[] = [
+  ["*IDN?", IDN],
+  ...w("SYST:LOCK ON"),
+  ["SYST:LOCK:OWN?", "REMOTE"],
+  ...w("OUTP OFF"),
+  ["SYST:NOM:VOLT?", "60.00 V"],
+  ["SYST:NOM:CURR?", "60.00 A"],
+  ["SYST:NOM:POW?", "1500.00 W"],
+  ["SYST:CONF:MODE?", "UIP"],
+];
+
+function open(t: Transcript, clock = new VirtualClock(), options: Record<string, unknown> = {}): EaPsbScpi {
+  const context: DriverContext = { clock, chamberOfChannel: () => undefined };
+  return new EaPsbScpi(
+    {
+      id: "psb1",
+      driver: "ea/psb-scpi",
+      transport: t.url,
+      channels: ["ch1"],
+      options: { timeoutMs: 300, ...options },
+    },
+    context,
+  );
+}
+
+describe("ea/psb-scpi transcript", () => {
+  it("connects: identity, remote lock, output off, nominal ratings, U/I/P mode", async () => {
+    await expectExchange([...CONNECT, ...w("SYST:LOCK OFF")], async (t) => {
+      const psb = open(t);
+      await psb.connect();
+      expect(psb.identity?.model).toBe("PSB 10060-60");
+      expect(psb.channels[0]?.ranges).toMatchObject({
+        voltageV: [0, 60],
+        currentA: [-60, 60],
+        powerW: 1500,
+      });
+      await psb.close();
+    });
+  });
+
+  it("switches a U/I/R instrument to U/I/P and releases the lock on close", async () => {
+    const exchanges = [
+      ...CONNECT.slice(0, -1),
+      ["SYST:CONF:MODE?", "U/I/R"],
+      ...w("SYST:CONF:MODE UIP"),
+      ...w("SYST:LOCK OFF"),
+    ] as LineExchange[];
+    await expectExchange(exchanges, async (t) => {
+      const psb = open(t);
+      await psb.connect();
+      await psb.close();
+    });
+  });
+
+  it("applies every mode with the writes ordered so no step drives more than old or new set point", async () => {
+    const clock = new VirtualClock();
+    const exchanges: LineExchange[] = [
+      ...CONNECT,
+      // cc charge 2 A, clamp 4.2 V: source quadrant, sink current 0, powers at the rating; then output on.
+      ...w("SOUR:VOLT 4.2"),
+      ...w("SOUR:CURR 2"),
+      ...w("SINK:CURR 0"),
+      ...w("SOUR:POW 1500"),
+      ...w("SINK:POW 1500"),
+      ...w("OUTP ON"),
+      // cc discharge 3 A down to 2.5 V while live: the source current drops first, then U, then the sink current.
+      ...w("SOUR:CURR 0"),
+      ...w("SOUR:VOLT 2.5"),
+      ...w("SINK:CURR 3"),
+      // cv 4.1 V with ±1.5 A.
+      ...w("SINK:CURR 1.5"),
+      ...w("SOUR:VOLT 4.1"),
+      ...w("SOUR:CURR 1.5"),
+      // cccv charge 1 A to 4.2 V.
+      ...w("SOUR:CURR 1"),
+      ...w("SINK:CURR 0"),
+      ...w("SOUR:VOLT 4.2"),
+      // cp discharge 10 W down to 2.5 V.
+      ...w("SOUR:CURR 0"),
+      ...w("SINK:POW 10"),
+      ...w("SOUR:VOLT 2.5"),
+      ...w("SINK:CURR 60"),
+      ["MEAS:ARR?", "3.7012 V, -2.7018 A, -10.0000 W"],
+      // rest, then safe state again: OUTP OFF both times.
+      ...w("OUTP OFF"),
+      ...w("OUTP OFF"),
+      // profile, output off: only the changed values, then output on.
+      ...w("SOUR:VOLT 4.2"),
+      ...w("SOUR:CURR 1"),
+      ...w("SINK:CURR 0"),
+      ...w("SINK:POW 1500"),
+      ...w("OUTP ON"),
+      // 10 s later the driver steps to −1 A.
+      ...w("SOUR:CURR 0"),
+      ...w("SOUR:VOLT 2.5"),
+      ...w("SINK:CURR 1"),
+      ...w("OUTP OFF"),
+      ...w("SYST:LOCK OFF"),
+    ];
+    await expectExchange(exchanges, async (t) => {
+      const psb = open(t, clock);
+      await psb.connect();
+      const ch = psb.channels[0]!;
+      await ch.apply({ mode: "cc", currentA: 2, minV: 2.5, maxV: 4.2 });
+      await ch.apply({ mode: "cc", currentA: -3, minV: 2.5, maxV: 4.2 });
+      await ch.apply({ mode: "cv", voltageV: 4.1, currentLimitA: 1.5 });
+      await ch.apply({ mode: "cccv", currentA: 1, voltageV: 4.2 });
+      await ch.apply({ mode: "cp", powerW: -10, minV: 2.5, maxV: 4.2 });
+      expect(await ch.read()).toEqual({ voltageV: 3.7012, currentA: -2.7018, temperatureC: Number.NaN });
+      await ch.apply({ mode: "rest" });
+      await ch.toSafeState();
+      await ch.apply({
+        mode: "profile",
+        points: [
+          { tS: 0, currentA: 1 },
+          { tS: 10, currentA: -1 },
+        ],
+        minV: 2.5,
+        maxV: 4.2,
+      });
+      expect(t.remaining()).toBe(10);
+      await clock.advanceBy(9_999);
+      expect(t.remaining()).toBe(10);
+      await clock.advanceBy(1);
+      await eventually(() => t.remaining() === 4, "the profile's second point");
+      await ch.toSafeState();
+      await psb.close();
+    });
+  });
+
+  it("refuses set points outside the ratings before sending anything", async () => {
+    await expectExchange([...CONNECT], async (t) => {
+      const psb = open(t, new VirtualClock(), { limits: { currentA: [-5, 5] } });
+      await psb.connect();
+      const ch = psb.channels[0]!;
+      await expect(ch.apply({ mode: "cc", currentA: 6, minV: 2.5, maxV: 4.2 })).rejects.toMatchObject({
+        code: "SETPOINT_OUT_OF_RANGE",
+      });
+      await expect(ch.apply({ mode: "cv", voltageV: 61, currentLimitA: 1 })).rejects.toMatchObject({
+        code: "SETPOINT_OUT_OF_RANGE",
+      });
+      await expect(ch.apply({ mode: "cp", powerW: 2000, minV: 2.5, maxV: 4.2 })).rejects.toMatchObject({
+        code: "SETPOINT_OUT_OF_RANGE",
+      });
+      psb.session.close();
+      psb.scpi.dispose();
+      await psb.transport.close();
+    });
+  });
+
+  it("switches the output off and reports SCPI_DEVICE_ERROR when the instrument rejects a setting", async () => {
+    const exchanges: LineExchange[] = [
+      ...CONNECT,
+      ...w("SOUR:VOLT 4.2"),
+      ...w("SOUR:CURR 2", '-222,"Data out of range"'),
+      ...w("OUTP OFF"),
+      // Cached values were forgotten: the next apply writes every value again.
+      ...w("SOUR:VOLT 4.2"),
+      ...w("SOUR:CURR 1"),
+      ...w("SINK:CURR 0"),
+      ...w("SOUR:POW 1500"),
+      ...w("SINK:POW 1500"),
+      ...w("OUTP ON"),
+    ];
+    await expectExchange(exchanges, async (t) => {
+      const psb = open(t);
+      await psb.connect();
+      const ch = psb.channels[0]!;
+      await expect(ch.apply({ mode: "cc", currentA: 2, minV: 2.5, maxV: 4.2 })).rejects.toMatchObject({
+        code: "SCPI_DEVICE_ERROR",
+      });
+      await ch.apply({ mode: "cc", currentA: 1, minV: 2.5, maxV: 4.2 });
+      psb.session.close();
+      psb.scpi.dispose();
+      await psb.transport.close();
+    });
+  });
+
+  it("refuses to connect when the lock is not granted or another instrument answers", async () => {
+    await expectExchange([["*IDN?", IDN], ...w("SYST:LOCK ON"), ["SYST:LOCK:OWN?", "LOCAL"]], async (t) => {
+      await expect(open(t).connect()).rejects.toMatchObject({ code: "CYCLER_REMOTE_DENIED" });
+    });
+    await expectExchange([["*IDN?", "Keysight Technologies,N6705C,MY1234,D.01"]], async (t) => {
+      await expect(open(t).connect()).rejects.toMatchObject({ code: "IDENTITY_MISMATCH" });
+    });
+  });
+
+  it("reads with MEAS:VOLT? and MEAS:CURR? when asked to", async () => {
+    await expectExchange([...CONNECT, ["MEAS:VOLT?", "4.0500V"], ["MEAS:CURR?", "1.2500A"]], async (t) => {
+      const psb = open(t, new VirtualClock(), { measure: "separate" });
+      await psb.connect();
+      expect(await psb.channels[0]!.read()).toMatchObject({ voltageV: 4.05, currentA: 1.25 });
+      psb.session.close();
+      psb.scpi.dispose();
+      await psb.transport.close();
+    });
+  });
+});
