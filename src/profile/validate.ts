@@ -230,6 +230,14 @@ class Validator {
         path,
         `${celsius} °C is outside cell ${this.cell.id}'s temperature range ${fmtRange(this.cell.temperatureC, "°C")} (${this.cell.chemistry}); choose a set point within it`,
       );
+      return;
+    }
+    const safety = this.profile.safety?.temperatureC;
+    if (safety && (celsius < safety[0] || celsius > safety[1])) {
+      this.issue(
+        path,
+        `${celsius} °C is outside the profile's safety.temperature ${fmtRange(safety, "°C")}; the run would fault at this set point — widen safety.temperature (within the cell's range) or change the set point`,
+      );
     }
   }
 

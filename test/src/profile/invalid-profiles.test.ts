@@ -351,6 +351,13 @@ const CASES: Case[] = [
     ],
   ],
   [
+    "chamber outside the profile's safety temperature",
+    "name: t\nsafety: { temperature: [10, 45] }\nsteps: [{ chamber: 0 °C }, Rest for 1 h]\n",
+    [
+      "steps[0].chamber: 0 °C is outside the profile's safety.temperature 10..45 °C; the run would fault at this set point — widen safety.temperature (within the cell's range) or change the set point",
+    ],
+  ],
+  [
     "chamber step on a channel without chamber",
     steps("- { chamber: 25 °C }", "- Rest for 1 s"),
     [
