@@ -1,3 +1,5 @@
 /** Registers every driver cellbench ships; import once at start-up. */
 import "./sim/register.js";
 import "./ea/register.js";
+import "./watlow/register.js";
+import "./espec/register.js";

@@ -1,0 +1,251 @@
+/**
+ * `espec/p300`: Espec chamber with a P300 controller (the same commands serve SCP-220 and ES-102)
+ * over its ASCII protocol.
+ *
+ * Follows the Espec "P300 Communication Manual" (serial RS-232C / RS-485 communication and the
+ * command reference) — cited below as [P300 CM, <command>]. Every command and reply is one ASCII line
+ * ending in CR LF; a refused command answers `NA:<reason>`; on RS-485 every command starts with
+ * `<address>,`. Facts as in shared/reference/instruments.md.
+ *
+ * Transport: `serial:///dev/serial/by-id/...?baud=9600` (8N1) or `tcp://<host>:10001` (the
+ * chamber's LAN option / a serial-to-Ethernet adapter).
+ *
+ * Options (all optional):
+ *   address: none           RS-485 address; commands are then sent as "<address>,<command>"
+ *   timeoutMs: 1000  minGapMs: 0  connectTimeoutMs: 5000  retryMs: 2000
+ *   rangeC: [lo, hi]        the chamber's own range; intersected with TYPE? and the TEMP? limits
+ *
+ * Safe state is `MODE, STANDBY`, not `MODE, OFF` [P300 CM, MODE]: STANDBY stops temperature control
+ * (heaters and refrigerator off) but keeps the controller's instrumentation running, so the air
+ * temperature stays measured (the daemon keeps reading it, the watchdog keeps working) and the
+ * chamber's own alarms stay armed; CONSTANT can be resumed over the link. OFF shuts the chamber's
+ * operation down altogether, after which the readings no longer describe a monitored chamber.
+ */
+import { ScpiClient } from "../../protocols/scpi/scpi-client.js";
+import { createTransport } from "../../protocols/transport/create-transport.js";
+import type { Transport } from "../../protocols/transport/transport.js";
+import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
+import { ChamberNotConnectedError, ChamberSetpointRangeError } from "../watlow/chamber-errors.js";
+import { ChamberOptionReader, intersectRanges } from "../watlow/chamber-options.js";
+import { ChamberSession } from "../watlow/chamber-session.js";
+import { EspecBadReplyError, EspecCommandRefusedError } from "./espec-errors.js";
+
+export const ESPEC_P300_DRIVER = "espec/p300";
+
+const DEFAULT_RANGE_C: [number, number] = [-40, 110];
+const NUMBER = /^[-+]?\d+(?:\.\d+)?$/;
+/** A TYPE? reply: sensor and controller codes, then the maximum temperature (`T,S2,160.0`, `T,T,S2,160.0`). */
+const TYPE_REPLY = /^[A-Z][A-Z0-9]*(?:,[A-Z][A-Z0-9]*)+,[-+]?\d+(?:\.\d+)?$/i;
+
+type Commanded = { kind: "setpoint"; celsius: number } | { kind: "safe" } | undefined;
+
+export class EspecP300 implements Device {
+  readonly driver = ESPEC_P300_DRIVER;
+  readonly id: string;
+  readonly channels = [] as const;
+  readonly chamber: EspecP300Chamber;
+  private readonly url: string;
+  private readonly timeoutMs: number;
+  private readonly minGapMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly retryMs: number;
+  private transport: Transport | undefined;
+  private client: ScpiClient | undefined;
+  private session: ChamberSession | undefined;
+
+  constructor(config: DeviceConfig) {
+    this.id = config.id;
+    const o = new ChamberOptionReader(config);
+    this.url = o.transport("serial:///dev/serial/by-id/<adapter>?baud=9600");
+    const address = o.integer("address", undefined, 0, 99);
+    this.timeoutMs = o.number("timeoutMs", 1000, 10, 60_000);
+    this.minGapMs = o.number("minGapMs", 0, 0, 10_000);
+    this.connectTimeoutMs = o.number("connectTimeoutMs", 5000, 10, 600_000);
+    this.retryMs = o.number("retryMs", 2000, 10, 600_000);
+    const rangeC = o.range("rangeC");
+    o.done();
+    this.chamber = new EspecP300Chamber(this.id, address, rangeC);
+  }
+
+  async connect(): Promise<void> {
+    if (this.session) return;
+    const transport = createTransport(this.url);
+    // [P300 CM, communication format]: CR LF ends every line both ways; the client trims the CR on read.
+    const client = new ScpiClient(transport, {
+      writeTerminator: "\r\n",
+      readTerminator: "\n",
+      timeoutMs: this.timeoutMs,
+      minGapMs: this.minGapMs,
+      // After a timeout or a stray line: ask TYPE? and skip every line up to its answer, so a late
+      // reply is never taken for the answer to a later command (the controller answers in order).
+      resync: { command: this.chamber.wire("TYPE?"), reply: TYPE_REPLY },
+    });
+    const session = new ChamberSession(
+      this.id,
+      transport,
+      { identify: () => this.chamber.identify(client), restore: () => this.chamber.restore() },
+      { connectTimeoutMs: this.connectTimeoutMs, retryMs: this.retryMs },
+    );
+    try {
+      await session.connect();
+    } catch (err) {
+      client.dispose();
+      await transport.close();
+      throw err;
+    }
+    this.transport = transport;
+    this.client = client;
+    this.session = session;
+    this.chamber.attach(client, session);
+  }
+
+  async close(): Promise<void> {
+    this.session?.close();
+    this.client?.dispose();
+    const transport = this.transport;
+    this.session = undefined;
+    this.client = undefined;
+    this.transport = undefined;
+    this.chamber.detach();
+    await transport?.close();
+  }
+}
+
+export class EspecP300Chamber implements Chamber {
+  private client: ScpiClient | undefined;
+  private session: ChamberSession | undefined;
+  private typeMaxC: number | undefined;
+  private alarmLimitsC: [number, number] | undefined;
+  private commanded: Commanded;
+
+  constructor(
+    readonly id: string,
+    /** RS-485 address, or undefined on RS-232C / TCP. */
+    readonly address: number | undefined,
+    private readonly chamberRangeC: [number, number] | undefined,
+  ) {}
+
+  /** options.rangeC within the TEMP? limits and below the TYPE? maximum (known after connect). */
+  get ranges(): ChamberRanges {
+    let range: [number, number] | undefined = this.chamberRangeC ?? DEFAULT_RANGE_C;
+    if (this.alarmLimitsC) range = intersectRanges(this.alarmLimitsC, this.chamberRangeC);
+    if (range && this.typeMaxC !== undefined) range = intersectRanges(range, [range[0], this.typeMaxC]);
+    return { temperatureC: range ?? [Number.NaN, Number.NaN] };
+  }
+
+  async setSetpoint(celsius: number): Promise<void> {
+    this.require("setSetpoint()");
+    this.checkRange(celsius);
+    await this.applySetpoint(celsius);
+    this.commanded = { kind: "setpoint", celsius };
+  }
+
+  async read(): Promise<ChamberReading> {
+    this.require("read()");
+    const { pv, sp } = await this.readTemp();
+    return { temperatureC: pv, setpointC: sp, outputPct: Number.NaN };
+  }
+
+  async toSafeState(): Promise<void> {
+    this.commanded = { kind: "safe" };
+    this.require("toSafeState()");
+    await this.standby();
+  }
+
+  /** @internal Reads TYPE? (maximum temperature) and TEMP? (limits); on connect and every reconnect. */
+  async identify(client: ScpiClient): Promise<void> {
+    this.client = client;
+    // [P300 CM, TYPE?]: "<sensor codes>,<controller>,<maximum temperature>".
+    const type = await this.ask("TYPE?");
+    const fields = type.split(",");
+    const max = Number(fields.at(-1));
+    if (!TYPE_REPLY.test(type) || !Number.isFinite(max))
+      throw new EspecBadReplyError(this.id, "TYPE?", type, "a TYPE? reply such as T,S2,160.0");
+    this.typeMaxC = max;
+    await this.readTemp();
+  }
+
+  /** @internal */
+  async restore(): Promise<void> {
+    const commanded = this.commanded;
+    if (commanded?.kind === "setpoint") {
+      this.checkRange(commanded.celsius);
+      await this.applySetpoint(commanded.celsius);
+    } else if (commanded?.kind === "safe") {
+      await this.standby();
+    }
+  }
+
+  /** @internal */
+  attach(client: ScpiClient, session: ChamberSession): void {
+    this.client = client;
+    this.session = session;
+  }
+
+  /** @internal */
+  detach(): void {
+    this.client = undefined;
+    this.session = undefined;
+  }
+
+  /** Returns the command as sent on the wire (with the RS-485 address prefix when configured). */
+  wire(command: string): string {
+    // [P300 CM, RS-485]: "<address>,<command>".
+    return this.address === undefined ? command : `${this.address},${command}`;
+  }
+
+  /** Sends `TEMP?` and parses "PV,SP,HIGH,LOW" [P300 CM, TEMP?]; keeps the limits current. */
+  private async readTemp(): Promise<{ pv: number; sp: number }> {
+    const reply = await this.ask("TEMP?");
+    const fields = reply.split(",");
+    if (fields.length !== 4 || !fields.every((f) => NUMBER.test(f.trim())))
+      throw new EspecBadReplyError(this.id, "TEMP?", reply, "four numbers PV,SP,HIGH,LOW");
+    const [pv, sp, high, low] = fields.map(Number) as [number, number, number, number];
+    if (!(low < high)) throw new EspecBadReplyError(this.id, "TEMP?", reply, "limits with LOW below HIGH");
+    this.alarmLimitsC = [low, high];
+    return { pv, sp };
+  }
+
+  private async applySetpoint(celsius: number): Promise<void> {
+    // [P300 CM, TEMP]: "TEMP, S<value>" sets the constant set point; one decimal place.
+    await this.command(`TEMP, S${celsius.toFixed(1)}`);
+    // [P300 CM, MODE?/MODE]: the set point only acts in CONSTANT operation.
+    const mode = await this.ask("MODE?");
+    if (!/^(OFF|STANDBY|CONSTANT|RUN)/.test(mode))
+      throw new EspecBadReplyError(this.id, "MODE?", mode, "OFF, STANDBY, CONSTANT or RUN");
+    if (mode !== "CONSTANT") await this.command("MODE, CONSTANT");
+  }
+
+  private async standby(): Promise<void> {
+    await this.command("MODE, STANDBY");
+  }
+
+  /** Sends a setting and checks the "OK:<command>" echo. */
+  private async command(command: string): Promise<void> {
+    const reply = await this.ask(command);
+    if (reply !== `OK:${command}`) throw new EspecBadReplyError(this.id, command, reply, `"OK:${command}"`);
+  }
+
+  /** Sends one line and returns the reply; `NA:` replies become ESPEC_COMMAND_REFUSED. */
+  private async ask(command: string): Promise<string> {
+    const reply = await this.client!.query(this.wire(command));
+    if (reply.startsWith("NA:")) throw new EspecCommandRefusedError(this.id, command, reply.slice(3).trim());
+    return reply;
+  }
+
+  private require(action: string): void {
+    if (this.session === undefined) throw new ChamberNotConnectedError(this.id, action);
+    this.session.require(action);
+  }
+
+  private checkRange(celsius: number): void {
+    const range = this.ranges.temperatureC;
+    if (!Number.isFinite(celsius) || celsius < range[0] || celsius > range[1])
+      throw new ChamberSetpointRangeError(
+        this.id,
+        celsius,
+        range,
+        "TYPE? maximum, TEMP? limits and options.rangeC",
+      );
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The connection life of a real chamber controller, shared by the watlow/* and espec/* drivers:
+ * open the transport, identify the controller, then follow the transport's state events:
+ *
+ * - `disconnected`: every call fails at once with CHAMBER_LINK_DOWN (nothing is queued for later);
+ * - `connected` again: identify the controller afresh (it may have been swapped or reconfigured),
+ *   then restore what was last commanded (the set point, or the safe state). Meanwhile, and while
+ *   identification keeps failing (retried every `retryMs` while the link is up), calls fail with
+ *   CHAMBER_NOT_READY carrying the reason.
+ */
+import type { Transport, TransportStateChange } from "../../protocols/transport/transport.js";
+import { ChamberLinkDownError, ChamberNotConnectedError, ChamberNotReadyError } from "./chamber-errors.js";
+
+export interface ChamberSessionHooks {
+  /** Checks the controller's identity and reads its configuration; throws a typed error when unusable. */
+  identify(): Promise<void>;
+  /** Re-applies the last commanded state after a reconnect. */
+  restore(): Promise<void>;
+}
+
+export type ChamberSessionState =
+  | "closed"
+  | "connecting"
+  | "ready"
+  | "link-down"
+  | "identifying"
+  | "not-ready";
+
+export interface ChamberSessionOptions {
+  /** Time allowed for the first connection and identification. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Delay between identification attempts after a reconnect. Default 2000 ms. */
+  retryMs?: number;
+}
+
+export class ChamberSession {
+  private current: ChamberSessionState = "closed";
+  private lastError: unknown;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private generation = 0;
+  private readonly connectTimeoutMs: number;
+  private readonly retryMs: number;
+
+  constructor(
+    private readonly deviceId: string,
+    private readonly transport: Transport,
+    private readonly hooks: ChamberSessionHooks,
+    options: ChamberSessionOptions = {},
+  ) {
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+    this.retryMs = options.retryMs ?? 2000;
+  }
+
+  get state(): ChamberSessionState {
+    return this.current;
+  }
+
+  /** Opens the transport and identifies the controller; on failure everything is left closed. */
+  async connect(): Promise<void> {
+    if (this.current !== "closed") return;
+    this.current = "connecting";
+    this.transport.on("state", this.onState);
+    try {
+      await this.transport.open({ signal: AbortSignal.timeout(this.connectTimeoutMs) });
+      await this.hooks.identify();
+      this.current = this.transport.state === "connected" ? "ready" : "link-down";
+    } catch (err) {
+      this.stopListening();
+      throw err;
+    }
+  }
+
+  /** Stops following the transport (the driver closes or releases the transport itself). */
+  close(): void {
+    this.stopListening();
+  }
+
+  /** Throws the typed error explaining why `action` cannot run now; returns when the controller is ready. */
+  require(action: string): void {
+    switch (this.current) {
+      case "ready":
+        return;
+      case "closed":
+      case "connecting":
+        throw new ChamberNotConnectedError(this.deviceId, action);
+      case "link-down":
+        throw new ChamberLinkDownError(this.deviceId, action, this.transport.url, this.lastError);
+      case "identifying":
+      case "not-ready":
+        throw new ChamberNotReadyError(this.deviceId, action, this.lastError);
+    }
+  }
+
+  private stopListening(): void {
+    this.generation++;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.transport.off("state", this.onState);
+    this.current = "closed";
+  }
+
+  private readonly onState = (change: TransportStateChange): void => {
+    if (this.current === "closed" || this.current === "connecting") return;
+    if (change.state === "disconnected" || change.state === "closed") {
+      this.generation++;
+      clearTimeout(this.retryTimer);
+      this.current = "link-down";
+      this.lastError = change.error;
+    } else if (change.state === "connected") {
+      this.lastError = undefined;
+      void this.reidentify(++this.generation);
+    }
+  };
+
+  private async reidentify(generation: number): Promise<void> {
+    this.current = "identifying";
+    try {
+      await this.hooks.identify();
+      if (generation !== this.generation) return;
+      await this.hooks.restore();
+      if (generation !== this.generation) return;
+      this.current = "ready";
+    } catch (err) {
+      if (generation !== this.generation) return;
+      this.current = "not-ready";
+      this.lastError = err;
+      this.retryTimer = setTimeout(() => {
+        if (generation === this.generation && this.transport.state === "connected")
+          void this.reidentify(generation);
+      }, this.retryMs);
+    }
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * `watlow/f4`: Watlow Series F4 ramping controller over Modbus RTU.
+ *
+ * Follows the Watlow Series F4 User's Manual, chapter "Communications" (Modbus RTU: FC03 read
+ * holding registers, FC06 write single register; 16-bit signed values; no float registers) and its
+ * appendix "Modbus Register Numbers" — cited below as [F4 UM, Modbus registers: <parameter>].
+ * Facts were cross-checked against shared/reference/instruments.md and public driver code; the
+ * register numbers in this file are the ones listed there.
+ *
+ * Transport: `serial:///dev/serial/by-id/...?baud=19200&unit=1` (9600 or 19200 8N1 on the F4's
+ * Communications setup page). The unit id comes from `?unit=` or `options.unit` (default 1).
+ * Several F4s (and other Modbus devices) on one RS-485 line share one bus queue.
+ *
+ * Options (all optional):
+ *   unit: 1                 Modbus address (1..247)
+ *   timeoutMs: 300          reply timeout per transaction
+ *   minGapMs: 30            pause between transactions with this controller (it needs ~30 ms)
+ *   rangeC: [lo, hi]        the chamber's own range; intersected with set point limits 602 / 603
+ *   safeSetpointC: 22       safe state: set point 1 goes to this (room) temperature
+ *   connectTimeoutMs: 5000  retryMs: 2000 (identification after a reconnect)
+ *
+ * Register 25 (save to EEPROM) is never written: set point 1 is volatile on purpose, so thousands of
+ * set-point changes do not wear out the controller's EEPROM.
+ */
+
+import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
+import { sharedModbusBuses } from "../../protocols/modbus/modbus-bus-pool.js";
+import { fromInt16, toInt16 } from "../../protocols/modbus/modbus-values.js";
+import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
+import { ChamberNotConnectedError, ChamberSetpointRangeError } from "./chamber-errors.js";
+import { ChamberOptionReader, intersectRanges } from "./chamber-options.js";
+import { ChamberSession } from "./chamber-session.js";
+import {
+  WatlowConfigError,
+  WatlowInputError,
+  WatlowModelError,
+  WatlowProfileActiveError,
+  WatlowUnitsError,
+} from "./watlow-errors.js";
+
+export const WATLOW_F4_DRIVER = "watlow/f4";
+
+/** Register numbers, [F4 UM, Modbus registers]. */
+export const F4 = {
+  /** "Model number": 5270 on an F4, i.e. the ASCII codes 52 ("4") and 70 ("F"). */
+  model: 0,
+  /** "Save to EEPROM" — never written by this driver. */
+  saveToEeprom: 25,
+  /** "Input 1 process value", signed, × 10^decimals. */
+  input1Value: 100,
+  /** "Input 1 error" (0 = no error). */
+  input1Error: 101,
+  /** "Output 1A power", % × 100. */
+  output1aPower: 103,
+  /** "Mode": 0/1 static set point, 2 profile running, 3 profile held. */
+  mode: 200,
+  /** "Set point 1" (static set point of loop 1), signed, × 10^decimals. */
+  setpoint1: 300,
+  /** "Set point 1 low limit" / "high limit", signed, × 10^decimals. */
+  setpoint1Low: 602,
+  setpoint1High: 603,
+  /** "Input 1 decimal places" (0..3). */
+  input1Decimals: 606,
+  /** "Input 1 units": 0 temperature, 1 %RH, 2 PSI, 3 none. */
+  input1Units: 608,
+  /** "°C or °F" display units of temperatures: 1 °C, 0 °F. */
+  temperatureUnit: 901,
+} as const;
+
+/** Register 0 of a Series F4. */
+export const F4_MODEL_CODE = 5270;
+const UNIT_NAMES = ["temperature", "%RH", "PSI", "none"];
+const DEFAULT_RANGE_C: [number, number] = [-40, 110];
+
+interface F4Config {
+  decimals: number;
+  limitsC: [number, number];
+}
+
+type Commanded = { kind: "setpoint"; celsius: number } | { kind: "safe" } | undefined;
+
+export class WatlowF4 implements Device {
+  readonly driver = WATLOW_F4_DRIVER;
+  readonly id: string;
+  readonly channels = [] as const;
+  readonly chamber: WatlowF4Chamber;
+  readonly unit: number;
+  private readonly url: string;
+  private readonly timeoutMs: number;
+  private readonly minGapMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly retryMs: number;
+  private lease: ReturnType<typeof sharedModbusBuses.acquire> | undefined;
+  private session: ChamberSession | undefined;
+
+  constructor(config: DeviceConfig) {
+    this.id = config.id;
+    const o = new ChamberOptionReader(config);
+    this.url = o.transport("serial:///dev/serial/by-id/<adapter>?baud=19200&unit=1");
+    const fromUrl = /[?&]unit=(\d+)/.exec(this.url)?.[1];
+    const unitOption = o.integer("unit", undefined, 1, 247);
+    if (fromUrl !== undefined && unitOption !== undefined && Number(fromUrl) !== unitOption)
+      o.fail(`the transport says unit=${fromUrl} but options.unit is ${unitOption}; keep one`);
+    this.unit = unitOption ?? (fromUrl !== undefined ? Number(fromUrl) : 1);
+    if (!(this.unit >= 1 && this.unit <= 247)) o.fail(`unit ${this.unit} is outside 1..247`);
+    this.timeoutMs = o.number("timeoutMs", 300, 10, 60_000);
+    this.minGapMs = o.number("minGapMs", 30, 0, 10_000);
+    this.connectTimeoutMs = o.number("connectTimeoutMs", 5000, 10, 600_000);
+    this.retryMs = o.number("retryMs", 2000, 10, 600_000);
+    const rangeC = o.range("rangeC");
+    const safeSetpointC = o.number("safeSetpointC", 22, -100, 300);
+    o.done();
+    this.chamber = new WatlowF4Chamber(this, rangeC, safeSetpointC);
+  }
+
+  async connect(): Promise<void> {
+    if (this.session) return;
+    const lease = sharedModbusBuses.acquire(this.url, { timeoutMs: this.timeoutMs });
+    const modbus = lease.bus.device({ unit: this.unit, timeoutMs: this.timeoutMs, minGapMs: this.minGapMs });
+    const session = new ChamberSession(
+      this.id,
+      lease.transport,
+      { identify: () => this.chamber.identify(modbus), restore: () => this.chamber.restore() },
+      { connectTimeoutMs: this.connectTimeoutMs, retryMs: this.retryMs },
+    );
+    try {
+      await session.connect();
+    } catch (err) {
+      await lease.release();
+      throw err;
+    }
+    this.lease = lease;
+    this.session = session;
+    this.chamber.attach(modbus, session);
+  }
+
+  async close(): Promise<void> {
+    const lease = this.lease;
+    this.session?.close();
+    this.session = undefined;
+    this.lease = undefined;
+    this.chamber.detach();
+    await lease?.release();
+  }
+}
+
+export class WatlowF4Chamber implements Chamber {
+  readonly id: string;
+  private modbus: ModbusDevice | undefined;
+  private session: ChamberSession | undefined;
+  private config: F4Config | undefined;
+  private commanded: Commanded;
+
+  constructor(
+    readonly device: WatlowF4,
+    private readonly chamberRangeC: [number, number] | undefined,
+    private readonly safeSetpointC: number,
+  ) {
+    this.id = device.id;
+  }
+
+  /** The chamber's range: options.rangeC within the controller's set point limits (known after connect). */
+  get ranges(): ChamberRanges {
+    const limits = this.config?.limitsC;
+    const range = limits
+      ? intersectRanges(limits, this.chamberRangeC)
+      : (this.chamberRangeC ?? DEFAULT_RANGE_C);
+    return { temperatureC: range ?? [Number.NaN, Number.NaN] };
+  }
+
+  /** Decimal places of input 1 as last read from register 606. */
+  get decimals(): number | undefined {
+    return this.config?.decimals;
+  }
+
+  async setSetpoint(celsius: number): Promise<void> {
+    this.require("setSetpoint()");
+    this.checkRange(celsius);
+    await this.writeSetpoint(celsius);
+    this.commanded = { kind: "setpoint", celsius };
+  }
+
+  async read(): Promise<ChamberReading> {
+    this.require("read()");
+    const modbus = this.modbus!;
+    const scale = 10 ** this.config!.decimals;
+    const [pvRaw, inputError] = await modbus.readHoldingRegisters(F4.input1Value, 2);
+    // [F4 UM, Modbus registers: Input 1 error]: a failed sensor still yields a number in register 100.
+    if (inputError !== 0) throw new WatlowInputError(this.id, F4.input1Error, inputError!);
+    const [spRaw] = await modbus.readHoldingRegisters(F4.setpoint1, 1);
+    const [outRaw] = await modbus.readHoldingRegisters(F4.output1aPower, 1);
+    return {
+      // [F4 UM, Modbus registers: Input 1 process value / Set point 1]: signed 16 bit × 10^decimals (register 606).
+      temperatureC: toInt16(pvRaw!) / scale,
+      setpointC: toInt16(spRaw!) / scale,
+      // [F4 UM, Modbus registers: Output 1A power]: % × 100 (heating output).
+      outputPct: toInt16(outRaw!) / 100,
+    };
+  }
+
+  async toSafeState(): Promise<void> {
+    // Remembered before anything can fail: a reconnect then restores the safe state, not an old set point.
+    this.commanded = { kind: "safe" };
+    this.require("toSafeState()");
+    await this.writeSetpoint(this.safeSetpoint());
+  }
+
+  /** @internal Reads model, units, decimal places, limits and mode; on connect and after every reconnect. */
+  async identify(modbus: ModbusDevice): Promise<void> {
+    const [model] = await modbus.readHoldingRegisters(F4.model, 1);
+    if (model !== F4_MODEL_CODE)
+      throw new WatlowModelError(
+        this.id,
+        `Watlow F4 (register 0 = ${F4_MODEL_CODE})`,
+        String(model),
+        "register 0",
+      );
+    const [decimals, , units] = await modbus.readHoldingRegisters(F4.input1Decimals, 3);
+    if (units !== 0)
+      throw new WatlowUnitsError(
+        this.id,
+        `input 1 units are "${UNIT_NAMES[units!] ?? units}" (register ${F4.input1Units} = ${units})`,
+        "set Analog Input 1 units to Temperature in the controller's Setup menu",
+      );
+    const [temperatureUnit] = await modbus.readHoldingRegisters(F4.temperatureUnit, 1);
+    if (temperatureUnit !== 1)
+      throw new WatlowUnitsError(
+        this.id,
+        `the controller works in °F (register ${F4.temperatureUnit} = ${temperatureUnit})`,
+        "set the temperature units to °C in the controller's System setup menu",
+      );
+    if (decimals === undefined || decimals > 3)
+      throw new WatlowConfigError(
+        this.id,
+        `register ${F4.input1Decimals} (input 1 decimal places) reads ${decimals}, expected 0..3`,
+      );
+    const scale = 10 ** decimals;
+    const [lowRaw, highRaw] = await modbus.readHoldingRegisters(F4.setpoint1Low, 2);
+    const limitsC: [number, number] = [toInt16(lowRaw!) / scale, toInt16(highRaw!) / scale];
+    if (!(limitsC[0] < limitsC[1]))
+      throw new WatlowConfigError(
+        this.id,
+        `set point 1 limits read [${limitsC[0]}, ${limitsC[1]}] °C (registers 602/603); set a low limit below the high limit`,
+      );
+    if (intersectRanges(limitsC, this.chamberRangeC) === undefined)
+      throw new WatlowConfigError(
+        this.id,
+        `set point 1 limits [${limitsC[0]}, ${limitsC[1]}] °C do not overlap options.rangeC [${this.chamberRangeC}]`,
+      );
+    const [mode] = await modbus.readHoldingRegisters(F4.mode, 1);
+    if (mode === 2 || mode === 3) throw new WatlowProfileActiveError(this.id, mode);
+    this.config = { decimals, limitsC };
+  }
+
+  /** @internal Re-applies the last command after a reconnect. */
+  async restore(): Promise<void> {
+    const commanded = this.commanded;
+    if (commanded?.kind === "setpoint") {
+      this.checkRange(commanded.celsius);
+      await this.writeSetpoint(commanded.celsius);
+    } else if (commanded?.kind === "safe") {
+      await this.writeSetpoint(this.safeSetpoint());
+    }
+  }
+
+  /** @internal */
+  attach(modbus: ModbusDevice, session: ChamberSession): void {
+    this.modbus = modbus;
+    this.session = session;
+  }
+
+  /** @internal */
+  detach(): void {
+    this.modbus = undefined;
+    this.session = undefined;
+  }
+
+  private require(action: string): void {
+    if (this.session === undefined) throw new ChamberNotConnectedError(this.id, action);
+    this.session.require(action);
+  }
+
+  private checkRange(celsius: number): void {
+    const range = this.ranges.temperatureC;
+    if (!Number.isFinite(celsius) || celsius < range[0] || celsius > range[1])
+      throw new ChamberSetpointRangeError(
+        this.id,
+        celsius,
+        range,
+        this.config ? "set point 1 limits (registers 602/603) and options.rangeC" : "options.rangeC",
+      );
+  }
+
+  private safeSetpoint(): number {
+    const [lo, hi] = this.ranges.temperatureC;
+    return Math.min(hi, Math.max(lo, this.safeSetpointC));
+  }
+
+  /** Writes set point 1 (FC06). Register 25 (save to EEPROM) is deliberately never written. */
+  private async writeSetpoint(celsius: number): Promise<void> {
+    const scale = 10 ** this.config!.decimals;
+    // [F4 UM, Modbus registers: Set point 1]: signed 16 bit × 10^decimals.
+    await this.modbus!.writeRegister(F4.setpoint1, fromInt16(Math.round(celsius * scale)));
+  }
+}

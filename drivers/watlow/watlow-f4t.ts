@@ -1,0 +1,248 @@
+/**
+ * `watlow/f4t`: Watlow F4T touch-screen controller over Modbus TCP (or RTU).
+ *
+ * Follows the Watlow F4T Setup and Operations User's Guide, chapter "Modbus" (Modbus TCP on port
+ * 502; 32-bit IEEE floats in two registers, low word first — "CDAB", swapped words) and its parameter
+ * tables "Loop" (register numbers of loop 1; loop N adds 160·(N−1)) — cited below as
+ * [F4T UG, Modbus: <parameter>]. Register numbers as in shared/reference/instruments.md; the set point
+ * limits and the part number are from public driver code and flagged "verify" beside them.
+ *
+ * Transport: `tcp://192.168.1.30:502` (or `serial://...?baud=...&unit=1` for RTU).
+ *
+ * Options (all optional):
+ *   loop: 1                 control loop (1..4) this chamber is
+ *   unit: 1                 Modbus unit id (also `?unit=` in the URL)
+ *   timeoutMs: 500  minGapMs: 0  connectTimeoutMs: 5000  retryMs: 2000
+ *   rangeC: [lo, hi]        the chamber's own range; intersected with the loop's set point limits
+ *   safeSetpointC: 22       safe state: the constant set point goes to this (room) temperature
+ *   checkPartNumber: true   refuse a controller whose part number does not start with "F4T"
+ */
+
+import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
+import { sharedModbusBuses } from "../../protocols/modbus/modbus-bus-pool.js";
+import { fromFloat32, toFloat32 } from "../../protocols/modbus/modbus-values.js";
+import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
+import { ChamberNotConnectedError, ChamberSetpointRangeError } from "./chamber-errors.js";
+import { ChamberOptionReader, intersectRanges } from "./chamber-options.js";
+import { ChamberSession } from "./chamber-session.js";
+import { WatlowConfigError, WatlowModelError } from "./watlow-errors.js";
+
+export const WATLOW_F4T_DRIVER = "watlow/f4t";
+
+/** Loop-1 register numbers, [F4T UG, Modbus]; loop N adds LOOP_STRIDE·(N−1). */
+export const F4T = {
+  /** Part number, one ASCII character per register, 15 registers (verify: from public driver code). */
+  partNumber: 16,
+  partNumberLength: 15,
+  /** "Set point low limit" / "high limit" of the loop, float (verify: from public driver code). */
+  setpointLow: 2774,
+  setpointHigh: 2776,
+  /** "Closed loop set point" written by the operator: the constant set point, float. */
+  constantSetpoint: 2782,
+  /** "Current set point" the loop is controlling to (constant or profile), float, read only. */
+  currentSetpoint: 2810,
+  /** "Process value" of the loop's input, float. */
+  processValue: 2820,
+  loopStride: 160,
+} as const;
+
+const WORDS = "low-first";
+const DEFAULT_RANGE_C: [number, number] = [-40, 110];
+
+type Commanded = { kind: "setpoint"; celsius: number } | { kind: "safe" } | undefined;
+
+export class WatlowF4t implements Device {
+  readonly driver = WATLOW_F4T_DRIVER;
+  readonly id: string;
+  readonly channels = [] as const;
+  readonly chamber: WatlowF4tChamber;
+  readonly unit: number;
+  readonly loop: number;
+  private readonly url: string;
+  private readonly timeoutMs: number;
+  private readonly minGapMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly retryMs: number;
+  private lease: ReturnType<typeof sharedModbusBuses.acquire> | undefined;
+  private session: ChamberSession | undefined;
+
+  constructor(config: DeviceConfig) {
+    this.id = config.id;
+    const o = new ChamberOptionReader(config);
+    this.url = o.transport("tcp://192.168.1.30:502");
+    const fromUrl = /[?&]unit=(\d+)/.exec(this.url)?.[1];
+    const unitOption = o.integer("unit", undefined, 0, 255);
+    if (fromUrl !== undefined && unitOption !== undefined && Number(fromUrl) !== unitOption)
+      o.fail(`the transport says unit=${fromUrl} but options.unit is ${unitOption}; keep one`);
+    this.unit = unitOption ?? (fromUrl !== undefined ? Number(fromUrl) : 1);
+    this.loop = o.integer("loop", 1, 1, 4)!;
+    this.timeoutMs = o.number("timeoutMs", 500, 10, 60_000);
+    this.minGapMs = o.number("minGapMs", 0, 0, 10_000);
+    this.connectTimeoutMs = o.number("connectTimeoutMs", 5000, 10, 600_000);
+    this.retryMs = o.number("retryMs", 2000, 10, 600_000);
+    const rangeC = o.range("rangeC");
+    const safeSetpointC = o.number("safeSetpointC", 22, -100, 300);
+    const checkPartNumber = o.boolean("checkPartNumber", true);
+    o.done();
+    this.chamber = new WatlowF4tChamber(this.id, this.loop, rangeC, safeSetpointC, checkPartNumber);
+  }
+
+  async connect(): Promise<void> {
+    if (this.session) return;
+    const lease = sharedModbusBuses.acquire(this.url, { timeoutMs: this.timeoutMs });
+    const modbus = lease.bus.device({ unit: this.unit, timeoutMs: this.timeoutMs, minGapMs: this.minGapMs });
+    const session = new ChamberSession(
+      this.id,
+      lease.transport,
+      { identify: () => this.chamber.identify(modbus), restore: () => this.chamber.restore() },
+      { connectTimeoutMs: this.connectTimeoutMs, retryMs: this.retryMs },
+    );
+    try {
+      await session.connect();
+    } catch (err) {
+      await lease.release();
+      throw err;
+    }
+    this.lease = lease;
+    this.session = session;
+    this.chamber.attach(modbus, session);
+  }
+
+  async close(): Promise<void> {
+    const lease = this.lease;
+    this.session?.close();
+    this.session = undefined;
+    this.lease = undefined;
+    this.chamber.detach();
+    await lease?.release();
+  }
+}
+
+export class WatlowF4tChamber implements Chamber {
+  private modbus: ModbusDevice | undefined;
+  private session: ChamberSession | undefined;
+  private limitsC: [number, number] | undefined;
+  private commanded: Commanded;
+  private readonly offset: number;
+
+  constructor(
+    readonly id: string,
+    readonly loop: number,
+    private readonly chamberRangeC: [number, number] | undefined,
+    private readonly safeSetpointC: number,
+    private readonly checkPartNumber: boolean,
+  ) {
+    // [F4T UG, Modbus]: each loop's parameters repeat 160 registers further on.
+    this.offset = F4T.loopStride * (loop - 1);
+  }
+
+  get ranges(): ChamberRanges {
+    const range = this.limitsC
+      ? intersectRanges(this.limitsC, this.chamberRangeC)
+      : (this.chamberRangeC ?? DEFAULT_RANGE_C);
+    return { temperatureC: range ?? [Number.NaN, Number.NaN] };
+  }
+
+  async setSetpoint(celsius: number): Promise<void> {
+    this.require("setSetpoint()");
+    this.checkRange(celsius);
+    await this.writeSetpoint(celsius);
+    this.commanded = { kind: "setpoint", celsius };
+  }
+
+  async read(): Promise<ChamberReading> {
+    this.require("read()");
+    const modbus = this.modbus!;
+    // [F4T UG, Modbus: Process Value / Current Set Point]: floats, low word first.
+    const pv = toFloat32(await modbus.readHoldingRegisters(F4T.processValue + this.offset, 2), WORDS);
+    const sp = toFloat32(await modbus.readHoldingRegisters(F4T.currentSetpoint + this.offset, 2), WORDS);
+    return { temperatureC: pv, setpointC: sp, outputPct: Number.NaN };
+  }
+
+  async toSafeState(): Promise<void> {
+    this.commanded = { kind: "safe" };
+    this.require("toSafeState()");
+    await this.writeSetpoint(this.safeSetpoint());
+  }
+
+  /** @internal Checks the part number and reads the loop's set point limits; on connect and every reconnect. */
+  async identify(modbus: ModbusDevice): Promise<void> {
+    if (this.checkPartNumber) {
+      const registers = await modbus.readHoldingRegisters(F4T.partNumber, F4T.partNumberLength);
+      const partNumber = String.fromCharCode(...registers.map((r) => r & 0xff).filter((c) => c !== 0)).trim();
+      if (!partNumber.startsWith("F4T"))
+        throw new WatlowModelError(
+          this.id,
+          "Watlow F4T (part number F4T...)",
+          JSON.stringify(partNumber),
+          `the part number (registers ${F4T.partNumber}..${F4T.partNumber + F4T.partNumberLength - 1})`,
+        );
+    }
+    const words = await modbus.readHoldingRegisters(F4T.setpointLow + this.offset, 4);
+    const limitsC: [number, number] = [
+      toFloat32(words.slice(0, 2), WORDS),
+      toFloat32(words.slice(2, 4), WORDS),
+    ];
+    if (!(limitsC[0] < limitsC[1]))
+      throw new WatlowConfigError(
+        this.id,
+        `loop ${this.loop} set point limits read [${limitsC[0]}, ${limitsC[1]}] °C; is loop ${this.loop} enabled?`,
+      );
+    if (intersectRanges(limitsC, this.chamberRangeC) === undefined)
+      throw new WatlowConfigError(
+        this.id,
+        `loop ${this.loop} set point limits [${limitsC[0]}, ${limitsC[1]}] °C do not overlap options.rangeC [${this.chamberRangeC}]`,
+      );
+    this.limitsC = limitsC;
+  }
+
+  /** @internal */
+  async restore(): Promise<void> {
+    const commanded = this.commanded;
+    if (commanded?.kind === "setpoint") {
+      this.checkRange(commanded.celsius);
+      await this.writeSetpoint(commanded.celsius);
+    } else if (commanded?.kind === "safe") {
+      await this.writeSetpoint(this.safeSetpoint());
+    }
+  }
+
+  /** @internal */
+  attach(modbus: ModbusDevice, session: ChamberSession): void {
+    this.modbus = modbus;
+    this.session = session;
+  }
+
+  /** @internal */
+  detach(): void {
+    this.modbus = undefined;
+    this.session = undefined;
+  }
+
+  private require(action: string): void {
+    if (this.session === undefined) throw new ChamberNotConnectedError(this.id, action);
+    this.session.require(action);
+  }
+
+  private checkRange(celsius: number): void {
+    const range = this.ranges.temperatureC;
+    if (!Number.isFinite(celsius) || celsius < range[0] || celsius > range[1])
+      throw new ChamberSetpointRangeError(
+        this.id,
+        celsius,
+        range,
+        `loop ${this.loop} limits and options.rangeC`,
+      );
+  }
+
+  private safeSetpoint(): number {
+    const [lo, hi] = this.ranges.temperatureC;
+    return Math.min(hi, Math.max(lo, this.safeSetpointC));
+  }
+
+  /** Writes the constant set point (FC16, two registers, low word first). */
+  private async writeSetpoint(celsius: number): Promise<void> {
+    // [F4T UG, Modbus: Closed Loop Set Point]: float, low word first.
+    await this.modbus!.writeRegisters(F4T.constantSetpoint + this.offset, fromFloat32(celsius, WORDS));
+  }
+}
