@@ -1,5 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Clock } from "../drivers/clock.js";
 import { ScaledClock, SystemClock } from "../drivers/clock.js";
 import "../drivers/all.js";
@@ -101,6 +101,8 @@ export class Daemon {
     );
     let app: App | undefined;
     if (options.http !== false) {
+      // Profiles posted over the API may follow drive cycles from the folder beside the configuration only.
+      const driveCycleDir = join(dirname(config.source), "drive-cycles");
       app = buildServer({
         bench,
         runs,
@@ -109,6 +111,7 @@ export class Daemon {
         config,
         logger,
         metrics,
+        options: existsSync(driveCycleDir) ? { driveCycleDir } : {},
       });
       await app.listen({ host: config.http.host, port: config.http.port });
       logger.info(

@@ -3,6 +3,7 @@ import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { CellbenchError } from "../../protocols/cellbench-error.js";
 import { UsageError } from "./cli-error.js";
+import { CLIENT_COMMANDS, CLIENT_HELP, clientCommand } from "./client/client-command.js";
 import { profileCheckCommand } from "./profile-check-command.js";
 import { serveCommand } from "./serve-command.js";
 
@@ -11,7 +12,9 @@ const HELP = `cellbench — battery cell-test controller
   cellbench serve --config FILE [--speed N]        run the daemon on a bench
   cellbench profile check PROFILE --cell CELL      validate and dry-run a profile on the simulated cell
         [--out FILE.csv] [--soc 0..1] [--period SECONDS]
-`;
+
+client of a running daemon (--url / CELLBENCH_URL, --token / CELLBENCH_TOKEN):
+${CLIENT_HELP}`;
 
 /** Runs one CLI invocation; returns the process exit code. */
 export async function main(argv: string[], print = (line: string) => console.log(line)): Promise<number> {
@@ -23,6 +26,10 @@ export async function main(argv: string[], print = (line: string) => console.log
     }
     if (command === "profile" && rest[0] === "check") {
       await profileCheckCommand(rest.slice(1), print);
+      return 0;
+    }
+    if (command !== undefined && CLIENT_COMMANDS.includes(command)) {
+      await clientCommand(argv, print);
       return 0;
     }
     if (command === undefined || command === "help" || command === "--help" || command === "-h") {

@@ -65,6 +65,9 @@ interface ManagedRun {
   estimate: DryRunEstimate | undefined;
 }
 
+/** Profiles longer than this (simulated) get no ETA: 14 days is about 1.2 M simulated samples, ~30 s of CPU. */
+const ESTIMATE_HORIZON_S = 14 * 86_400;
+
 const ENDED: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted", "faulted"]);
 
 /**
@@ -75,6 +78,7 @@ const ENDED: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted",
 export class RunManager {
   private readonly runs = new Map<string, ManagedRun>();
   private readonly listeners = new Set<(event: RunEvent) => void>();
+  private estimates: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly bench: Bench,
@@ -286,10 +290,23 @@ export class RunManager {
     this.options.store?.save(stored);
   }
 
+  /**
+   * Dry-runs the profile in the background for progress and ETA. Estimates run one at a time and
+   * stop at ESTIMATE_HORIZON_S of simulated time, so no profile can keep the CPU busy for long.
+   */
   private estimate(run: ManagedRun): void {
-    dryRun(run.stored.profile, run.stored.cell, { initialSoc: 0.5 }).then(
+    const next = this.estimates.then(() =>
+      dryRun(run.stored.profile, run.stored.cell, { initialSoc: 0.5, maxDurationS: ESTIMATE_HORIZON_S }),
+    );
+    this.estimates = next.catch(() => undefined);
+    next.then(
       (estimate) => {
-        run.estimate = estimate;
+        if (estimate.state === "completed") run.estimate = estimate;
+        else
+          this.options.logger?.info(
+            { run: run.stored.id, state: estimate.state },
+            "no ETA: the dry run did not complete",
+          );
       },
       (err: unknown) =>
         this.options.logger?.warn({ run: run.stored.id, err }, "dry-run estimate failed; no ETA"),
