@@ -228,6 +228,6 @@ class EaScpiBackend implements ChannelBackend {
 }
 
 /** Two set values are the same when they print the same (the command carries the printed value). */
-function sameSetValue(a: number, b: number): boolean {
+function sameSetValue(_name: SetValueName, a: number, b: number): boolean {
   return formatSetValue(a) === formatSetValue(b);
 }

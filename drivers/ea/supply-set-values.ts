@@ -83,11 +83,11 @@ export function planSetValueWrites(
   previous: Partial<SupplySetValues> | undefined,
   next: SupplySetValues,
   outputOn: boolean,
-  same: (a: number, b: number) => boolean = (a, b) => a === b,
+  same: (name: SetValueName, a: number, b: number) => boolean = (_name, a, b) => a === b,
 ): Array<[SetValueName, number]> {
   const changed = SET_VALUE_NAMES.filter((name) => {
     const before = previous?.[name];
-    return before === undefined || !same(before, next[name]);
+    return before === undefined || !same(name, before, next[name]);
   });
   if (!outputOn || previous === undefined) return changed.map((name) => [name, next[name]]);
   const limits = changed.filter((name) => name !== "voltageV");
