@@ -27,7 +27,7 @@ import type { Transport } from "../../protocols/transport/transport.js";
 import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
 import { ChamberNotConnectedError, ChamberSetpointRangeError } from "../watlow/chamber-errors.js";
 import { ChamberOptionReader, intersectRanges } from "../watlow/chamber-options.js";
-import { ChamberSession } from "../watlow/chamber-session.js";
+import { ChamberSession, type ChamberSessionState } from "../watlow/chamber-session.js";
 import { EspecBadReplyError, EspecCommandRefusedError } from "./espec-errors.js";
 
 export const ESPEC_P300_DRIVER = "espec/p300";
@@ -65,6 +65,11 @@ export class EspecP300 implements Device {
     const rangeC = o.range("rangeC");
     o.done();
     this.chamber = new EspecP300Chamber(this.id, address, rangeC);
+  }
+
+  /** Where the connection stands: ready, link-down, identifying, not-ready, closed. */
+  get linkState(): ChamberSessionState {
+    return this.session?.state ?? "closed";
   }
 
   async connect(): Promise<void> {

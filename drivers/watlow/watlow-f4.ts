@@ -29,7 +29,7 @@ import { fromInt16, toInt16 } from "../../protocols/modbus/modbus-values.js";
 import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
 import { ChamberNotConnectedError, ChamberSetpointRangeError } from "./chamber-errors.js";
 import { ChamberOptionReader, intersectRanges } from "./chamber-options.js";
-import { ChamberSession } from "./chamber-session.js";
+import { ChamberSession, type ChamberSessionState } from "./chamber-session.js";
 import {
   WatlowConfigError,
   WatlowInputError,
@@ -111,6 +111,11 @@ export class WatlowF4 implements Device {
     const safeSetpointC = o.number("safeSetpointC", 22, -100, 300);
     o.done();
     this.chamber = new WatlowF4Chamber(this, rangeC, safeSetpointC);
+  }
+
+  /** Where the connection stands: ready, link-down, identifying, not-ready, closed. */
+  get linkState(): ChamberSessionState {
+    return this.session?.state ?? "closed";
   }
 
   async connect(): Promise<void> {

@@ -24,7 +24,7 @@ import { fromFloat32, toFloat32 } from "../../protocols/modbus/modbus-values.js"
 import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
 import { ChamberNotConnectedError, ChamberSetpointRangeError } from "./chamber-errors.js";
 import { ChamberOptionReader, intersectRanges } from "./chamber-options.js";
-import { ChamberSession } from "./chamber-session.js";
+import { ChamberSession, type ChamberSessionState } from "./chamber-session.js";
 import { WatlowConfigError, WatlowModelError } from "./watlow-errors.js";
 
 export const WATLOW_F4T_DRIVER = "watlow/f4t";
@@ -85,6 +85,11 @@ export class WatlowF4t implements Device {
     const checkPartNumber = o.boolean("checkPartNumber", true);
     o.done();
     this.chamber = new WatlowF4tChamber(this.id, this.loop, rangeC, safeSetpointC, checkPartNumber);
+  }
+
+  /** Where the connection stands: ready, link-down, identifying, not-ready, closed. */
+  get linkState(): ChamberSessionState {
+    return this.session?.state ?? "closed";
   }
 
   async connect(): Promise<void> {
