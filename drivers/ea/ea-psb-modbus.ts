@@ -251,7 +251,7 @@ class EaModbusBackend implements ChannelBackend {
     private readonly ranges: () => CyclerRanges,
   ) {}
 
-  async writeLevels(setpoint: LevelSetpoint, outputOn: boolean): Promise<void> {
+  async writeLevels(setpoint: LevelSetpoint, outputOn: boolean): Promise<undefined> {
     const next = supplySetValues(setpoint, this.ranges());
     const raw = (name: SetValueName, value: number) => toEaRaw(value, this.nominalOf(name));
     const same = (name: SetValueName, a: number, b: number) => raw(name, a) === raw(name, b);
@@ -259,6 +259,7 @@ class EaModbusBackend implements ChannelBackend {
       await this.modbus.writeRegister(SET_VALUE_REGISTERS[name], raw(name, value));
       this.written = { ...this.written, [name]: value };
     }
+    return undefined;
   }
 
   async setOutput(on: boolean): Promise<void> {

@@ -196,13 +196,14 @@ class EaScpiBackend implements ChannelBackend {
     private readonly measureMode: "array" | "separate",
   ) {}
 
-  async writeLevels(setpoint: LevelSetpoint, outputOn: boolean): Promise<void> {
+  async writeLevels(setpoint: LevelSetpoint, outputOn: boolean): Promise<undefined> {
     const next = supplySetValues(setpoint, this.ranges());
     const writes = planSetValueWrites(this.written, next, outputOn, sameSetValue);
     for (const [name, value] of writes) {
       await this.scpi.write(`${SET_VALUE_COMMANDS[name]} ${formatSetValue(value)}`);
       this.written = { ...this.written, [name]: value };
     }
+    return undefined;
   }
 
   async setOutput(on: boolean): Promise<void> {

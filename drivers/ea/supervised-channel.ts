@@ -28,8 +28,14 @@ import { ProfileStepper } from "./profile-stepper.js";
 export type LevelSetpoint = Extract<CyclerSetpoint, { mode: "cc" | "cv" | "cccv" | "cp" }>;
 
 export interface ChannelBackend {
-  /** Sends the settings of `setpoint`; `outputOn` says whether the output is live meanwhile. */
-  writeLevels(setpoint: LevelSetpoint, outputOn: boolean): Promise<void>;
+  /**
+   * Sends the settings of `setpoint`; `outputOn` says whether the output is live meanwhile. Resolves
+   * with `{ switchedOutputOff: true }` when it had to switch the output off (e.g. to change function).
+   */
+  writeLevels(
+    setpoint: LevelSetpoint,
+    outputOn: boolean,
+  ): Promise<{ switchedOutputOff?: boolean } | undefined>;
   setOutput(on: boolean): Promise<void>;
   measure(): Promise<CyclerReading>;
   /** Forgets cached settings (after a failure or a lost link the instrument's values are unknown). */
@@ -127,7 +133,8 @@ export class SupervisedChannel implements CyclerChannel {
 
   private async applyLevels(levels: LevelSetpoint): Promise<void> {
     try {
-      await this.backend.writeLevels(levels, this.outputOn === true);
+      const result = await this.backend.writeLevels(levels, this.outputOn === true);
+      if (result?.switchedOutputOff) this.outputOn = false;
       if (this.outputOn !== true) {
         await this.backend.setOutput(true);
         this.outputOn = true;
