@@ -1,5 +1,5 @@
+import type { CellSpec } from "../../drivers/capabilities.js";
 import type { Bench, ChannelSlot } from "../bench/bench.js";
-import type { Cell } from "../cell/cell.js";
 import { type DryRunEstimate, dryRun } from "../engine/dry-run.js";
 import type {
   RunCheckpoint,
@@ -37,7 +37,8 @@ export type RunEvent =
 
 export interface RunRequest {
   channel: string;
-  cell: Cell;
+  /** A Cell (src/cell/cell.ts) or a bare CellSpec; its chemistry's envelopes apply either way. */
+  cell: CellSpec;
   profile: Profile;
   profileId?: string;
 }

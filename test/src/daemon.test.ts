@@ -1,0 +1,234 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Clock, ScaledClock, VirtualClock } from "../../drivers/clock.js";
+import { loadConfig } from "../../src/config/load-config.js";
+import { Daemon } from "../../src/daemon.js";
+import { parseProfile } from "../../src/profile/document.js";
+import type { CellRecord, RunState } from "../../src/run/records.js";
+import { type Influxd, startInfluxd } from "../support/influxd.js";
+import { NMC_18650 } from "../support/sim-bench.js";
+
+const root = join(import.meta.dirname, "..", "..");
+const silent = pino({ level: "silent" });
+let influxd: Influxd;
+const scratch = mkdtempSync(join(tmpdir(), "cellbench-daemon-"));
+
+beforeAll(async () => {
+  influxd = await startInfluxd();
+});
+afterAll(async () => {
+  await influxd?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+let n = 0;
+/** A one-channel simulated bench writing into its own database. */
+function benchConfig(): { path: string; database: string } {
+  n++;
+  const database = `e2e${n}`;
+  const path = join(scratch, `bench${n}.yaml`);
+  writeFileSync(
+    path,
+    [
+      "bench: e2e",
+      `store: ${join(scratch, `bench${n}.db`)}`,
+      `influx: { url: "${influxd.url}", database: ${database} }`,
+      "sampling: { period: 100 ms }",
+      "devices:",
+      "  - { id: cycler1, driver: sim/cycler, channels: [ch1], options: { initialSoc: 0.6 } }",
+      "",
+    ].join("\n"),
+  );
+  return { path, database };
+}
+
+const profile = parseProfile(
+  "name: e2e\nsteps:\n  - Discharge at 1C for 10 minutes\n  - Rest for 5 minutes\n  - Charge at 1C for 10 minutes\n",
+  { sourceName: "e2e" },
+);
+const cell = NMC_18650;
+
+interface StoredPoint {
+  time: number;
+  voltage_v: number;
+  current_a: number;
+  charge_ah: number;
+  discharge_ah: number;
+  test_time_s: number;
+  step_index: number;
+}
+
+async function storedPoints(database: string, run: string): Promise<StoredPoint[]> {
+  const json = (await influxd.query(
+    `SELECT voltage_v, current_a, charge_ah, discharge_ah, test_time_s, step_index FROM raw.cell WHERE run = '${run}'`,
+    { db: database },
+  )) as { results: { series?: { columns: string[]; values: unknown[][] }[] }[] };
+  const series = json.results[0]?.series?.[0];
+  if (!series) return [];
+  return series.values.map(
+    (row) => Object.fromEntries(series.columns.map((c, i) => [c, row[i]])) as unknown as StoredPoint,
+  );
+}
+
+async function until(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Starts a daemon, records what it hands to storage, and starts the e2e run on ch1. */
+async function startRun(
+  path: string,
+  clock: Clock,
+): Promise<{ daemon: Daemon; logged: CellRecord[]; ended: Promise<RunState> }> {
+  const daemon = await Daemon.start({ config: loadConfig(path, {}), logger: silent, clock, http: false });
+  const storage = daemon.storage!;
+  const logged: CellRecord[] = [];
+  const logCell = storage.logCell.bind(storage);
+  storage.logCell = (record) => {
+    logged.push(record);
+    logCell(record);
+  };
+  const ended = new Promise<RunState>((resolve) =>
+    daemon.runs.subscribe((e) => {
+      if (e.type === "state" && ["completed", "stopped", "aborted", "faulted"].includes(e.event.state))
+        resolve(e.event.state);
+    }),
+  );
+  await daemon.runs.create({ channel: "ch1", cell, profile }, "R20261125-0001");
+  return { daemon, logged, ended };
+}
+
+const drained = (daemon: Daemon) => {
+  const s = daemon.storage!.status();
+  return s.backlog.points === 0 && s.backlog.pendingLines === 0;
+};
+
+describe("the daemon's data path into a real influxd", () => {
+  it("stores every logged sample of a high-speed simulated run exactly once, values intact", async () => {
+    const { path, database } = benchConfig();
+    const { daemon, logged, ended } = await startRun(
+      path,
+      new VirtualClock({ auto: true, wallOriginMs: Date.now() }),
+    );
+    expect(await ended).toBe("completed");
+    await until(() => drained(daemon), "the outbox to drain");
+    await daemon.stop();
+    const stored = await storedPoints(database, "R20261125-0001");
+    // 25 minutes at 100 ms, every sample logged (the profile sets no criteria).
+    expect(logged.length).toBeGreaterThan(15_000);
+    expect(stored.length).toBe(logged.length);
+    const byTime = new Map(stored.map((p) => [p.time, p]));
+    for (const r of logged) {
+      const p = byTime.get(r.tWallMs);
+      expect(p, `point at ${r.tWallMs}`).toBeDefined();
+      expect([
+        p!.voltage_v,
+        p!.current_a,
+        p!.charge_ah,
+        p!.discharge_ah,
+        p!.test_time_s,
+        p!.step_index,
+      ]).toEqual([r.voltageV, r.currentA, r.chargeAh, r.dischargeAh, r.testTimeS, r.stepIndex]);
+    }
+  }, 120_000);
+
+  it("loses and duplicates nothing when InfluxDB stops mid-run and comes back", async () => {
+    const { path, database } = benchConfig();
+    const { daemon, logged, ended } = await startRun(path, new ScaledClock(300));
+    try {
+      await until(() => logged.length > 1000, "the run to log samples");
+      await influxd.halt();
+      const before = logged.length;
+      await until(() => logged.length > before + 2000, "samples logged during the outage");
+      expect(daemon.storage!.status().influx.reachable).toBe(false);
+    } finally {
+      await influxd.restart();
+    }
+    expect(await ended).toBe("completed");
+    await until(() => drained(daemon), "the outbox to drain");
+    await daemon.stop();
+    const stored = await storedPoints(database, "R20261125-0001");
+    expect(new Set(logged.map((r) => r.tWallMs)).size).toBe(logged.length);
+    expect(stored.length).toBe(logged.length);
+    expect(stored.map((p) => p.time).sort((a, b) => a - b)).toEqual(
+      logged.map((r) => r.tWallMs).sort((a, b) => a - b),
+    );
+  }, 120_000);
+
+  it("after SIGKILL with InfluxDB down, a restart delivers every committed sample and resumes the run as interrupted", async () => {
+    const { path, database } = benchConfig();
+    await influxd.halt();
+    let child: ChildProcess | undefined;
+    const lines: string[] = [];
+    let readyAt = 0;
+    try {
+      child = spawn(
+        process.execPath,
+        ["--import", "tsx", join(root, "test", "support", "daemon-child.ts"), path, "10"],
+        {
+          cwd: root,
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
+      let buffer = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const parts = buffer.split("\n");
+        buffer = parts.pop() ?? "";
+        for (const line of parts) {
+          if (line === "READY") readyAt = Date.now();
+          else lines.push(line);
+        }
+      });
+      await until(() => readyAt > 0 && Date.now() - readyAt > 3000, "the child to run for 3 s", 60_000);
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child?.once("exit", resolve));
+    } finally {
+      child?.kill("SIGKILL");
+      await influxd.restart();
+    }
+    const daemon = await Daemon.start({ config: loadConfig(path, {}), logger: silent, http: false });
+    await until(() => drained(daemon), "the recovered outbox to drain");
+    const run = daemon.runs.get("R20261125-0001");
+    await daemon.stop();
+    const stored = await storedPoints(database, "R20261125-0001");
+
+    // The child printed "C" after each commit: samples before the last "C" were committed.
+    const samples = lines.filter((l) => l.startsWith("L ")).map((l) => Number(l.split(" ")[2]));
+    const lastCommit = lines.lastIndexOf("C");
+    const committed = lines.slice(0, lastCommit).filter((l) => l.startsWith("L ")).length;
+    const lost = samples.length - stored.length;
+    let biggestCommit = 0;
+    let sinceCommit = 0;
+    for (const line of lines.slice(0, lastCommit + 1)) {
+      if (line === "C") {
+        biggestCommit = Math.max(biggestCommit, sinceCommit);
+        sinceCommit = 0;
+      } else sinceCommit++;
+    }
+    console.log(
+      `crash: ${samples.length} samples handed to storage, ${committed} committed, ${stored.length} in InfluxDB, ${lost} lost; largest commit ${biggestCommit} samples`,
+    );
+    expect(committed).toBeGreaterThan(200);
+    // Every committed sample reached InfluxDB, and only those: what is lost is what the kill cut off.
+    expect(stored.length).toBe(committed);
+    expect(lost).toBeLessThanOrEqual(biggestCommit);
+    const storedTimes = stored.map((p) => p.test_time_s).sort((a, b) => a - b);
+    expect(storedTimes).toEqual(samples.slice(0, committed));
+    // The checkpoint committed with the last lines brings the run back where the data stops.
+    expect(run.state).toBe("interrupted");
+    expect(run.status?.testTimeS).toBeGreaterThanOrEqual(storedTimes[storedTimes.length - 1]!);
+    expect(run.status?.testTimeS).toBeLessThan(storedTimes[storedTimes.length - 1]! + 1);
+  }, 120_000);
+});
