@@ -1,0 +1,50 @@
+/**
+ * Engine benchmark: how fast the sampling path (poller → sim driver → run engine → log gate) runs
+ * on the virtual clock, next to the simulated driver read alone, measured side by side.
+ * Run alone: npx tsx test/bench/engine.ts
+ */
+import { pathToFileURL } from "node:url";
+import { VirtualClock } from "../../drivers/clock.js";
+import "../../drivers/all.js";
+import { createDevice } from "../../drivers/registry.js";
+import { loadCellFile } from "../../src/cell/load-cell.js";
+import { dryRun } from "../../src/engine/dry-run.js";
+import { loadProfileFile } from "../../src/profile/load-profile.js";
+
+const root = new URL("../../", import.meta.url);
+
+/** Runs the engine benchmark and prints its figures. */
+export async function runEngineBench(): Promise<void> {
+  const cell = loadCellFile(new URL("examples/cells/nmc-18650.yaml", root).pathname);
+  const profile = loadProfileFile(new URL("examples/profiles/formation.yaml", root).pathname);
+
+  // Bare driver: advance the virtual clock 1 s and read, as many times as the dry run samples.
+  const clock = new VirtualClock();
+  const device = createDevice(
+    { id: "c", driver: "sim/cycler", channels: ["ch1"], options: { cell } },
+    { clock, chamberOfChannel: () => undefined },
+  );
+  await device.connect();
+  const channel = device.channels[0]!;
+  await channel.apply({ mode: "cc", currentA: -0.3, minV: 2.5, maxV: 4.2 });
+  const reads = 150_000;
+  let t0 = performance.now();
+  for (let i = 1; i <= reads; i++) {
+    await clock.advanceTo(i * 1000);
+    await channel.read();
+  }
+  const bareUsPerSample = ((performance.now() - t0) * 1000) / reads;
+
+  t0 = performance.now();
+  const estimate = await dryRun(profile, cell, { initialSoc: 0.5 });
+  const ms = performance.now() - t0;
+  const samples = estimate.durationS / estimate.samplePeriodS;
+  const engineUsPerSample = (ms * 1000) / samples;
+  console.log("engine (formation.yaml dry run, sim NMC 18650, 1 s samples)");
+  console.log(`  simulated            ${(estimate.durationS / 3600).toFixed(1)} h, ${Math.round(samples)} samples in ${(ms / 1000).toFixed(2)} s`);
+  console.log(`  full sampling path   ${engineUsPerSample.toFixed(1)} µs/sample (${Math.round(1e6 / engineUsPerSample)} samples/s)`);
+  console.log(`  driver read alone    ${bareUsPerSample.toFixed(1)} µs/sample (same clock, same cell)`);
+  console.log(`  speed-up over real time ${Math.round((estimate.durationS * 1000) / ms)}×`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await runEngineBench();

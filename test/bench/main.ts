@@ -1,0 +1,10 @@
+/**
+ * `npm run bench`: every benchmark, one after the other, each printing its figures next to the
+ * baseline it is judged against (measured in the same run: the machines are shared and noisy).
+ */
+import { runEngineBench } from "./engine.js";
+import { runIngestBench } from "./ingest.js";
+
+await runEngineBench();
+console.log();
+await runIngestBench();
