@@ -4,6 +4,7 @@ import { createDevice, driverInfo } from "../../drivers/registry.js";
 import type { BenchConfig } from "../config/load-config.js";
 import type { ChamberLink, RunDefinition, RunEngineListener } from "../engine/run-engine.js";
 import { RunEngine } from "../engine/run-engine.js";
+import { defaultWatchdogMs, Watchdog } from "../safety/watchdog.js";
 import { Poller } from "../sampling/poller.js";
 import type { ChannelSample } from "../sampling/sample.js";
 import {
@@ -50,6 +51,7 @@ export class Bench {
   readonly chambers = new Map<string, ChamberSlot>();
   private readonly pollers: Poller[] = [];
   private started = false;
+  private readonly watchdog: Watchdog;
 
   private constructor(
     readonly config: BenchConfig,
@@ -57,6 +59,7 @@ export class Bench {
     readonly devices: Device[],
     private readonly events: BenchEvents,
   ) {
+    this.watchdog = new Watchdog(config.watchdogMs ?? defaultWatchdogMs(config.samplingPeriodMs));
     const chamberOf = chamberIndex(config);
     for (const device of devices) {
       for (const channel of device.channels) {
@@ -115,6 +118,9 @@ export class Bench {
   start(): void {
     if (this.started) return;
     this.started = true;
+    const now = this.clock.now();
+    for (const id of [...this.channels.keys(), ...[...this.chambers.keys()].map(chamberKey)])
+      this.watchdog.watch(id, now);
     for (const device of this.devices) {
       const poller = new Poller({
         name: device.id,
@@ -184,14 +190,48 @@ export class Bench {
       const slot = [...this.chambers.values()].find((c) => c.device === device);
       if (slot) await this.pollChamber(slot);
     }
-    for (const channel of device.channels)
+    for (const channel of device.channels) {
       await this.pollChannel(this.channels.get(channel.id) as ChannelSlot);
+    }
+    await this.checkWatchdog();
+  }
+
+  /**
+   * A channel without a fresh sample for the watchdog time is put into safe state and its run
+   * faulted; a chamber that stops answering faults every run in it (DESIGN §6).
+   */
+  private async checkWatchdog(): Promise<void> {
+    for (const { id, silentMs } of this.watchdog.check(this.clock.now())) {
+      const seconds = (silentMs / 1000).toFixed(1);
+      if (id.startsWith(CHAMBER_PREFIX)) {
+        const chamber = this.chambers.get(id.slice(CHAMBER_PREFIX.length)) as ChamberSlot;
+        this.events.error?.(
+          chamber.id,
+          new Error(`watchdog: no reading from chamber ${chamber.id} for ${seconds} s`),
+        );
+        for (const channelId of chamber.channels) {
+          const slot = this.channels.get(channelId);
+          if (slot?.run && !slot.run.isTerminal) {
+            await slot.run.fault(`chamber ${chamber.id} stopped answering (no reading for ${seconds} s)`);
+          }
+        }
+        continue;
+      }
+      const slot = this.channels.get(id) as ChannelSlot;
+      this.events.error?.(slot.id, new Error(`watchdog: no fresh sample from ${slot.id} for ${seconds} s`));
+      if (slot.run && !slot.run.isTerminal) {
+        await slot.run.fault(`no fresh sample from ${slot.id} for ${seconds} s (watchdog)`);
+      } else {
+        await slot.channel.toSafeState().catch((err: unknown) => this.events.error?.(slot.id, err));
+      }
+    }
   }
 
   private async pollChamber(slot: ChamberSlot): Promise<void> {
     try {
       const reading = await slot.chamber.read();
       slot.latest = { ...reading, tMonoMs: this.clock.now(), tWallMs: this.clock.wallNow() };
+      this.watchdog.fresh(chamberKey(slot.id), slot.latest.tMonoMs);
       this.events.chamberSample?.(slot);
     } catch (err) {
       slot.readErrors++;
@@ -220,10 +260,14 @@ export class Bench {
       return;
     }
     slot.latest = sample;
+    this.watchdog.fresh(slot.id, tMonoMs);
     this.events.channelSample?.(slot, sample);
     if (slot.run && !slot.run.isTerminal) await slot.run.onSample(sample);
   }
 }
+
+const CHAMBER_PREFIX = "chamber:";
+const chamberKey = (id: string) => `${CHAMBER_PREFIX}${id}`;
 
 function chamberIndex(config: BenchConfig): Map<string, string> {
   const index = new Map<string, string>();

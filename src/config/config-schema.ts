@@ -52,7 +52,9 @@ export const ConfigSchema = Type.Object(
     store: Type.Optional(Type.String({ minLength: 1 })),
     devices: Type.Array(DeviceSchema, { minItems: 1 }),
     chambers: Type.Optional(Type.Array(ChamberSchema)),
-    sampling: Type.Optional(Type.Object({ period: Duration }, { additionalProperties: false })),
+    sampling: Type.Optional(
+      Type.Object({ period: Duration, watchdog: Type.Optional(Duration) }, { additionalProperties: false }),
+    ),
     auth: Type.Optional(
       Type.Object(
         {

@@ -25,6 +25,8 @@ export interface BenchConfig {
   devices: DeviceConfig[];
   chambers: { id: string; device: string; channels: string[] }[];
   samplingPeriodMs: number;
+  /** A channel without a fresh sample this long goes to safe state (default 5 periods, at least 1 s). */
+  watchdogMs?: number;
   tokens: { role: Role; token: string }[];
 }
 
@@ -104,10 +106,20 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
     }
   }
   let samplingPeriodMs = 100;
+  let watchdogMs: number | undefined;
   try {
     if (config.sampling) samplingPeriodMs = parseDurationMs(config.sampling.period, "sampling.period");
-    if (samplingPeriodMs < 10)
+    if (samplingPeriodMs < 10) {
       issues.push(`sampling.period: ${samplingPeriodMs} ms is too short; use at least 10 ms`);
+    }
+    if (config.sampling?.watchdog !== undefined) {
+      watchdogMs = parseDurationMs(config.sampling.watchdog, "sampling.watchdog");
+      if (watchdogMs < 2 * samplingPeriodMs) {
+        issues.push(
+          `sampling.watchdog: ${watchdogMs} ms would trip between samples; use at least two periods (${2 * samplingPeriodMs} ms)`,
+        );
+      }
+    }
   } catch (err) {
     issues.push((err as Error).message);
   }
@@ -138,6 +150,7 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
       devices: config.devices.map((d) => ({ ...d })),
       chambers: (config.chambers ?? []).map((c) => ({ ...c, channels: [...c.channels] })),
       samplingPeriodMs,
+      ...(watchdogMs !== undefined ? { watchdogMs } : {}),
       tokens,
     };
     if (influxConfig) result.influx = influxConfig;

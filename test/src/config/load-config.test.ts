@@ -45,6 +45,10 @@ describe("bench configuration", () => {
     ],
     [{ ...minimal, sampling: { period: "5 ms" } }, "sampling.period: 5 ms is too short; use at least 10 ms"],
     [
+      { ...minimal, sampling: { period: "100 ms", watchdog: "150 ms" } },
+      "sampling.watchdog: 150 ms would trip between samples; use at least two periods (200 ms)",
+    ],
+    [
       { ...minimal, devices: [...minimal.devices, { id: "c2", driver: "sim/cycler", channels: ["ch1"] }] },
       'devices[1].channels: channel "ch1" is already provided by device "c1"; rename one',
     ],
