@@ -58,7 +58,7 @@ describe("watchdog on the bench (virtual clock)", () => {
     bench.start();
     await engine.start();
     for (let t = 0; t <= 1000; t += 100) await clock.advanceTo(t);
-    (bench.chambers.get("tc1")?.chamber as SimChamber).faults.set({ dropReplies: { probability: 1 } });
+    (bench.chambers.get("tc1")!.chamber as SimChamber).faults.set({ dropReplies: { probability: 1 } });
     for (let t = 1100; t <= 2500; t += 100) await clock.advanceTo(t);
     expect(engine.currentState).toBe("faulted");
     expect(engine.status().reason).toMatch(/^chamber tc1 stopped answering \(no reading for 1\.\d s\)$/);
