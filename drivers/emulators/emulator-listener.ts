@@ -126,11 +126,9 @@ async function tcpListener(
   const sockets = new Set<Socket>();
   let nextId = 1;
   let cutUntil = 0;
+  let relisten: NodeJS.Timeout | undefined;
+  let stopped = false;
   const server: Server = createServer((socket) => {
-    if (performance.now() < cutUntil) {
-      socket.destroy();
-      return;
-    }
     socket.setNoDelay(true);
     sockets.add(socket);
     const connection: EmulatorConnection = {
@@ -146,6 +144,7 @@ async function tcpListener(
       handlers.closed?.(connection);
     });
   });
+  server.on("error", () => undefined);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err) =>
       reject(new EmulatorListenError(`tcp://${host}:${port}`, err.message, { cause: err })),
@@ -163,12 +162,23 @@ async function tcpListener(
       return performance.now() < cutUntil;
     },
     disconnectFor: (ms) => {
+      // Drop every client and stop listening, so reconnect attempts are refused until the cut ends.
       cutUntil = Math.max(cutUntil, performance.now() + ms);
       for (const socket of sockets) socket.destroy();
+      if (server.listening) server.close();
+      clearTimeout(relisten);
+      relisten = setTimeout(
+        () => {
+          if (!stopped) server.listen(boundPort, host);
+        },
+        Math.max(0, cutUntil - performance.now()),
+      );
     },
     stop: async () => {
+      stopped = true;
+      clearTimeout(relisten);
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
