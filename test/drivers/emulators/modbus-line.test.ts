@@ -1,0 +1,163 @@
+// The emulated Modbus line: register map of the F4 emulator, link timing, sharing one line, broadcasts,
+// the per-unit pause, and frames it must ignore.
+import { afterEach, describe, expect, it } from "vitest";
+import { charTimeMs, frameSilenceMs } from "../../../drivers/emulators/link-timing.js";
+import { startWatlowF4Emulator } from "../../../drivers/emulators/watlow-f4-emulator.js";
+import { startWatlowF4tEmulator } from "../../../drivers/emulators/watlow-f4t-emulator.js";
+import {
+  createMemoryPair,
+  encodeRtuRequest,
+  fromFloat32,
+  fromInt16,
+  type MemoryPair,
+  ModbusBus,
+  toFloat32,
+  toInt16,
+} from "../../../protocols/index.js";
+import { startPtyPair } from "../../support/pty-pair.js";
+
+const cleanups: Array<() => Promise<unknown> | undefined> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function memoryPair(): Promise<MemoryPair> {
+  const pair = createMemoryPair();
+  cleanups.push(() => pair.dispose());
+  await pair.host.open();
+  return pair;
+}
+
+function bus(pair: MemoryPair, timeoutMs = 200): ModbusBus {
+  const b = new ModbusBus(pair.host, { timeoutMs, frameGapMs: 0 });
+  cleanups.push(() => {
+    b.dispose();
+    return undefined;
+  });
+  return b;
+}
+
+describe("emulated Watlow F4 register map", () => {
+  it("answers exception 2 for unknown or read-only registers and 3 outside the set point limits", async () => {
+    const pair = await memoryPair();
+    const emu = await startWatlowF4Emulator({ listen: pair.device, options: { limitsC: [-20, 90] } });
+    cleanups.push(() => emu.stop());
+    const f4 = bus(pair).device({ unit: 1 });
+    expect(await f4.readHoldingRegisters(602, 2)).toEqual([fromInt16(-200), 900]);
+    await expect(f4.readHoldingRegisters(99, 2)).rejects.toMatchObject({ exceptionCode: 2 });
+    await expect(f4.writeRegister(100, 5)).rejects.toMatchObject({ exceptionCode: 2 });
+    await expect(f4.writeRegister(300, 901)).rejects.toMatchObject({ exceptionCode: 3 });
+    await f4.writeRegister(300, fromInt16(-200));
+    expect(emu.device().chamber.state().setpointC).toBe(-20);
+  });
+
+  it("shows temperatures in °F when register 901 says so", async () => {
+    const pair = await memoryPair();
+    const emu = await startWatlowF4Emulator({
+      listen: pair.device,
+      options: { temperatureUnit: "F", decimals: 0, initialC: 25 },
+    });
+    cleanups.push(() => emu.stop());
+    const f4 = bus(pair).device({ unit: 1 });
+    expect(await f4.readHoldingRegisters(901, 1)).toEqual([0]);
+    expect(toInt16((await f4.readHoldingRegisters(100, 1))[0]!)).toBe(77);
+  });
+
+  it("carries out a broadcast write on every unit without replying", async () => {
+    const pair = await memoryPair();
+    const emu = await startWatlowF4Emulator({ listen: pair.device, options: { unit: [4, 5] } });
+    cleanups.push(() => emu.stop());
+    const received: Buffer[] = [];
+    pair.host.on("data", (chunk) => received.push(chunk));
+    await pair.host.write(encodeRtuRequest(0, { functionCode: 0x06, address: 300, value: 333 }));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(emu.devices.get(4)!.chamber.state().setpointC).toBeCloseTo(33.3, 5);
+    expect(emu.devices.get(5)!.chamber.state().setpointC).toBeCloseTo(33.3, 5);
+    expect(received).toEqual([]);
+    expect(emu.line.stats.broadcasts).toBe(1);
+  });
+
+  it("ignores frames with a bad CRC and misses requests that come sooner than the unit's pause", async () => {
+    const pair = await memoryPair();
+    const emu = await startWatlowF4Emulator({ listen: pair.device, options: { minRequestGapMs: 40 } });
+    cleanups.push(() => emu.stop());
+    const frame = encodeRtuRequest(1, { functionCode: 0x03, address: 0, quantity: 1 });
+    frame[frame.length - 1]! ^= 0xff;
+    await pair.host.write(frame);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(emu.line.stats).toMatchObject({ badFrames: 1, replies: 0 });
+    const f4 = bus(pair, 100).device({ unit: 1 });
+    await f4.readHoldingRegisters(0, 1);
+    await expect(f4.readHoldingRegisters(0, 1)).rejects.toMatchObject({ code: "MODBUS_TIMEOUT" });
+    expect(emu.line.stats.tooSoon).toBe(1);
+    const paced = bus(pair, 100).device({ unit: 1, minGapMs: 45 });
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 3; i++) expect(await paced.readHoldingRegisters(0, 1)).toEqual([5270]);
+    expect(emu.line.stats.tooSoon).toBe(1);
+  });
+});
+
+describe("emulated link timing", () => {
+  it("takes the wire time of request and reply plus t3.5 and the turnaround at the line's baud rate", async () => {
+    const pair = await memoryPair();
+    const emu = await startWatlowF4Emulator({
+      listen: pair.device,
+      options: { linkTiming: true, baud: 9600, turnaroundMs: 10 },
+    });
+    cleanups.push(() => emu.stop());
+    const f4 = bus(pair, 1000).device({ unit: 1 });
+    await f4.readHoldingRegisters(0, 1);
+    // FC03 of 2 registers: an 8-byte request, t3.5, 10 ms turnaround, a 9-byte reply (11-bit characters).
+    const expected = (8 + 9) * charTimeMs(9600) + frameSilenceMs(9600) + 10;
+    expect(expected).toBeCloseTo(33.49, 1);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await f4.readHoldingRegisters(100, 2);
+      times.push(performance.now() - t0);
+    }
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(expected - 0.2);
+    expect(Math.min(...times)).toBeLessThan(expected + 4);
+  });
+});
+
+describe("sharing one emulated line", () => {
+  it("puts an F4 (unit 1) and an F4T on RTU (unit 2) on one pty, each answering its own unit", async () => {
+    const pty = await startPtyPair();
+    cleanups.push(() => pty.stop());
+    const f4 = await startWatlowF4Emulator({ listen: `serial://${pty.b}?baud=19200`, options: { unit: 1 } });
+    cleanups.push(() => f4.stop());
+    const f4t = await startWatlowF4tEmulator({
+      listen: `serial://${pty.b}?baud=19200`,
+      options: { unit: 2, framing: "rtu" },
+    });
+    cleanups.push(() => f4t.stop());
+    expect(f4t.line).toBe(f4.line);
+    await expect(
+      startWatlowF4Emulator({ listen: `serial://${pty.b}?baud=19200`, options: { unit: 2 } }),
+    ).rejects.toThrow(/unit 2 is already taken/);
+    await expect(
+      startWatlowF4tEmulator({
+        listen: `serial://${pty.b}?baud=19200`,
+        options: { unit: 3, framing: "tcp" },
+      }),
+    ).rejects.toMatchObject({ code: "EMULATOR_BAD_OPTIONS" });
+    const { createTransport } = await import("../../../protocols/index.js");
+    const host = createTransport(`serial://${pty.a}?baud=19200`);
+    cleanups.push(() => host.close());
+    await host.open();
+    const b = new ModbusBus(host, { timeoutMs: 300 });
+    cleanups.push(() => {
+      b.dispose();
+      return undefined;
+    });
+    expect(await b.device({ unit: 1 }).readHoldingRegisters(0, 1)).toEqual([5270]);
+    await b.device({ unit: 2 }).writeRegisters(2782, fromFloat32(-5.5, "low-first"));
+    expect(toFloat32(await b.device({ unit: 2 }).readHoldingRegisters(2810, 2), "low-first")).toBe(-5.5);
+    await f4t.stop();
+    await expect(b.device({ unit: 2, timeoutMs: 100 }).readHoldingRegisters(2820, 2)).rejects.toMatchObject({
+      code: "MODBUS_TIMEOUT",
+    });
+    expect(await b.device({ unit: 1 }).readHoldingRegisters(0, 1)).toEqual([5270]);
+  });
+});
