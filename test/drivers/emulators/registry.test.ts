@@ -46,10 +46,5 @@ describe("emulator registry", () => {
     await expect(startEmulator("watlow/f4", { listen: "memory://nope" })).rejects.toMatchObject({
       code: "EMULATOR_LISTEN_FAILED",
     });
-    await expect(
-      startEmulator("watlow/f4", { listen: "serial:///nonexistent/tty", options: {} }),
-    ).rejects.toMatchObject({
-      code: "EMULATOR_LISTEN_FAILED",
-    });
-  }, 10_000);
+  });
 });
