@@ -1,0 +1,274 @@
+/**
+ * Emulated Elektro-Automatik PSB 10000 on SCPI (`\n` both ways), answering the `ea/psb-scpi` driver
+ * over a socat pty, a loopback TCP port (the real instrument listens on 5025) or a memory pair. A cell
+ * sits on its terminals (ea-itech-supply-physics.ts, the `sim/cycler` cell model on the given clock).
+ *
+ * Commands (long or short forms, `SOURce:` optional):
+ *   *IDN?  *CLS  *RST                       SYST:ERR?  SYST:ERR:ALL?
+ *   SYST:LOCK ON|OFF  SYST:LOCK:OWN? (REMOTE while locked, else NONE)
+ *   SYST:NOM:VOLT? | CURR? | POW?  ("60.00 V")   SYST:CONF:MODE UIP|UIR  SYST:CONF:MODE?
+ *   VOLT <V>  CURR <A>  POW <W>  SINK:CURR <A>  SINK:POW <W>   (and their queries)
+ *   OUTP ON|OFF  OUTP?
+ *   MEAS:VOLT?  MEAS:CURR?  MEAS:POW?  MEAS:ARR? ("4.10 V, -2.00 A, -8.2 W"; current negative when sinking)
+ * Refusals go to the error queue: -113 unknown header, -104 bad number, -222 outside 0..102 % of the
+ * rating, -203 "Command protected" for a setting while SYST:LOCK is off (the emulator's choice: the
+ * real PSB is documented to ignore such settings).
+ *
+ * Options (all optional):
+ *   model: "PSB 10060-60"   serial: "2411230001"   nominal: { voltageV: 60, currentA: 60, powerW: 1500 }
+ *   cell: { chemistry: "li-ion-nmc", capacityAh: 3 }   initialSoc: 0.5
+ *   linkTiming: false   baud: 115200   turnaroundMs: 0
+ *   faults: { timeout, garbage: { bytes }, lateReply: { delayMs }, error: { code, message }, disconnect: { forMs } }
+ */
+import { SystemClock } from "../clock.js";
+import {
+  booleanArgument,
+  DATA_OUT_OF_RANGE,
+  EmulatedScpiServer,
+  numberArgument,
+  readLinkTiming,
+  SCPI_FAULT_KNOBS,
+  type ScpiCommand,
+  type ScpiFaults,
+  ScpiRefusal,
+  UNDEFINED_HEADER,
+} from "./ea-itech-scpi-server.js";
+import {
+  DEFAULT_EMULATED_CELL,
+  type EmulatedCellOptions,
+  type SupplyCell,
+  SupplyCell as SupplyCellClass,
+} from "./ea-itech-supply-physics.js";
+import { FaultDeck } from "./emulator-faults.js";
+import type { OptionReader } from "./emulator-options.js";
+import { OptionReader as Reader } from "./emulator-options.js";
+import type { EmulatorStartOptions, RunningEmulator } from "./registry.js";
+
+export const EA_PSB_SCPI_EMULATOR = "ea/psb-scpi";
+
+export interface PsbRatings {
+  voltageV: number;
+  currentA: number;
+  powerW: number;
+}
+
+export const DEFAULT_PSB_NOMINAL: PsbRatings = { voltageV: 60, currentA: 60, powerW: 1500 };
+
+/** Set values of a PSB (what SOUR:/SINK: commands or registers 498–502 hold). */
+export interface PsbSetValues {
+  voltageV: number;
+  sourceCurrentA: number;
+  sourcePowerW: number;
+  sinkCurrentA: number;
+  sinkPowerW: number;
+}
+
+export interface EaPsbScpiEmulator extends RunningEmulator {
+  readonly supply: SupplyCell;
+  readonly faults: FaultDeck<ScpiFaults>;
+  readonly server: EmulatedScpiServer;
+  readonly setValues: Readonly<PsbSetValues>;
+  readonly outputOn: boolean;
+  readonly locked: boolean;
+  /** Every command line received. */
+  readonly commands: readonly string[];
+  disconnectFor(ms: number): void;
+}
+
+/** Reads the options the PSB emulators share: model, serial, nominal, cell, initialSoc. */
+export function readPsbOptions(
+  reader: OptionReader,
+  defaults: { model: string; serial: string; nominal: PsbRatings },
+): { model: string; serial: string; nominal: PsbRatings; cell: EmulatedCellOptions } {
+  const text = (name: string, fallback: string): string => {
+    const v = reader.raw(name);
+    if (v === undefined) return fallback;
+    if (typeof v !== "string" || v.trim() === "") reader.fail(`${name} must be a text`);
+    return v as string;
+  };
+  const model = text("model", defaults.model);
+  const serial = text("serial", defaults.serial);
+  const nominalOption = reader.raw("nominal");
+  let nominal = defaults.nominal;
+  if (nominalOption !== undefined) {
+    const n = nominalOption as Partial<PsbRatings>;
+    const ok = (x: unknown) => typeof x === "number" && x > 0 && Number.isFinite(x);
+    if (typeof n !== "object" || n === null || !ok(n.voltageV) || !ok(n.currentA) || !ok(n.powerW))
+      reader.fail("nominal must be { voltageV, currentA, powerW }, all positive numbers");
+    nominal = n as PsbRatings;
+  }
+  return { model, serial, nominal, cell: readCellOptions(reader) };
+}
+
+/** Reads `cell: { chemistry, capacityAh }` and `initialSoc`. */
+export function readCellOptions(reader: OptionReader): EmulatedCellOptions {
+  const cell = reader.raw("cell");
+  const initialSoc = reader.number("initialSoc", DEFAULT_EMULATED_CELL.initialSoc, 0, 1);
+  if (cell === undefined) return { ...DEFAULT_EMULATED_CELL, initialSoc };
+  const c = cell as Partial<EmulatedCellOptions>;
+  if (typeof cell !== "object" || cell === null) reader.fail("cell must be { chemistry, capacityAh }");
+  const chemistry = c.chemistry ?? DEFAULT_EMULATED_CELL.chemistry;
+  if (!["li-ion-nmc", "li-ion-lfp", "asslb-sulfide"].includes(chemistry))
+    reader.fail("cell.chemistry must be li-ion-nmc, li-ion-lfp or asslb-sulfide");
+  const capacityAh = c.capacityAh ?? DEFAULT_EMULATED_CELL.capacityAh;
+  if (typeof capacityAh !== "number" || !(capacityAh > 0))
+    reader.fail("cell.capacityAh must be a positive number");
+  return { chemistry, capacityAh, initialSoc };
+}
+
+/** Formats a measured value the way the PSB's display does: 4 significant digits of the rating. */
+export function formatPsbValue(value: number, nominal: number, unit: string): string {
+  const decimals = Math.max(0, 3 - Math.floor(Math.log10(nominal)));
+  const text = value.toFixed(decimals);
+  return `${/^-0\.?0*$/.test(text) ? text.slice(1) : text} ${unit}`;
+}
+
+/** Starts an emulated PSB 10000 on SCPI. */
+export async function startEaPsbScpiEmulator(start: EmulatorStartOptions): Promise<EaPsbScpiEmulator> {
+  const reader = new Reader(EA_PSB_SCPI_EMULATOR, start.options);
+  const { model, serial, nominal, cell } = readPsbOptions(reader, {
+    model: "PSB 10060-60",
+    serial: "2411230001",
+    nominal: DEFAULT_PSB_NOMINAL,
+  });
+  const timing = readLinkTiming(reader, 115_200);
+  const faults = new FaultDeck<ScpiFaults>(EA_PSB_SCPI_EMULATOR, SCPI_FAULT_KNOBS, reader.raw("faults"));
+  reader.done();
+
+  const supply = new SupplyCellClass(start.clock ?? new SystemClock(), cell);
+  const initial: PsbSetValues = {
+    voltageV: 0,
+    sourceCurrentA: 0,
+    sourcePowerW: nominal.powerW,
+    sinkCurrentA: 0,
+    sinkPowerW: nominal.powerW,
+  };
+  const set: PsbSetValues = { ...initial };
+  let outputOn = false;
+  let locked = false;
+  let confMode = "UIP";
+
+  const updateDrive = () =>
+    supply.setDrive(
+      outputOn
+        ? {
+            kind: "voltage-priority",
+            voltageV: set.voltageV,
+            sourceCurrentA: set.sourceCurrentA,
+            sourcePowerW: set.sourcePowerW,
+            sinkCurrentA: set.sinkCurrentA,
+            sinkPowerW: set.sinkPowerW,
+          }
+        : { kind: "off" },
+    );
+
+  const SET_VALUES: Record<string, { key: keyof PsbSetValues; unit: string; nominal: number }> = {
+    VOLT: { key: "voltageV", unit: "V", nominal: nominal.voltageV },
+    CURR: { key: "sourceCurrentA", unit: "A", nominal: nominal.currentA },
+    POW: { key: "sourcePowerW", unit: "W", nominal: nominal.powerW },
+    "SINK:CURR": { key: "sinkCurrentA", unit: "A", nominal: nominal.currentA },
+    "SINK:POW": { key: "sinkPowerW", unit: "W", nominal: nominal.powerW },
+  };
+
+  const requireLock = () => {
+    if (!locked) throw new ScpiRefusal(-203, "Command protected");
+  };
+
+  const execute = (c: ScpiCommand): string | undefined => {
+    const { header, query, argument } = c;
+    const setValue = SET_VALUES[header];
+    if (setValue) {
+      if (query) return formatPsbValue(set[setValue.key], setValue.nominal, setValue.unit);
+      const value = numberArgument(argument, setValue.unit);
+      if (value < 0 || value > setValue.nominal * 1.02) throw DATA_OUT_OF_RANGE();
+      requireLock();
+      set[setValue.key] = value;
+      updateDrive();
+      return undefined;
+    }
+    switch (`${header}${query ? "?" : ""}`) {
+      case "*IDN?":
+        return `EA Elektro-Automatik GmbH & Co. KG, ${model}, ${serial}, V3.02 15.02.2024`;
+      case "*RST":
+        Object.assign(set, initial);
+        outputOn = false;
+        updateDrive();
+        return undefined;
+      case "SYST:LOCK":
+        locked = booleanArgument(argument);
+        return undefined;
+      case "SYST:LOCK:OWN?":
+        return locked ? "REMOTE" : "NONE";
+      case "SYST:NOM:VOLT?":
+        return formatPsbValue(nominal.voltageV, nominal.voltageV, "V");
+      case "SYST:NOM:CURR?":
+        return formatPsbValue(nominal.currentA, nominal.currentA, "A");
+      case "SYST:NOM:POW?":
+        return formatPsbValue(nominal.powerW, nominal.powerW, "W");
+      case "SYST:CONF:MODE?":
+        return confMode;
+      case "SYST:CONF:MODE": {
+        const mode = argument.trim().toUpperCase().replaceAll("/", "");
+        if (mode !== "UIP" && mode !== "UIR") throw DATA_OUT_OF_RANGE();
+        requireLock();
+        confMode = mode;
+        return undefined;
+      }
+      case "OUTP":
+        requireLock();
+        outputOn = booleanArgument(argument);
+        updateDrive();
+        return undefined;
+      case "OUTP?":
+        return outputOn ? "ON" : "OFF";
+      case "MEAS:VOLT?":
+        return formatPsbValue(supply.measure().voltageV, nominal.voltageV, "V");
+      case "MEAS:CURR?":
+        return formatPsbValue(supply.measure().currentA, nominal.currentA, "A");
+      case "MEAS:POW?":
+        return formatPsbValue(supply.measure().powerW, nominal.powerW, "W");
+      case "MEAS:ARR?": {
+        const m = supply.measure();
+        return [
+          formatPsbValue(m.voltageV, nominal.voltageV, "V"),
+          formatPsbValue(m.currentA, nominal.currentA, "A"),
+          formatPsbValue(m.powerW, nominal.powerW, "W"),
+        ].join(", ");
+      }
+      default:
+        throw UNDEFINED_HEADER();
+    }
+  };
+
+  const server = new EmulatedScpiServer({
+    name: EA_PSB_SCPI_EMULATOR,
+    listen: start.listen,
+    execute,
+    faults,
+    linkTiming: timing.linkTiming,
+    baudRate: timing.baudRate,
+    turnaroundMs: timing.turnaroundMs,
+    errorQueryAll: true,
+  });
+  await server.start();
+
+  return {
+    name: EA_PSB_SCPI_EMULATOR,
+    listen: server.url,
+    supply,
+    faults,
+    server,
+    commands: server.commands,
+    get setValues() {
+      return { ...set };
+    },
+    get outputOn() {
+      return outputOn;
+    },
+    get locked() {
+      return locked;
+    },
+    disconnectFor: (ms) => server.disconnectFor(ms),
+    stop: () => server.stop(),
+  };
+}
