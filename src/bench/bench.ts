@@ -259,6 +259,15 @@ export class Bench {
       this.events.error?.(slot.id, err);
       return;
     }
+    if (slot.latest && tWallMs < slot.latest.tWallMs) {
+      // Step timing and integration use the monotonic clock; only the stored timestamps jump.
+      this.events.error?.(
+        "clock",
+        new Error(
+          `wall clock went back ${slot.latest.tWallMs - tWallMs} ms (NTP step?); test time is unaffected`,
+        ),
+      );
+    }
     slot.latest = sample;
     this.watchdog.fresh(slot.id, tMonoMs);
     this.events.channelSample?.(slot, sample);

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Clock, ScaledClock, VirtualClock } from "../../drivers/clock.js";
+import { main } from "../../src/cli/main.js";
 import { loadConfig } from "../../src/config/load-config.js";
 import { Daemon } from "../../src/daemon.js";
 import { parseProfile } from "../../src/profile/document.js";
@@ -125,6 +126,18 @@ describe("the daemon's data path into a real influxd", () => {
     await until(() => drained(daemon), "the outbox to drain");
     await daemon.stop();
     const stored = await storedPoints(database, "R20261125-0001");
+    const csvPath = join(scratch, "export.csv");
+    const printed: string[] = [];
+    expect(
+      await main(
+        ["export", "R20261125-0001", "--format", "bdf-csv", "--out", csvPath, "--config", path],
+        (l) => printed.push(l),
+      ),
+    ).toBe(0);
+    const csv = readFileSync(csvPath, "utf8").trim().split("\n");
+    expect(csv[0]).toContain("Test Time / s,Unix Time / s,Voltage / V,Current / A");
+    expect(csv.length - 1).toBe(logged.length);
+    expect(printed).toEqual([`exported ${logged.length} rows of run R20261125-0001 to ${csvPath}`]);
     // 25 minutes at 100 ms, every sample logged (the profile sets no criteria).
     expect(logged.length).toBeGreaterThan(15_000);
     expect(stored.length).toBe(logged.length);

@@ -94,3 +94,27 @@ describe("Bench", () => {
     await bench.shutdown();
   });
 });
+
+describe("Bench and the wall clock", () => {
+  it("reports a backwards wall-clock jump while test time keeps running on the monotonic clock", async () => {
+    const errors: string[] = [];
+    let jump = 0;
+    const clock = new VirtualClock();
+    const wallNow = clock.wallNow.bind(clock);
+    clock.wallNow = () => wallNow() - jump;
+    const config: BenchConfig = {
+      ...realBench,
+      devices: [{ id: "c", driver: "sim/cycler", channels: ["ch1"] }],
+    };
+    const bench = await Bench.open(config, clock, {
+      error: (_s, err) => errors.push((err as Error).message),
+    });
+    bench.start();
+    for (let t = 0; t <= 500; t += 100) await clock.advanceTo(t);
+    jump = 60_000;
+    for (let t = 600; t <= 800; t += 100) await clock.advanceTo(t);
+    await bench.shutdown();
+    expect(errors).toEqual(["wall clock went back 59900 ms (NTP step?); test time is unaffected"]);
+    expect(bench.channel("ch1").latest?.tMonoMs).toBe(800);
+  });
+});

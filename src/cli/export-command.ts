@@ -1,0 +1,60 @@
+import { createWriteStream, existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { loadConfig } from "../config/load-config.js";
+import { RunStore } from "../run/run-store.js";
+import { writeBdfCsv } from "../storage/bdf-export.js";
+import { createInfluxClient } from "../storage/influx-client.js";
+import { resolveSchema } from "../storage/influx-schema.js";
+import { UsageError } from "./cli-error.js";
+
+const USAGE = "usage: cellbench export RUN --format bdf-csv [--out FILE] [--config FILE]";
+
+/**
+ * `cellbench export`: reads a run back from the bench's InfluxDB and writes Battery Data Format
+ * CSV to --out (or stdout). The ambient column comes from the chamber the run's channel sits in.
+ */
+export async function exportCommand(argv: string[], print: (line: string) => void): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      format: { type: "string", default: "bdf-csv" },
+      out: { type: "string" },
+      config: { type: "string", default: "examples/sim-bench.yaml" },
+    },
+  });
+  const [run, ...extra] = positionals;
+  if (!run || extra.length > 0) throw new UsageError(`give exactly one run id; ${USAGE}`);
+  if (values.format !== "bdf-csv")
+    throw new UsageError(`--format ${values.format} is not supported; use --format bdf-csv`);
+  const config = loadConfig(values.config);
+  if (!config.influx) throw new UsageError(`${config.source} has no influx section; nothing to export from`);
+
+  let chamber: string | undefined;
+  if (config.store !== ":memory:" && existsSync(config.store)) {
+    const store = new RunStore(config.store);
+    const stored = store.all().find((r) => r.id === run);
+    store.close();
+    chamber = stored ? config.chambers.find((c) => c.channels.includes(stored.channel))?.id : undefined;
+  }
+  const influx = createInfluxClient(config.influx);
+  const out = values.out ? createWriteStream(values.out) : process.stdout;
+  const { rows } = await writeBdfCsv(
+    influx,
+    {
+      database: config.influx.database,
+      bench: config.bench,
+      run,
+      retentionPolicy: resolveSchema(config.influx.database).raw.name,
+      ...(chamber ? { chamber } : {}),
+    },
+    out,
+  );
+  if (values.out) {
+    await new Promise<void>((resolve, reject) => {
+      out.once("error", reject);
+      out.end(resolve);
+    });
+    print(`exported ${rows} rows of run ${run} to ${values.out}`);
+  }
+}
