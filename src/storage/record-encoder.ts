@@ -84,20 +84,43 @@ export class RecordEncoder {
   /** Encodes one logged cell sample. */
   cell(r: CellRecord): string {
     const prefix = this.prefix("cell", r.channel, r.run, r.cell);
+    const step = formatInteger(r.stepIndex, "stepIndex");
+    const cycle = formatInteger(r.cycleIndex, "cycleIndex");
+    const time = formatTimestampMs(r.tWallMs);
+    const { voltageV, currentA, temperatureC, powerW, chargeAh, dischargeAh, chargeWh, dischargeWh } = r;
+    const { testTimeS, stepTimeS } = r;
+    if (
+      Number.isFinite(voltageV) &&
+      Number.isFinite(currentA) &&
+      Number.isFinite(temperatureC) &&
+      Number.isFinite(powerW) &&
+      Number.isFinite(chargeAh) &&
+      Number.isFinite(dischargeAh) &&
+      Number.isFinite(chargeWh) &&
+      Number.isFinite(dischargeWh) &&
+      Number.isFinite(testTimeS) &&
+      Number.isFinite(stepTimeS)
+    ) {
+      // Fast path (every value present): one template, no intermediate strings per field.
+      return (
+        `${prefix} voltage_v=${voltageV},current_a=${currentA},temperature_c=${temperatureC},power_w=${powerW},` +
+        `charge_ah=${chargeAh},discharge_ah=${dischargeAh},charge_wh=${chargeWh},discharge_wh=${dischargeWh},` +
+        `test_time_s=${testTimeS},step_time_s=${stepTimeS},step_index=${step},cycle_index=${cycle} ${time}`
+      );
+    }
     let fields = "";
-    fields = float(fields, CELL_FIELDS.voltageV, r.voltageV);
-    fields = float(fields, CELL_FIELDS.currentA, r.currentA);
-    fields = float(fields, CELL_FIELDS.temperatureC, r.temperatureC);
-    fields = float(fields, CELL_FIELDS.powerW, r.powerW);
-    fields = float(fields, CELL_FIELDS.chargeAh, r.chargeAh);
-    fields = float(fields, CELL_FIELDS.dischargeAh, r.dischargeAh);
-    fields = float(fields, CELL_FIELDS.chargeWh, r.chargeWh);
-    fields = float(fields, CELL_FIELDS.dischargeWh, r.dischargeWh);
-    fields = float(fields, CELL_FIELDS.testTimeS, r.testTimeS);
-    fields = float(fields, CELL_FIELDS.stepTimeS, r.stepTimeS);
-    fields += `${fields ? "," : ""}step_index=${formatInteger(r.stepIndex, "stepIndex")}`;
-    fields += `,cycle_index=${formatInteger(r.cycleIndex, "cycleIndex")}`;
-    return `${prefix} ${fields} ${formatTimestampMs(r.tWallMs)}`;
+    fields = float(fields, CELL_FIELDS.voltageV, voltageV);
+    fields = float(fields, CELL_FIELDS.currentA, currentA);
+    fields = float(fields, CELL_FIELDS.temperatureC, temperatureC);
+    fields = float(fields, CELL_FIELDS.powerW, powerW);
+    fields = float(fields, CELL_FIELDS.chargeAh, chargeAh);
+    fields = float(fields, CELL_FIELDS.dischargeAh, dischargeAh);
+    fields = float(fields, CELL_FIELDS.chargeWh, chargeWh);
+    fields = float(fields, CELL_FIELDS.dischargeWh, dischargeWh);
+    fields = float(fields, CELL_FIELDS.testTimeS, testTimeS);
+    fields = float(fields, CELL_FIELDS.stepTimeS, stepTimeS);
+    fields += `${fields ? "," : ""}step_index=${step},cycle_index=${cycle}`;
+    return `${prefix} ${fields} ${time}`;
   }
 
   /** Encodes one chamber reading. Returns undefined when no value is finite (nothing to write). */
