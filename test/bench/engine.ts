@@ -41,8 +41,12 @@ export async function runEngineBench(): Promise<void> {
   const samples = estimate.durationS / estimate.samplePeriodS;
   const engineUsPerSample = (ms * 1000) / samples;
   console.log("engine (formation.yaml dry run, sim NMC 18650, 1 s samples)");
-  console.log(`  simulated            ${(estimate.durationS / 3600).toFixed(1)} h, ${Math.round(samples)} samples in ${(ms / 1000).toFixed(2)} s`);
-  console.log(`  full sampling path   ${engineUsPerSample.toFixed(1)} µs/sample (${Math.round(1e6 / engineUsPerSample)} samples/s)`);
+  console.log(
+    `  simulated            ${(estimate.durationS / 3600).toFixed(1)} h, ${Math.round(samples)} samples in ${(ms / 1000).toFixed(2)} s`,
+  );
+  console.log(
+    `  full sampling path   ${engineUsPerSample.toFixed(1)} µs/sample (${Math.round(1e6 / engineUsPerSample)} samples/s)`,
+  );
   console.log(`  driver read alone    ${bareUsPerSample.toFixed(1)} µs/sample (same clock, same cell)`);
   console.log(`  speed-up over real time ${Math.round((estimate.durationS * 1000) / ms)}×`);
 }
