@@ -253,9 +253,19 @@ export class RunEngine {
       this.setState("running", "resumed");
       if (!item) return this.finish("completed", "");
       if (this.active) {
+        const item = this.active.item;
+        if (item.kind === "chamber" && this.chamber) {
+          const chamber = this.chamber.chamber;
+          try {
+            await retryOnce(() => chamber.setSetpoint(item.setpointC));
+          } catch (err) {
+            return this.finish(
+              "faulted",
+              `could not set chamber to ${item.setpointC} °C: ${errorMessage(err)}`,
+            );
+          }
+        }
         await this.applyActive(this.prev?.voltageV ?? Number.NaN);
-        if (this.active.item.kind === "chamber")
-          await this.chamber?.chamber.setSetpoint(this.active.item.setpointC);
       } else {
         await this.enter(item, "", { keepElapsed: this.stepIndex > 0 });
       }
@@ -486,7 +496,11 @@ export class RunEngine {
           "faulted",
           `${item.path}: a chamber step needs a chamber, and channel ${this.channelId} has none`,
         );
-      await this.chamber.chamber.setSetpoint(item.setpointC);
+      try {
+        await retryOnce(() => (this.chamber as ChamberLink).chamber.setSetpoint(item.setpointC));
+      } catch (err) {
+        return this.finish("faulted", `could not set chamber to ${item.setpointC} °C: ${errorMessage(err)}`);
+      }
     }
     await this.applyActive(this.prev?.voltageV ?? Number.NaN);
   }
@@ -503,14 +517,10 @@ export class RunEngine {
     if (active.dynamic && sameSetpoint(active.applied, setpoint)) return;
     this.appliedAtMono = this.clock.now();
     try {
-      await this.channel.apply(setpoint);
-    } catch (first) {
-      try {
-        await this.channel.apply(setpoint);
-      } catch {
-        await this.finish("faulted", `could not apply ${setpoint.mode} set point: ${errorMessage(first)}`);
-        return;
-      }
+      await retryOnce(() => this.channel.apply(setpoint));
+    } catch (err) {
+      await this.finish("faulted", `could not apply ${setpoint.mode} set point: ${errorMessage(err)}`);
+      return;
     }
     active.applied = setpoint;
   }
@@ -592,6 +602,15 @@ export class RunEngine {
 
 function stepMagnitude(t: Throughput, unit: "Ah" | "Wh"): number {
   return unit === "Ah" ? t.chargeAh + t.dischargeAh : t.chargeWh + t.dischargeWh;
+}
+
+/** Runs `task`, once more if it fails (one lost reply is not a fault); the second failure propagates. */
+async function retryOnce(task: () => Promise<void>): Promise<void> {
+  try {
+    await task();
+  } catch {
+    await task();
+  }
 }
 
 function errorMessage(err: unknown): string {

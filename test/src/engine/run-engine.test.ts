@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { profile, repeat, rest, step, sweep } from "../../support/profile-builders.js";
+import type { SimChamber } from "../../../drivers/sim/sim-chamber.js";
+import { chamber, profile, repeat, rest, step, sweep } from "../../support/profile-builders.js";
 import {
   ASSLB_POUCH,
   NMC_18650,
@@ -254,5 +255,31 @@ describe("run engine on a simulated channel (virtual clock)", () => {
       bench.attachRun("nope", { id: "R10", cell: NMC_18650, profile: profile([rest(1)]) }, {}),
     ).toThrow('no channel "nope" on this bench; use one of: ch1');
     await bench.shutdown();
+  });
+
+  it("faults the run, output off, when the chamber refuses a set point twice", async () => {
+    const { bench } = await openSimBench({ auto: true });
+    const { listener, transcript } = recordingListener();
+    const p = profile([rest(10), chamber(40, 60)]);
+    const simChamber = bench.chambers.get("tc1")!.chamber as SimChamber;
+    const engine = bench.attachRun(
+      "ch1",
+      { id: "R1", cell: NMC_18650, profile: p },
+      {
+        ...listener,
+        // The chamber step's set point (sent right after the step event) and its retry get no reply.
+        step: (change) => {
+          listener.step?.(change);
+          if (change.path === "steps[1]") simChamber.faults.set({ dropReplies: { next: 2 } });
+        },
+      },
+    );
+    bench.start();
+    await engine.start();
+    while (!engine.isTerminal) await new Promise((r) => setImmediate(r));
+    await bench.shutdown();
+    expect(engine.currentState).toBe("faulted");
+    expect(engine.status().reason).toMatch(/^could not set chamber to 40 °C: /);
+    expect(transcript.states.map((s) => s.state)).toEqual(["running", "faulted"]);
   });
 });
