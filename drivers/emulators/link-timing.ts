@@ -34,7 +34,7 @@ export async function waitUntil(deadline: number): Promise<void> {
   for (;;) {
     const left = deadline - performance.now();
     if (left <= 0) return;
-    if (left > 2) await new Promise<void>((resolve) => setTimeout(resolve, left - 1.5));
+    if (left > 4) await new Promise<void>((resolve) => setTimeout(resolve, left - 3));
     else await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }

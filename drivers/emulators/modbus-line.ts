@@ -69,6 +69,12 @@ export interface ModbusLineOptions {
   linkTiming?: boolean;
   /** Baud rate for link timing when the listen address names none (memory pairs). Default 19200. */
   baudRate?: number;
+  /**
+   * Under link timing, let a request onto the emulated wire only after t3.5 of silence since the
+   * previous reply, as RS-485 adapters that time frames in hardware do; the host may then send at
+   * once (ModbusBus frameGapMs 0). Default false: the host keeps its own pause.
+   */
+  enforceFrameGap?: boolean;
 }
 
 export interface ModbusLineStats {
@@ -99,6 +105,7 @@ const STALE_PARTIAL_MS = 50;
 export class EmulatedModbusLine {
   readonly framing: "rtu" | "tcp";
   readonly linkTiming: boolean;
+  readonly enforceFrameGap: boolean;
   private readonly units = new Map<number, EmulatedModbusUnit>();
   private readonly lastReplyAt = new Map<number, number>();
   private readonly buffers = new Map<number, { bytes: Buffer; at: number }>();
@@ -117,9 +124,10 @@ export class EmulatedModbusLine {
     broadcasts: 0,
   };
 
-  constructor(framing: "rtu" | "tcp", linkTiming: boolean, baudRate: number) {
+  constructor(framing: "rtu" | "tcp", linkTiming: boolean, baudRate: number, enforceFrameGap = false) {
     this.framing = framing;
     this.linkTiming = linkTiming && framing === "rtu";
+    this.enforceFrameGap = enforceFrameGap;
     this.baudRate = baudRate;
   }
 
@@ -252,9 +260,9 @@ export class EmulatedModbusLine {
     const extraMs = late ? (late.delayMs ?? 1000) : 0;
     if (this.linkTiming) {
       const tc = charTimeMs(this.baudRate, 11);
-      const start = Math.max(p.receivedAt, this.lineFreeAt);
-      const deadline =
-        start + p.frameLength * tc + frameSilenceMs(this.baudRate) + unit.turnaroundMs + bytes.length * tc;
+      const t35 = frameSilenceMs(this.baudRate);
+      const start = Math.max(p.receivedAt, this.lineFreeAt + (this.enforceFrameGap ? t35 : 0));
+      const deadline = start + p.frameLength * tc + t35 + unit.turnaroundMs + bytes.length * tc;
       await waitUntil(deadline + extraMs);
     } else if (extraMs > 0) {
       await new Promise((resolve) => setTimeout(resolve, extraMs));
@@ -312,7 +320,12 @@ export async function acquireModbusLine(
         `already running with ${shared.line.framing} framing and link timing ${shared.line.linkTiming ? "on" : "off"}; every emulator on one line must use the same`,
       );
   } else {
-    const line = new EmulatedModbusLine(framing, linkTiming, options.baudRate ?? 19200);
+    const line = new EmulatedModbusLine(
+      framing,
+      linkTiming,
+      options.baudRate ?? 19200,
+      options.enforceFrameGap ?? false,
+    );
     const created: SharedLine = { line, holders: 0, ready: line.listen(listen) };
     shared = created;
     if (key !== undefined) sharedLines.set(key, created);
