@@ -85,6 +85,29 @@ const BUILT_IN: EmulatorInfo[] = [
     load: async () => (await import("./espec-p300-emulator.js")).startEspecP300Emulator,
     driverHints: {},
   },
+  {
+    name: "ea/psb-scpi",
+    description:
+      "EA PSB 10000 on SCPI, cell physics of sim/cycler on its terminals, fault knobs, link timing",
+    load: async () => (await import("./ea-psb-scpi-emulator.js")).startEaPsbScpiEmulator,
+    driverHints: { channels: ["ch1"] },
+  },
+  {
+    name: "ea/psb-modbus",
+    description: "EA PSB 10000 on Modbus RTU or TCP (PSB 10060-60 ratings), cell physics, Modbus fault knobs",
+    load: async () => (await import("./ea-psb-modbus-emulator.js")).startEaPsbModbusEmulator,
+    driverHints: {
+      unit: 1,
+      channels: ["ch1"],
+      options: { nominal: { voltageV: 60, currentA: 60, powerW: 1500 } },
+    },
+  },
+  {
+    name: "itech/it-m3400",
+    description: "ITECH IT-M3432 on SCPI (FUNC CURR/VOLT, signed current), cell physics, fault knobs",
+    load: async () => (await import("./itech-it-m3400-emulator.js")).startItechItM3400Emulator,
+    driverHints: { channels: ["ch1"] },
+  },
 ];
 
 const emulators = new Map<string, EmulatorInfo>(BUILT_IN.map((info) => [info.name, info]));
