@@ -10,7 +10,7 @@
  *
  * Run alone: npx tsx test/bench/ingest.ts
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -62,9 +62,15 @@ export async function runIngestBench(): Promise<void> {
         `${encodeUs.toFixed(2)} µs/record, ${Math.round(encodedChars / POINTS)} bytes/line`,
       );
       const ratios: number[] = [];
+      const cpu = { ceiling: [] as Cpu[], e2e: [] as Cpu[] };
       for (let round = 1; round <= ROUNDS; round++) {
-        const ceiling = await postAll(influxd, await freshDb(true), bodies);
+        const ceilingDb = await freshDb(true);
+        let cpuStart = cpuNow(influxd);
+        const ceiling = await postAll(influxd, ceilingDb, bodies);
+        cpu.ceiling.push(cpuSince(influxd, cpuStart, POINTS));
+        cpuStart = cpuNow(influxd);
         const e2e = await endToEndRun(influxd, await freshDb(false), records, dir);
+        cpu.e2e.push(cpuSince(influxd, cpuStart, POINTS));
         ratios.push(e2e.pointsPerS / ceiling);
         out(`round ${round}: ceiling, pre-encoded POST /write (node:http)`, rate(ceiling));
         out(
@@ -77,6 +83,15 @@ export async function runIngestBench(): Promise<void> {
       out(
         "end-to-end / ceiling, median of rounds",
         `${(100 * (sorted[Math.floor(sorted.length / 2)] as number)).toFixed(1)} %  (target ≥ 70 %)`,
+      );
+      const mean = (xs: Cpu[], key: keyof Cpu) => xs.reduce((a, x) => a + x[key], 0) / xs.length;
+      out(
+        "CPU per point, ceiling: node / influxd",
+        `${mean(cpu.ceiling, "nodeUsPerPoint").toFixed(2)} µs / ${mean(cpu.ceiling, "influxdUsPerPoint").toFixed(2)} µs`,
+      );
+      out(
+        "CPU per point, end to end: node / influxd",
+        `${mean(cpu.e2e, "nodeUsPerPoint").toFixed(2)} µs / ${mean(cpu.e2e, "influxdUsPerPoint").toFixed(2)} µs`,
       );
       if (kind === "instrument") {
         out("same bodies, global fetch", rate(await postAllFetch(influxd, await freshDb(true), bodies)));
@@ -397,6 +412,34 @@ async function until(condition: () => boolean, timeoutMs: number, pollMs = 10): 
     if (performance.now() > deadline) throw new Error(`bench condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
+}
+
+/** CPU time (ms) of this process and of influxd, to compare runs independently of other load. */
+function cpuNow(influxd: Influxd): { nodeMs: number; influxdMs: number } {
+  const usage = process.cpuUsage();
+  let influxdMs = 0;
+  try {
+    const stat = readFileSync(`/proc/${influxd.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux).
+    influxdMs = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    influxdMs = Number.NaN;
+  }
+  return { nodeMs: (usage.user + usage.system) / 1000, influxdMs };
+}
+
+interface Cpu {
+  nodeUsPerPoint: number;
+  influxdUsPerPoint: number;
+}
+
+function cpuSince(influxd: Influxd, start: { nodeMs: number; influxdMs: number }, points: number): Cpu {
+  const end = cpuNow(influxd);
+  return {
+    nodeUsPerPoint: ((end.nodeMs - start.nodeMs) * 1000) / points,
+    influxdUsPerPoint: ((end.influxdMs - start.influxdMs) * 1000) / points,
+  };
 }
 
 function countLines(body: string): number {

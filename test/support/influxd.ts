@@ -30,6 +30,8 @@ export interface Influxd {
   readonly dir: string;
   /** True while the process is running. */
   readonly running: boolean;
+  /** Process id while running (for CPU accounting in benchmarks). */
+  readonly pid: number | undefined;
   /** Kills the process but keeps the port and the data directory (for outage tests). */
   halt(): Promise<void>;
   /** Starts the process again on the same port and directory; resolves when /ping answers. */
@@ -94,6 +96,9 @@ export async function startInfluxd(options: InfluxdOptions = {}): Promise<Influx
     dir,
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    get pid() {
+      return child?.pid;
     },
     halt,
     async restart() {
