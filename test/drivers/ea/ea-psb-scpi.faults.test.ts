@@ -7,6 +7,7 @@ import {
 } from "../../../drivers/emulators/ea-psb-scpi-emulator.js";
 import type { MemoryPair } from "../../../protocols/index.js";
 import { context, deviceConfig, memoryLink, rejection } from "./emulator-fixtures.js";
+import { eventually } from "./wait.js";
 
 /**
  * Every fault knob of the SCPI emulator against the real driver over a memory pair: the driver
@@ -126,6 +127,56 @@ describe("ea/psb-scpi against its emulator: fault knobs", () => {
     await new Promise((resolve) => setTimeout(resolve, 450));
     await readMatchesEmulator();
     await endsSafe();
+  });
+
+  it("a refused profile step aborts the profile: output off, CYCLER_PROFILE_ABORTED until the next apply", async () => {
+    await setup();
+    const ch = psb.channels[0]!;
+    await ch.apply({
+      mode: "profile",
+      points: [
+        { tS: 0, currentA: 1 },
+        { tS: 5, currentA: -1 },
+        { tS: 10, currentA: 2 },
+      ],
+      minV: 2.5,
+      maxV: 4.2,
+    });
+    emulator.faults.set({ error: { next: 1, code: -222, message: "Data out of range" } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(ch.steppingProfile).toBe(false);
+    expect(emulator.outputOn).toBe(false);
+    const err = await rejection(ch.read());
+    expect(err.code).toBe("CYCLER_PROFILE_ABORTED");
+    expect(err.message).toContain("profile point 1");
+    expect((await rejection(ch.read())).code).toBe("CYCLER_PROFILE_ABORTED");
+    await ch.apply({ mode: "cc", currentA: 1, minV: 2.5, maxV: 4.2 });
+    await readMatchesEmulator();
+    await endsSafe();
+  });
+
+  it("another instrument behind the link after a reconnect: stays output-unknown, naming the mismatch", async () => {
+    await setup();
+    const ch = psb.channels[0]!;
+    await ch.apply({ mode: "cc", currentA: 1, minV: 2.5, maxV: 4.2 });
+    pair.unplug();
+    await emulator.stop();
+    const other = startEaPsbScpiEmulator({
+      listen: pair.device,
+      clock: new ScaledClock(50),
+      options: { serial: "999" },
+    });
+    pair.plug();
+    emulator = await other;
+    await eventually(
+      () => (psb.session.lastError as { code?: string } | undefined)?.code === "IDENTITY_MISMATCH",
+      "the identity check after the reconnect",
+    );
+    expect(psb.linkState).toBe("reinitializing");
+    expect((await rejection(ch.apply({ mode: "cc", currentA: 1, minV: 2.5, maxV: 4.2 }))).code).toBe(
+      "CYCLER_OUTPUT_UNKNOWN",
+    );
+    expect(emulator.outputOn).toBe(false);
   });
 
   it("random faults on every knob for a while: only typed errors, and safe state at the end", async () => {
