@@ -42,6 +42,7 @@ import type { CyclerRanges, CyclerReading, Device, DeviceConfig, DriverContext }
 import { ALL_CYCLER_MODES } from "../sim/sim-cycler.js";
 import {
   CyclerDeviceAlarmError,
+  CyclerNotConnectedError,
   CyclerRatingMismatchError,
   CyclerRemoteDeniedError,
 } from "./cycler-errors.js";
@@ -125,8 +126,9 @@ export class EaPsbModbus implements Device {
   readonly channels: readonly SupervisedChannel[];
   readonly session: InstrumentSession;
   readonly unit: number;
-  readonly modbus: ModbusDevice;
-  private readonly lease: ModbusLineLease;
+  private lease: ModbusLineLease | undefined;
+  private device: ModbusDevice | undefined;
+  private readonly acquireLine: () => ModbusLineLease;
   private readonly nominal: Ratings;
   private readonly limits: ChannelLimits;
   private readonly channel: SupervisedChannel;
@@ -158,11 +160,16 @@ export class EaPsbModbus implements Device {
     const retryMs = o.positive("retryMs", 1000);
     this.limits = o.limits();
     o.done();
-    this.lease = sharedModbusBuses.acquire(url, { framing });
-    this.modbus = this.lease.bus.device({ unit: this.unit, timeoutMs, minGapMs });
+    this.acquireLine = () => {
+      const lease = sharedModbusBuses.acquire(url, { framing });
+      this.lease = lease;
+      this.device = lease.bus.device({ unit: this.unit, timeoutMs, minGapMs });
+      return lease;
+    };
     this.session = new InstrumentSession({
       deviceId: this.id,
-      transport: this.lease.transport,
+      transport: this.acquireLine().transport,
+      closeTransportOnFailure: false,
       initialize: (reason) => this.initialize(reason),
       onLinkDown: () => this.channel.linkLost(),
       connectTimeoutMs,
@@ -172,7 +179,12 @@ export class EaPsbModbus implements Device {
       this.id,
       channelId,
       this.session,
-      new EaModbusBackend(this.id, this.modbus, this.nominal, () => this.ranges()),
+      new EaModbusBackend(
+        this.id,
+        () => this.modbus,
+        this.nominal,
+        () => this.ranges(),
+      ),
       context.clock,
       () => this.ranges(),
     );
@@ -188,11 +200,19 @@ export class EaPsbModbus implements Device {
     return this.model;
   }
 
+  /** The Modbus unit this device talks to (while it holds its line). */
+  get modbus(): ModbusDevice {
+    if (this.device === undefined) throw new CyclerNotConnectedError(this.id, "a Modbus request");
+    return this.device;
+  }
+
   async connect(): Promise<void> {
+    if (this.lease === undefined) this.session.rebind(this.acquireLine().transport);
     try {
       await this.session.connect();
     } catch (err) {
-      await this.lease.release();
+      // The line may carry other devices: let go of it (the last holder closes it) rather than close it.
+      await this.releaseLine();
       throw err;
     }
   }
@@ -202,7 +222,14 @@ export class EaPsbModbus implements Device {
     if (this.session.state === "ready")
       await this.modbus.writeCoil(EA_MODBUS.remoteCoil, false).catch(() => undefined);
     this.session.close();
-    await this.lease.release();
+    await this.releaseLine();
+  }
+
+  private async releaseLine(): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    this.device = undefined;
+    await lease?.release();
   }
 
   private ranges(): CyclerRanges {
@@ -210,7 +237,7 @@ export class EaPsbModbus implements Device {
   }
 
   private async initialize(reason: "connect" | "reconnect"): Promise<void> {
-    const source = `registers ${EA_MODBUS.deviceType}–${EA_MODBUS.deviceType + EA_MODBUS.deviceTypeRegisters - 1} of unit ${this.unit} on ${this.lease.transport.url}`;
+    const source = `registers ${EA_MODBUS.deviceType}–${EA_MODBUS.deviceType + EA_MODBUS.deviceTypeRegisters - 1} of unit ${this.unit} on ${this.lease?.transport.url}`;
     const model = registersToAscii(
       await this.modbus.readHoldingRegisters(EA_MODBUS.deviceType, EA_MODBUS.deviceTypeRegisters),
     );
@@ -246,7 +273,7 @@ class EaModbusBackend implements ChannelBackend {
 
   constructor(
     private readonly deviceId: string,
-    private readonly modbus: ModbusDevice,
+    private readonly unitDevice: () => ModbusDevice,
     private readonly nominal: Ratings,
     private readonly ranges: () => CyclerRanges,
   ) {}
@@ -256,18 +283,21 @@ class EaModbusBackend implements ChannelBackend {
     const raw = (name: SetValueName, value: number) => toEaRaw(value, this.nominalOf(name));
     const same = (name: SetValueName, a: number, b: number) => raw(name, a) === raw(name, b);
     for (const [name, value] of planSetValueWrites(this.written, next, outputOn, same)) {
-      await this.modbus.writeRegister(SET_VALUE_REGISTERS[name], raw(name, value));
+      await this.unitDevice().writeRegister(SET_VALUE_REGISTERS[name], raw(name, value));
       this.written = { ...this.written, [name]: value };
     }
     return undefined;
   }
 
   async setOutput(on: boolean): Promise<void> {
-    await this.modbus.writeCoil(EA_MODBUS.outputCoil, on);
+    await this.unitDevice().writeCoil(EA_MODBUS.outputCoil, on);
   }
 
   async measure(): Promise<CyclerReading> {
-    const [high = 0, low = 0, u = 0, i = 0] = await this.modbus.readHoldingRegisters(EA_MODBUS.state, 5);
+    const [high = 0, low = 0, u = 0, i = 0] = await this.unitDevice().readHoldingRegisters(
+      EA_MODBUS.state,
+      5,
+    );
     const state = ((high << 16) | low) >>> 0;
     if (state & EA_STATE.alarm)
       throw new CyclerDeviceAlarmError(this.deviceId, `state word 0x${state.toString(16)}`);

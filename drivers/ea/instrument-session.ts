@@ -20,6 +20,11 @@ export type LinkState = "idle" | "connecting" | "ready" | "link-down" | "reiniti
 export interface InstrumentSessionOptions {
   deviceId: string;
   transport: Transport;
+  /**
+   * Closes the transport when connect() fails. Default true; false for a transport shared with other
+   * devices (a Modbus line), which its owner closes when the last device lets go.
+   */
+  closeTransportOnFailure?: boolean;
   /** Identifies the instrument, takes remote control and switches the output off. */
   initialize(reason: "connect" | "reconnect"): Promise<void>;
   /** Runs synchronously when the link drops. */
@@ -40,8 +45,20 @@ export class InstrumentSession {
   private wakeRetry: (() => void) | undefined;
   private readonly listeners = new Set<(state: LinkState) => void>();
   private reinitCount = 0;
+  private transport: Transport;
 
-  constructor(private readonly options: InstrumentSessionOptions) {}
+  constructor(private readonly options: InstrumentSessionOptions) {
+    this.transport = options.transport;
+  }
+
+  /** Uses another transport from the next connect() on (only while not connected). */
+  rebind(transport: Transport): void {
+    if (this.linkState !== "idle" && this.linkState !== "closed")
+      throw new Error(
+        `cannot change the transport of device "${this.options.deviceId}" while ${this.linkState}`,
+      );
+    this.transport = transport;
+  }
 
   get state(): LinkState {
     return this.linkState;
@@ -90,7 +107,7 @@ export class InstrumentSession {
     if (this.linkState === "ready") return;
     if (this.linkState !== "idle" && this.linkState !== "closed")
       throw new CyclerNotConnectedError(this.options.deviceId, `connect() (state ${this.linkState})`);
-    const transport = this.options.transport;
+    const transport = this.transport;
     this.setState("connecting");
     transport.on("state", this.onTransportState);
     try {
@@ -101,7 +118,7 @@ export class InstrumentSession {
     } catch (err) {
       transport.off("state", this.onTransportState);
       this.setState("idle");
-      await transport.close().catch(() => undefined);
+      if (this.options.closeTransportOnFailure !== false) await transport.close().catch(() => undefined);
       throw err;
     }
   }
@@ -109,7 +126,7 @@ export class InstrumentSession {
   /** Stops supervising (the caller closes its clients and the transport). */
   close(): void {
     this.stopRetry();
-    this.options.transport.off("state", this.onTransportState);
+    this.transport.off("state", this.onTransportState);
     this.setState("closed");
   }
 
@@ -120,7 +137,7 @@ export class InstrumentSession {
         return;
       case "link-down":
       case "reinitializing":
-        throw new CyclerOutputUnknownError(this.options.deviceId, this.options.transport.url, action, {
+        throw new CyclerOutputUnknownError(this.options.deviceId, this.transport.url, action, {
           cause: this.failure,
         });
       default:
@@ -149,7 +166,7 @@ export class InstrumentSession {
     } catch (err) {
       // A command cut short by a lost link says so in the drivers' own terms.
       if (this.linkState === "link-down" || this.linkState === "reinitializing")
-        throw new CyclerOutputUnknownError(this.options.deviceId, this.options.transport.url, action, {
+        throw new CyclerOutputUnknownError(this.options.deviceId, this.transport.url, action, {
           cause: err,
         });
       throw err;
@@ -183,7 +200,7 @@ export class InstrumentSession {
 
   private async reinitialize(): Promise<void> {
     this.setState("reinitializing");
-    while (this.linkState === "reinitializing" && this.options.transport.state === "connected") {
+    while (this.linkState === "reinitializing" && this.transport.state === "connected") {
       try {
         await this.exclusiveRaw(() => this.options.initialize("reconnect"));
         if (this.linkState !== "reinitializing") return;

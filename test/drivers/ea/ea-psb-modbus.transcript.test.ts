@@ -181,6 +181,35 @@ describe("ea/psb-modbus transcript", () => {
     );
   });
 
+  it("a device that fails to connect lets go of a shared line without closing it for the others", async () => {
+    await expectModbusExchange(
+      [
+        ...CONNECT,
+        { ...read(1, ascii("PSB 10080-60", 20)), unit: 2 },
+        read(505, [0, REMOTE, V(3.7), 0, 0]),
+        coil(402, false),
+      ],
+      async (t) => {
+        const first = open(t);
+        await first.connect();
+        const second = new EaPsbModbus(
+          {
+            id: "psb3",
+            driver: "ea/psb-modbus",
+            transport: `${t.url}?unit=2`,
+            options: { nominal: NOMINAL },
+          },
+          { clock: new VirtualClock(), chamberOfChannel: () => undefined },
+        );
+        await expect(second.connect()).rejects.toMatchObject({ code: "CYCLER_RATING_MISMATCH" });
+        expect(t.host.state).toBe("connected");
+        expect((await first.channels[0]!.read()).voltageV).toBeCloseTo(3.7, 3);
+        await first.close();
+      },
+      { framing: "rtu", unit: 1 },
+    );
+  });
+
   it("switches the output off when the instrument answers a set value with an exception", async () => {
     await expectModbusExchange(
       [
