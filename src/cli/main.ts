@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { CellbenchError } from "../../protocols/cellbench-error.js";
 import { UsageError } from "./cli-error.js";
 import { CLIENT_COMMANDS, CLIENT_HELP, clientCommand } from "./client/client-command.js";
+import { emulateCommand } from "./emulate-command.js";
 import { exportCommand } from "./export-command.js";
 import { profileCheckCommand } from "./profile-check-command.js";
 import { serveCommand } from "./serve-command.js";
@@ -14,6 +15,7 @@ const HELP = `cellbench — battery cell-test controller
   cellbench profile check PROFILE --cell CELL      validate and dry-run a profile on the simulated cell
         [--out FILE.csv] [--soc 0..1] [--period SECONDS]
   cellbench export RUN --format bdf-csv [--out FILE] [--config FILE]   a run from InfluxDB as Battery Data Format CSV
+  cellbench emulate DRIVER --listen URL [--unit N,..] [--link-timing] [--list]     a wire-level instrument emulator
 
 client of a running daemon (--url / CELLBENCH_URL, --token / CELLBENCH_TOKEN):
 ${CLIENT_HELP}`;
@@ -24,6 +26,10 @@ export async function main(argv: string[], print = (line: string) => console.log
   try {
     if (command === "serve") {
       await serveCommand(rest);
+      return 0;
+    }
+    if (command === "emulate") {
+      await emulateCommand(rest, print);
       return 0;
     }
     if (command === "export") {
