@@ -282,4 +282,62 @@ describe("run engine on a simulated channel (virtual clock)", () => {
     expect(engine.status().reason).toMatch(/^could not set chamber to 40 °C: /);
     expect(transcript.states.map((s) => s.state)).toEqual(["running", "faulted"]);
   });
+
+  it.each([
+    [
+      { kind: "capacity", ah: 0.25 } as const,
+      "step charge ≥ 0.25 Ah",
+      (r: { dischargeAh: number }) => r.dischargeAh,
+      0.25,
+    ],
+    [
+      { kind: "energy", wh: 0.9 } as const,
+      "step energy ≥ 0.9 Wh",
+      (r: { dischargeWh: number }) => r.dischargeWh,
+      0.9,
+    ],
+  ])("ends a discharge on %j", async (condition, reason, measure, threshold) => {
+    const p = profile([
+      step(
+        { kind: "constant", direction: "discharge", value: { kind: "c-rate", c: 1 } },
+        { durationS: 3600, conditions: [condition] },
+      ),
+      rest(2),
+    ]);
+    const { transcript } = await runToEnd(p, { initialSoc: 0.9 });
+    expect(transcript.steps[1]!.endedBecause).toBe(reason);
+    const ended = transcript.records.filter((r) => r.stepIndex === 1).at(-1)!;
+    // 1C = 3 A sampled every second: the step ends on the first sample past the threshold.
+    expect(measure(ended)).toBeGreaterThanOrEqual(threshold);
+    expect(measure(ended)).toBeLessThan(
+      threshold + (condition.kind === "capacity" ? 3 / 3600 : (3 * 4.2) / 3600) + 1e-9,
+    );
+  });
+
+  it("ends a rest when the voltage relaxation slows below a dV/dt threshold", async () => {
+    const p = profile([
+      step({ kind: "constant", direction: "discharge", value: { kind: "c-rate", c: 1 } }, { durationS: 600 }),
+      step({ kind: "rest" }, { durationS: 7200, conditions: [{ kind: "dvdt", op: "<", mvPerS: 0.05 }] }),
+    ]);
+    const { transcript } = await runToEnd(p, { initialSoc: 0.8 });
+    const restEnd = transcript.records.filter((r) => r.stepIndex === 2).at(-1)!;
+    expect(transcript.states.at(-1)?.state).toBe("completed");
+    // Relaxation after a 1C pulse takes minutes, not the full two hours, and not a moment.
+    expect(restEnd.stepTimeS).toBeGreaterThan(30);
+    expect(restEnd.stepTimeS).toBeLessThan(7200);
+  });
+
+  it("ends a step when the cell temperature crosses a threshold", async () => {
+    const p = profile([
+      step(
+        { kind: "constant", direction: "discharge", value: { kind: "c-rate", c: 2 } },
+        { durationS: 1200, conditions: [{ kind: "temperature", celsius: 25.5 }] },
+      ),
+      rest(1),
+    ]);
+    const { transcript } = await runToEnd(p, { initialSoc: 1 });
+    expect(transcript.steps[1]!.endedBecause).toBe("temperature ≥ 25.5 °C");
+    const ended = transcript.records.filter((r) => r.stepIndex === 1).at(-1)!;
+    expect(ended.temperatureC).toBeGreaterThanOrEqual(25.5);
+  });
 });
