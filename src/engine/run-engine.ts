@@ -253,15 +253,15 @@ export class RunEngine {
       this.setState("running", "resumed");
       if (!item) return this.finish("completed", "");
       if (this.active) {
-        const item = this.active.item;
-        if (item.kind === "chamber" && this.chamber) {
+        const paused = this.active.item;
+        if (paused.kind === "chamber" && this.chamber) {
           const chamber = this.chamber.chamber;
           try {
-            await retryOnce(() => chamber.setSetpoint(item.setpointC));
+            await retryOnce(() => chamber.setSetpoint(paused.setpointC));
           } catch (err) {
             return this.finish(
               "faulted",
-              `could not set chamber to ${item.setpointC} °C: ${errorMessage(err)}`,
+              `could not set chamber to ${paused.setpointC} °C: ${errorMessage(err)}`,
             );
           }
         }
