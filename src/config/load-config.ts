@@ -3,6 +3,7 @@ import { Value } from "@sinclair/typebox/value";
 import { parse as parseYaml } from "yaml";
 import type { DeviceConfig } from "../../drivers/capabilities.js";
 import { CellbenchError } from "../../protocols/cellbench-error.js";
+import { parseDuration } from "../profile/step-string.js";
 import { ConfigSchema, type RawConfig } from "./config-schema.js";
 
 export class ConfigError extends CellbenchError {
@@ -30,24 +31,14 @@ export interface BenchConfig {
   tokens: { role: Role; token: string }[];
 }
 
-const DURATION_UNITS_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  sec: 1000,
-  min: 60_000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Parses "100 ms", "1 s", "2 min" (or a bare number of milliseconds) into milliseconds. */
+/** Parses "100 ms", "1 s", "2 min" (the profile language's durations) or a bare number of milliseconds. */
 export function parseDurationMs(value: string | number, where: string): number {
   if (typeof value === "number") return value;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(value);
-  const scale = m ? DURATION_UNITS_MS[(m[2] as string).toLowerCase()] : undefined;
-  if (!m || scale === undefined) {
+  try {
+    return parseDuration(value) * 1000;
+  } catch {
     throw new Error(`${where}: "${value}" is not a duration; write e.g. "100 ms", "1 s" or "2 min"`);
   }
-  return Number(m[1]) * scale;
 }
 
 /** Reads, validates and normalises a bench configuration file; environment variables override secrets and URLs. */
