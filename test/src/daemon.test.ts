@@ -12,6 +12,7 @@ import { parseProfile } from "../../src/profile/document.js";
 import type { CellRecord, RunState } from "../../src/run/records.js";
 import { type Influxd, startInfluxd } from "../support/influxd.js";
 import { NMC_18650 } from "../support/sim-bench.js";
+import { eventually } from "../support/wait.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const silent = pino({ level: "silent" });
@@ -75,18 +76,6 @@ async function storedPoints(database: string, run: string): Promise<StoredPoint[
   );
 }
 
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Starts a daemon, records what it hands to storage, and starts the e2e run on ch1. */
 async function startRun(
   path: string,
@@ -123,7 +112,7 @@ describe("the daemon's data path into a real influxd", () => {
       new VirtualClock({ auto: true, wallOriginMs: Date.now() }),
     );
     expect(await ended).toBe("completed");
-    await until(() => drained(daemon), "the outbox to drain");
+    await eventually(() => drained(daemon), "the outbox to drain");
     await daemon.stop();
     const stored = await storedPoints(database, "R20261125-0001");
     const csvPath = join(scratch, "export.csv");
@@ -160,16 +149,16 @@ describe("the daemon's data path into a real influxd", () => {
     const { path, database } = benchConfig();
     const { daemon, logged, ended } = await startRun(path, new ScaledClock(300));
     try {
-      await until(() => logged.length > 1000, "the run to log samples");
+      await eventually(() => logged.length > 1000, "the run to log samples");
       await influxd.halt();
       const before = logged.length;
-      await until(() => logged.length > before + 2000, "samples logged during the outage");
+      await eventually(() => logged.length > before + 2000, "samples logged during the outage");
       expect(daemon.storage!.status().influx.reachable).toBe(false);
     } finally {
       await influxd.restart();
     }
     expect(await ended).toBe("completed");
-    await until(() => drained(daemon), "the outbox to drain");
+    await eventually(() => drained(daemon), "the outbox to drain");
     await daemon.stop();
     const stored = await storedPoints(database, "R20261125-0001");
     expect(new Set(logged.map((r) => r.tWallMs)).size).toBe(logged.length);
@@ -204,7 +193,7 @@ describe("the daemon's data path into a real influxd", () => {
           else lines.push(line);
         }
       });
-      await until(() => readyAt > 0 && Date.now() - readyAt > 3000, "the child to run for 3 s", 60_000);
+      await eventually(() => readyAt > 0 && Date.now() - readyAt > 3000, "the child to run for 3 s", 60_000);
       child.kill("SIGKILL");
       await new Promise((resolve) => child?.once("exit", resolve));
     } finally {
@@ -212,7 +201,7 @@ describe("the daemon's data path into a real influxd", () => {
       await influxd.restart();
     }
     const daemon = await Daemon.start({ config: loadConfig(path, {}), logger: silent, http: false });
-    await until(() => drained(daemon), "the recovered outbox to drain");
+    await eventually(() => drained(daemon), "the recovered outbox to drain");
     const run = daemon.runs.get("R20261125-0001");
     await daemon.stop();
     const stored = await storedPoints(database, "R20261125-0001");

@@ -6,8 +6,8 @@ import {
   startEaPsbModbusEmulator,
 } from "../../../drivers/emulators/ea-psb-modbus-emulator.js";
 import { type PtyPair, startPtyPair } from "../../support/pty-pair.js";
-import { context, deviceConfig, readUntil, rejection } from "./emulator-fixtures.js";
-import { eventually } from "./wait.js";
+import { eventually, rejection } from "../../support/wait.js";
+import { context, deviceConfig, readUntil } from "./emulator-fixtures.js";
 
 const NOMINAL = { voltageV: 60, currentA: 60, powerW: 1500 };
 

@@ -3,7 +3,7 @@ import type { DriverContext } from "../../../drivers/capabilities.js";
 import { VirtualClock } from "../../../drivers/clock.js";
 import { EaPsbModbus, ratingsOfModel, registersToAscii } from "../../../drivers/ea/ea-psb-modbus.js";
 import { expectModbusExchange, type ModbusExchange, type Transcript } from "../../support/transcript.js";
-import { eventually } from "./wait.js";
+import { eventually } from "../../support/wait.js";
 
 /** PSB 10060-60 rated 60 V, 60 A, 1500 W: 0xCCCC is 100 %. */
 const NOMINAL = { voltageV: 60, currentA: 60, powerW: 1500 };

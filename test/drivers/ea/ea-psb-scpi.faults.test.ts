@@ -6,8 +6,8 @@ import {
   startEaPsbScpiEmulator,
 } from "../../../drivers/emulators/ea-psb-scpi-emulator.js";
 import type { MemoryPair } from "../../../protocols/index.js";
-import { context, deviceConfig, memoryLink, rejection } from "./emulator-fixtures.js";
-import { eventually } from "./wait.js";
+import { eventually, rejection } from "../../support/wait.js";
+import { context, deviceConfig, memoryLink } from "./emulator-fixtures.js";
 
 /**
  * Every fault knob of the SCPI emulator against the real driver over a memory pair: the driver

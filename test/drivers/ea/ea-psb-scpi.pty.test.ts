@@ -12,8 +12,8 @@ import { parseProfile } from "../../../src/profile/document.js";
 import type { RunEventRecord } from "../../../src/run/records.js";
 import { type PtyPair, startPtyPair } from "../../support/pty-pair.js";
 import { NMC_18650, recordingListener } from "../../support/sim-bench.js";
-import { context, deviceConfig, readUntil, rejection } from "./emulator-fixtures.js";
-import { eventually } from "./wait.js";
+import { eventually, rejection } from "../../support/wait.js";
+import { context, deviceConfig, readUntil } from "./emulator-fixtures.js";
 
 /**
  * The real driver against the emulator through a socat pty pair: the emulator's cell runs on a clock

@@ -3,7 +3,7 @@ import type { DriverContext } from "../../../drivers/capabilities.js";
 import { VirtualClock } from "../../../drivers/clock.js";
 import { EaPsbScpi } from "../../../drivers/ea/ea-psb-scpi.js";
 import { expectExchange, type LineExchange, type Transcript } from "../../support/transcript.js";
-import { eventually } from "./wait.js";
+import { eventually } from "../../support/wait.js";
 
 const IDN = "EA Elektro-Automatik GmbH & Co. KG, PSB 10060-60, 2411230001, V3.02 15.02.2024";
 const OK = '0,"No error"';

@@ -54,11 +54,3 @@ export async function readUntil(
 }
 
 /** Resolves with the error `promise` rejects with; fails when it resolves. */
-export async function rejection(promise: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as { code?: string; message: string };
-  }
-  throw new Error("expected a rejection");
-}

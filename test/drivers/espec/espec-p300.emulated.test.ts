@@ -8,7 +8,7 @@ import {
 import { EspecP300 } from "../../../drivers/espec/espec-p300.js";
 import { CellbenchError } from "../../../protocols/cellbench-error.js";
 import { type PtyPair, startPtyPair } from "../../support/pty-pair.js";
-import { eventually, rejection } from "../watlow/wait.js";
+import { eventually, rejection } from "../../support/wait.js";
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EspecP300 } from "../../../drivers/espec/espec-p300.js";
 import { expectExchange, type LineExchange, type Transcript } from "../../support/transcript.js";
-import { eventually, rejection } from "../watlow/wait.js";
+import { eventually, rejection } from "../../support/wait.js";
 
 const CRLF = { readTerminator: "\r\n" } as const;
 const IDENTIFY: LineExchange[] = [

@@ -7,8 +7,8 @@ import {
 import { ItechItM3400 } from "../../../drivers/itech/itech-it-m3400.js";
 import type { MemoryPair } from "../../../protocols/index.js";
 import { type PtyPair, startPtyPair } from "../../support/pty-pair.js";
-import { context, deviceConfig, memoryLink, readUntil, rejection } from "../ea/emulator-fixtures.js";
-import { eventually } from "../ea/wait.js";
+import { eventually, rejection } from "../../support/wait.js";
+import { context, deviceConfig, memoryLink, readUntil } from "../ea/emulator-fixtures.js";
 
 describe("itech/it-m3400 against its emulator", () => {
   let pty: PtyPair | undefined;

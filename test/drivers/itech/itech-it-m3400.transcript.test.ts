@@ -3,7 +3,7 @@ import type { DriverContext } from "../../../drivers/capabilities.js";
 import { VirtualClock } from "../../../drivers/clock.js";
 import { ItechItM3400, itM3400Ratings } from "../../../drivers/itech/itech-it-m3400.js";
 import { expectExchange, type LineExchange, type Transcript } from "../../support/transcript.js";
-import { eventually } from "../ea/wait.js";
+import { eventually } from "../../support/wait.js";
 
 const IDN = "ITECH Ltd., IT-M3432, 800001234567890001, 1.02-1.04";
 const OK = '0,"No error"';

@@ -8,7 +8,7 @@ import { WatlowF4 } from "../../../drivers/watlow/watlow-f4.js";
 import { CellbenchError } from "../../../protocols/cellbench-error.js";
 import { createMemoryPair } from "../../../protocols/index.js";
 import { type PtyPair, startPtyPair } from "../../support/pty-pair.js";
-import { eventually, rejection } from "./wait.js";
+import { eventually, rejection } from "../../support/wait.js";
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

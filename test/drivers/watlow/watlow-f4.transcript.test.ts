@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { WatlowF4 } from "../../../drivers/watlow/watlow-f4.js";
 import { fromInt16 } from "../../../protocols/modbus/modbus-values.js";
 import { expectModbusExchange, type ModbusExchange, type Transcript } from "../../support/transcript.js";
-import { eventually, rejection } from "./wait.js";
+import { eventually, rejection } from "../../support/wait.js";
 
 const read = (address: number, quantity: number, values: number[]): ModbusExchange => ({
   request: { functionCode: 0x03, address, quantity },

@@ -8,7 +8,7 @@ import {
 } from "../../../drivers/emulators/watlow-f4t-emulator.js";
 import { WatlowF4t } from "../../../drivers/watlow/watlow-f4t.js";
 import { CellbenchError } from "../../../protocols/cellbench-error.js";
-import { eventually, rejection } from "./wait.js";
+import { eventually, rejection } from "../../support/wait.js";
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

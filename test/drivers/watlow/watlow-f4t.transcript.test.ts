@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { WatlowF4t } from "../../../drivers/watlow/watlow-f4t.js";
 import { fromFloat32 } from "../../../protocols/modbus/modbus-values.js";
 import { expectModbusExchange, type ModbusExchange, type Transcript } from "../../support/transcript.js";
-import { eventually, rejection } from "./wait.js";
+import { eventually, rejection } from "../../support/wait.js";
 
 const float = (v: number) => fromFloat32(v, "low-first");
 const read = (address: number, values: number[]): ModbusExchange => ({

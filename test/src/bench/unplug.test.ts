@@ -10,14 +10,7 @@ import type { BenchConfig } from "../../../src/config/load-config.js";
 import { parseProfile } from "../../../src/profile/document.js";
 import { type PtyPair, startPtyPair } from "../../support/pty-pair.js";
 import { NMC_18650, recordingListener } from "../../support/sim-bench.js";
-
-async function eventually(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { eventually } from "../../support/wait.js";
 
 /**
  * The daemon's view of a real instrument unplugged mid-run: the real EA PSB driver over a socat pty
