@@ -40,24 +40,24 @@ import {
   type Transport,
 } from "../../protocols/index.js";
 import type { CyclerRanges, CyclerReading, Device, DeviceConfig, DriverContext } from "../capabilities.js";
-import { ALL_CYCLER_MODES } from "../sim/sim-cycler.js";
-import { CyclerRemoteDeniedError } from "./cycler-errors.js";
+import { CyclerRemoteDeniedError } from "../common/cycler-errors.js";
 import {
   type ChannelLimits,
   DriverOptionReader,
   type Ratings,
   rangesFrom,
   UNKNOWN_RANGES,
-} from "./driver-options.js";
-import { InstrumentSession, type LinkState } from "./instrument-session.js";
-import { type ChannelBackend, type LevelSetpoint, SupervisedChannel } from "./supervised-channel.js";
+} from "../common/driver-options.js";
+import { InstrumentSession, type LinkState } from "../common/instrument-session.js";
+import { type ChannelBackend, type LevelSetpoint, SupervisedChannel } from "../common/supervised-channel.js";
 import {
   formatSetValue,
   planSetValueWrites,
   type SetValueName,
   type SupplySetValues,
   supplySetValues,
-} from "./supply-set-values.js";
+} from "../common/supply-set-values.js";
+import { ALL_CYCLER_MODES } from "../sim/sim-cycler.js";
 
 export const EA_PSB_SCPI_DRIVER = "ea/psb-scpi";
 

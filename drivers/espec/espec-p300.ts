@@ -25,9 +25,9 @@ import { ScpiClient } from "../../protocols/scpi/scpi-client.js";
 import { createTransport } from "../../protocols/transport/create-transport.js";
 import type { Transport } from "../../protocols/transport/transport.js";
 import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
-import { ChamberNotConnectedError, ChamberSetpointRangeError } from "../watlow/chamber-errors.js";
-import { ChamberOptionReader, intersectRanges } from "../watlow/chamber-options.js";
-import { ChamberSession, type ChamberSessionState } from "../watlow/chamber-session.js";
+import { ChamberNotConnectedError, ChamberSetpointRangeError } from "../common/chamber-errors.js";
+import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
+import { ChamberSession, type ChamberSessionState } from "../common/chamber-session.js";
 import { EspecBadReplyError, EspecCommandRefusedError } from "./espec-errors.js";
 
 export const ESPEC_P300_DRIVER = "espec/p300";

@@ -44,17 +44,17 @@ import type {
   DeviceConfig,
   DriverContext,
 } from "../capabilities.js";
-import { CyclerRatingMismatchError } from "../ea/cycler-errors.js";
+import { CyclerRatingMismatchError } from "../common/cycler-errors.js";
 import {
   type ChannelLimits,
   DriverOptionReader,
   type Ratings,
   rangesFrom,
   UNKNOWN_RANGES,
-} from "../ea/driver-options.js";
-import { InstrumentSession, type LinkState } from "../ea/instrument-session.js";
-import { type ChannelBackend, type LevelSetpoint, SupervisedChannel } from "../ea/supervised-channel.js";
-import { formatSetValue } from "../ea/supply-set-values.js";
+} from "../common/driver-options.js";
+import { InstrumentSession, type LinkState } from "../common/instrument-session.js";
+import { type ChannelBackend, type LevelSetpoint, SupervisedChannel } from "../common/supervised-channel.js";
+import { formatSetValue } from "../common/supply-set-values.js";
 
 export const ITECH_IT_M3400_DRIVER = "itech/it-m3400";
 

@@ -22,9 +22,9 @@ import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
 import { sharedModbusBuses } from "../../protocols/modbus/modbus-bus-pool.js";
 import { fromFloat32, toFloat32 } from "../../protocols/modbus/modbus-values.js";
 import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
-import { ChamberNotConnectedError, ChamberSetpointRangeError } from "./chamber-errors.js";
-import { ChamberOptionReader, intersectRanges } from "./chamber-options.js";
-import { ChamberSession, type ChamberSessionState } from "./chamber-session.js";
+import { ChamberNotConnectedError, ChamberSetpointRangeError } from "../common/chamber-errors.js";
+import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
+import { ChamberSession, type ChamberSessionState } from "../common/chamber-session.js";
 import { WatlowConfigError, WatlowModelError } from "./watlow-errors.js";
 
 export const WATLOW_F4T_DRIVER = "watlow/f4t";

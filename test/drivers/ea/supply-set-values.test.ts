@@ -7,7 +7,7 @@ import {
   SET_VALUE_NAMES,
   type SupplySetValues,
   supplySetValues,
-} from "../../../drivers/ea/supply-set-values.js";
+} from "../../../drivers/common/supply-set-values.js";
 
 const RANGES: CyclerRanges = {
   voltageV: [0, 60],
