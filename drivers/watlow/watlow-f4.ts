@@ -24,12 +24,12 @@
  */
 
 import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
-import { sharedModbusBuses } from "../../protocols/modbus/modbus-bus-pool.js";
 import { fromInt16, toInt16 } from "../../protocols/modbus/modbus-values.js";
 import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
 import { ChamberNotConnectedError, ChamberSetpointRangeError } from "../common/chamber-errors.js";
 import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
-import { ChamberSession, type ChamberSessionState } from "../common/chamber-session.js";
+import type { ChamberSession, ChamberSessionState } from "../common/chamber-session.js";
+import { ModbusChamberLink, readModbusLinkSettings } from "../common/modbus-chamber-link.js";
 import {
   WatlowConfigError,
   WatlowInputError,
@@ -85,28 +85,20 @@ export class WatlowF4 implements Device {
   readonly channels = [] as const;
   readonly chamber: WatlowF4Chamber;
   readonly unit: number;
-  private readonly url: string;
-  private readonly timeoutMs: number;
-  private readonly minGapMs: number;
-  private readonly connectTimeoutMs: number;
-  private readonly retryMs: number;
-  private lease: ReturnType<typeof sharedModbusBuses.acquire> | undefined;
-  private session: ChamberSession | undefined;
+  private readonly link: ModbusChamberLink;
 
   constructor(config: DeviceConfig) {
     this.id = config.id;
     const o = new ChamberOptionReader(config);
-    this.url = o.transport("serial:///dev/serial/by-id/<adapter>?baud=19200&unit=1");
-    const fromUrl = /[?&]unit=(\d+)/.exec(this.url)?.[1];
-    const unitOption = o.integer("unit", undefined, 1, 247);
-    if (fromUrl !== undefined && unitOption !== undefined && Number(fromUrl) !== unitOption)
-      o.fail(`the transport says unit=${fromUrl} but options.unit is ${unitOption}; keep one`);
-    this.unit = unitOption ?? (fromUrl !== undefined ? Number(fromUrl) : 1);
-    if (!(this.unit >= 1 && this.unit <= 247)) o.fail(`unit ${this.unit} is outside 1..247`);
-    this.timeoutMs = o.number("timeoutMs", 300, 10, 60_000);
-    this.minGapMs = o.number("minGapMs", 30, 0, 10_000);
-    this.connectTimeoutMs = o.number("connectTimeoutMs", 5000, 10, 600_000);
-    this.retryMs = o.number("retryMs", 2000, 10, 600_000);
+    const settings = readModbusLinkSettings(o, {
+      exampleUrl: "serial:///dev/serial/by-id/<adapter>?baud=19200&unit=1",
+      units: [1, 247],
+      timeoutMs: 300,
+      // Watlow asks for about 30 ms between transactions.
+      minGapMs: 30,
+    });
+    this.link = new ModbusChamberLink(this.id, settings);
+    this.unit = settings.unit;
     const rangeC = o.range("rangeC");
     const safeSetpointC = o.number("safeSetpointC", 22, -100, 300);
     o.done();
@@ -115,37 +107,15 @@ export class WatlowF4 implements Device {
 
   /** Where the connection stands: ready, link-down, identifying, not-ready, closed. */
   get linkState(): ChamberSessionState {
-    return this.session?.state ?? "closed";
+    return this.link.state;
   }
 
-  async connect(): Promise<void> {
-    if (this.session) return;
-    const lease = sharedModbusBuses.acquire(this.url, { timeoutMs: this.timeoutMs });
-    const modbus = lease.bus.device({ unit: this.unit, timeoutMs: this.timeoutMs, minGapMs: this.minGapMs });
-    const session = new ChamberSession(
-      this.id,
-      lease.transport,
-      { identify: () => this.chamber.identify(modbus), restore: () => this.chamber.restore() },
-      { connectTimeoutMs: this.connectTimeoutMs, retryMs: this.retryMs },
-    );
-    try {
-      await session.connect();
-    } catch (err) {
-      await lease.release();
-      throw err;
-    }
-    this.lease = lease;
-    this.session = session;
-    this.chamber.attach(modbus, session);
+  connect(): Promise<void> {
+    return this.link.connect(this.chamber);
   }
 
-  async close(): Promise<void> {
-    const lease = this.lease;
-    this.session?.close();
-    this.session = undefined;
-    this.lease = undefined;
-    this.chamber.detach();
-    await lease?.release();
+  close(): Promise<void> {
+    return this.link.close(this.chamber);
   }
 }
 
