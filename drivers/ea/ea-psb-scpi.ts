@@ -34,7 +34,6 @@
  */
 import {
   createTransport,
-  IdentityMismatchError,
   type InstrumentIdentity,
   ScpiClient,
   type Transport,
@@ -49,6 +48,7 @@ import {
   UNKNOWN_RANGES,
 } from "../common/driver-options.js";
 import { InstrumentSession, type LinkState } from "../common/instrument-session.js";
+import { assertSameInstrument } from "../common/same-instrument.js";
 import { type ChannelBackend, type LevelSetpoint, SupervisedChannel } from "../common/supervised-channel.js";
 import {
   formatSetValue,
@@ -158,17 +158,8 @@ export class EaPsbScpi implements Device {
 
   private async initialize(reason: "connect" | "reconnect"): Promise<void> {
     const identity = await this.scpi.identify(EA_PSB_IDENTITY);
-    const first = this.identityAtConnect;
-    if (
-      reason === "reconnect" &&
-      first &&
-      (identity.model !== first.model || identity.serial !== first.serial)
-    )
-      throw new IdentityMismatchError(
-        `${first.model} serial ${first.serial}`,
-        identity.raw,
-        `*IDN? on ${this.transport.url}`,
-      );
+    if (reason === "reconnect")
+      assertSameInstrument(this.identityAtConnect, identity, `*IDN? on ${this.transport.url}`);
     await this.scpi.write("SYST:LOCK ON");
     const owner = (await this.scpi.query("SYST:LOCK:OWN?")).trim().toUpperCase();
     if (owner !== "REMOTE") throw new CyclerRemoteDeniedError(this.id, `SYST:LOCK:OWN? answered "${owner}"`);
@@ -183,7 +174,7 @@ export class EaPsbScpi implements Device {
     }
     const mode = (await this.scpi.query("SYST:CONF:MODE?")).trim().toUpperCase().replaceAll("/", "");
     if (mode !== "UIP") await this.scpi.write("SYST:CONF:MODE UIP");
-    this.identityAtConnect = first ?? identity;
+    this.identityAtConnect ??= identity;
   }
 }
 

@@ -31,7 +31,6 @@
  */
 import {
   createTransport,
-  IdentityMismatchError,
   type InstrumentIdentity,
   ScpiClient,
   type Transport,
@@ -53,6 +52,7 @@ import {
   UNKNOWN_RANGES,
 } from "../common/driver-options.js";
 import { InstrumentSession, type LinkState } from "../common/instrument-session.js";
+import { assertSameInstrument } from "../common/same-instrument.js";
 import { type ChannelBackend, type LevelSetpoint, SupervisedChannel } from "../common/supervised-channel.js";
 import { formatSetValue } from "../common/supply-set-values.js";
 
@@ -185,17 +185,8 @@ export class ItechItM3400 implements Device {
 
   private async initialize(reason: "connect" | "reconnect"): Promise<void> {
     const identity = await this.scpi.identify(ITECH_IDENTITY);
-    const first = this.identityAtConnect;
-    if (
-      reason === "reconnect" &&
-      first &&
-      (identity.model !== first.model || identity.serial !== first.serial)
-    )
-      throw new IdentityMismatchError(
-        `${first.model} serial ${first.serial}`,
-        identity.raw,
-        `*IDN? on ${this.transport.url}`,
-      );
+    if (reason === "reconnect")
+      assertSameInstrument(this.identityAtConnect, identity, `*IDN? on ${this.transport.url}`);
     const rated = this.configuredRatings ?? itM3400Ratings(identity.model);
     if (rated === undefined)
       throw new CyclerRatingMismatchError(
@@ -207,7 +198,7 @@ export class ItechItM3400 implements Device {
     this.channel.outputSwitchedOff();
     if (this.remoteSense) await this.scpi.write(`REM:SENS ${this.remoteSense}`);
     this.rated = rated;
-    this.identityAtConnect = first ?? identity;
+    this.identityAtConnect ??= identity;
   }
 }
 
