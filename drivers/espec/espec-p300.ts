@@ -25,7 +25,7 @@ import { ScpiClient } from "../../protocols/scpi/scpi-client.js";
 import { createTransport } from "../../protocols/transport/create-transport.js";
 import type { Transport } from "../../protocols/transport/transport.js";
 import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
-import { ChamberNotConnectedError, ChamberSetpointRangeError } from "../common/chamber-errors.js";
+import { assertSetpointInRange, requireReady } from "../common/chamber-guards.js";
 import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
 import { ChamberSession, type ChamberSessionState } from "../common/chamber-session.js";
 import { EspecBadReplyError, EspecCommandRefusedError } from "./espec-errors.js";
@@ -239,18 +239,15 @@ export class EspecP300Chamber implements Chamber {
   }
 
   private require(action: string): void {
-    if (this.session === undefined) throw new ChamberNotConnectedError(this.id, action);
-    this.session.require(action);
+    requireReady(this.id, this.session, action);
   }
 
   private checkRange(celsius: number): void {
-    const range = this.ranges.temperatureC;
-    if (!Number.isFinite(celsius) || celsius < range[0] || celsius > range[1])
-      throw new ChamberSetpointRangeError(
-        this.id,
-        celsius,
-        range,
-        "TYPE? maximum, TEMP? limits and options.rangeC",
-      );
+    assertSetpointInRange(
+      this.id,
+      celsius,
+      this.ranges.temperatureC,
+      "TYPE? maximum, TEMP? limits and options.rangeC",
+    );
   }
 }

@@ -26,7 +26,7 @@
 import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
 import { fromInt16, toInt16 } from "../../protocols/modbus/modbus-values.js";
 import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
-import { ChamberNotConnectedError, ChamberSetpointRangeError } from "../common/chamber-errors.js";
+import { assertSetpointInRange, requireReady } from "../common/chamber-guards.js";
 import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
 import type { ChamberSession, ChamberSessionState } from "../common/chamber-session.js";
 import { ModbusChamberLink, readModbusLinkSettings } from "../common/modbus-chamber-link.js";
@@ -251,19 +251,16 @@ export class WatlowF4Chamber implements Chamber {
   }
 
   private require(action: string): void {
-    if (this.session === undefined) throw new ChamberNotConnectedError(this.id, action);
-    this.session.require(action);
+    requireReady(this.id, this.session, action);
   }
 
   private checkRange(celsius: number): void {
-    const range = this.ranges.temperatureC;
-    if (!Number.isFinite(celsius) || celsius < range[0] || celsius > range[1])
-      throw new ChamberSetpointRangeError(
-        this.id,
-        celsius,
-        range,
-        this.config ? "set point 1 limits (registers 602/603) and options.rangeC" : "options.rangeC",
-      );
+    assertSetpointInRange(
+      this.id,
+      celsius,
+      this.ranges.temperatureC,
+      this.config ? "set point 1 limits (registers 602/603) and options.rangeC" : "options.rangeC",
+    );
   }
 
   private safeSetpoint(): number {

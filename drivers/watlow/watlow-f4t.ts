@@ -21,7 +21,7 @@
 import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
 import { fromFloat32, toFloat32 } from "../../protocols/modbus/modbus-values.js";
 import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
-import { ChamberNotConnectedError, ChamberSetpointRangeError } from "../common/chamber-errors.js";
+import { assertSetpointInRange, requireReady } from "../common/chamber-guards.js";
 import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
 import type { ChamberSession, ChamberSessionState } from "../common/chamber-session.js";
 import { ModbusChamberLink, readModbusLinkSettings } from "../common/modbus-chamber-link.js";
@@ -195,19 +195,16 @@ export class WatlowF4tChamber implements Chamber {
   }
 
   private require(action: string): void {
-    if (this.session === undefined) throw new ChamberNotConnectedError(this.id, action);
-    this.session.require(action);
+    requireReady(this.id, this.session, action);
   }
 
   private checkRange(celsius: number): void {
-    const range = this.ranges.temperatureC;
-    if (!Number.isFinite(celsius) || celsius < range[0] || celsius > range[1])
-      throw new ChamberSetpointRangeError(
-        this.id,
-        celsius,
-        range,
-        `loop ${this.loop} limits and options.rangeC`,
-      );
+    assertSetpointInRange(
+      this.id,
+      celsius,
+      this.ranges.temperatureC,
+      `loop ${this.loop} limits and options.rangeC`,
+    );
   }
 
   private safeSetpoint(): number {
