@@ -112,7 +112,7 @@ describe("the daemon's data path into a real influxd", () => {
       new VirtualClock({ auto: true, wallOriginMs: Date.now() }),
     );
     expect(await ended).toBe("completed");
-    await eventually(() => drained(daemon), "the outbox to drain");
+    await eventually(() => drained(daemon), "the outbox to drain", 60_000);
     await daemon.stop();
     const stored = await storedPoints(database, "R20261125-0001");
     const csvPath = join(scratch, "export.csv");
@@ -147,18 +147,18 @@ describe("the daemon's data path into a real influxd", () => {
 
   it("loses and duplicates nothing when InfluxDB stops mid-run and comes back", async () => {
     const { path, database } = benchConfig();
-    const { daemon, logged, ended } = await startRun(path, new ScaledClock(300));
+    const { daemon, logged, ended } = await startRun(path, new ScaledClock(100));
     try {
-      await eventually(() => logged.length > 1000, "the run to log samples");
+      await eventually(() => logged.length > 1000, "the run to log samples", 60_000);
       await influxd.halt();
       const before = logged.length;
-      await eventually(() => logged.length > before + 2000, "samples logged during the outage");
+      await eventually(() => logged.length > before + 2000, "samples logged during the outage", 60_000);
       expect(daemon.storage!.status().influx.reachable).toBe(false);
     } finally {
       await influxd.restart();
     }
     expect(await ended).toBe("completed");
-    await eventually(() => drained(daemon), "the outbox to drain");
+    await eventually(() => drained(daemon), "the outbox to drain", 60_000);
     await daemon.stop();
     const stored = await storedPoints(database, "R20261125-0001");
     expect(new Set(logged.map((r) => r.tWallMs)).size).toBe(logged.length);
@@ -201,7 +201,7 @@ describe("the daemon's data path into a real influxd", () => {
       await influxd.restart();
     }
     const daemon = await Daemon.start({ config: loadConfig(path, {}), logger: silent, http: false });
-    await eventually(() => drained(daemon), "the recovered outbox to drain");
+    await eventually(() => drained(daemon), "the recovered outbox to drain", 60_000);
     const run = daemon.runs.get("R20261125-0001");
     await daemon.stop();
     const stored = await storedPoints(database, "R20261125-0001");
