@@ -4,6 +4,7 @@ import { createDevice, driverInfo } from "../../drivers/registry.js";
 import type { BenchConfig } from "../config/load-config.js";
 import type { ChamberLink, RunDefinition, RunEngineListener } from "../engine/run-engine.js";
 import { RunEngine } from "../engine/run-engine.js";
+import { ChamberSupervisor } from "../safety/chamber-supervisor.js";
 import { defaultWatchdogMs, Watchdog } from "../safety/watchdog.js";
 import { Poller } from "../sampling/poller.js";
 import type { ChannelSample } from "../sampling/sample.js";
@@ -52,6 +53,7 @@ export class Bench {
   private readonly pollers: Poller[] = [];
   private started = false;
   private readonly watchdog: Watchdog;
+  private readonly chamberSupervisor = new ChamberSupervisor();
 
   private constructor(
     readonly config: BenchConfig,
@@ -236,7 +238,27 @@ export class Bench {
     } catch (err) {
       slot.readErrors++;
       this.events.error?.(`${slot.id}`, err);
+      return;
     }
+    await this.superviseChamber(slot);
+  }
+
+  /** Faults every active run in a chamber that left its band, never settled, or is hotter than a cell allows. */
+  private async superviseChamber(slot: ChamberSlot): Promise<void> {
+    const reading = slot.latest;
+    if (!reading) return;
+    const runs = slot.channels
+      .map((id) => this.channels.get(id)?.run)
+      .filter(
+        (run): run is RunEngine => run !== undefined && !run.isTerminal && run.currentState !== "interrupted",
+      );
+    if (runs.length === 0) return;
+    const owned = runs.some((run) => run.id === slot.owner);
+    const cellMaxC = Math.min(...runs.map((run) => run.cell.temperatureC[1]));
+    const reason = this.chamberSupervisor.check(slot.id, reading, reading.tMonoMs, { owned, cellMaxC });
+    if (!reason) return;
+    this.events.error?.(slot.id, new Error(reason));
+    for (const run of runs) await run.fault(reason);
   }
 
   private async pollChannel(slot: ChannelSlot): Promise<void> {

@@ -162,6 +162,11 @@ export class RunEngine {
     this.envelope = safetyEnvelope(run.cell, run.profile.safety);
   }
 
+  /** The cell this run drives (its limits bound the chamber it sits in). */
+  get cell(): CellSpec {
+    return this.run.cell;
+  }
+
   get currentState(): RunState {
     return this.state;
   }

@@ -89,10 +89,15 @@ export function recordingListener(): { listener: RunEngineListener; transcript: 
 /** Starts a run on ch1 of an auto-advancing bench and waits (bounded in simulated time) until it ends. */
 export async function runToEnd(
   profile: Profile,
-  options: SimBenchOptions & { maxSimulatedS?: number } = {},
+  options: SimBenchOptions & {
+    maxSimulatedS?: number;
+    /** Extra listener calls (e.g. to turn on a fault knob at a given step), given the bench. */
+    listener?: (bench: Bench) => RunEngineListener;
+  } = {},
 ): Promise<{ engine: RunEngine; transcript: RunTranscript; bench: Bench; clock: VirtualClock }> {
   const { bench, clock } = await openSimBench({ ...options, auto: true });
   const { listener, transcript } = recordingListener();
+  const extra = options.listener?.(bench) ?? {};
   let ended: () => void = () => undefined;
   const done = new Promise<void>((resolve) => {
     ended = resolve;
@@ -102,6 +107,10 @@ export async function runToEnd(
     { id: "R1", cell: options.cell ?? NMC_18650, profile },
     {
       ...listener,
+      step: (change) => {
+        listener.step?.(change);
+        extra.step?.(change);
+      },
       state: (e) => {
         listener.state?.(e);
         if (["completed", "stopped", "aborted", "faulted"].includes(e.state)) ended();
