@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { RunCheckpoint } from "../../../src/engine/run-engine.js";
+import type { CellRecord, RunEventRecord } from "../../../src/run/records.js";
+import { RunManager, type RunSink } from "../../../src/run/run-manager.js";
+import { RunStore } from "../../../src/run/run-store.js";
+import { profile, repeat, step } from "../../support/profile-builders.js";
+import { NMC_18650, openSimBench } from "../../support/sim-bench.js";
+
+/** A sink that keeps what storage would have committed: the records and the latest checkpoint per run. */
+function memorySink(): RunSink & {
+  cells: CellRecord[];
+  events: RunEventRecord[];
+  checkpoints: Map<string, { state: unknown }>;
+} {
+  const checkpoints = new Map<string, { state: unknown }>();
+  const cells: CellRecord[] = [];
+  const events: RunEventRecord[] = [];
+  return {
+    cells,
+    events,
+    checkpoints,
+    logCell: (r) => cells.push(r),
+    logRunEvent: (e) => events.push(e),
+    logCycle: () => undefined,
+    setCheckpoint: (run, cp: RunCheckpoint) => checkpoints.set(run, { state: structuredClone(cp) }),
+    deleteCheckpoint: (run) => checkpoints.delete(run),
+  };
+}
+
+const scratch = mkdtempSync(join(tmpdir(), "cellbench-runs-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const cycling = profile([
+  repeat(3, [
+    step(
+      { kind: "constant", direction: "discharge", value: { kind: "current", amps: 1.5 } },
+      { durationS: 100 },
+    ),
+    step(
+      { kind: "constant", direction: "charge", value: { kind: "current", amps: 1.5 } },
+      { durationS: 100 },
+    ),
+  ]),
+]);
+
+describe("RunManager across a restart", () => {
+  it("brings a run back interrupted with its counters, and resumes it to the same totals", async () => {
+    const storePath = join(scratch, "runs.db");
+    const sink = memorySink();
+    const first = await openSimBench({ auto: false });
+    const store1 = new RunStore(storePath);
+    const runs1 = new RunManager(first.bench, { sink, store: store1, estimate: false });
+    first.bench.start();
+    await runs1.create({ channel: "ch1", cell: NMC_18650, profile: cycling }, "R20261125-0001");
+    await first.clock.advanceTo(250_000); // cycle 2, 50 s into its discharge
+    const before = runs1.get("R20261125-0001").status!;
+    expect([before.cycleIndex, before.stepIndex, before.stepElapsedS]).toEqual([2, 3, 50]);
+    // The daemon dies here: no shutdown, only what the sink holds survives.
+    store1.close();
+
+    const second = await openSimBench({ auto: false });
+    const store2 = new RunStore(storePath);
+    const runs2 = new RunManager(second.bench, { sink, store: store2, estimate: false });
+    runs2.recover(sink.checkpoints);
+    const recovered = runs2.get("R20261125-0001");
+    expect(recovered.state).toBe("interrupted");
+    expect(recovered.reason).toBe("daemon restarted while the run was running");
+    expect(recovered.status).toMatchObject({ cycleIndex: 2, stepIndex: 3, stepElapsedS: 50 });
+    expect(recovered.status!.total.dischargeAh).toBeCloseTo(before.total.dischargeAh, 9);
+    // The channel stays reserved for the interrupted run until it is resumed or stopped.
+    await expect(
+      runs2.create({ channel: "ch1", cell: NMC_18650, profile: cycling }, "R20261125-0002"),
+    ).rejects.toMatchObject({
+      code: "CHANNEL_BUSY",
+    });
+
+    second.bench.start();
+    await runs2.control("R20261125-0001", "resume");
+    await second.clock.advanceTo(10_000_000);
+    const done = runs2.get("R20261125-0001");
+    expect(done.state).toBe("completed");
+    expect(done.status!.stepIndex).toBe(6);
+    expect(done.status!.total.dischargeAh).toBeCloseTo((3 * 1.5 * 100) / 3600, 4);
+    expect(done.status!.total.chargeAh).toBeCloseTo((3 * 1.5 * 100) / 3600, 4);
+    expect(done.history.map((h) => h.state)).toEqual([
+      "queued",
+      "running",
+      "interrupted",
+      "running",
+      "completed",
+    ]);
+    expect(sink.checkpoints.has("R20261125-0001")).toBe(false);
+    // The first bench is never shut down: its process "died" above (its clock never moves again).
+    await second.bench.shutdown();
+    store2.close();
+  });
+});
