@@ -25,11 +25,11 @@
 
 import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
 import { fromInt16, toInt16 } from "../../protocols/modbus/modbus-values.js";
-import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
-import { assertSetpointInRange, requireReady } from "../common/chamber-guards.js";
+import type { ChamberReading, Device, DeviceConfig } from "../capabilities.js";
 import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
-import type { ChamberSession, ChamberSessionState } from "../common/chamber-session.js";
+import type { ChamberSessionState } from "../common/chamber-session.js";
 import { ModbusChamberLink, readModbusLinkSettings } from "../common/modbus-chamber-link.js";
+import { WatlowChamber } from "./watlow-chamber.js";
 import {
   WatlowConfigError,
   WatlowInputError,
@@ -70,14 +70,6 @@ export const F4 = {
 /** Register 0 of a Series F4. */
 export const F4_MODEL_CODE = 5270;
 const UNIT_NAMES = ["temperature", "%RH", "PSI", "none"];
-const DEFAULT_RANGE_C: [number, number] = [-40, 110];
-
-interface F4Config {
-  decimals: number;
-  limitsC: [number, number];
-}
-
-type Commanded = { kind: "setpoint"; celsius: number } | { kind: "safe" } | undefined;
 
 export class WatlowF4 implements Device {
   readonly driver = WATLOW_F4_DRIVER;
@@ -119,46 +111,26 @@ export class WatlowF4 implements Device {
   }
 }
 
-export class WatlowF4Chamber implements Chamber {
-  readonly id: string;
-  private modbus: ModbusDevice | undefined;
-  private session: ChamberSession | undefined;
-  private config: F4Config | undefined;
-  private commanded: Commanded;
+export class WatlowF4Chamber extends WatlowChamber {
+  private decimalPlaces: number | undefined;
 
   constructor(
     readonly device: WatlowF4,
-    private readonly chamberRangeC: [number, number] | undefined,
-    private readonly safeSetpointC: number,
+    chamberRangeC: [number, number] | undefined,
+    safeSetpointC: number,
   ) {
-    this.id = device.id;
-  }
-
-  /** The chamber's range: options.rangeC within the controller's set point limits (known after connect). */
-  get ranges(): ChamberRanges {
-    const limits = this.config?.limitsC;
-    const range = limits
-      ? intersectRanges(limits, this.chamberRangeC)
-      : (this.chamberRangeC ?? DEFAULT_RANGE_C);
-    return { temperatureC: range ?? [Number.NaN, Number.NaN] };
+    super(device.id, chamberRangeC, safeSetpointC);
   }
 
   /** Decimal places of input 1 as last read from register 606. */
   get decimals(): number | undefined {
-    return this.config?.decimals;
+    return this.decimalPlaces;
   }
 
-  async setSetpoint(celsius: number): Promise<void> {
-    this.require("setSetpoint()");
-    this.checkRange(celsius);
-    await this.writeSetpoint(celsius);
-    this.commanded = { kind: "setpoint", celsius };
-  }
-
-  async read(): Promise<ChamberReading> {
+  override async read(): Promise<ChamberReading> {
     this.require("read()");
     const modbus = this.modbus!;
-    const scale = 10 ** this.config!.decimals;
+    const scale = 10 ** this.decimalPlaces!;
     const [pvRaw, inputError] = await modbus.readHoldingRegisters(F4.input1Value, 2);
     // [F4 UM, Modbus registers: Input 1 error]: a failed sensor still yields a number in register 100.
     if (inputError !== 0) throw new WatlowInputError(this.id, F4.input1Error, inputError!);
@@ -173,15 +145,8 @@ export class WatlowF4Chamber implements Chamber {
     };
   }
 
-  async toSafeState(): Promise<void> {
-    // Remembered before anything can fail: a reconnect then restores the safe state, not an old set point.
-    this.commanded = { kind: "safe" };
-    this.require("toSafeState()");
-    await this.writeSetpoint(this.safeSetpoint());
-  }
-
   /** @internal Reads model, units, decimal places, limits and mode; on connect and after every reconnect. */
-  async identify(modbus: ModbusDevice): Promise<void> {
+  override async identify(modbus: ModbusDevice): Promise<void> {
     const [model] = await modbus.readHoldingRegisters(F4.model, 1);
     if (model !== F4_MODEL_CODE)
       throw new WatlowModelError(
@@ -224,53 +189,17 @@ export class WatlowF4Chamber implements Chamber {
       );
     const [mode] = await modbus.readHoldingRegisters(F4.mode, 1);
     if (mode === 2 || mode === 3) throw new WatlowProfileActiveError(this.id, mode);
-    this.config = { decimals, limitsC };
+    this.decimalPlaces = decimals;
+    this.limitsC = limitsC;
   }
 
-  /** @internal Re-applies the last command after a reconnect. */
-  async restore(): Promise<void> {
-    const commanded = this.commanded;
-    if (commanded?.kind === "setpoint") {
-      this.checkRange(commanded.celsius);
-      await this.writeSetpoint(commanded.celsius);
-    } else if (commanded?.kind === "safe") {
-      await this.writeSetpoint(this.safeSetpoint());
-    }
-  }
-
-  /** @internal */
-  attach(modbus: ModbusDevice, session: ChamberSession): void {
-    this.modbus = modbus;
-    this.session = session;
-  }
-
-  /** @internal */
-  detach(): void {
-    this.modbus = undefined;
-    this.session = undefined;
-  }
-
-  private require(action: string): void {
-    requireReady(this.id, this.session, action);
-  }
-
-  private checkRange(celsius: number): void {
-    assertSetpointInRange(
-      this.id,
-      celsius,
-      this.ranges.temperatureC,
-      this.config ? "set point 1 limits (registers 602/603) and options.rangeC" : "options.rangeC",
-    );
-  }
-
-  private safeSetpoint(): number {
-    const [lo, hi] = this.ranges.temperatureC;
-    return Math.min(hi, Math.max(lo, this.safeSetpointC));
+  protected override limitsSource(): string {
+    return this.limitsC ? "set point 1 limits (registers 602/603) and options.rangeC" : "options.rangeC";
   }
 
   /** Writes set point 1 (FC06). Register 25 (save to EEPROM) is deliberately never written. */
-  private async writeSetpoint(celsius: number): Promise<void> {
-    const scale = 10 ** this.config!.decimals;
+  protected override async writeSetpoint(celsius: number): Promise<void> {
+    const scale = 10 ** this.decimalPlaces!;
     // [F4 UM, Modbus registers: Set point 1]: signed 16 bit × 10^decimals.
     await this.modbus!.writeRegister(F4.setpoint1, fromInt16(Math.round(celsius * scale)));
   }

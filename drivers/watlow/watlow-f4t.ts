@@ -20,11 +20,11 @@
 
 import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
 import { fromFloat32, toFloat32 } from "../../protocols/modbus/modbus-values.js";
-import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
-import { assertSetpointInRange, requireReady } from "../common/chamber-guards.js";
+import type { ChamberReading, Device, DeviceConfig } from "../capabilities.js";
 import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
-import type { ChamberSession, ChamberSessionState } from "../common/chamber-session.js";
+import type { ChamberSessionState } from "../common/chamber-session.js";
 import { ModbusChamberLink, readModbusLinkSettings } from "../common/modbus-chamber-link.js";
+import { WatlowChamber } from "./watlow-chamber.js";
 import { WatlowConfigError, WatlowModelError } from "./watlow-errors.js";
 
 export const WATLOW_F4T_DRIVER = "watlow/f4t";
@@ -47,9 +47,6 @@ export const F4T = {
 } as const;
 
 const WORDS = "low-first";
-const DEFAULT_RANGE_C: [number, number] = [-40, 110];
-
-type Commanded = { kind: "setpoint"; celsius: number } | { kind: "safe" } | undefined;
 
 export class WatlowF4t implements Device {
   readonly driver = WATLOW_F4T_DRIVER;
@@ -93,39 +90,22 @@ export class WatlowF4t implements Device {
   }
 }
 
-export class WatlowF4tChamber implements Chamber {
-  private modbus: ModbusDevice | undefined;
-  private session: ChamberSession | undefined;
-  private limitsC: [number, number] | undefined;
-  private commanded: Commanded;
+export class WatlowF4tChamber extends WatlowChamber {
   private readonly offset: number;
 
   constructor(
-    readonly id: string,
+    id: string,
     readonly loop: number,
-    private readonly chamberRangeC: [number, number] | undefined,
-    private readonly safeSetpointC: number,
+    chamberRangeC: [number, number] | undefined,
+    safeSetpointC: number,
     private readonly checkPartNumber: boolean,
   ) {
+    super(id, chamberRangeC, safeSetpointC);
     // [F4T UG, Modbus]: each loop's parameters repeat 160 registers further on.
     this.offset = F4T.loopStride * (loop - 1);
   }
 
-  get ranges(): ChamberRanges {
-    const range = this.limitsC
-      ? intersectRanges(this.limitsC, this.chamberRangeC)
-      : (this.chamberRangeC ?? DEFAULT_RANGE_C);
-    return { temperatureC: range ?? [Number.NaN, Number.NaN] };
-  }
-
-  async setSetpoint(celsius: number): Promise<void> {
-    this.require("setSetpoint()");
-    this.checkRange(celsius);
-    await this.writeSetpoint(celsius);
-    this.commanded = { kind: "setpoint", celsius };
-  }
-
-  async read(): Promise<ChamberReading> {
+  override async read(): Promise<ChamberReading> {
     this.require("read()");
     const modbus = this.modbus!;
     // [F4T UG, Modbus: Process Value / Current Set Point]: floats, low word first.
@@ -134,14 +114,8 @@ export class WatlowF4tChamber implements Chamber {
     return { temperatureC: pv, setpointC: sp, outputPct: Number.NaN };
   }
 
-  async toSafeState(): Promise<void> {
-    this.commanded = { kind: "safe" };
-    this.require("toSafeState()");
-    await this.writeSetpoint(this.safeSetpoint());
-  }
-
   /** @internal Checks the part number and reads the loop's set point limits; on connect and every reconnect. */
-  async identify(modbus: ModbusDevice): Promise<void> {
+  override async identify(modbus: ModbusDevice): Promise<void> {
     if (this.checkPartNumber) {
       const registers = await modbus.readHoldingRegisters(F4T.partNumber, F4T.partNumberLength);
       const partNumber = String.fromCharCode(...registers.map((r) => r & 0xff).filter((c) => c !== 0)).trim();
@@ -171,49 +145,12 @@ export class WatlowF4tChamber implements Chamber {
     this.limitsC = limitsC;
   }
 
-  /** @internal */
-  async restore(): Promise<void> {
-    const commanded = this.commanded;
-    if (commanded?.kind === "setpoint") {
-      this.checkRange(commanded.celsius);
-      await this.writeSetpoint(commanded.celsius);
-    } else if (commanded?.kind === "safe") {
-      await this.writeSetpoint(this.safeSetpoint());
-    }
-  }
-
-  /** @internal */
-  attach(modbus: ModbusDevice, session: ChamberSession): void {
-    this.modbus = modbus;
-    this.session = session;
-  }
-
-  /** @internal */
-  detach(): void {
-    this.modbus = undefined;
-    this.session = undefined;
-  }
-
-  private require(action: string): void {
-    requireReady(this.id, this.session, action);
-  }
-
-  private checkRange(celsius: number): void {
-    assertSetpointInRange(
-      this.id,
-      celsius,
-      this.ranges.temperatureC,
-      `loop ${this.loop} limits and options.rangeC`,
-    );
-  }
-
-  private safeSetpoint(): number {
-    const [lo, hi] = this.ranges.temperatureC;
-    return Math.min(hi, Math.max(lo, this.safeSetpointC));
+  protected override limitsSource(): string {
+    return `loop ${this.loop} limits and options.rangeC`;
   }
 
   /** Writes the constant set point (FC16, two registers, low word first). */
-  private async writeSetpoint(celsius: number): Promise<void> {
+  protected override async writeSetpoint(celsius: number): Promise<void> {
     // [F4T UG, Modbus: Closed Loop Set Point]: float, low word first.
     await this.modbus!.writeRegisters(F4T.constantSetpoint + this.offset, fromFloat32(celsius, WORDS));
   }
