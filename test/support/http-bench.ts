@@ -10,7 +10,7 @@ import { ProfileStore } from "../../src/profile-store/profile-store.js";
 import { RunManager } from "../../src/run/run-manager.js";
 import { RunStore } from "../../src/run/run-store.js";
 import type { Storage } from "../../src/storage/storage.js";
-import { NMC_18650 } from "./sim-bench.js";
+import { simBenchConfig } from "./sim-bench.js";
 
 export const TOKENS = {
   viewer: "viewer-token-0123456789abcdef",
@@ -65,21 +65,10 @@ export interface HttpBenchOptions {
 export async function openHttpBench(options: HttpBenchOptions = {}): Promise<HttpBench> {
   const clock = new VirtualClock({ auto: options.auto ?? true });
   const config: BenchConfig = {
-    source: "test",
-    bench: "test",
-    http: { host: "127.0.0.1", port: 0 },
-    store: ":memory:",
-    devices: [
-      {
-        id: "cycler1",
-        driver: "sim/cycler",
-        channels: ["ch1"],
-        options: { cell: options.cell ?? NMC_18650, initialSoc: 0.5 },
-      },
-      { id: "tc1", driver: "sim/chamber", options: { initialC: 25 } },
-    ],
-    chambers: [{ id: "tc1", device: "tc1", channels: ["ch1"] }],
-    samplingPeriodMs: options.periodMs ?? 1000,
+    ...simBenchConfig({
+      ...(options.cell ? { cell: options.cell } : {}),
+      ...(options.periodMs ? { periodMs: options.periodMs } : {}),
+    }),
     tokens: options.tokens ?? [
       { role: "viewer", token: TOKENS.viewer },
       { role: "operator", token: TOKENS.operator },

@@ -35,12 +35,9 @@ export interface SimBenchOptions {
   events?: BenchEvents;
 }
 
-/** A one-channel simulated bench (channel ch1 in chamber tc1) on a virtual clock. */
-export async function openSimBench(
-  options: SimBenchOptions = {},
-): Promise<{ bench: Bench; clock: VirtualClock }> {
-  const clock = new VirtualClock({ auto: options.auto ?? true });
-  const config: BenchConfig = {
+/** The configuration of a one-channel simulated bench: channel ch1 of cycler1, in chamber tc1. */
+export function simBenchConfig(options: SimBenchOptions = {}): BenchConfig {
+  return {
     source: "test",
     bench: "test",
     http: { host: "127.0.0.1", port: 0 },
@@ -58,6 +55,14 @@ export async function openSimBench(
     samplingPeriodMs: options.periodMs ?? 1000,
     tokens: [],
   };
+}
+
+/** A one-channel simulated bench (channel ch1 in chamber tc1) on a virtual clock. */
+export async function openSimBench(
+  options: SimBenchOptions = {},
+): Promise<{ bench: Bench; clock: VirtualClock }> {
+  const clock = new VirtualClock({ auto: options.auto ?? true });
+  const config = simBenchConfig(options);
   return { bench: await Bench.open(config, clock, options.events), clock };
 }
 
