@@ -248,8 +248,10 @@ export class RunManager {
           )
         ) {
           sink.logCell(record);
+          // Checkpointed with each logged line (not every sample): the committed checkpoint then
+          // describes exactly the last committed sample, at a fraction of the serialisation cost.
+          if (engine) sink.setCheckpoint(stored.id, engine.checkpoint());
         }
-        if (sink && engine) sink.setCheckpoint(stored.id, engine.checkpoint());
         emit({ type: "sample", run: stored.id, record });
       },
       step: (change) => emit({ type: "step", run: stored.id, change }),
