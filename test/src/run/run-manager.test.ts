@@ -97,4 +97,23 @@ describe("RunManager across a restart", () => {
     await second.bench.shutdown();
     store2.close();
   });
+
+  it("interrupts active runs on shutdown: output off, counters checkpointed, resumable", async () => {
+    const sink = memorySink();
+    const { bench, clock } = await openSimBench({ auto: false });
+    const runs = new RunManager(bench, { sink, estimate: false });
+    bench.start();
+    await runs.create({ channel: "ch1", cell: NMC_18650, profile: cycling }, "R20261125-0003");
+    await clock.advanceTo(40_000);
+    await runs.interruptAll("daemon shut down");
+    const run = runs.get("R20261125-0003");
+    expect([run.state, run.reason]).toEqual(["interrupted", "daemon shut down"]);
+    expect((await bench.channel("ch1").channel.read()).currentA).toBe(0);
+    const checkpoint = sink.checkpoints.get("R20261125-0003")?.state as RunCheckpoint;
+    expect([checkpoint.state, checkpoint.stepIndex, checkpoint.stepElapsedS]).toEqual(["interrupted", 1, 40]);
+    await runs.control("R20261125-0003", "resume");
+    await clock.advanceTo(10_000_000);
+    expect(runs.get("R20261125-0003").status?.total.dischargeAh).toBeCloseTo((3 * 1.5 * 100) / 3600, 4);
+    await bench.shutdown();
+  });
 });
