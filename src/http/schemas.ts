@@ -314,6 +314,60 @@ export const CheckResult = Type.Object({
   estimate: EstimateView,
 });
 
+// ---- configuration -------------------------------------------------------------------------------
+
+/** What every secret of the configuration reads as in GET /api/v1/config. */
+export const REDACTED = "***";
+const Redacted = Type.Literal(REDACTED, { description: "Set; the value is never shown" });
+
+export const ConfigView = Type.Object(
+  {
+    source: Type.String({ description: "The configuration file the daemon read" }),
+    bench: Type.String(),
+    http: Type.Object({ host: Type.String(), port: Type.Integer() }),
+    influx: Nullable(
+      Type.Object({
+        url: Type.String({ description: "Credentials in the URL are redacted" }),
+        database: Type.String(),
+        username: Type.Optional(Type.String()),
+        password: Type.Optional(Redacted),
+        token: Type.Optional(Redacted),
+      }),
+    ),
+    store: Type.String({ description: "The database of runs and profiles" }),
+    devices: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        driver: Type.String(),
+        transport: Nullable(Type.String({ description: "Credentials in the URL are redacted" })),
+        channels: Type.Array(Type.String()),
+        options: Type.Record(Type.String(), Type.Unknown(), {
+          description:
+            "Driver options; values under keys naming a secret (password, token, api key, ...) are redacted",
+        }),
+      }),
+    ),
+    chambers: Type.Array(
+      Type.Object({ id: Type.String(), device: Type.String(), channels: Type.Array(Type.String()) }),
+    ),
+    sampling: Type.Object({
+      period_ms: Type.Number(),
+      watchdog_ms: Type.Number({ description: "A channel silent this long goes to safe state" }),
+    }),
+    auth: Type.Object({
+      tokens: Type.Array(
+        Type.Object({
+          role: Type.Union([Type.Literal("viewer"), Type.Literal("operator"), Type.Literal("admin")]),
+          token: Redacted,
+        }),
+        { description: "From the configuration and CELLBENCH_TOKENS; the tokens themselves are never shown" },
+      ),
+    }),
+  },
+  { description: "The daemon's effective bench configuration (defaults applied), every secret redacted" },
+);
+export type ConfigViewT = Static<typeof ConfigView>;
+
 // ---- export, emergency stop, health --------------------------------------------------------------
 
 export const ExportQuery = Type.Object(

@@ -53,6 +53,8 @@ export interface HttpBenchOptions {
   /** Dry-run each run for progress and ETA (default false: tests that need it turn it on). */
   estimate?: boolean;
   tokens?: BenchConfig["tokens"];
+  /** Replaces parts of the bench configuration the server is given (e.g. influx credentials). */
+  config?: Partial<BenchConfig>;
   metrics?: BenchMetrics;
   /** Stands in for the storage layer (only what the API calls needs to be there). */
   storage?: Partial<Storage>;
@@ -74,6 +76,7 @@ export async function openHttpBench(options: HttpBenchOptions = {}): Promise<Htt
       { role: "operator", token: TOKENS.operator },
       { role: "admin", token: TOKENS.admin },
     ],
+    ...options.config,
   };
   let ticks = 0;
   const bench = await Bench.open(config, clock, { lateness: () => ticks++ });

@@ -1,11 +1,12 @@
 import { Type } from "@sinclair/typebox";
-import { BenchView, errorResponses, HealthView } from "../schemas.js";
+import { configView } from "../config-view.js";
+import { BenchView, ConfigView, errorResponses, HealthView } from "../schemas.js";
 import type { App, ServerContext } from "../server.js";
 import { benchView } from "../views.js";
 
 const bearer = [{ bearer: [] }];
 
-/** GET /health, /metrics, /docs, /docs/json and /api/v1/bench. */
+/** GET /health, /metrics, /docs, /docs/json, /api/v1/bench and /api/v1/config. */
 export function registerSystemRoutes(app: App, ctx: ServerContext): void {
   app.get(
     "/health",
@@ -59,6 +60,23 @@ export function registerSystemRoutes(app: App, ctx: ServerContext): void {
       },
     },
     async () => benchView(ctx.bench),
+  );
+
+  app.get(
+    "/api/v1/config",
+    {
+      config: { role: "admin" },
+      schema: {
+        summary: "The daemon's effective bench configuration, every secret shown as *** (admin)",
+        description:
+          "Defaults applied and CELLBENCH_TOKENS / INFLUX_* overrides included. API tokens show their role only; " +
+          "the InfluxDB password and token, credentials in URLs and secret-named driver options read as ***.",
+        tags: ["system"],
+        security: bearer,
+        response: { 200: ConfigView, ...errorResponses(401, 403) },
+      },
+    },
+    async () => configView(ctx.config),
   );
 }
 

@@ -79,6 +79,7 @@ describe("system routes", () => {
     expect(paths).toEqual(
       [
         "/api/v1/bench",
+        "/api/v1/config",
         "/api/v1/emergency-stop",
         "/api/v1/events",
         "/api/v1/profiles",
