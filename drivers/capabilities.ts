@@ -122,11 +122,30 @@ export interface DeviceConfig {
   options?: Record<string, unknown>;
 }
 
+/**
+ * A change in the link to a real instrument, as its driver sees it:
+ * - `lost`: the transport dropped; the driver fails every command fast and its outputs are unknown.
+ * - `unusable`: the link is back but the instrument could not be taken over again (wrong identity,
+ *   remote control refused, no answer, ...); the driver keeps retrying. Reported once per outage, at
+ *   the second failed attempt in a row: the first one after a replug often meets a settling line.
+ * - `restored`: the instrument was identified again and is back in a known state (output off, or the
+ *   chamber's last commanded state).
+ */
+export type LinkEvent =
+  | { readonly kind: "lost"; readonly transport: string; readonly reason: string }
+  | { readonly kind: "unusable"; readonly transport: string; readonly reason: string }
+  | { readonly kind: "restored"; readonly transport: string };
+
+/** Failed take-overs in a row after a reconnect before a driver reports `unusable`. */
+export const UNUSABLE_AFTER_FAILURES = 2;
+
 /** What the daemon hands a driver factory. */
 export interface DriverContext {
   clock: Clock;
   /** Id of the device controlling the chamber a channel sits in, if any (simulated benches couple cell and air temperature). */
   chamberOfChannel(channelId: string): string | undefined;
+  /** Called by drivers of real instruments on every link change after a successful connect(). */
+  reportLink?(deviceId: string, event: LinkEvent): void;
 }
 
 export interface DriverInfo {

@@ -61,17 +61,34 @@ export class Daemon {
     const errorCounts = new Map<string, number>();
     const chamberLoggedAt = new Map<string, number>();
     const chamberEveryMs = options.chamberLogEveryMs ?? 1000;
-    let bench: Bench;
+    let bench: Bench | undefined;
     try {
       bench = await Bench.open(config, clock, {
         error: (source, err) => {
-          metrics.countDeviceError(source);
+          // Sources are channel and chamber ids; the metric counts per device (a bounded label set).
+          const device = bench?.channels.get(source)?.device.id ?? bench?.chambers.get(source)?.device.id;
+          metrics.countDeviceError(device ?? source, errorKind(err));
           // The first failures of a source, then every 100th: a dead instrument cannot flood the log.
           const n = (errorCounts.get(source) ?? 0) + 1;
           errorCounts.set(source, n);
           if (n <= 3 || n % 100 === 0) logger.warn({ source, failures: n, err }, "acquisition error");
         },
         lateness: (poller, ms) => metrics.observeLateness(poller, ms),
+        link: (device, event, status) => {
+          if (event.kind === "restored") {
+            metrics.countReconnect(device);
+            logger.info(
+              { device, transport: event.transport, reconnects: status.reconnects },
+              "link restored",
+            );
+          } else
+            logger.warn(
+              { device, transport: event.transport, reason: event.reason },
+              event.kind === "lost"
+                ? "link lost: the device's channels fail fast until it is back"
+                : "link back but the instrument is unusable; retrying",
+            );
+        },
         chamberSample: (slot) => {
           const reading = slot.latest;
           if (!storage || !reading) return;
@@ -134,4 +151,10 @@ export class Daemon {
     await this.storage?.close({ drainTimeoutMs: options.drainTimeoutMs ?? 5000 });
     this.runStore.close();
   }
+}
+
+/** The metric label of an acquisition error: its stable code (a bounded set), or `other`. */
+function errorKind(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code.toLowerCase() : "other";
 }

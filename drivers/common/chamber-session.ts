@@ -9,6 +9,7 @@
  *   CHAMBER_NOT_READY carrying the reason.
  */
 import type { Transport, TransportStateChange } from "../../protocols/transport/transport.js";
+import { type LinkEvent, UNUSABLE_AFTER_FAILURES } from "../capabilities.js";
 import { ChamberLinkDownError, ChamberNotConnectedError, ChamberNotReadyError } from "./chamber-errors.js";
 
 export interface ChamberSessionHooks {
@@ -31,6 +32,8 @@ export interface ChamberSessionOptions {
   connectTimeoutMs?: number;
   /** Delay between identification attempts after a reconnect. Default 2000 ms. */
   retryMs?: number;
+  /** Told of every link change after connect() (lost, unusable once per outage, restored). */
+  onLinkEvent?(event: LinkEvent): void;
 }
 
 export class ChamberSession {
@@ -40,6 +43,9 @@ export class ChamberSession {
   private generation = 0;
   private readonly connectTimeoutMs: number;
   private readonly retryMs: number;
+  private readonly onLinkEvent: ((event: LinkEvent) => void) | undefined;
+  /** Failed identifications in a row since the link came back. */
+  private failures = 0;
 
   constructor(
     private readonly deviceId: string,
@@ -49,6 +55,7 @@ export class ChamberSession {
   ) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     this.retryMs = options.retryMs ?? 2000;
+    this.onLinkEvent = options.onLinkEvent;
   }
 
   get state(): ChamberSessionState {
@@ -104,10 +111,18 @@ export class ChamberSession {
     if (change.state === "disconnected" || change.state === "closed") {
       this.generation++;
       clearTimeout(this.retryTimer);
+      const wasDown = this.current === "link-down";
       this.current = "link-down";
       this.lastError = change.error;
+      if (!wasDown)
+        this.onLinkEvent?.({
+          kind: "lost",
+          transport: this.transport.url,
+          reason: change.error?.message ?? "the transport reported a disconnect",
+        });
     } else if (change.state === "connected") {
       this.lastError = undefined;
+      this.failures = 0;
       void this.reidentify(++this.generation);
     }
   };
@@ -120,10 +135,18 @@ export class ChamberSession {
       await this.hooks.restore();
       if (generation !== this.generation) return;
       this.current = "ready";
+      this.onLinkEvent?.({ kind: "restored", transport: this.transport.url });
     } catch (err) {
       if (generation !== this.generation) return;
       this.current = "not-ready";
       this.lastError = err;
+      if (++this.failures === UNUSABLE_AFTER_FAILURES) {
+        this.onLinkEvent?.({
+          kind: "unusable",
+          transport: this.transport.url,
+          reason: err instanceof Error ? err.message : "identification failed",
+        });
+      }
       this.retryTimer = setTimeout(() => {
         if (generation === this.generation && this.transport.state === "connected")
           void this.reidentify(generation);

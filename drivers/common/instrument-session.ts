@@ -13,6 +13,7 @@
  */
 import type { CellbenchError } from "../../protocols/cellbench-error.js";
 import type { Transport, TransportStateChange } from "../../protocols/transport/transport.js";
+import { type LinkEvent, UNUSABLE_AFTER_FAILURES } from "../capabilities.js";
 import { CyclerNotConnectedError, CyclerOutputUnknownError } from "./cycler-errors.js";
 
 export type LinkState = "idle" | "connecting" | "ready" | "link-down" | "reinitializing" | "closed";
@@ -31,6 +32,8 @@ export interface InstrumentSessionOptions {
   onLinkDown?(): void;
   /** Runs after a successful re-initialisation (the output is off). */
   onReinitialized?(): void;
+  /** Told of every link change after connect() (lost, unusable once per outage, restored). */
+  onLinkEvent?(event: LinkEvent): void;
   /** Bound on the wait for the transport in connect(), ms. */
   connectTimeoutMs: number;
   /** Pause between failed re-initialisations, ms. */
@@ -192,6 +195,11 @@ export class InstrumentSession {
       this.stopRetry();
       this.setState("link-down");
       this.options.onLinkDown?.();
+      this.options.onLinkEvent?.({
+        kind: "lost",
+        transport: this.transport.url,
+        reason: describe(change.error, "the transport reported a disconnect"),
+      });
     } else if (change.state === "connected") {
       if (this.linkState !== "link-down") return;
       void this.reinitialize();
@@ -200,6 +208,7 @@ export class InstrumentSession {
 
   private async reinitialize(): Promise<void> {
     this.setState("reinitializing");
+    let failures = 0;
     while (this.linkState === "reinitializing" && this.transport.state === "connected") {
       try {
         await this.exclusiveRaw(() => this.options.initialize("reconnect"));
@@ -208,10 +217,18 @@ export class InstrumentSession {
         this.reinitCount++;
         this.options.onReinitialized?.();
         this.setState("ready");
+        this.options.onLinkEvent?.({ kind: "restored", transport: this.transport.url });
         return;
       } catch (err) {
         this.failure = err as CellbenchError;
         if (this.linkState !== "reinitializing") return;
+        if (++failures === UNUSABLE_AFTER_FAILURES) {
+          this.options.onLinkEvent?.({
+            kind: "unusable",
+            transport: this.transport.url,
+            reason: describe(err, "re-initialisation failed"),
+          });
+        }
         await new Promise<void>((resolve) => {
           this.wakeRetry = resolve;
           this.retryTimer = setTimeout(resolve, this.options.retryMs);
@@ -226,4 +243,8 @@ export class InstrumentSession {
     this.retryTimer = undefined;
     this.wakeRetry?.();
   }
+}
+
+function describe(err: unknown, fallback: string): string {
+  return err instanceof Error ? err.message : fallback;
 }

@@ -5,6 +5,7 @@
  */
 import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
 import { sharedModbusBuses } from "../../protocols/modbus/modbus-bus-pool.js";
+import type { LinkEvent } from "../capabilities.js";
 import type { ChamberOptionReader } from "./chamber-options.js";
 import { ChamberSession, type ChamberSessionState } from "./chamber-session.js";
 
@@ -61,6 +62,7 @@ export class ModbusChamberLink {
   constructor(
     private readonly deviceId: string,
     readonly settings: ModbusLinkSettings,
+    private readonly onLinkEvent?: (event: LinkEvent) => void,
   ) {}
 
   /** Where the connection stands: ready, link-down, identifying, not-ready, closed. */
@@ -77,7 +79,11 @@ export class ModbusChamberLink {
       this.deviceId,
       lease.transport,
       { identify: () => controller.identify(modbus), restore: () => controller.restore() },
-      { connectTimeoutMs: s.connectTimeoutMs, retryMs: s.retryMs },
+      {
+        connectTimeoutMs: s.connectTimeoutMs,
+        retryMs: s.retryMs,
+        ...(this.onLinkEvent ? { onLinkEvent: this.onLinkEvent } : {}),
+      },
     );
     try {
       await session.connect();

@@ -51,8 +51,9 @@ import {
   type Ratings,
   rangesFrom,
 } from "../common/driver-options.js";
-import { InstrumentSession, type LinkState } from "../common/instrument-session.js";
-import { type ChannelBackend, type LevelSetpoint, SupervisedChannel } from "../common/supervised-channel.js";
+import type { InstrumentSession, LinkState } from "../common/instrument-session.js";
+import type { ChannelBackend, LevelSetpoint, SupervisedChannel } from "../common/supervised-channel.js";
+import { readCyclerTimings, superviseCycler } from "../common/supervised-cycler.js";
 import {
   planSetValueWrites,
   type SetValueName,
@@ -159,40 +160,38 @@ export class EaPsbModbus implements Device {
       o.fail(`the URL's unit must be an integer in [0, 255], got "${urlUnit}"`);
     this.unit = o.integer("unit", unitFromUrl ?? 0, 0, 255) as number;
     const framing = o.choice("framing", /^\s*tcp:/i.test(url) ? "tcp" : "rtu", ["rtu", "tcp"] as const);
-    const timeoutMs = o.positive("timeoutMs", 1000);
-    const minGapMs = o.integer("minGapMs", 0, 0, 10_000) ?? 0;
-    const connectTimeoutMs = o.positive("connectTimeoutMs", 5000);
-    const retryMs = o.positive("retryMs", 1000);
+    const timings = readCyclerTimings(o);
     this.limits = o.limits();
     o.done();
     this.acquireLine = () => {
       const lease = sharedModbusBuses.acquire(url, { framing });
       this.lease = lease;
-      this.device = lease.bus.device({ unit: this.unit, timeoutMs, minGapMs });
+      this.device = lease.bus.device({
+        unit: this.unit,
+        timeoutMs: timings.timeoutMs,
+        minGapMs: timings.minGapMs,
+      });
       return lease;
     };
-    this.session = new InstrumentSession({
+    const { session, channel } = superviseCycler({
       deviceId: this.id,
+      channelId,
+      context,
       transport: this.acquireLine().transport,
+      timings,
+      // The line may carry other devices: its last holder closes it.
       closeTransportOnFailure: false,
       initialize: (reason) => this.initialize(reason),
-      onLinkDown: () => this.channel.linkLost(),
-      connectTimeoutMs,
-      retryMs,
-    });
-    this.channel = new SupervisedChannel(
-      this.id,
-      channelId,
-      this.session,
-      new EaModbusBackend(
+      backend: new EaModbusBackend(
         this.id,
         () => this.modbus,
         this.nominal,
         () => this.ranges(),
       ),
-      context.clock,
-      () => this.ranges(),
-    );
+      ranges: () => this.ranges(),
+    });
+    this.session = session;
+    this.channel = channel;
     this.channels = [this.channel];
   }
 

@@ -32,12 +32,7 @@
  * between re-initialisations after a reconnect, default 1000), minGapMs (between commands, default 0),
  * measure ("array" | "separate"), limits ({ voltageV?, currentA?, powerW? } narrower than the ratings).
  */
-import {
-  createTransport,
-  type InstrumentIdentity,
-  ScpiClient,
-  type Transport,
-} from "../../protocols/index.js";
+import type { InstrumentIdentity, ScpiClient, Transport } from "../../protocols/index.js";
 import type { CyclerRanges, CyclerReading, Device, DeviceConfig, DriverContext } from "../capabilities.js";
 import { CyclerRemoteDeniedError } from "../common/cycler-errors.js";
 import {
@@ -47,9 +42,10 @@ import {
   rangesFrom,
   UNKNOWN_RANGES,
 } from "../common/driver-options.js";
-import { InstrumentSession, type LinkState } from "../common/instrument-session.js";
+import type { InstrumentSession, LinkState } from "../common/instrument-session.js";
 import { assertSameInstrument } from "../common/same-instrument.js";
-import { type ChannelBackend, type LevelSetpoint, SupervisedChannel } from "../common/supervised-channel.js";
+import type { ChannelBackend, LevelSetpoint, SupervisedChannel } from "../common/supervised-channel.js";
+import { readCyclerTimings, ScpiCyclerLink } from "../common/supervised-cycler.js";
 import {
   formatSetValue,
   planSetValueWrites,
@@ -83,45 +79,35 @@ export class EaPsbScpi implements Device {
   private identityAtConnect: InstrumentIdentity | undefined;
   private nominal: Ratings | undefined;
   private readonly limits: ChannelLimits;
-  private readonly measureMode: "array" | "separate";
   private readonly channel: SupervisedChannel;
+  private readonly link: ScpiCyclerLink;
 
   constructor(config: DeviceConfig, context: DriverContext) {
     this.id = config.id;
     const o = new DriverOptionReader(config);
     const url = o.transport();
     const channelId = o.channelId();
-    const timeoutMs = o.positive("timeoutMs", 1000);
-    const connectTimeoutMs = o.positive("connectTimeoutMs", 5000);
-    const retryMs = o.positive("retryMs", 1000);
-    const minGapMs = o.integer("minGapMs", 0, 0, 10_000) ?? 0;
-    this.measureMode = o.choice("measure", "array", ["array", "separate"] as const);
+    const timings = readCyclerTimings(o);
+    const measureMode = o.choice("measure", "array", ["array", "separate"] as const);
     this.limits = o.limits();
     o.done();
-    this.transport = createTransport(url);
-    this.scpi = new ScpiClient(this.transport, {
-      writeTerminator: "\n",
-      readTerminator: "\n",
-      timeoutMs,
-      errorQuery: "SYST:ERR:ALL?",
-      minGapMs,
-    });
-    this.session = new InstrumentSession({
+    this.link = new ScpiCyclerLink({
       deviceId: this.id,
-      transport: this.transport,
-      initialize: (reason) => this.initialize(reason),
-      onLinkDown: () => this.channel.linkLost(),
-      connectTimeoutMs,
-      retryMs,
-    });
-    this.channel = new SupervisedChannel(
-      this.id,
       channelId,
-      this.session,
-      new EaScpiBackend(this.scpi, () => this.ranges(), this.measureMode),
-      context.clock,
-      () => this.ranges(),
-    );
+      context,
+      url,
+      timings,
+      errorQuery: "SYST:ERR:ALL?",
+      // [PG SCPI: SYSTem:LOCK]: releases remote control so the front panel works again.
+      releaseCommand: "SYST:LOCK OFF",
+      initialize: (reason) => this.initialize(reason),
+      backend: (scpi) => new EaScpiBackend(scpi, () => this.ranges(), measureMode),
+      ranges: () => this.ranges(),
+    });
+    this.transport = this.link.transport;
+    this.scpi = this.link.scpi;
+    this.session = this.link.session;
+    this.channel = this.link.channel;
     this.channels = [this.channel];
   }
 
@@ -140,16 +126,12 @@ export class EaPsbScpi implements Device {
     return this.nominal;
   }
 
-  async connect(): Promise<void> {
-    await this.session.connect();
+  connect(): Promise<void> {
+    return this.link.connect();
   }
 
-  async close(): Promise<void> {
-    this.channel.stopStepping();
-    if (this.session.state === "ready") await this.scpi.write("SYST:LOCK OFF").catch(() => undefined);
-    this.session.close();
-    this.scpi.dispose();
-    await this.transport.close();
+  close(): Promise<void> {
+    return this.link.close();
   }
 
   private ranges(): CyclerRanges {

@@ -24,7 +24,14 @@
 import { ScpiClient } from "../../protocols/scpi/scpi-client.js";
 import { createTransport } from "../../protocols/transport/create-transport.js";
 import type { Transport } from "../../protocols/transport/transport.js";
-import type { Chamber, ChamberRanges, ChamberReading, Device, DeviceConfig } from "../capabilities.js";
+import type {
+  Chamber,
+  ChamberRanges,
+  ChamberReading,
+  Device,
+  DeviceConfig,
+  DriverContext,
+} from "../capabilities.js";
 import { assertSetpointInRange, requireReady } from "../common/chamber-guards.js";
 import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
 import { ChamberSession, type ChamberSessionState } from "../common/chamber-session.js";
@@ -53,7 +60,10 @@ export class EspecP300 implements Device {
   private client: ScpiClient | undefined;
   private session: ChamberSession | undefined;
 
-  constructor(config: DeviceConfig) {
+  constructor(
+    config: DeviceConfig,
+    private readonly context?: Pick<DriverContext, "reportLink">,
+  ) {
     this.id = config.id;
     const o = new ChamberOptionReader(config);
     this.url = o.transport("serial:///dev/serial/by-id/<adapter>?baud=9600");
@@ -89,7 +99,11 @@ export class EspecP300 implements Device {
       this.id,
       transport,
       { identify: () => this.chamber.identify(client), restore: () => this.chamber.restore() },
-      { connectTimeoutMs: this.connectTimeoutMs, retryMs: this.retryMs },
+      {
+        connectTimeoutMs: this.connectTimeoutMs,
+        retryMs: this.retryMs,
+        onLinkEvent: (event) => this.context?.reportLink?.(this.id, event),
+      },
     );
     try {
       await session.connect();

@@ -6,5 +6,5 @@ registerDriver({
   name: ESPEC_P300_DRIVER,
   description: "Espec chamber, P300 / SCP-220 / ES-102 ASCII protocol over serial or TCP 10001",
   simulated: false,
-  create: (config) => new EspecP300(config),
+  create: (config, context) => new EspecP300(config, context),
 });

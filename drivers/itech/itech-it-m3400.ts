@@ -29,12 +29,7 @@
  * Options: ratings { voltageV, currentA, powerW } (default: from the model in *IDN?), timeoutMs
  * (default 1000), connectTimeoutMs, retryMs, minGapMs, remoteSense ("on" | "off"), limits.
  */
-import {
-  createTransport,
-  type InstrumentIdentity,
-  ScpiClient,
-  type Transport,
-} from "../../protocols/index.js";
+import type { InstrumentIdentity, ScpiClient, Transport } from "../../protocols/index.js";
 import type {
   CyclerMode,
   CyclerRanges,
@@ -51,9 +46,10 @@ import {
   rangesFrom,
   UNKNOWN_RANGES,
 } from "../common/driver-options.js";
-import { InstrumentSession, type LinkState } from "../common/instrument-session.js";
+import type { InstrumentSession, LinkState } from "../common/instrument-session.js";
 import { assertSameInstrument } from "../common/same-instrument.js";
-import { type ChannelBackend, type LevelSetpoint, SupervisedChannel } from "../common/supervised-channel.js";
+import type { ChannelBackend, LevelSetpoint, SupervisedChannel } from "../common/supervised-channel.js";
+import { readCyclerTimings, ScpiCyclerLink } from "../common/supervised-cycler.js";
 import { formatSetValue } from "../common/supply-set-values.js";
 
 export const ITECH_IT_M3400_DRIVER = "itech/it-m3400";
@@ -113,6 +109,7 @@ export class ItechItM3400 implements Device {
   private readonly limits: ChannelLimits;
   private readonly remoteSense: "ON" | "OFF" | undefined;
   private readonly channel: SupervisedChannel;
+  private readonly link: ScpiCyclerLink;
 
   constructor(config: DeviceConfig, context: DriverContext) {
     this.id = config.id;
@@ -120,38 +117,27 @@ export class ItechItM3400 implements Device {
     const url = o.transport();
     const channelId = o.channelId();
     this.configuredRatings = o.ratings("ratings");
-    const timeoutMs = o.positive("timeoutMs", 1000);
-    const connectTimeoutMs = o.positive("connectTimeoutMs", 5000);
-    const retryMs = o.positive("retryMs", 1000);
-    const minGapMs = o.integer("minGapMs", 0, 0, 10_000) ?? 0;
+    const timings = readCyclerTimings(o);
     const sense = o.choice("remoteSense", "unset", ["unset", "on", "off"] as const);
     this.remoteSense = sense === "on" ? "ON" : sense === "off" ? "OFF" : undefined;
     this.limits = o.limits();
     o.done();
-    this.transport = createTransport(url);
-    this.scpi = new ScpiClient(this.transport, {
-      writeTerminator: "\n",
-      readTerminator: "\n",
-      timeoutMs,
-      errorQuery: "SYST:ERR?",
-      minGapMs,
-    });
-    this.session = new InstrumentSession({
+    this.link = new ScpiCyclerLink({
       deviceId: this.id,
-      transport: this.transport,
-      initialize: (reason) => this.initialize(reason),
-      onLinkDown: () => this.channel.linkLost(),
-      connectTimeoutMs,
-      retryMs,
-    });
-    this.channel = new SupervisedChannel(
-      this.id,
       channelId,
-      this.session,
-      new ItechBackend(this.scpi),
-      context.clock,
-      () => this.ranges(),
-    );
+      context,
+      url,
+      timings,
+      errorQuery: "SYST:ERR?",
+      releaseCommand: "SYST:LOC",
+      initialize: (reason) => this.initialize(reason),
+      backend: (scpi) => new ItechBackend(scpi),
+      ranges: () => this.ranges(),
+    });
+    this.transport = this.link.transport;
+    this.scpi = this.link.scpi;
+    this.session = this.link.session;
+    this.channel = this.link.channel;
     this.channels = [this.channel];
   }
 
@@ -167,16 +153,12 @@ export class ItechItM3400 implements Device {
     return this.rated;
   }
 
-  async connect(): Promise<void> {
-    await this.session.connect();
+  connect(): Promise<void> {
+    return this.link.connect();
   }
 
-  async close(): Promise<void> {
-    this.channel.stopStepping();
-    if (this.session.state === "ready") await this.scpi.write("SYST:LOC").catch(() => undefined);
-    this.session.close();
-    this.scpi.dispose();
-    await this.transport.close();
+  close(): Promise<void> {
+    return this.link.close();
   }
 
   private ranges(): CyclerRanges {

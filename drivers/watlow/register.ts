@@ -7,12 +7,12 @@ registerDriver({
   name: WATLOW_F4_DRIVER,
   description: "Watlow Series F4 chamber controller, Modbus RTU (16-bit scaled registers)",
   simulated: false,
-  create: (config) => new WatlowF4(config),
+  create: (config, context) => new WatlowF4(config, context),
 });
 
 registerDriver({
   name: WATLOW_F4T_DRIVER,
   description: "Watlow F4T chamber controller, Modbus TCP (floats, low word first), one loop",
   simulated: false,
-  create: (config) => new WatlowF4t(config),
+  create: (config, context) => new WatlowF4t(config, context),
 });

@@ -25,7 +25,7 @@
 
 import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
 import { fromInt16, toInt16 } from "../../protocols/modbus/modbus-values.js";
-import type { ChamberReading, Device, DeviceConfig } from "../capabilities.js";
+import type { ChamberReading, Device, DeviceConfig, DriverContext } from "../capabilities.js";
 import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
 import type { ChamberSessionState } from "../common/chamber-session.js";
 import { ModbusChamberLink, readModbusLinkSettings } from "../common/modbus-chamber-link.js";
@@ -79,7 +79,7 @@ export class WatlowF4 implements Device {
   readonly unit: number;
   private readonly link: ModbusChamberLink;
 
-  constructor(config: DeviceConfig) {
+  constructor(config: DeviceConfig, context?: Pick<DriverContext, "reportLink">) {
     this.id = config.id;
     const o = new ChamberOptionReader(config);
     const settings = readModbusLinkSettings(o, {
@@ -89,7 +89,7 @@ export class WatlowF4 implements Device {
       // Watlow asks for about 30 ms between transactions.
       minGapMs: 30,
     });
-    this.link = new ModbusChamberLink(this.id, settings);
+    this.link = new ModbusChamberLink(this.id, settings, (event) => context?.reportLink?.(config.id, event));
     this.unit = settings.unit;
     const rangeC = o.range("rangeC");
     const safeSetpointC = o.number("safeSetpointC", 22, -100, 300);

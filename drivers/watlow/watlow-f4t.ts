@@ -20,7 +20,7 @@
 
 import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
 import { fromFloat32, toFloat32 } from "../../protocols/modbus/modbus-values.js";
-import type { ChamberReading, Device, DeviceConfig } from "../capabilities.js";
+import type { ChamberReading, Device, DeviceConfig, DriverContext } from "../capabilities.js";
 import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
 import type { ChamberSessionState } from "../common/chamber-session.js";
 import { ModbusChamberLink, readModbusLinkSettings } from "../common/modbus-chamber-link.js";
@@ -57,7 +57,7 @@ export class WatlowF4t implements Device {
   readonly loop: number;
   private readonly link: ModbusChamberLink;
 
-  constructor(config: DeviceConfig) {
+  constructor(config: DeviceConfig, context?: Pick<DriverContext, "reportLink">) {
     this.id = config.id;
     const o = new ChamberOptionReader(config);
     const settings = readModbusLinkSettings(o, {
@@ -66,7 +66,7 @@ export class WatlowF4t implements Device {
       timeoutMs: 500,
       minGapMs: 0,
     });
-    this.link = new ModbusChamberLink(this.id, settings);
+    this.link = new ModbusChamberLink(this.id, settings, (event) => context?.reportLink?.(config.id, event));
     this.unit = settings.unit;
     this.loop = o.integer("loop", 1, 1, 4)!;
     const rangeC = o.range("rangeC");

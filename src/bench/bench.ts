@@ -1,4 +1,10 @@
-import type { Chamber, ChamberReading, CyclerChannel, Device } from "../../drivers/capabilities.js";
+import type {
+  Chamber,
+  ChamberReading,
+  CyclerChannel,
+  Device,
+  LinkEvent,
+} from "../../drivers/capabilities.js";
 import type { Clock } from "../../drivers/clock.js";
 import { createDevice, driverInfo } from "../../drivers/registry.js";
 import type { BenchConfig } from "../config/load-config.js";
@@ -14,6 +20,7 @@ import {
   SpeedNotAllowedError,
   UnknownChannelError,
 } from "./bench-errors.js";
+import { type DeviceLinkStatus, DeviceLinks } from "./device-links.js";
 
 export interface ChannelSlot {
   id: string;
@@ -41,6 +48,8 @@ export interface BenchEvents {
   chamberSample?(slot: ChamberSlot): void;
   error?(source: string, err: unknown): void;
   lateness?(poller: string, ms: number): void;
+  /** A real instrument's link dropped, came back unusable, or was restored. */
+  link?(deviceId: string, event: LinkEvent, status: DeviceLinkStatus): void;
 }
 
 /**
@@ -60,6 +69,8 @@ export class Bench {
     readonly clock: Clock,
     readonly devices: Device[],
     private readonly events: BenchEvents,
+    /** Link state of every device (real instruments report drops and reconnects). */
+    readonly links: DeviceLinks,
   ) {
     this.watchdog = new Watchdog(config.watchdogMs ?? defaultWatchdogMs(config.samplingPeriodMs));
     const chamberOf = chamberIndex(config);
@@ -99,7 +110,12 @@ export class Bench {
     // channel's chamber is named by the id of the device that controls it.
     const chamberDeviceOf = new Map<string, string>();
     for (const c of config.chambers) for (const ch of c.channels) chamberDeviceOf.set(ch, c.device);
-    const context = { clock, chamberOfChannel: (ch: string) => chamberDeviceOf.get(ch) };
+    const links = new DeviceLinks(clock, (id, event, status) => events.link?.(id, event, status));
+    const context = {
+      clock,
+      chamberOfChannel: (ch: string) => chamberDeviceOf.get(ch),
+      reportLink: links.report,
+    };
     const devices = config.devices.map((d) => createDevice(d, context));
     const connected: Device[] = [];
     try {
@@ -107,7 +123,7 @@ export class Bench {
         await device.connect();
         connected.push(device);
       }
-      const bench = new Bench(config, clock, devices, events);
+      const bench = new Bench(config, clock, devices, events, links);
       await bench.allSafe();
       return bench;
     } catch (err) {

@@ -118,6 +118,18 @@ export class BenchMetrics {
       },
     });
     new Gauge({
+      name: "cellbench_device_link_up",
+      help: "1 while the device's link is up and the instrument usable, 0 while down or unusable",
+      labelNames: ["device"],
+      registers,
+      collect() {
+        this.reset();
+        const bench = source()?.bench;
+        for (const device of bench?.devices ?? [])
+          this.set({ device: device.id }, bench?.links.of(device.id).state === "up" ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: "cellbench_chamber_temperature_celsius",
       help: "Latest chamber air temperature",
       labelNames: ["chamber"],

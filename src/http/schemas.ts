@@ -116,6 +116,16 @@ export const SampleView = Type.Object({
   age_s: Type.Number({ description: "Seconds since the sample was taken (bench clock)" }),
 });
 
+/** The link to a device as its driver reports it (simulated devices are always up). */
+const LinkView = Type.Object({
+  state: Type.Union([Type.Literal("up"), Type.Literal("down"), Type.Literal("unusable")]),
+  /** When the state last changed; null while the link has never dropped. */
+  since: Nullable(Type.String({ format: "date-time" })),
+  reason: Nullable(Type.String()),
+  losses: Type.Integer(),
+  reconnects: Type.Integer(),
+});
+
 export const BenchView = Type.Object({
   bench: Type.String(),
   time: Type.String({ format: "date-time", description: "Bench clock, UTC" }),
@@ -154,7 +164,12 @@ export const BenchView = Type.Object({
     }),
   ),
   devices: Type.Array(
-    Type.Object({ id: Type.String(), driver: Type.String(), channels: Type.Array(Type.String()) }),
+    Type.Object({
+      id: Type.String(),
+      driver: Type.String(),
+      channels: Type.Array(Type.String()),
+      link: LinkView,
+    }),
   ),
 });
 export type BenchViewT = Static<typeof BenchView>;
@@ -398,6 +413,7 @@ export const HealthView = Type.Object({
       read_errors: Type.Integer(),
       last_sample_age_s: Nullable(Type.Number()),
       fresh: Type.Boolean(),
+      link: LinkView,
     }),
   ),
   storage: Nullable(

@@ -1,5 +1,6 @@
 /** Turns the daemon's objects into the API's snake_case views (schemas.ts). */
 import type { Bench } from "../bench/bench.js";
+import type { DeviceLinkStatus } from "../bench/device-links.js";
 import type { DryRunEstimate } from "../engine/dry-run.js";
 import type { StepChange } from "../engine/run-engine.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
@@ -158,7 +159,18 @@ export function benchView(bench: Bench): BenchViewT {
       id: d.id,
       driver: d.driver,
       channels: d.channels.map((c) => c.id),
+      link: linkView(bench.links.of(d.id)),
     })),
+  };
+}
+
+export function linkView(status: DeviceLinkStatus) {
+  return {
+    state: status.state,
+    since: status.sinceWallMs === undefined ? null : iso(status.sinceWallMs),
+    reason: status.reason ?? null,
+    losses: status.losses,
+    reconnects: status.reconnects,
   };
 }
 

@@ -2,7 +2,7 @@ import { Type } from "@sinclair/typebox";
 import { configView } from "../config-view.js";
 import { BenchView, ConfigView, errorResponses, HealthView } from "../schemas.js";
 import type { App, ServerContext } from "../server.js";
-import { benchView } from "../views.js";
+import { benchView, linkView } from "../views.js";
 
 const bearer = [{ bearer: [] }];
 
@@ -102,7 +102,19 @@ function healthOf(ctx: ServerContext) {
     const age = oldest === undefined ? null : Math.max(0, (now - oldest) / 1000);
     const fresh = age !== null && age * 1000 <= staleAfterMs;
     if (!fresh) problems.push(`device ${device.id} has no fresh sample`);
-    return { id: device.id, driver: device.driver, read_errors: readErrors, last_sample_age_s: age, fresh };
+    const link = linkView(bench.links.of(device.id));
+    if (link.state !== "up")
+      problems.push(
+        `device ${device.id} link ${link.state === "down" ? "down" : "back but the instrument is unusable"} since ${link.since}: ${link.reason}`,
+      );
+    return {
+      id: device.id,
+      driver: device.driver,
+      read_errors: readErrors,
+      last_sample_age_s: age,
+      fresh,
+      link,
+    };
   });
   let storage = null;
   if (ctx.storage) {

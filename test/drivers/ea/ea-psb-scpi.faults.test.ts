@@ -18,15 +18,17 @@ describe("ea/psb-scpi against its emulator: fault knobs", () => {
   let emulator: EaPsbScpiEmulator;
   let psb: EaPsbScpi;
   let pair: MemoryPair;
+  let links: string[];
 
   async function setup(driverOptions: Record<string, unknown> = {}): Promise<void> {
     const clock = new ScaledClock(50);
     const link = memoryLink();
     pair = link.pair;
+    links = [];
     emulator = await startEaPsbScpiEmulator({ listen: pair.device, clock, options: { initialSoc: 0.5 } });
     psb = new EaPsbScpi(
       deviceConfig("ea/psb-scpi", link.url, { timeoutMs: 200, retryMs: 50, ...driverOptions }),
-      context(clock),
+      context(clock, links),
     );
     await psb.connect();
   }
@@ -173,6 +175,10 @@ describe("ea/psb-scpi against its emulator: fault knobs", () => {
       "the identity check after the reconnect",
     );
     expect(psb.linkState).toBe("reinitializing");
+    // Reported once, at the second failed take-over: the daemon logs it and /health shows it.
+    await eventually(() => links.length === 2, "the unusable report");
+    expect(links[0]).toMatch(/^lost: /);
+    expect(links[1]).toMatch(/^unusable: .*IDN/);
     expect((await rejection(ch.apply({ mode: "cc", currentA: 1, minV: 2.5, maxV: 4.2 }))).code).toBe(
       "CYCLER_OUTPUT_UNKNOWN",
     );

@@ -16,8 +16,14 @@ export function memoryLink(): { pair: MemoryPair; url: string } {
   return { pair, url: `memory://${name}` };
 }
 
-export function context(clock: Clock): DriverContext {
-  return { clock, chamberOfChannel: () => undefined };
+/** A driver context; link events are appended to `links` as `<kind>: <reason>`. */
+export function context(clock: Clock, links: string[] = []): DriverContext {
+  return {
+    clock,
+    chamberOfChannel: () => undefined,
+    reportLink: (_device, event) =>
+      links.push(`${event.kind}${"reason" in event ? `: ${event.reason}` : ""}`),
+  };
 }
 
 export function deviceConfig(

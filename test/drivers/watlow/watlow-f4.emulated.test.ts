@@ -35,8 +35,12 @@ async function connected(
   transport: string,
   options: Record<string, unknown> = {},
   id = "tc1",
+  links: string[] = [],
 ): Promise<WatlowF4> {
-  const dev = new WatlowF4({ id, driver: "watlow/f4", transport, options: { retryMs: 100, ...options } });
+  const dev = new WatlowF4(
+    { id, driver: "watlow/f4", transport, options: { retryMs: 100, ...options } },
+    { reportLink: (device, event) => links.push(`${device} ${event.kind}`) },
+  );
   await dev.connect();
   cleanups.push(() => dev.close());
   return dev;
@@ -154,8 +158,10 @@ describe("watlow/f4 against its emulator", () => {
   it("fails fast on unplug, then re-reads the decimals and re-applies the set point after replug", async () => {
     const p = await pty();
     const emu = await emulator(`serial://${p.b}?baud=19200`, { decimals: 1 });
-    const dev = await connected(`serial://${p.a}?baud=19200&unit=1`, { minGapMs: 0 });
+    const links: string[] = [];
+    const dev = await connected(`serial://${p.a}?baud=19200&unit=1`, { minGapMs: 0 }, "tc1", links);
     await dev.chamber.setSetpoint(35);
+    expect(links).toEqual([]);
     await p.unplug();
     await eventually(() => dev.linkState === "link-down", "the driver to see the unplug");
     const started = performance.now();
@@ -171,6 +177,7 @@ describe("watlow/f4 against its emulator", () => {
     expect(emu.device().chamber.state().setpointC).toBeCloseTo(35, 5);
     expect((await dev.chamber.read()).setpointC).toBe(35);
     expect(emu.device().eepromWrites).toBe(0);
+    expect(links).toEqual(["tc1 lost", "tc1 restored"]);
   }, 30_000);
 
   it("never writes register 25 (save to EEPROM), whatever the driver is asked to do", async () => {

@@ -52,9 +52,12 @@ describe("a cycler unplugged in the middle of a run", () => {
       tokens: [],
     };
     const errors: string[] = [];
+    const links: string[] = [];
     bench = await Bench.open(config, new SystemClock(), {
       error: (source, err) => errors.push(`${source}: ${(err as Error).message}`),
+      link: (device, event) => links.push(`${device} ${event.kind} ${event.transport}`),
     });
+    expect(bench.links.of("psb1").state).toBe("up");
     const { listener, transcript } = recordingListener();
     const profile = parseProfile("name: long\nsteps:\n  - Discharge at 1 A for 1 hour\n", {
       sourceName: "long",
@@ -78,6 +81,10 @@ describe("a cycler unplugged in the middle of a run", () => {
     expect(faultAfterMs).toBeLessThan(3000);
     expect(transcript.states.map((s) => s.state)).toEqual(["running", "faulted"]);
     expect(errors.some((e) => e.startsWith("ch1: "))).toBe(true);
+    const transport = `serial://${pty.a}`;
+    expect(links[0]).toMatch(new RegExp(`^psb1 lost ${transport}`));
+    expect(bench.links.of("psb1")).toMatchObject({ state: "down", losses: 1, reconnects: 0 });
+    expect(bench.links.of("psb1").reason).toBeTruthy();
 
     const latestBefore = bench.channel("ch1").latest?.tMonoMs ?? 0;
     await pty.replug();
@@ -89,5 +96,12 @@ describe("a cycler unplugged in the middle of a run", () => {
     );
     expect(emulator.outputOn).toBe(false);
     expect(bench.channel("ch1").latest?.currentA).toBeCloseTo(0, 3);
+    expect(links.map((l) => l.split(" ")[1])).toEqual(["lost", "restored"]);
+    expect(bench.links.of("psb1")).toMatchObject({
+      state: "up",
+      losses: 1,
+      reconnects: 1,
+      reason: undefined,
+    });
   }, 60_000);
 });
