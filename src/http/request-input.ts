@@ -5,7 +5,7 @@
  * those files relative to that folder: a client never sees an absolute path of the server.
  */
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { CellbenchError } from "../../protocols/cellbench-error.js";
 import { type Cell, CellError, parseCell } from "../cell/cell.js";
@@ -127,11 +127,9 @@ class DriveCycleFolder {
           "the bench admin can create a drive-cycles folder beside the bench configuration and put the file there",
       );
     }
-    if (shown === undefined) {
-      return fail(
-        'the drive cycle lies outside the daemon\'s drive-cycle folder; give a path relative to that folder, without ".." or a leading "/"',
-      );
-    }
+    const outside =
+      'the drive cycle lies outside the daemon\'s drive-cycle folder; give a path relative to that folder, without ".." or a leading "/"';
+    if (shown === undefined || this.leavesFolder(absolute)) return fail(outside);
     if (shown === ".") {
       return fail("the path names the daemon's drive-cycle folder itself; name a CSV file in it");
     }
@@ -179,6 +177,18 @@ class DriveCycleFolder {
   }
 
   /** The path relative to the base with "/" separators ("." for the base), or undefined outside it. */
+  /** True when the path, its symbolic links followed, ends outside the folder (a link pointing out of it). */
+  private leavesFolder(absolute: string): boolean {
+    let real: string;
+    try {
+      real = realpathSync(absolute);
+    } catch {
+      return false; // Missing or unreadable: the read below says which.
+    }
+    const rel = relative(realpathSync(this.root as string), real);
+    return rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+  }
+
   private shown(absolute: string): string | undefined {
     const rel = relative(this.base, resolve(absolute));
     if (rel === "") return ".";

@@ -3,7 +3,7 @@
  * every error names the file relative to that folder, as the client wrote it: never an absolute
  * path of the server (the folder, the temporary directory, the working directory).
  */
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { InjectOptions } from "fastify";
@@ -23,6 +23,9 @@ beforeAll(() => {
   writeFileSync(join(folder, "power.csv"), "time_s,power_W\n0,1\n1,2\n");
   writeFileSync(join(folder, "bad.csv"), "time_s,current_A\n0,1\n0,2\n");
   writeFileSync(join(scratch, "secret.csv"), UDDS);
+  // Links inside the folder: one to a file outside it, one to a file inside it.
+  symlinkSync(join(scratch, "secret.csv"), join(folder, "escape.csv"));
+  symlinkSync(join(folder, "udds.csv"), join(folder, "urban", "udds-link.csv"));
 });
 afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
@@ -121,6 +124,12 @@ describe("drive-cycle errors over the API name paths relative to the drive-cycle
         (await issueOf(endpoint, profile(["Discharge following urban/../../../../etc/shadow.csv"]))).message,
       ).toBe(`"Discharge following urban/../../../../etc/shadow.csv": ${outside}`);
     }
+    // A symbolic link in the folder that points out of it is refused the same way; one that stays inside is followed.
+    expect((await issueOf("check", profile(["Discharge following escape.csv"]))).message).toBe(
+      `"Discharge following escape.csv": ${outside}`,
+    );
+    const linked = await h.app.inject(request("check", profile(["Discharge following urban/udds-link.csv"])));
+    expect(linked.statusCode).toBe(200);
     // A client that writes an absolute path sees only what it wrote.
     const res = await h.app.inject(request("run", profile(["Discharge following /etc/passwd"])));
     expect(res.statusCode).toBe(422);
