@@ -1,9 +1,10 @@
 /**
  * The SCPI side shared by the EA PSB and ITECH IT-M3400 emulators: lines ending in `\n` (a trailing
- * `\r` is ignored), processed strictly in order per connection like an instrument's parser, an error
- * queue (`SYST:ERR?` one entry at a time, `SYST:ERR:ALL?` all of them, `*CLS`), header normalisation
- * (long and short forms, optional `SOURce`, `[:IMMediate][:AMPLitude]`, `OUTPut[:STATe]`), fault knobs
- * and optional link timing. Each emulator supplies `execute()` for its own command set.
+ * `\r` is ignored), processed strictly in order per connection like an instrument's parser
+ * (ascii-line-link.ts), an error queue (`SYST:ERR?` one entry at a time, `SYST:ERR:ALL?` all of them,
+ * `*CLS`), header normalisation (long and short forms, optional `SOURce`, `[:IMMediate][:AMPLitude]`,
+ * `OUTPut[:STATe]`), fault knobs and optional link timing. Each emulator supplies `execute()` for its
+ * own command set.
  *
  * Fault knobs (emulator-faults.ts: `{ next: N }`, `{ probability: p }` or `true`):
  *   timeout     a query gets no reply (the command itself is carried out)
@@ -16,10 +17,9 @@
  */
 import type { ScpiErrorEntry } from "../../protocols/scpi/scpi-errors.js";
 import type { Transport } from "../../protocols/transport/transport.js";
+import { AsciiLineLink, type ReceivedLine } from "./ascii-line-link.js";
 import type { FaultDeck, FaultRate, KnobParams } from "./emulator-faults.js";
-import { type EmulatorConnection, type EmulatorListener, listenForEmulator } from "./emulator-listener.js";
-import type { OptionReader } from "./emulator-options.js";
-import { charTimeMs, waitUntil } from "./link-timing.js";
+import type { LinkTiming } from "./link-timing.js";
 
 export interface ScpiFaults {
   timeout?: FaultRate;
@@ -133,23 +133,9 @@ export interface ScpiServerOptions {
   /** Returns the reply of a query (undefined: none), or carries out a setting; throws ScpiRefusal to refuse. */
   execute(command: ScpiCommand): string | undefined;
   faults: FaultDeck<ScpiFaults>;
-  linkTiming: boolean;
-  baudRate: number;
-  turnaroundMs: number;
+  timing: LinkTiming;
   /** Error-queue query forms the instrument knows. */
   errorQueryAll: boolean;
-}
-
-/** Reads the link-timing options every SCPI emulator takes: linkTiming, baud, turnaroundMs. */
-export function readLinkTiming(
-  reader: OptionReader,
-  defaultBaud: number,
-): { linkTiming: boolean; baudRate: number; turnaroundMs: number } {
-  return {
-    linkTiming: reader.boolean("linkTiming", false),
-    baudRate: reader.integer("baud", defaultBaud, 300, 4_000_000),
-    turnaroundMs: reader.number("turnaroundMs", 0, 0, 10_000),
-  };
 }
 
 export class EmulatedScpiServer {
@@ -157,18 +143,20 @@ export class EmulatedScpiServer {
   readonly commands: string[] = [];
   /** The instrument's error queue (oldest first). */
   readonly errorQueue: ScpiErrorEntry[] = [];
-  private listener: EmulatorListener | undefined;
-  private readonly pending = new Map<number, string>();
-  private readonly chains = new Map<number, Promise<void>>();
-  private stopped = false;
-  private baudRate: number;
+  private readonly link: AsciiLineLink<ScpiFaults>;
 
   constructor(private readonly options: ScpiServerOptions) {
-    this.baudRate = options.baudRate;
+    this.link = new AsciiLineLink({
+      listen: options.listen,
+      faults: options.faults,
+      timing: options.timing,
+      terminator: "\n",
+      serve: (received) => this.serve(received),
+    });
   }
 
   get url(): string {
-    return this.listener?.url ?? "";
+    return this.link.url;
   }
 
   /** Puts an entry into the error queue (as if a command had been refused). */
@@ -179,56 +167,22 @@ export class EmulatedScpiServer {
 
   /** Cuts the link for `ms`. */
   disconnectFor(ms: number): void {
-    this.listener?.disconnectFor(ms);
+    this.link.disconnectFor(ms);
   }
 
   async start(): Promise<void> {
-    this.listener = await listenForEmulator(
-      this.options.listen,
-      {
-        data: (connection, chunk) => this.onData(connection, chunk),
-        closed: (connection) => {
-          this.pending.delete(connection.id);
-          this.chains.delete(connection.id);
-        },
-      },
-      { defaultBaud: this.options.baudRate },
-    );
-    this.baudRate = this.listener.baudRate ?? this.options.baudRate;
+    await this.link.start();
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    await this.listener?.stop();
+    await this.link.stop();
   }
 
-  private onData(connection: EmulatorConnection, chunk: Buffer): void {
-    const now = performance.now();
-    let text = (this.pending.get(connection.id) ?? "") + chunk.toString("latin1");
-    for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n")) {
-      const line = text.slice(0, end).replace(/\r$/, "");
-      text = text.slice(end + 1);
-      if (line.trim() === "") continue;
-      const previous = this.chains.get(connection.id) ?? Promise.resolve();
-      this.chains.set(
-        connection.id,
-        previous.then(() => this.serve(connection, line, now)).catch(() => undefined),
-      );
-    }
-    this.pending.set(connection.id, text.length > 4096 ? "" : text);
-  }
-
-  private async serve(connection: EmulatorConnection, line: string, receivedAt: number): Promise<void> {
-    if (this.stopped) return;
-    this.commands.push(line);
-    const faults = this.options.faults;
-    const cut = faults.fire("disconnect");
-    if (cut) {
-      this.disconnectFor(cut.forMs ?? 1000);
-      return;
-    }
-    const command = parseScpiCommand(line);
+  private async serve(received: ReceivedLine): Promise<void> {
+    if (this.link.stopped) return;
+    this.commands.push(received.line);
+    if (this.link.disconnectOnFault()) return;
+    const command = parseScpiCommand(received.line);
     let reply: string | undefined;
     try {
       reply = this.respond(command);
@@ -238,19 +192,8 @@ export class EmulatedScpiServer {
       return;
     }
     if (reply === undefined || !command.query) return;
-    if (faults.fire("timeout")) return;
-    const garbage = faults.fire("garbage");
-    if (garbage)
-      reply = Array.from({ length: garbage.bytes ?? 12 }, () =>
-        String.fromCharCode(33 + faults.randomInt(90)),
-      ).join("");
-    const late = faults.fire("lateReply");
-    let deadline = receivedAt + (late ? (late.delayMs ?? 1500) : 0);
-    if (this.options.linkTiming)
-      deadline +=
-        (line.length + 1 + reply.length + 1) * charTimeMs(this.baudRate, 10) + this.options.turnaroundMs;
-    await waitUntil(deadline);
-    if (!this.stopped) connection.write(Buffer.from(`${reply}\n`, "latin1"));
+    if (this.options.faults.fire("timeout")) return;
+    await this.link.reply(received, reply);
   }
 
   private respond(command: ScpiCommand): string | undefined {

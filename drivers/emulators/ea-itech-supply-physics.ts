@@ -19,18 +19,20 @@ import type { Clock } from "../clock.js";
 import { CellModel } from "../sim/cell-model.js";
 import { type CellSlot, SimWorld } from "../sim/sim-world.js";
 
+/** What a supply in voltage priority holds: the voltage and the limits of both quadrants. */
+export interface VoltagePriority {
+  voltageV: number;
+  /** Limits of the source quadrant (charging), ≥ 0. */
+  sourceCurrentA: number;
+  sourcePowerW: number;
+  /** Limits of the sink quadrant (discharging), ≥ 0. */
+  sinkCurrentA: number;
+  sinkPowerW: number;
+}
+
 export type SupplyDrive =
   | { kind: "off" }
-  | {
-      kind: "voltage-priority";
-      voltageV: number;
-      /** Limits of the source quadrant (charging), ≥ 0. */
-      sourceCurrentA: number;
-      sourcePowerW: number;
-      /** Limits of the sink quadrant (discharging), ≥ 0. */
-      sinkCurrentA: number;
-      sinkPowerW: number;
-    }
+  | ({ kind: "voltage-priority" } & VoltagePriority)
   | { kind: "current-priority"; currentA: number; lowV: number; highV: number };
 
 export type Regulation = "off" | "CV" | "CC" | "CP";

@@ -24,10 +24,12 @@ import type { ModbusRequest, ModbusResponse } from "../../protocols/modbus/modbu
 import { SystemClock } from "../clock.js";
 import { EA_FULL_SCALE, EA_MODBUS, EA_STATE } from "../ea/ea-psb-modbus.js";
 import { SupplyCell } from "./ea-itech-supply-physics.js";
-import { DEFAULT_PSB_NOMINAL, type PsbSetValues, readPsbOptions } from "./ea-psb-scpi-emulator.js";
+import { initialPsbSetValues, type PsbSetValues, psbDrive, readPsbOptions } from "./ea-psb-scpi-emulator.js";
 import { FaultDeck } from "./emulator-faults.js";
 import { OptionReader } from "./emulator-options.js";
-import { acquireModbusLine, MODBUS_FAULT_KNOBS, type ModbusFaults } from "./modbus-line.js";
+import { readLinkTiming } from "./link-timing.js";
+import { framingFor, MODBUS_FAULT_KNOBS, type ModbusFaults } from "./modbus-line.js";
+import { attachModbusUnits, readRegisterBlock } from "./modbus-unit-wiring.js";
 import type { EmulatorStartOptions, RunningEmulator } from "./registry.js";
 
 export const EA_PSB_MODBUS_EMULATOR = "ea/psb-modbus";
@@ -51,17 +53,9 @@ export interface EaPsbModbusEmulator extends RunningEmulator {
 export async function startEaPsbModbusEmulator(start: EmulatorStartOptions): Promise<EaPsbModbusEmulator> {
   const reader = new OptionReader(EA_PSB_MODBUS_EMULATOR, start.options);
   const unit = reader.integer("unit", 1, 1, 247);
-  const { model, serial, nominal, cell } = readPsbOptions(reader, {
-    model: "PSB 10060-60",
-    serial: "2411230001",
-    nominal: DEFAULT_PSB_NOMINAL,
-  });
-  const isTcp =
-    typeof start.listen === "string" ? /^\s*tcp:/i.test(start.listen) : start.listen.spec.kind === "tcp";
-  const framing = reader.choice<"rtu" | "tcp">("framing", isTcp ? "tcp" : "rtu", ["rtu", "tcp"]);
-  const linkTiming = reader.boolean("linkTiming", false);
-  const baudRate = reader.integer("baud", 115_200, 300, 4_000_000);
-  const turnaroundMs = reader.number("turnaroundMs", 2, 0, 10_000);
+  const { model, serial, nominal, cell } = readPsbOptions(reader);
+  const framing = reader.choice<"rtu" | "tcp">("framing", framingFor(start.listen), ["rtu", "tcp"]);
+  const { linkTiming, baudRate, turnaroundMs } = readLinkTiming(reader, { baud: 115_200, turnaroundMs: 2 });
   const faults = new FaultDeck<ModbusFaults>(
     EA_PSB_MODBUS_EMULATOR,
     MODBUS_FAULT_KNOBS,
@@ -70,13 +64,7 @@ export async function startEaPsbModbusEmulator(start: EmulatorStartOptions): Pro
   reader.done();
 
   const supply = new SupplyCell(start.clock ?? new SystemClock(), cell);
-  const set: PsbSetValues = {
-    voltageV: 0,
-    sourceCurrentA: 0,
-    sourcePowerW: nominal.powerW,
-    sinkCurrentA: 0,
-    sinkPowerW: nominal.powerW,
-  };
+  const set = initialPsbSetValues(nominal);
   let outputOn = false;
   let remote = false;
   let alarm = false;
@@ -96,19 +84,7 @@ export async function startEaPsbModbusEmulator(start: EmulatorStartOptions): Pro
     return (code(2 * i) << 8) | code(2 * i + 1);
   };
 
-  const updateDrive = () =>
-    supply.setDrive(
-      outputOn && !alarm
-        ? {
-            kind: "voltage-priority",
-            voltageV: set.voltageV,
-            sourceCurrentA: set.sourceCurrentA,
-            sourcePowerW: set.sourcePowerW,
-            sinkCurrentA: set.sinkCurrentA,
-            sinkPowerW: set.sinkPowerW,
-          }
-        : { kind: "off" },
-    );
+  const updateDrive = () => supply.setDrive(psbDrive(set, outputOn && !alarm));
 
   /** Reads registers 505–509 from one consistent measurement. */
   const liveRegisters = (): Map<number, number> => {
@@ -175,13 +151,7 @@ export async function startEaPsbModbusEmulator(start: EmulatorStartOptions): Pro
           cache ??= liveRegisters();
           return cache;
         };
-        const values: number[] = [];
-        for (let k = 0; k < request.quantity; k++) {
-          const v = readRegister(request.address + k, live);
-          if (v === undefined) return refuse(2);
-          values.push(v);
-        }
-        return { functionCode: request.functionCode, values };
+        return readRegisterBlock(request, (address) => readRegister(address, live));
       }
       case 0x01:
       case 0x02: {
@@ -228,13 +198,13 @@ export async function startEaPsbModbusEmulator(start: EmulatorStartOptions): Pro
     }
   };
 
-  const lease = await acquireModbusLine(start.listen, { framing, linkTiming, baudRate });
-  const detach = lease.line.attach(unit, { handle, faults, turnaroundMs, minRequestGapMs: 0 });
-  let stopped = false;
+  const attached = await attachModbusUnits(start.listen, { framing, linkTiming, baudRate }, [
+    [unit, { handle, faults, turnaroundMs, minRequestGapMs: 0 }],
+  ]);
 
   return {
     name: EA_PSB_MODBUS_EMULATOR,
-    listen: lease.line.url,
+    listen: attached.line.url,
     unit,
     supply,
     faults,
@@ -252,12 +222,7 @@ export async function startEaPsbModbusEmulator(start: EmulatorStartOptions): Pro
       if (on) outputOn = false;
       updateDrive();
     },
-    disconnectFor: (ms) => lease.line.disconnectFor(ms),
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      detach();
-      await lease.release();
-    },
+    disconnectFor: (ms) => attached.line.disconnectFor(ms),
+    stop: attached.stop,
   };
 }

@@ -20,29 +20,23 @@
  *   linkTiming: false   baud: 115200   turnaroundMs: 0
  *   faults: { timeout, garbage: { bytes }, lateReply: { delayMs }, error: { code, message }, disconnect: { forMs } }
  */
-import { SystemClock } from "../clock.js";
 import {
   booleanArgument,
   DATA_OUT_OF_RANGE,
-  EmulatedScpiServer,
   numberArgument,
-  readLinkTiming,
-  SCPI_FAULT_KNOBS,
   type ScpiCommand,
-  type ScpiFaults,
   ScpiRefusal,
   UNDEFINED_HEADER,
 } from "./ea-itech-scpi-server.js";
 import {
   DEFAULT_EMULATED_CELL,
   type EmulatedCellOptions,
-  type SupplyCell,
-  SupplyCell as SupplyCellClass,
+  type SupplyDrive,
+  type VoltagePriority,
 } from "./ea-itech-supply-physics.js";
-import { FaultDeck } from "./emulator-faults.js";
-import type { OptionReader } from "./emulator-options.js";
-import { OptionReader as Reader } from "./emulator-options.js";
-import type { EmulatorStartOptions, RunningEmulator } from "./registry.js";
+import { OptionReader } from "./emulator-options.js";
+import type { EmulatorStartOptions } from "./registry.js";
+import { prepareScpiSupply, type ScpiSupplyEmulator, serveScpiSupply } from "./scpi-supply-emulator.js";
 
 export const EA_PSB_SCPI_EMULATOR = "ea/psb-scpi";
 
@@ -54,42 +48,38 @@ export interface PsbRatings {
 
 export const DEFAULT_PSB_NOMINAL: PsbRatings = { voltageV: 60, currentA: 60, powerW: 1500 };
 
-/** Set values of a PSB (what SOUR:/SINK: commands or registers 498–502 hold). */
-export interface PsbSetValues {
-  voltageV: number;
-  sourceCurrentA: number;
-  sourcePowerW: number;
-  sinkCurrentA: number;
-  sinkPowerW: number;
-}
+/** What the PSB emulators are without options: a PSB 10060-60. */
+const PSB_DEFAULTS = { model: "PSB 10060-60", serial: "2411230001", nominal: DEFAULT_PSB_NOMINAL };
 
-export interface EaPsbScpiEmulator extends RunningEmulator {
-  readonly supply: SupplyCell;
-  readonly faults: FaultDeck<ScpiFaults>;
-  readonly server: EmulatedScpiServer;
+/**
+ * Set values of a PSB (what SOUR:/SINK: commands or registers 498–502 hold): a PSB always regulates
+ * in voltage priority, so they are that drive of its cell.
+ */
+export type PsbSetValues = VoltagePriority;
+
+export interface EaPsbScpiEmulator extends ScpiSupplyEmulator {
   readonly setValues: Readonly<PsbSetValues>;
   readonly outputOn: boolean;
   readonly locked: boolean;
-  /** Every command line received. */
-  readonly commands: readonly string[];
-  disconnectFor(ms: number): void;
 }
 
 /** Reads the options the PSB emulators share: model, serial, nominal, cell, initialSoc. */
-export function readPsbOptions(
-  reader: OptionReader,
-  defaults: { model: string; serial: string; nominal: PsbRatings },
-): { model: string; serial: string; nominal: PsbRatings; cell: EmulatedCellOptions } {
+export function readPsbOptions(reader: OptionReader): {
+  model: string;
+  serial: string;
+  nominal: PsbRatings;
+  cell: EmulatedCellOptions;
+} {
   const text = (name: string, fallback: string): string => {
     const v = reader.raw(name);
     if (v === undefined) return fallback;
     if (typeof v !== "string" || v.trim() === "") reader.fail(`${name} must be a text`);
     return v as string;
   };
-  const model = text("model", defaults.model);
-  const serial = text("serial", defaults.serial);
+  const model = text("model", PSB_DEFAULTS.model);
+  const serial = text("serial", PSB_DEFAULTS.serial);
   const nominalOption = reader.raw("nominal");
-  let nominal = defaults.nominal;
+  let nominal = PSB_DEFAULTS.nominal;
   if (nominalOption !== undefined) {
     const n = nominalOption as Partial<PsbRatings>;
     const ok = (x: unknown) => typeof x === "number" && x > 0 && Number.isFinite(x);
@@ -116,6 +106,22 @@ export function readCellOptions(reader: OptionReader): EmulatedCellOptions {
   return { chemistry, capacityAh, initialSoc };
 }
 
+/** Returns the set values of a PSB after *RST (or power-on): 0 V, no current, rated power. */
+export function initialPsbSetValues(nominal: PsbRatings): PsbSetValues {
+  return {
+    voltageV: 0,
+    sourceCurrentA: 0,
+    sourcePowerW: nominal.powerW,
+    sinkCurrentA: 0,
+    sinkPowerW: nominal.powerW,
+  };
+}
+
+/** Returns the drive of a PSB's cell: its set values while the output is on, else off. */
+export function psbDrive(set: Readonly<PsbSetValues>, outputOn: boolean): SupplyDrive {
+  return outputOn ? { kind: "voltage-priority", ...set } : { kind: "off" };
+}
+
 /** Formats a measured value the way the PSB's display does: 4 significant digits of the rating. */
 export function formatPsbValue(value: number, nominal: number, unit: string): string {
   const decimals = Math.max(0, 3 - Math.floor(Math.log10(nominal)));
@@ -125,42 +131,18 @@ export function formatPsbValue(value: number, nominal: number, unit: string): st
 
 /** Starts an emulated PSB 10000 on SCPI. */
 export async function startEaPsbScpiEmulator(start: EmulatorStartOptions): Promise<EaPsbScpiEmulator> {
-  const reader = new Reader(EA_PSB_SCPI_EMULATOR, start.options);
-  const { model, serial, nominal, cell } = readPsbOptions(reader, {
-    model: "PSB 10060-60",
-    serial: "2411230001",
-    nominal: DEFAULT_PSB_NOMINAL,
-  });
-  const timing = readLinkTiming(reader, 115_200);
-  const faults = new FaultDeck<ScpiFaults>(EA_PSB_SCPI_EMULATOR, SCPI_FAULT_KNOBS, reader.raw("faults"));
-  reader.done();
+  const reader = new OptionReader(EA_PSB_SCPI_EMULATOR, start.options);
+  const { model, serial, nominal, cell } = readPsbOptions(reader);
+  const parts = prepareScpiSupply(EA_PSB_SCPI_EMULATOR, reader, start, cell);
+  const { supply } = parts;
 
-  const supply = new SupplyCellClass(start.clock ?? new SystemClock(), cell);
-  const initial: PsbSetValues = {
-    voltageV: 0,
-    sourceCurrentA: 0,
-    sourcePowerW: nominal.powerW,
-    sinkCurrentA: 0,
-    sinkPowerW: nominal.powerW,
-  };
+  const initial = initialPsbSetValues(nominal);
   const set: PsbSetValues = { ...initial };
   let outputOn = false;
   let locked = false;
   let confMode = "UIP";
 
-  const updateDrive = () =>
-    supply.setDrive(
-      outputOn
-        ? {
-            kind: "voltage-priority",
-            voltageV: set.voltageV,
-            sourceCurrentA: set.sourceCurrentA,
-            sourcePowerW: set.sourcePowerW,
-            sinkCurrentA: set.sinkCurrentA,
-            sinkPowerW: set.sinkPowerW,
-          }
-        : { kind: "off" },
-    );
+  const updateDrive = () => supply.setDrive(psbDrive(set, outputOn));
 
   const SET_VALUES: Record<string, { key: keyof PsbSetValues; unit: string; nominal: number }> = {
     VOLT: { key: "voltageV", unit: "V", nominal: nominal.voltageV },
@@ -240,25 +222,9 @@ export async function startEaPsbScpiEmulator(start: EmulatorStartOptions): Promi
     }
   };
 
-  const server = new EmulatedScpiServer({
-    name: EA_PSB_SCPI_EMULATOR,
-    listen: start.listen,
-    execute,
-    faults,
-    linkTiming: timing.linkTiming,
-    baudRate: timing.baudRate,
-    turnaroundMs: timing.turnaroundMs,
-    errorQueryAll: true,
-  });
-  await server.start();
-
+  const emulator = await serveScpiSupply(parts, execute, { errorQueryAll: true });
   return {
-    name: EA_PSB_SCPI_EMULATOR,
-    listen: server.url,
-    supply,
-    faults,
-    server,
-    commands: server.commands,
+    ...emulator,
     get setValues() {
       return { ...set };
     },
@@ -268,7 +234,5 @@ export async function startEaPsbScpiEmulator(start: EmulatorStartOptions): Promi
     get locked() {
       return locked;
     },
-    disconnectFor: (ms) => server.disconnectFor(ms),
-    stop: () => server.stop(),
   };
 }

@@ -18,11 +18,11 @@
  *   faults: { timeout, garbage: { bytes }, na: { text }, lateReply: { delayMs }, disconnect: { forMs } }
  */
 import { SystemClock } from "../clock.js";
+import { AsciiLineLink, type ReceivedLine } from "./ascii-line-link.js";
 import { EmulatedChamber } from "./emulated-chamber.js";
 import { FaultDeck, type FaultRate, type KnobParams } from "./emulator-faults.js";
-import { type EmulatorConnection, type EmulatorListener, listenForEmulator } from "./emulator-listener.js";
 import { OptionReader } from "./emulator-options.js";
-import { charTimeMs, waitUntil } from "./link-timing.js";
+import { readLinkTiming } from "./link-timing.js";
 import type { EmulatorStartOptions, RunningEmulator } from "./registry.js";
 
 export const ESPEC_P300_EMULATOR = "espec/p300";
@@ -80,9 +80,7 @@ export async function startEspecP300Emulator(start: EmulatorStartOptions): Promi
     reader.fail("typeReply must be a text");
   const typeReply = (typeReplyOption as string | undefined) ?? `T,S2,${air.rangeC[1].toFixed(1)}`;
   let protect = reader.boolean("protect", false);
-  const linkTiming = reader.boolean("linkTiming", false);
-  const baudOption = reader.integer("baud", 9600, 300, 1_000_000);
-  const turnaroundMs = reader.number("turnaroundMs", 0, 0, 10_000);
+  const timing = readLinkTiming(reader, { baud: 9600, maxBaud: 1_000_000 });
   const faults = new FaultDeck<EspecFaults>(ESPEC_P300_EMULATOR, ESPEC_FAULT_KNOBS, reader.raw("faults"));
   reader.done();
 
@@ -91,11 +89,6 @@ export async function startEspecP300Emulator(start: EmulatorStartOptions): Promi
   chamber.setSetpoint(setpointC);
   chamber.setRegulating(mode === "CONSTANT");
   const commands: string[] = [];
-  const pending = new Map<number, string>();
-  const chains = new Map<number, Promise<void>>();
-  let listener: EmulatorListener | undefined;
-  let stopped = false;
-  let baudRate = baudOption;
 
   const f1 = (v: number) => (Math.round(v * 10) / 10).toFixed(1);
 
@@ -137,66 +130,26 @@ export async function startEspecP300Emulator(start: EmulatorStartOptions): Promi
     return "NA:CMD ERR";
   };
 
-  const serve = async (connection: EmulatorConnection, line: string, receivedAt: number): Promise<void> => {
-    let command = line;
+  const serve = async (received: ReceivedLine): Promise<void> => {
+    let command = received.line;
     if (address !== undefined) {
-      const prefix = /^\s*(\d+)\s*,(.*)$/.exec(line);
+      const prefix = /^\s*(\d+)\s*,(.*)$/.exec(command);
       if (!prefix || Number(prefix[1]) !== address) return;
       command = prefix[2]!;
     }
     commands.push(command);
-    const cut = faults.fire("disconnect");
-    if (cut) {
-      listener?.disconnectFor(cut.forMs ?? 1000);
-      return;
-    }
+    if (link.disconnectOnFault()) return;
     if (faults.fire("timeout")) return;
     const na = faults.fire("na");
-    let reply = na ? `NA:${na.text ?? "CHB NOT READY"}` : answer(command);
-    const garbage = faults.fire("garbage");
-    if (garbage)
-      reply = Array.from({ length: garbage.bytes ?? 12 }, () =>
-        String.fromCharCode(33 + faults.randomInt(90)),
-      ).join("");
-    const late = faults.fire("lateReply");
-    let deadline = receivedAt + (late ? (late.delayMs ?? 1500) : 0);
-    if (linkTiming)
-      deadline += (line.length + 2 + reply.length + 2) * charTimeMs(baudRate, 10) + turnaroundMs;
-    await waitUntil(deadline);
-    if (!stopped) connection.write(Buffer.from(`${reply}\r\n`, "latin1"));
+    await link.reply(received, na ? `NA:${na.text ?? "CHB NOT READY"}` : answer(command));
   };
 
-  listener = await listenForEmulator(
-    start.listen,
-    {
-      data: (connection, chunk) => {
-        const now = performance.now();
-        let text = (pending.get(connection.id) ?? "") + chunk.toString("latin1");
-        for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n")) {
-          const line = text.slice(0, end).replace(/\r$/, "");
-          text = text.slice(end + 1);
-          if (line.trim() === "") continue;
-          const previous = chains.get(connection.id) ?? Promise.resolve();
-          chains.set(
-            connection.id,
-            previous.then(() => serve(connection, line, now)),
-          );
-        }
-        pending.set(connection.id, text.length > 4096 ? "" : text);
-      },
-      closed: (connection) => {
-        pending.delete(connection.id);
-        chains.delete(connection.id);
-      },
-    },
-    { defaultBaud: baudOption },
-  );
-  baudRate = listener.baudRate ?? baudOption;
-  const running = listener;
+  const link = new AsciiLineLink({ listen: start.listen, faults, timing, terminator: "\r\n", serve });
+  await link.start();
 
   return {
     name: ESPEC_P300_EMULATOR,
-    listen: running.url,
+    listen: link.url,
     chamber,
     faults,
     commands,
@@ -213,11 +166,7 @@ export async function startEspecP300Emulator(start: EmulatorStartOptions): Promi
     set protect(value: boolean) {
       protect = value;
     },
-    disconnectFor: (ms) => running.disconnectFor(ms),
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      await running.stop();
-    },
+    disconnectFor: (ms) => link.disconnectFor(ms),
+    stop: () => link.stop(),
   };
 }

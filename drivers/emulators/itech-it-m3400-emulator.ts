@@ -19,24 +19,18 @@
  *   linkTiming: false   baud: 115200   turnaroundMs: 0
  *   faults: { timeout, garbage: { bytes }, lateReply: { delayMs }, error: { code, message }, disconnect: { forMs } }
  */
-import { SystemClock } from "../clock.js";
 import { itM3400Ratings } from "../itech/itech-it-m3400.js";
 import {
   booleanArgument,
   DATA_OUT_OF_RANGE,
-  EmulatedScpiServer,
   numberArgument,
-  readLinkTiming,
-  SCPI_FAULT_KNOBS,
   type ScpiCommand,
-  type ScpiFaults,
   UNDEFINED_HEADER,
 } from "./ea-itech-scpi-server.js";
-import { SupplyCell } from "./ea-itech-supply-physics.js";
 import { readCellOptions } from "./ea-psb-scpi-emulator.js";
-import { FaultDeck } from "./emulator-faults.js";
 import { OptionReader } from "./emulator-options.js";
-import type { EmulatorStartOptions, RunningEmulator } from "./registry.js";
+import type { EmulatorStartOptions } from "./registry.js";
+import { prepareScpiSupply, type ScpiSupplyEmulator, serveScpiSupply } from "./scpi-supply-emulator.js";
 
 export const ITECH_IT_M3400_EMULATOR = "itech/it-m3400";
 
@@ -50,15 +44,10 @@ export interface ItechSettings {
   negativeA: number;
 }
 
-export interface ItechItM3400Emulator extends RunningEmulator {
-  readonly supply: SupplyCell;
-  readonly faults: FaultDeck<ScpiFaults>;
-  readonly server: EmulatedScpiServer;
+export interface ItechItM3400Emulator extends ScpiSupplyEmulator {
   readonly settings: Readonly<ItechSettings>;
   readonly outputOn: boolean;
   readonly remote: boolean;
-  readonly commands: readonly string[];
-  disconnectFor(ms: number): void;
 }
 
 /** Starts an emulated IT-M3400. */
@@ -73,12 +62,9 @@ export async function startItechItM3400Emulator(start: EmulatorStartOptions): Pr
   const serialOption = reader.raw("serial");
   if (serialOption !== undefined && typeof serialOption !== "string") reader.fail("serial must be a text");
   const serial = (serialOption as string | undefined) ?? "800001234567890001";
-  const cell = readCellOptions(reader);
-  const timing = readLinkTiming(reader, 115_200);
-  const faults = new FaultDeck<ScpiFaults>(ITECH_IT_M3400_EMULATOR, SCPI_FAULT_KNOBS, reader.raw("faults"));
-  reader.done();
+  const parts = prepareScpiSupply(ITECH_IT_M3400_EMULATOR, reader, start, readCellOptions(reader));
+  const { supply } = parts;
 
-  const supply = new SupplyCell(start.clock ?? new SystemClock(), cell);
   const initial: ItechSettings = {
     func: "CURR",
     currentA: 0,
@@ -183,25 +169,9 @@ export async function startItechItM3400Emulator(start: EmulatorStartOptions): Pr
     }
   };
 
-  const server = new EmulatedScpiServer({
-    name: ITECH_IT_M3400_EMULATOR,
-    listen: start.listen,
-    execute,
-    faults,
-    linkTiming: timing.linkTiming,
-    baudRate: timing.baudRate,
-    turnaroundMs: timing.turnaroundMs,
-    errorQueryAll: false,
-  });
-  await server.start();
-
+  const emulator = await serveScpiSupply(parts, execute, { errorQueryAll: false });
   return {
-    name: ITECH_IT_M3400_EMULATOR,
-    listen: server.url,
-    supply,
-    faults,
-    server,
-    commands: server.commands,
+    ...emulator,
     get settings() {
       return { ...s };
     },
@@ -211,7 +181,5 @@ export async function startItechItM3400Emulator(start: EmulatorStartOptions): Pr
     get remote() {
       return remote;
     },
-    disconnectFor: (ms) => server.disconnectFor(ms),
-    stop: () => server.stop(),
   };
 }

@@ -6,6 +6,32 @@
  * second stop bit, stop); frames are separated by at least 3.5 character times; above 19200 baud the
  * spec fixes t3.5 at 1.75 ms. ASCII instruments on 8N1 send 10 bits per character.
  */
+import type { OptionReader } from "./emulator-options.js";
+
+/** Whether and how an emulator delays its replies like a serial line would. */
+export interface LinkTiming {
+  linkTiming: boolean;
+  /** Baud rate when the listen address names none. */
+  baudRate: number;
+  /** Device reply latency under link timing, ms. */
+  turnaroundMs: number;
+}
+
+/**
+ * Reads the link-timing options every wire emulator takes, in this order: `linkTiming` (default
+ * false), `baud` (an integer from 300 to `maxBaud`, which is 4 000 000 unless given) and
+ * `turnaroundMs` (0 to 10 000, default 0 unless given).
+ */
+export function readLinkTiming(
+  reader: OptionReader,
+  defaults: { baud: number; maxBaud?: number; turnaroundMs?: number },
+): LinkTiming {
+  return {
+    linkTiming: reader.boolean("linkTiming", false),
+    baudRate: reader.integer("baud", defaults.baud, 300, defaults.maxBaud ?? 4_000_000),
+    turnaroundMs: reader.number("turnaroundMs", defaults.turnaroundMs ?? 0, 0, 10_000),
+  };
+}
 
 /** Returns the time one character takes on the wire, ms. */
 export function charTimeMs(baudRate: number, bitsPerChar = 11): number {

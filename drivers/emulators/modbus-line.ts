@@ -300,6 +300,12 @@ export interface ModbusLineLease {
   release(): Promise<void>;
 }
 
+/** Returns the framing a listen address implies: Modbus TCP (MBAP) on tcp:// addresses, else RTU. */
+export function framingFor(listen: string | Transport): "rtu" | "tcp" {
+  const isTcp = typeof listen === "string" ? /^\s*tcp:/i.test(listen) : listen.spec.kind === "tcp";
+  return isTcp ? "tcp" : "rtu";
+}
+
 /**
  * Returns a lease on the emulated line listening on `listen`, starting it on first use. Emulators
  * on the same serial path (or the same Transport, or the same fixed TCP port) share it.
@@ -308,8 +314,7 @@ export async function acquireModbusLine(
   listen: string | Transport,
   options: ModbusLineOptions = {},
 ): Promise<ModbusLineLease> {
-  const isTcp = typeof listen === "string" ? /^\s*tcp:/i.test(listen) : listen.spec.kind === "tcp";
-  const framing = options.framing ?? (isTcp ? "tcp" : "rtu");
+  const framing = options.framing ?? framingFor(listen);
   const linkTiming = options.linkTiming ?? false;
   const key = lineKey(listen);
   let shared = key === undefined ? undefined : sharedLines.get(key);

@@ -26,13 +26,14 @@ import { SystemClock } from "../clock.js";
 import { EmulatedChamber } from "./emulated-chamber.js";
 import { FaultDeck } from "./emulator-faults.js";
 import { OptionReader } from "./emulator-options.js";
+import { readLinkTiming } from "./link-timing.js";
 import {
-  acquireModbusLine,
   type EmulatedModbusLine,
   type EmulatedModbusUnit,
   MODBUS_FAULT_KNOBS,
   type ModbusFaults,
 } from "./modbus-line.js";
+import { attachModbusUnits, readRegisterBlock } from "./modbus-unit-wiring.js";
 import type { EmulatorStartOptions, RunningEmulator } from "./registry.js";
 
 export const WATLOW_F4_EMULATOR = "watlow/f4";
@@ -79,6 +80,20 @@ const READ_ONLY = new Set<number>([
 ]);
 const DEFINED = new Set<number>([...Object.values(F4_REGISTERS), 1, 2, 3, 4, 5]);
 
+/** What a WatlowF4Device starts with: its air, its fault knobs (unparsed) and its settable state. */
+export type WatlowF4DeviceSettings = Pick<
+  WatlowF4Device,
+  | "chamber"
+  | "turnaroundMs"
+  | "minRequestGapMs"
+  | "decimals"
+  | "units"
+  | "temperatureUnit"
+  | "model"
+  | "mode"
+  | "limitsC"
+> & { faults: unknown };
+
 /** One emulated F4 (one unit id) with its own chamber air. */
 export class WatlowF4Device implements EmulatedModbusUnit {
   readonly faults: FaultDeck<ModbusFaults>;
@@ -102,18 +117,7 @@ export class WatlowF4Device implements EmulatedModbusUnit {
 
   constructor(
     readonly unit: number,
-    settings: {
-      chamber: EmulatedChamber;
-      faults: unknown;
-      turnaroundMs: number;
-      minRequestGapMs: number;
-      decimals: number;
-      units: number;
-      temperatureUnit: number;
-      model: number;
-      mode: number;
-      limitsC: [number, number];
-    },
+    settings: WatlowF4DeviceSettings,
   ) {
     this.chamber = settings.chamber;
     this.faults = new FaultDeck<ModbusFaults>(`watlow/f4 unit ${unit}`, MODBUS_FAULT_KNOBS, settings.faults);
@@ -134,15 +138,7 @@ export class WatlowF4Device implements EmulatedModbusUnit {
 
   handle(request: ModbusRequest): ModbusResponse {
     const fc = request.functionCode;
-    if (fc === 0x03 || fc === 0x04) {
-      const values: number[] = [];
-      for (let a = request.address; a < request.address + request.quantity; a++) {
-        const v = this.read(a);
-        if (v === undefined) return { functionCode: fc, exceptionCode: 2 };
-        values.push(v);
-      }
-      return { functionCode: fc, values };
-    }
+    if (fc === 0x03 || fc === 0x04) return readRegisterBlock(request, (address) => this.read(address));
     if (fc === 0x06) {
       const code = this.write(request.address, request.value);
       if (code !== 0) return { functionCode: fc, exceptionCode: code };
@@ -253,9 +249,11 @@ export async function startWatlowF4Emulator(start: EmulatorStartOptions): Promis
   const mode = reader.integer("mode", 0, 0, 3);
   const air = EmulatedChamber.readOptions(reader);
   const limitsC = reader.range("limitsC", air.rangeC);
-  const linkTiming = reader.boolean("linkTiming", false);
-  const baudRate = reader.integer("baud", 19200, 300, 1_000_000);
-  const turnaroundMs = reader.number("turnaroundMs", 30, 0, 10_000);
+  const { linkTiming, baudRate, turnaroundMs } = readLinkTiming(reader, {
+    baud: 19200,
+    maxBaud: 1_000_000,
+    turnaroundMs: 30,
+  });
   const minRequestGapMs = reader.number("minRequestGapMs", 0, 0, 10_000);
   const faults = reader.raw("faults");
   reader.done();
@@ -278,31 +276,17 @@ export async function startWatlowF4Emulator(start: EmulatorStartOptions): Promis
       }),
     );
   }
-  const lease = await acquireModbusLine(start.listen, { framing: "rtu", linkTiming, baudRate });
-  const detach: Array<() => void> = [];
-  try {
-    for (const [unit, device] of devices) detach.push(lease.line.attach(unit, device));
-  } catch (err) {
-    for (const d of detach) d();
-    await lease.release();
-    throw err;
-  }
-  let stopped = false;
+  const attached = await attachModbusUnits(start.listen, { framing: "rtu", linkTiming, baudRate }, devices);
   return {
     name: WATLOW_F4_EMULATOR,
-    listen: lease.line.url,
-    line: lease.line,
+    listen: attached.line.url,
+    line: attached.line,
     devices,
     device: (unit) => {
       const d = unit === undefined ? devices.values().next().value : devices.get(unit);
       if (d === undefined) throw new Error(`no emulated F4 on unit ${unit}`);
       return d;
     },
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      for (const d of detach) d();
-      await lease.release();
-    },
+    stop: attached.stop,
   };
 }

@@ -21,12 +21,12 @@ import { EmulatedChamber } from "./emulated-chamber.js";
 import { FaultDeck } from "./emulator-faults.js";
 import { OptionReader } from "./emulator-options.js";
 import {
-  acquireModbusLine,
   type EmulatedModbusLine,
   type EmulatedModbusUnit,
   MODBUS_FAULT_KNOBS,
   type ModbusFaults,
 } from "./modbus-line.js";
+import { attachModbusUnits, readRegisterBlock } from "./modbus-unit-wiring.js";
 import type { EmulatorStartOptions, RunningEmulator } from "./registry.js";
 
 export const WATLOW_F4T_EMULATOR = "watlow/f4t";
@@ -70,15 +70,7 @@ export class WatlowF4tDevice implements EmulatedModbusUnit {
 
   handle(request: ModbusRequest): ModbusResponse {
     const fc = request.functionCode;
-    if (fc === 0x03) {
-      const values: number[] = [];
-      for (let a = request.address; a < request.address + request.quantity; a++) {
-        const v = this.read(a);
-        if (v === undefined) return { functionCode: fc, exceptionCode: 2 };
-        values.push(v);
-      }
-      return { functionCode: fc, values };
-    }
+    if (fc === 0x03) return readRegisterBlock(request, (address) => this.read(address));
     if (fc === 0x10) {
       const target = this.locate(request.address);
       if (target === undefined || target.field !== "constantSetpoint" || target.word !== 0)
@@ -147,25 +139,14 @@ export async function startWatlowF4tEmulator(start: EmulatorStartOptions): Promi
   const clock = start.clock ?? new SystemClock();
   const loops = Array.from({ length: loopCount }, () => new EmulatedChamber(clock, air));
   const device = new WatlowF4tDevice(unit, loops, partNumber as string, air.rangeC, faults);
-  const lease = await acquireModbusLine(start.listen, { framing: framing as "tcp" | "rtu" | undefined });
-  let detach: () => void;
-  try {
-    detach = lease.line.attach(unit, device);
-  } catch (err) {
-    await lease.release();
-    throw err;
-  }
-  let stopped = false;
+  const attached = await attachModbusUnits(start.listen, { framing: framing as "tcp" | "rtu" | undefined }, [
+    [unit, device],
+  ]);
   return {
     name: WATLOW_F4T_EMULATOR,
-    listen: lease.line.url,
-    line: lease.line,
+    listen: attached.line.url,
+    line: attached.line,
     device,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      detach();
-      await lease.release();
-    },
+    stop: attached.stop,
   };
 }

@@ -1,7 +1,15 @@
 // The emulated Modbus line: register map of the F4 emulator, link timing, sharing one line, broadcasts,
-// the per-unit pause, and frames it must ignore.
+// the per-unit pause, and frames it must ignore; block reads and attaching units (modbus-unit-wiring.ts).
 import { afterEach, describe, expect, it } from "vitest";
+import { FaultDeck } from "../../../drivers/emulators/emulator-faults.js";
 import { charTimeMs, frameSilenceMs } from "../../../drivers/emulators/link-timing.js";
+import {
+  acquireModbusLine,
+  type EmulatedModbusUnit,
+  MODBUS_FAULT_KNOBS,
+  type ModbusFaults,
+} from "../../../drivers/emulators/modbus-line.js";
+import { attachModbusUnits, readRegisterBlock } from "../../../drivers/emulators/modbus-unit-wiring.js";
 import { startWatlowF4Emulator } from "../../../drivers/emulators/watlow-f4-emulator.js";
 import { startWatlowF4tEmulator } from "../../../drivers/emulators/watlow-f4t-emulator.js";
 import {
@@ -159,5 +167,82 @@ describe("sharing one emulated line", () => {
       code: "MODBUS_TIMEOUT",
     });
     expect(await b.device({ unit: 1 }).readHoldingRegisters(0, 1)).toEqual([5270]);
+  });
+});
+
+/** A unit whose holding registers 0–4 hold their own address. */
+function unit(name: string): EmulatedModbusUnit {
+  return {
+    handle: (request) =>
+      request.functionCode === 0x03
+        ? readRegisterBlock(request, (address) => (address < 5 ? address : undefined))
+        : { functionCode: request.functionCode, exceptionCode: 1 },
+    faults: new FaultDeck<ModbusFaults>(name, MODBUS_FAULT_KNOBS),
+    turnaroundMs: 0,
+    minRequestGapMs: 0,
+  };
+}
+
+describe("readRegisterBlock", () => {
+  it("reads each address in turn and keeps the function code", () => {
+    expect(readRegisterBlock({ functionCode: 0x04, address: 10, quantity: 3 }, (a) => a * 2)).toEqual({
+      functionCode: 0x04,
+      values: [20, 22, 24],
+    });
+  });
+
+  it("answers exception 2 at the first address the map does not know, reading no further", () => {
+    const asked: number[] = [];
+    const read = (address: number) => {
+      asked.push(address);
+      return address === 11 ? undefined : 7;
+    };
+    expect(readRegisterBlock({ functionCode: 0x03, address: 10, quantity: 3 }, read)).toEqual({
+      functionCode: 0x03,
+      exceptionCode: 2,
+    });
+    expect(asked).toEqual([10, 11]);
+  });
+});
+
+describe("attachModbusUnits", () => {
+  it("puts every unit on the line", async () => {
+    const pair = await memoryPair();
+    const attached = await attachModbusUnits(pair.device, {}, [
+      [1, unit("a")],
+      [2, unit("b")],
+    ]);
+    cleanups.push(() => attached.stop());
+    const line = bus(pair);
+    expect(await line.device({ unit: 1 }).readHoldingRegisters(0, 3)).toEqual([0, 1, 2]);
+    expect(await line.device({ unit: 2 }).readHoldingRegisters(2, 3)).toEqual([2, 3, 4]);
+    await expect(line.device({ unit: 2 }).readHoldingRegisters(3, 3)).rejects.toMatchObject({
+      exceptionCode: 2,
+    });
+  });
+
+  it("detaches the units it attached when one cannot attach", async () => {
+    const pair = await memoryPair();
+    const held = await acquireModbusLine(pair.device);
+    cleanups.push(() => held.release());
+    held.line.attach(2, unit("held"));
+    await expect(
+      attachModbusUnits(pair.device, {}, [
+        [1, unit("a")],
+        [2, unit("b")],
+      ]),
+    ).rejects.toThrow(/unit 2 is already taken/);
+    expect(() => held.line.attach(1, unit("again"))).not.toThrow();
+  });
+
+  it("stops once, freeing its unit ids", async () => {
+    const pair = await memoryPair();
+    const held = await acquireModbusLine(pair.device);
+    cleanups.push(() => held.release());
+    const attached = await attachModbusUnits(pair.device, {}, [[1, unit("a")]]);
+    expect(attached.line).toBe(held.line);
+    await attached.stop();
+    await attached.stop();
+    expect(() => held.line.attach(1, unit("again"))).not.toThrow();
   });
 });
