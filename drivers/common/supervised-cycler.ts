@@ -1,10 +1,10 @@
 /**
  * The wiring every real single-channel cycler driver shares (EA PSB over SCPI and Modbus, ITECH
  * IT-M3400): the timing options, an InstrumentSession supervising the link, the SupervisedChannel
- * that fails fast while the link is down, and link events passed on to the daemon. SCPI drivers also
- * share the client set-up and the close sequence (ScpiCyclerLink).
+ * that fails fast while the link is down, and link events passed on to the daemon. SCPI drivers build
+ * on it through ScpiCyclerDevice.
  */
-import { createTransport, ScpiClient, type Transport } from "../../protocols/index.js";
+import type { Transport } from "../../protocols/index.js";
 import type { CyclerRanges, DriverContext } from "../capabilities.js";
 import type { DriverOptionReader } from "./driver-options.js";
 import { InstrumentSession } from "./instrument-session.js";
@@ -71,54 +71,4 @@ export function superviseCycler(options: SupervisedCyclerOptions): {
     options.ranges,
   );
   return { session, channel };
-}
-
-export interface ScpiCyclerLinkOptions extends Omit<SupervisedCyclerOptions, "transport" | "backend"> {
-  url: string;
-  /** The instrument's error queue query, asked after every write (`SYST:ERR?`, `SYST:ERR:ALL?`). */
-  errorQuery: string;
-  /** Command that hands the front panel back on close (`SYST:LOCK OFF`, `SYST:LOC`). */
-  releaseCommand: string;
-  backend(scpi: ScpiClient): ChannelBackend;
-}
-
-/** Transport, `\n`-terminated SCPI client, session and channel of a single-channel SCPI cycler. */
-export class ScpiCyclerLink {
-  readonly transport: Transport;
-  readonly scpi: ScpiClient;
-  readonly session: InstrumentSession;
-  readonly channel: SupervisedChannel;
-  private readonly releaseCommand: string;
-
-  constructor(options: ScpiCyclerLinkOptions) {
-    this.releaseCommand = options.releaseCommand;
-    this.transport = createTransport(options.url);
-    this.scpi = new ScpiClient(this.transport, {
-      writeTerminator: "\n",
-      readTerminator: "\n",
-      timeoutMs: options.timings.timeoutMs,
-      errorQuery: options.errorQuery,
-      minGapMs: options.timings.minGapMs,
-    });
-    const { session, channel } = superviseCycler({
-      ...options,
-      transport: this.transport,
-      backend: options.backend(this.scpi),
-    });
-    this.session = session;
-    this.channel = channel;
-  }
-
-  connect(): Promise<void> {
-    return this.session.connect();
-  }
-
-  /** Stops stepping, hands the front panel back (when the link is up) and closes the transport; the output is left as it is. */
-  async close(): Promise<void> {
-    this.channel.stopStepping();
-    if (this.session.state === "ready") await this.scpi.write(this.releaseCommand).catch(() => undefined);
-    this.session.close();
-    this.scpi.dispose();
-    await this.transport.close();
-  }
 }

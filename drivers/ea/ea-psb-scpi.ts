@@ -32,20 +32,13 @@
  * between re-initialisations after a reconnect, default 1000), minGapMs (between commands, default 0),
  * measure ("array" | "separate"), limits ({ voltageV?, currentA?, powerW? } narrower than the ratings).
  */
-import type { InstrumentIdentity, ScpiClient, Transport } from "../../protocols/index.js";
-import type { CyclerRanges, CyclerReading, Device, DeviceConfig, DriverContext } from "../capabilities.js";
+import type { InstrumentIdentity, ScpiClient } from "../../protocols/index.js";
+import type { CyclerRanges, CyclerReading, DeviceConfig, DriverContext } from "../capabilities.js";
 import { CyclerRemoteDeniedError } from "../common/cycler-errors.js";
-import {
-  type ChannelLimits,
-  DriverOptionReader,
-  type Ratings,
-  rangesFrom,
-  UNKNOWN_RANGES,
-} from "../common/driver-options.js";
-import type { InstrumentSession, LinkState } from "../common/instrument-session.js";
-import { assertSameInstrument } from "../common/same-instrument.js";
-import type { ChannelBackend, LevelSetpoint, SupervisedChannel } from "../common/supervised-channel.js";
-import { readCyclerTimings, ScpiCyclerLink } from "../common/supervised-cycler.js";
+import { DriverOptionReader } from "../common/driver-options.js";
+import { ScpiCyclerDevice } from "../common/scpi-cycler-device.js";
+import type { ChannelBackend, LevelSetpoint } from "../common/supervised-channel.js";
+import { readCyclerTimings } from "../common/supervised-cycler.js";
 import {
   formatSetValue,
   planSetValueWrites,
@@ -69,86 +62,39 @@ const SET_VALUE_COMMANDS: Record<SetValueName, string> = {
   sinkPowerW: "SINK:POW",
 };
 
-export class EaPsbScpi implements Device {
+export class EaPsbScpi extends ScpiCyclerDevice {
   readonly driver = EA_PSB_SCPI_DRIVER;
-  readonly id: string;
-  readonly channels: readonly SupervisedChannel[];
-  readonly transport: Transport;
-  readonly scpi: ScpiClient;
-  readonly session: InstrumentSession;
-  private identityAtConnect: InstrumentIdentity | undefined;
-  private nominal: Ratings | undefined;
-  private readonly limits: ChannelLimits;
-  private readonly channel: SupervisedChannel;
-  private readonly link: ScpiCyclerLink;
 
   constructor(config: DeviceConfig, context: DriverContext) {
-    this.id = config.id;
     const o = new DriverOptionReader(config);
     const url = o.transport();
     const channelId = o.channelId();
     const timings = readCyclerTimings(o);
     const measureMode = o.choice("measure", "array", ["array", "separate"] as const);
-    this.limits = o.limits();
+    const limits = o.limits();
     o.done();
-    this.link = new ScpiCyclerLink({
-      deviceId: this.id,
-      channelId,
-      context,
+    super(config, context, {
       url,
+      channelId,
       timings,
+      limits,
+      modes: ALL_CYCLER_MODES,
       errorQuery: "SYST:ERR:ALL?",
       // [PG SCPI: SYSTem:LOCK]: releases remote control so the front panel works again.
       releaseCommand: "SYST:LOCK OFF",
-      initialize: (reason) => this.initialize(reason),
-      backend: (scpi) => new EaScpiBackend(scpi, () => this.ranges(), measureMode),
-      ranges: () => this.ranges(),
+      backend: (scpi, ranges) => new EaScpiBackend(scpi, ranges, measureMode),
     });
-    this.transport = this.link.transport;
-    this.scpi = this.link.scpi;
-    this.session = this.link.session;
-    this.channel = this.link.channel;
-    this.channels = [this.channel];
   }
 
-  /** Where the link stands (ready, link-down, reinitializing, ...). */
-  get linkState(): LinkState {
-    return this.session.state;
-  }
-
-  /** The `*IDN?` identity seen at connect. */
-  get identity(): InstrumentIdentity | undefined {
-    return this.identityAtConnect;
-  }
-
-  /** Nominal ratings the instrument reported (SYST:NOM:*). */
-  get ratings(): Ratings | undefined {
-    return this.nominal;
-  }
-
-  connect(): Promise<void> {
-    return this.link.connect();
-  }
-
-  close(): Promise<void> {
-    return this.link.close();
-  }
-
-  private ranges(): CyclerRanges {
-    return this.nominal ? rangesFrom(this.nominal, this.limits, ALL_CYCLER_MODES) : UNKNOWN_RANGES;
-  }
-
-  private async initialize(reason: "connect" | "reconnect"): Promise<void> {
-    const identity = await this.scpi.identify(EA_PSB_IDENTITY);
-    if (reason === "reconnect")
-      assertSameInstrument(this.identityAtConnect, identity, `*IDN? on ${this.transport.url}`);
+  protected async initialize(reason: "connect" | "reconnect"): Promise<InstrumentIdentity> {
+    const identity = await this.identifyAs(EA_PSB_IDENTITY, reason);
     await this.scpi.write("SYST:LOCK ON");
     const owner = (await this.scpi.query("SYST:LOCK:OWN?")).trim().toUpperCase();
     if (owner !== "REMOTE") throw new CyclerRemoteDeniedError(this.id, `SYST:LOCK:OWN? answered "${owner}"`);
     await this.scpi.write("OUTP OFF");
     this.channel.outputSwitchedOff();
-    if (reason === "connect" || this.nominal === undefined) {
-      this.nominal = {
+    if (reason === "connect" || this.rated === undefined) {
+      this.rated = {
         voltageV: await this.scpi.queryNumber("SYST:NOM:VOLT?", { unit: "V" }),
         currentA: await this.scpi.queryNumber("SYST:NOM:CURR?", { unit: "A" }),
         powerW: await this.scpi.queryNumber("SYST:NOM:POW?", { unit: "W" }),
@@ -156,7 +102,7 @@ export class EaPsbScpi implements Device {
     }
     const mode = (await this.scpi.query("SYST:CONF:MODE?")).trim().toUpperCase().replaceAll("/", "");
     if (mode !== "UIP") await this.scpi.write("SYST:CONF:MODE UIP");
-    this.identityAtConnect ??= identity;
+    return identity;
   }
 }
 

@@ -29,27 +29,13 @@
  * Options: ratings { voltageV, currentA, powerW } (default: from the model in *IDN?), timeoutMs
  * (default 1000), connectTimeoutMs, retryMs, minGapMs, remoteSense ("on" | "off"), limits.
  */
-import type { InstrumentIdentity, ScpiClient, Transport } from "../../protocols/index.js";
-import type {
-  CyclerMode,
-  CyclerRanges,
-  CyclerReading,
-  Device,
-  DeviceConfig,
-  DriverContext,
-} from "../capabilities.js";
+import type { InstrumentIdentity, ScpiClient } from "../../protocols/index.js";
+import type { CyclerMode, CyclerReading, DeviceConfig, DriverContext } from "../capabilities.js";
 import { CyclerRatingMismatchError } from "../common/cycler-errors.js";
-import {
-  type ChannelLimits,
-  DriverOptionReader,
-  type Ratings,
-  rangesFrom,
-  UNKNOWN_RANGES,
-} from "../common/driver-options.js";
-import type { InstrumentSession, LinkState } from "../common/instrument-session.js";
-import { assertSameInstrument } from "../common/same-instrument.js";
-import type { ChannelBackend, LevelSetpoint, SupervisedChannel } from "../common/supervised-channel.js";
-import { readCyclerTimings, ScpiCyclerLink } from "../common/supervised-cycler.js";
+import { DriverOptionReader, type Ratings } from "../common/driver-options.js";
+import { ScpiCyclerDevice } from "../common/scpi-cycler-device.js";
+import type { ChannelBackend, LevelSetpoint } from "../common/supervised-channel.js";
+import { readCyclerTimings } from "../common/supervised-cycler.js";
 import { formatSetValue } from "../common/supply-set-values.js";
 
 export const ITECH_IT_M3400_DRIVER = "itech/it-m3400";
@@ -96,79 +82,36 @@ const COMMANDS: Record<Field, string> = {
   negativeA: "CURR:LIM:NEG",
 };
 
-export class ItechItM3400 implements Device {
+export class ItechItM3400 extends ScpiCyclerDevice {
   readonly driver = ITECH_IT_M3400_DRIVER;
-  readonly id: string;
-  readonly channels: readonly SupervisedChannel[];
-  readonly transport: Transport;
-  readonly scpi: ScpiClient;
-  readonly session: InstrumentSession;
-  private identityAtConnect: InstrumentIdentity | undefined;
-  private rated: Ratings | undefined;
   private readonly configuredRatings: Ratings | undefined;
-  private readonly limits: ChannelLimits;
   private readonly remoteSense: "ON" | "OFF" | undefined;
-  private readonly channel: SupervisedChannel;
-  private readonly link: ScpiCyclerLink;
 
   constructor(config: DeviceConfig, context: DriverContext) {
-    this.id = config.id;
     const o = new DriverOptionReader(config);
     const url = o.transport();
     const channelId = o.channelId();
-    this.configuredRatings = o.ratings("ratings");
+    const configuredRatings = o.ratings("ratings");
     const timings = readCyclerTimings(o);
     const sense = o.choice("remoteSense", "unset", ["unset", "on", "off"] as const);
-    this.remoteSense = sense === "on" ? "ON" : sense === "off" ? "OFF" : undefined;
-    this.limits = o.limits();
+    const limits = o.limits();
     o.done();
-    this.link = new ScpiCyclerLink({
-      deviceId: this.id,
-      channelId,
-      context,
+    super(config, context, {
       url,
+      channelId,
       timings,
+      limits,
+      modes: IT_M3400_MODES,
       errorQuery: "SYST:ERR?",
       releaseCommand: "SYST:LOC",
-      initialize: (reason) => this.initialize(reason),
       backend: (scpi) => new ItechBackend(scpi),
-      ranges: () => this.ranges(),
     });
-    this.transport = this.link.transport;
-    this.scpi = this.link.scpi;
-    this.session = this.link.session;
-    this.channel = this.link.channel;
-    this.channels = [this.channel];
+    this.configuredRatings = configuredRatings;
+    this.remoteSense = sense === "on" ? "ON" : sense === "off" ? "OFF" : undefined;
   }
 
-  get linkState(): LinkState {
-    return this.session.state;
-  }
-
-  get identity(): InstrumentIdentity | undefined {
-    return this.identityAtConnect;
-  }
-
-  get ratings(): Ratings | undefined {
-    return this.rated;
-  }
-
-  connect(): Promise<void> {
-    return this.link.connect();
-  }
-
-  close(): Promise<void> {
-    return this.link.close();
-  }
-
-  private ranges(): CyclerRanges {
-    return this.rated ? rangesFrom(this.rated, this.limits, IT_M3400_MODES) : UNKNOWN_RANGES;
-  }
-
-  private async initialize(reason: "connect" | "reconnect"): Promise<void> {
-    const identity = await this.scpi.identify(ITECH_IDENTITY);
-    if (reason === "reconnect")
-      assertSameInstrument(this.identityAtConnect, identity, `*IDN? on ${this.transport.url}`);
+  protected async initialize(reason: "connect" | "reconnect"): Promise<InstrumentIdentity> {
+    const identity = await this.identifyAs(ITECH_IDENTITY, reason);
     const rated = this.configuredRatings ?? itM3400Ratings(identity.model);
     if (rated === undefined)
       throw new CyclerRatingMismatchError(
@@ -180,7 +123,7 @@ export class ItechItM3400 implements Device {
     this.channel.outputSwitchedOff();
     if (this.remoteSense) await this.scpi.write(`REM:SENS ${this.remoteSense}`);
     this.rated = rated;
-    this.identityAtConnect ??= identity;
+    return identity;
   }
 }
 
