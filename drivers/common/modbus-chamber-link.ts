@@ -5,7 +5,7 @@
  */
 import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
 import { sharedModbusBuses } from "../../protocols/modbus/modbus-bus-pool.js";
-import type { LinkEvent } from "../capabilities.js";
+import type { Chamber, Device, DeviceConfig, DriverContext, LinkEvent } from "../capabilities.js";
 import type { ChamberOptionReader } from "./chamber-options.js";
 import { ChamberSession, type ChamberSessionState } from "./chamber-session.js";
 
@@ -103,5 +103,42 @@ export class ModbusChamberLink {
     this.lease = undefined;
     controller.detach();
     await lease?.release();
+  }
+}
+
+/**
+ * The Device side every Modbus chamber driver shares: no cycler channels, one chamber controller,
+ * one ModbusChamberLink carrying its connection. Subclasses read their own options and build the
+ * chamber after `super()`.
+ */
+export abstract class ModbusChamberDevice<C extends Chamber & ModbusChamberController> implements Device {
+  abstract readonly driver: string;
+  abstract readonly chamber: C;
+  readonly id: string;
+  readonly channels = [] as const;
+  readonly unit: number;
+  private readonly link: ModbusChamberLink;
+
+  protected constructor(
+    config: DeviceConfig,
+    context: Pick<DriverContext, "reportLink"> | undefined,
+    settings: ModbusLinkSettings,
+  ) {
+    this.id = config.id;
+    this.unit = settings.unit;
+    this.link = new ModbusChamberLink(this.id, settings, (event) => context?.reportLink?.(config.id, event));
+  }
+
+  /** Where the connection stands: ready, link-down, identifying, not-ready, closed. */
+  get linkState(): ChamberSessionState {
+    return this.link.state;
+  }
+
+  connect(): Promise<void> {
+    return this.link.connect(this.chamber);
+  }
+
+  close(): Promise<void> {
+    return this.link.close(this.chamber);
   }
 }

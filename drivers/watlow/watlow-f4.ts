@@ -25,10 +25,9 @@
 
 import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
 import { fromInt16, toInt16 } from "../../protocols/modbus/modbus-values.js";
-import type { ChamberReading, Device, DeviceConfig, DriverContext } from "../capabilities.js";
+import type { ChamberReading, DeviceConfig, DriverContext } from "../capabilities.js";
 import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
-import type { ChamberSessionState } from "../common/chamber-session.js";
-import { ModbusChamberLink, readModbusLinkSettings } from "../common/modbus-chamber-link.js";
+import { ModbusChamberDevice, readModbusLinkSettings } from "../common/modbus-chamber-link.js";
 import { WatlowChamber } from "./watlow-chamber.js";
 import {
   WatlowConfigError,
@@ -71,16 +70,11 @@ export const F4 = {
 export const F4_MODEL_CODE = 5270;
 const UNIT_NAMES = ["temperature", "%RH", "PSI", "none"];
 
-export class WatlowF4 implements Device {
+export class WatlowF4 extends ModbusChamberDevice<WatlowF4Chamber> {
   readonly driver = WATLOW_F4_DRIVER;
-  readonly id: string;
-  readonly channels = [] as const;
   readonly chamber: WatlowF4Chamber;
-  readonly unit: number;
-  private readonly link: ModbusChamberLink;
 
   constructor(config: DeviceConfig, context?: Pick<DriverContext, "reportLink">) {
-    this.id = config.id;
     const o = new ChamberOptionReader(config);
     const settings = readModbusLinkSettings(o, {
       exampleUrl: "serial:///dev/serial/by-id/<adapter>?baud=19200&unit=1",
@@ -89,25 +83,11 @@ export class WatlowF4 implements Device {
       // Watlow asks for about 30 ms between transactions.
       minGapMs: 30,
     });
-    this.link = new ModbusChamberLink(this.id, settings, (event) => context?.reportLink?.(config.id, event));
-    this.unit = settings.unit;
     const rangeC = o.range("rangeC");
     const safeSetpointC = o.number("safeSetpointC", 22, -100, 300);
     o.done();
+    super(config, context, settings);
     this.chamber = new WatlowF4Chamber(this, rangeC, safeSetpointC);
-  }
-
-  /** Where the connection stands: ready, link-down, identifying, not-ready, closed. */
-  get linkState(): ChamberSessionState {
-    return this.link.state;
-  }
-
-  connect(): Promise<void> {
-    return this.link.connect(this.chamber);
-  }
-
-  close(): Promise<void> {
-    return this.link.close(this.chamber);
   }
 }
 

@@ -20,10 +20,9 @@
 
 import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
 import { fromFloat32, toFloat32 } from "../../protocols/modbus/modbus-values.js";
-import type { ChamberReading, Device, DeviceConfig, DriverContext } from "../capabilities.js";
+import type { ChamberReading, DeviceConfig, DriverContext } from "../capabilities.js";
 import { ChamberOptionReader, intersectRanges } from "../common/chamber-options.js";
-import type { ChamberSessionState } from "../common/chamber-session.js";
-import { ModbusChamberLink, readModbusLinkSettings } from "../common/modbus-chamber-link.js";
+import { ModbusChamberDevice, readModbusLinkSettings } from "../common/modbus-chamber-link.js";
 import { WatlowChamber } from "./watlow-chamber.js";
 import { WatlowConfigError, WatlowModelError } from "./watlow-errors.js";
 
@@ -48,17 +47,12 @@ export const F4T = {
 
 const WORDS = "low-first";
 
-export class WatlowF4t implements Device {
+export class WatlowF4t extends ModbusChamberDevice<WatlowF4tChamber> {
   readonly driver = WATLOW_F4T_DRIVER;
-  readonly id: string;
-  readonly channels = [] as const;
   readonly chamber: WatlowF4tChamber;
-  readonly unit: number;
   readonly loop: number;
-  private readonly link: ModbusChamberLink;
 
   constructor(config: DeviceConfig, context?: Pick<DriverContext, "reportLink">) {
-    this.id = config.id;
     const o = new ChamberOptionReader(config);
     const settings = readModbusLinkSettings(o, {
       exampleUrl: "tcp://192.168.1.30:502",
@@ -66,27 +60,14 @@ export class WatlowF4t implements Device {
       timeoutMs: 500,
       minGapMs: 0,
     });
-    this.link = new ModbusChamberLink(this.id, settings, (event) => context?.reportLink?.(config.id, event));
-    this.unit = settings.unit;
-    this.loop = o.integer("loop", 1, 1, 4)!;
+    const loop = o.integer("loop", 1, 1, 4)!;
     const rangeC = o.range("rangeC");
     const safeSetpointC = o.number("safeSetpointC", 22, -100, 300);
     const checkPartNumber = o.boolean("checkPartNumber", true);
     o.done();
-    this.chamber = new WatlowF4tChamber(this.id, this.loop, rangeC, safeSetpointC, checkPartNumber);
-  }
-
-  /** Where the connection stands: ready, link-down, identifying, not-ready, closed. */
-  get linkState(): ChamberSessionState {
-    return this.link.state;
-  }
-
-  connect(): Promise<void> {
-    return this.link.connect(this.chamber);
-  }
-
-  close(): Promise<void> {
-    return this.link.close(this.chamber);
+    super(config, context, settings);
+    this.loop = loop;
+    this.chamber = new WatlowF4tChamber(this.id, loop, rangeC, safeSetpointC, checkPartNumber);
   }
 }
 
