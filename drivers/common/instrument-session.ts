@@ -48,6 +48,8 @@ export class InstrumentSession {
   private wakeRetry: (() => void) | undefined;
   private readonly listeners = new Set<(state: LinkState) => void>();
   private reinitCount = 0;
+  /** Drops seen so far; a re-initialisation belongs to the outage it started in. */
+  private drops = 0;
   private transport: Transport;
 
   constructor(private readonly options: InstrumentSessionOptions) {
@@ -192,6 +194,7 @@ export class InstrumentSession {
     if (change.state === "disconnected") {
       if (this.linkState !== "ready" && this.linkState !== "reinitializing") return;
       this.failure = change.error;
+      this.drops++;
       this.stopRetry();
       this.setState("link-down");
       this.options.onLinkDown?.();
@@ -208,11 +211,15 @@ export class InstrumentSession {
 
   private async reinitialize(): Promise<void> {
     this.setState("reinitializing");
+    // An attempt still running when the link drops again belongs to that outage: once it settles it
+    // must neither succeed nor keep retrying alongside the loop the reconnect has started.
+    const drops = this.drops;
+    const current = () => this.linkState === "reinitializing" && this.drops === drops;
     let failures = 0;
-    while (this.linkState === "reinitializing" && this.transport.state === "connected") {
+    while (current() && this.transport.state === "connected") {
       try {
         await this.exclusiveRaw(() => this.options.initialize("reconnect"));
-        if (this.linkState !== "reinitializing") return;
+        if (!current()) return;
         this.failure = undefined;
         this.reinitCount++;
         this.options.onReinitialized?.();
@@ -220,8 +227,8 @@ export class InstrumentSession {
         this.options.onLinkEvent?.({ kind: "restored", transport: this.transport.url });
         return;
       } catch (err) {
+        if (!current()) return;
         this.failure = err as CellbenchError;
-        if (this.linkState !== "reinitializing") return;
         if (++failures === UNUSABLE_AFTER_FAILURES) {
           this.options.onLinkEvent?.({
             kind: "unusable",
