@@ -109,7 +109,13 @@ export class SupervisedChannel implements CyclerChannel {
     this.stepper.cancel();
     this.profileFailure = undefined;
     await this.session.exclusive("toSafeState()", async () => {
-      await this.backend.setOutput(false);
+      try {
+        await this.backend.setOutput(false);
+      } catch (err) {
+        // Whether the output went off is unknown now (like a failed switch-off in applyLevels).
+        this.outputOn = undefined;
+        throw err;
+      }
       this.outputOn = false;
     });
   }
