@@ -38,7 +38,11 @@ export function readModbusLinkSettings(
 ): ModbusLinkSettings {
   const url = o.transport(defaults.exampleUrl);
   const [lo, hi] = defaults.units;
-  const fromUrl = /[?&]unit=(\d+)/.exec(url)?.[1];
+  // Same parameter name rule as parseTransportUrl (case-insensitive), and the whole value: `?Unit=5` or
+  // `?unit=abc` must not fall back to unit 1, which may be another controller on the same line.
+  const fromUrl = /[?&]unit=([^&#]*)/i.exec(url)?.[1];
+  if (fromUrl !== undefined && !/^\d+$/.test(fromUrl))
+    o.fail(`the transport says unit=${fromUrl}; write the Modbus unit id as a whole number in ${lo}..${hi}`);
   const unitOption = o.integer("unit", undefined, lo, hi);
   if (fromUrl !== undefined && unitOption !== undefined && Number(fromUrl) !== unitOption) {
     o.fail(`the transport says unit=${fromUrl} but options.unit is ${unitOption}; keep one`);
