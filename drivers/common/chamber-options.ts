@@ -27,7 +27,7 @@ export class ChamberOptionReader {
     const v = this.take(name);
     if (v === undefined) return fallback;
     if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max)
-      this.fail(`options.${name} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+      this.fail(`options.${name} must be a number in [${min}, ${max}], got ${shown(v)}`);
     return v as number;
   }
 
@@ -35,14 +35,14 @@ export class ChamberOptionReader {
     const v = this.take(name);
     if (v === undefined) return fallback;
     if (!Number.isInteger(v) || (v as number) < min || (v as number) > max)
-      this.fail(`options.${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+      this.fail(`options.${name} must be an integer in [${min}, ${max}], got ${shown(v)}`);
     return v as number;
   }
 
   boolean(name: string, fallback: boolean): boolean {
     const v = this.take(name);
     if (v === undefined) return fallback;
-    if (typeof v !== "boolean") this.fail(`options.${name} must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== "boolean") this.fail(`options.${name} must be true or false, got ${shown(v)}`);
     return v as boolean;
   }
 
@@ -56,7 +56,7 @@ export class ChamberOptionReader {
       !v.every((x) => typeof x === "number" && Number.isFinite(x)) ||
       !(v[0] < v[1])
     )
-      this.fail(`options.${name} must be [low, high] in °C with low < high, got ${JSON.stringify(v)}`);
+      this.fail(`options.${name} must be [low, high] in °C with low < high, got ${shown(v)}`);
     return [v[0], v[1]] as [number, number];
   }
 
@@ -89,4 +89,14 @@ export function intersectRanges(
   const lo = Math.max(a[0], b[0]);
   const hi = Math.min(a[1], b[1]);
   return lo < hi ? [lo, hi] : undefined;
+}
+
+/**
+ * Shows an option value as written: like JSON, but YAML's `.inf` and `.nan` read as Infinity and NaN,
+ * which JSON.stringify would show as `null`.
+ */
+function shown(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (Array.isArray(value)) return `[${value.map(shown).join(",")}]`;
+  return JSON.stringify(value);
 }

@@ -44,7 +44,7 @@ export class DriverOptionReader {
     const v = this.take(name);
     if (v === undefined) return fallback;
     if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v))
-      this.fail(`options.${name} must be a positive number, got ${JSON.stringify(v)}`);
+      this.fail(`options.${name} must be a positive number, got ${shown(v)}`);
     return v as number;
   }
 
@@ -53,7 +53,7 @@ export class DriverOptionReader {
     const v = this.take(name);
     if (v === undefined) return fallback;
     if (!Number.isInteger(v) || (v as number) < min || (v as number) > max)
-      this.fail(`options.${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+      this.fail(`options.${name} must be an integer in [${min}, ${max}], got ${shown(v)}`);
     return v as number;
   }
 
@@ -62,7 +62,7 @@ export class DriverOptionReader {
     const v = this.take(name);
     if (v === undefined) return fallback;
     if (typeof v !== "string" || !allowed.includes(v as T))
-      this.fail(`options.${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
+      this.fail(`options.${name} must be one of ${allowed.join(", ")}, got ${shown(v)}`);
     return v as T;
   }
 
@@ -150,3 +150,13 @@ export const UNKNOWN_RANGES: CyclerRanges = {
   powerW: 0,
   modes: ["rest"],
 };
+
+/**
+ * Shows an option value as written: like JSON, but YAML's `.inf` and `.nan` read as Infinity and NaN,
+ * which JSON.stringify would show as `null`.
+ */
+function shown(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (Array.isArray(value)) return `[${value.map(shown).join(",")}]`;
+  return JSON.stringify(value);
+}
