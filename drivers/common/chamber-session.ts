@@ -28,7 +28,10 @@ export type ChamberSessionState =
   | "not-ready";
 
 export interface ChamberSessionOptions {
-  /** Time allowed for the first connection and identification. Default 5000 ms. */
+  /**
+   * Time allowed for the transport to come up in connect(). Default 5000 ms. Identification is not
+   * under this bound: it is bounded by the hooks' own reply timeouts.
+   */
   connectTimeoutMs?: number;
   /** Delay between identification attempts after a reconnect. Default 2000 ms. */
   retryMs?: number;
