@@ -47,6 +47,8 @@ export class ChamberSession {
   private readonly connectTimeoutMs: number;
   private readonly retryMs: number;
   private readonly onLinkEvent: ((event: LinkEvent) => void) | undefined;
+  /** The drop seen while connect() was identifying the controller, if any. */
+  private dropDuringConnect: TransportStateChange | undefined;
   /** Failed identifications in a row since the link came back. */
   private failures = 0;
 
@@ -69,11 +71,20 @@ export class ChamberSession {
   async connect(): Promise<void> {
     if (this.current !== "closed") return;
     this.current = "connecting";
+    this.dropDuringConnect = undefined;
     this.transport.on("state", this.onState);
     try {
       await this.transport.open({ signal: AbortSignal.timeout(this.connectTimeoutMs) });
       await this.hooks.identify();
-      this.current = this.transport.state === "connected" ? "ready" : "link-down";
+      this.current = "ready";
+      const drop = this.dropDuringConnect;
+      this.dropDuringConnect = undefined;
+      if (drop !== undefined) {
+        // The link dropped after the transport opened: what was identified may not be what answers now.
+        this.onState(drop);
+        if (this.transport.state === "connected")
+          this.onState({ state: "connected", previous: "reconnecting" });
+      }
     } catch (err) {
       this.stopListening();
       throw err;
@@ -110,7 +121,12 @@ export class ChamberSession {
   }
 
   private readonly onState = (change: TransportStateChange): void => {
-    if (this.current === "closed" || this.current === "connecting") return;
+    if (this.current === "connecting") {
+      if (change.state === "disconnected" && change.previous === "connected")
+        this.dropDuringConnect ??= change;
+      return;
+    }
+    if (this.current === "closed") return;
     if (change.state === "disconnected" || change.state === "closed") {
       this.generation++;
       clearTimeout(this.retryTimer);

@@ -48,6 +48,8 @@ export class InstrumentSession {
   private wakeRetry: (() => void) | undefined;
   private readonly listeners = new Set<(state: LinkState) => void>();
   private reinitCount = 0;
+  /** The drop seen while connect() was initialising the instrument, if any. */
+  private dropDuringConnect: TransportStateChange | undefined;
   /** Drops seen so far; a re-initialisation belongs to the outage it started in. */
   private drops = 0;
   private transport: Transport;
@@ -114,12 +116,22 @@ export class InstrumentSession {
       throw new CyclerNotConnectedError(this.options.deviceId, `connect() (state ${this.linkState})`);
     const transport = this.transport;
     this.setState("connecting");
+    this.dropDuringConnect = undefined;
     transport.on("state", this.onTransportState);
     try {
       await transport.open({ signal: AbortSignal.timeout(this.options.connectTimeoutMs) });
       await this.exclusiveRaw(() => this.options.initialize("connect"));
       this.failure = undefined;
       this.setState("ready");
+      const drop = this.dropDuringConnect;
+      this.dropDuringConnect = undefined;
+      if (drop !== undefined) {
+        // The link dropped after the transport opened: the output state is unknown again, and the
+        // instrument answering now must be taken over afresh.
+        this.onTransportState(drop);
+        if (transport.state === "connected")
+          this.onTransportState({ state: "connected", previous: "reconnecting" });
+      }
     } catch (err) {
       transport.off("state", this.onTransportState);
       this.setState("idle");
@@ -191,6 +203,11 @@ export class InstrumentSession {
   }
 
   private readonly onTransportState = (change: TransportStateChange): void => {
+    if (this.linkState === "connecting") {
+      if (change.state === "disconnected" && change.previous === "connected")
+        this.dropDuringConnect ??= change;
+      return;
+    }
     if (change.state === "disconnected") {
       if (this.linkState !== "ready" && this.linkState !== "reinitializing") return;
       this.failure = change.error;

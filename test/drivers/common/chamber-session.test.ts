@@ -224,7 +224,7 @@ describe("ChamberSession: connect", () => {
 
   it("ends link-down when the link drops during the first identification, and takes over when it is back", async () => {
     vi.useFakeTimers();
-    const { session, hooks, pair } = bench();
+    const { session, hooks, pair, url, events } = bench();
     hooks.identifyOutcome = "hold";
     const connecting = session.connect();
     await vi.advanceTimersByTimeAsync(0);
@@ -235,8 +235,30 @@ describe("ChamberSession: connect", () => {
     await connecting;
     expect(session.state).toBe("link-down");
     expect(refusal(session).code).toBe("CHAMBER_LINK_DOWN");
+    expect(events).toEqual([
+      { kind: "lost", transport: url, reason: `${url} disconnected: memory cable unplugged` },
+    ]);
 
     await replug(pair);
+    expect(hooks.calls).toEqual(["identify", "identify", "restore"]);
+    expect(session.state).toBe("ready");
+    expect(events.map((e) => e.kind)).toEqual(["lost", "restored"]);
+  });
+
+  it("identifies again when the link drops and comes back during the first identification", async () => {
+    vi.useFakeTimers();
+    const { session, hooks, pair } = bench();
+    hooks.identifyOutcome = "hold";
+    const connecting = session.connect();
+    await vi.advanceTimersByTimeAsync(0);
+    await drop(pair);
+    await replug(pair);
+    expect(pair.host.state).toBe("connected");
+    hooks.identifyOutcome = "ok";
+    hooks.next().resolve();
+    await connecting;
+    // What answered the first identification may not be what answers now: identify and restore afresh.
+    await vi.advanceTimersByTimeAsync(0);
     expect(hooks.calls).toEqual(["identify", "identify", "restore"]);
     expect(session.state).toBe("ready");
   });

@@ -171,6 +171,45 @@ describe("InstrumentSession.connect()", () => {
     expect(h.pair.host.state).toBe("connected");
   });
 
+  it("ends link-down (reported lost) when the link drops during initialize('connect'), then takes over when it is back", async () => {
+    const h = harness();
+    const takeOver = deferred();
+    h.initialize = (reason) => (reason === "connect" ? takeOver.promise : Promise.resolve());
+    const connecting = h.session.connect();
+    await eventually(() => h.calls.length === 1, "initialize('connect') to start");
+    h.pair.unplug();
+    await eventually(() => h.pair.host.state !== "connected", "the transport to see the drop");
+    takeOver.resolve();
+    await connecting;
+    expect(h.session.state).toBe("link-down");
+    expect(kinds(h)).toEqual(["lost"]);
+    expect(h.log).toEqual(["link down (state link-down)", "event lost"]);
+
+    h.pair.plug();
+    await eventually(() => h.session.state === "ready", "the take-over after the replug");
+    expect(h.calls.map((c) => c.reason)).toEqual(["connect", "reconnect"]);
+    expect(kinds(h)).toEqual(["lost", "restored"]);
+  });
+
+  it("takes the instrument over again when the link drops and comes back during initialize('connect')", async () => {
+    const h = harness();
+    const takeOver = deferred();
+    h.initialize = (reason) => (reason === "connect" ? takeOver.promise : Promise.resolve());
+    const connecting = h.session.connect();
+    await eventually(() => h.calls.length === 1, "initialize('connect') to start");
+    h.pair.unplug();
+    await eventually(() => h.pair.host.state !== "connected", "the transport to see the drop");
+    h.pair.plug();
+    await eventually(() => h.pair.host.state === "connected", "the transport to come back");
+    takeOver.resolve();
+    await connecting;
+    // Whatever answered initialize('connect') may not be what answers now: the output state is unknown.
+    await eventually(() => h.session.state === "ready", "the second take-over");
+    expect(h.calls.map((c) => c.reason)).toEqual(["connect", "reconnect"]);
+    expect(kinds(h)).toEqual(["lost", "restored"]);
+    expect(h.session.reinitializations).toBe(1);
+  });
+
   it("refuses a second connect() while the first is under way (CYCLER_NOT_CONNECTED naming the state)", async () => {
     const h = harness();
     const takeOver = deferred();
