@@ -143,6 +143,19 @@ export function rangesFrom(
   };
 }
 
+/**
+ * Returns why the lab's `limits` leave nothing of the instrument's `ratings` (a window entirely
+ * outside them, e.g. limits written in mV or mA), or undefined when they narrow the ratings.
+ */
+export function limitsOutsideRatings(ratings: Ratings, limits: ChannelLimits): string | undefined {
+  const r = rangesFrom(ratings, limits, []);
+  if (!(r.voltageV[0] < r.voltageV[1]))
+    return `options.limits.voltageV [${limits.voltageV?.join(", ")}] V lies outside the instrument's 0..${ratings.voltageV} V; give a window within it`;
+  if (!(r.currentA[0] < r.currentA[1]))
+    return `options.limits.currentA [${limits.currentA?.join(", ")}] A lies outside the instrument's ±${ratings.currentA} A; give a window within it`;
+  return undefined;
+}
+
 /** Ranges of a channel whose instrument has not told its ratings yet: nothing can be applied. */
 export const UNKNOWN_RANGES: CyclerRanges = {
   voltageV: [0, 0],

@@ -12,7 +12,14 @@ import {
   type Transport,
 } from "../../protocols/index.js";
 import type { CyclerMode, CyclerRanges, Device, DeviceConfig, DriverContext } from "../capabilities.js";
-import { type ChannelLimits, type Ratings, rangesFrom, UNKNOWN_RANGES } from "./driver-options.js";
+import { CyclerRatingMismatchError } from "./cycler-errors.js";
+import {
+  type ChannelLimits,
+  limitsOutsideRatings,
+  type Ratings,
+  rangesFrom,
+  UNKNOWN_RANGES,
+} from "./driver-options.js";
 import type { InstrumentSession, LinkState } from "./instrument-session.js";
 import { assertSameInstrument } from "./same-instrument.js";
 import type { ChannelBackend, SupervisedChannel } from "./supervised-channel.js";
@@ -69,6 +76,8 @@ export abstract class ScpiCyclerDevice implements Device {
       timings: setup.timings,
       initialize: async (reason) => {
         const identity = await this.initialize(reason);
+        const outside = this.rated && limitsOutsideRatings(this.rated, this.limits);
+        if (outside) throw new CyclerRatingMismatchError(this.id, outside);
         this.identityAtConnect ??= identity;
       },
       backend: setup.backend(this.scpi, () => this.ranges()),

@@ -48,6 +48,7 @@ import {
 import {
   type ChannelLimits,
   DriverOptionReader,
+  limitsOutsideRatings,
   type Ratings,
   rangesFrom,
 } from "../common/driver-options.js";
@@ -162,6 +163,8 @@ export class EaPsbModbus implements Device {
     const framing = o.choice("framing", /^\s*tcp:/i.test(url) ? "tcp" : "rtu", ["rtu", "tcp"] as const);
     const timings = readCyclerTimings(o);
     this.limits = o.limits();
+    const outside = limitsOutsideRatings(this.nominal, this.limits);
+    if (outside) o.fail(`${outside} (options.nominal)`);
     o.done();
     this.acquireLine = () => {
       const lease = sharedModbusBuses.acquire(url, { framing });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { CyclerMode, DeviceConfig } from "../../../drivers/capabilities.js";
 import {
   DriverOptionReader,
+  limitsOutsideRatings,
   type Ratings,
   rangesFrom,
   UNKNOWN_RANGES,
@@ -239,5 +240,24 @@ describe("rangesFrom", () => {
 
   it("leaves nothing applicable while the ratings are unknown", () => {
     expect(UNKNOWN_RANGES).toEqual({ voltageV: [0, 0], currentA: [0, 0], powerW: 0, modes: ["rest"] });
+  });
+});
+
+describe("limitsOutsideRatings", () => {
+  const ratings: Ratings = { voltageV: 60, currentA: 120, powerW: 3000 };
+
+  it("accepts limits that narrow the ratings, or reach past them on one side", () => {
+    expect(limitsOutsideRatings(ratings, {})).toBeUndefined();
+    expect(limitsOutsideRatings(ratings, { voltageV: [2.5, 4.2], currentA: [-3, 6] })).toBeUndefined();
+    expect(limitsOutsideRatings(ratings, { voltageV: [50, 80], currentA: [100, 200] })).toBeUndefined();
+  });
+
+  it("names a window that leaves nothing of the ratings (limits written in mV or mA)", () => {
+    expect(limitsOutsideRatings(ratings, { voltageV: [2500, 4200] })).toBe(
+      "options.limits.voltageV [2500, 4200] V lies outside the instrument's 0..60 V; give a window within it",
+    );
+    expect(limitsOutsideRatings(ratings, { currentA: [-3000, -200] })).toBe(
+      "options.limits.currentA [-3000, -200] A lies outside the instrument's ±120 A; give a window within it",
+    );
   });
 });

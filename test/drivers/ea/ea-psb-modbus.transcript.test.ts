@@ -243,4 +243,21 @@ describe("ea/psb-modbus transcript", () => {
         ),
     ).toThrow(/options.nominal/);
   });
+
+  it("refuses limits that leave nothing of the nominal ratings, before any request", () => {
+    expect(
+      () =>
+        new EaPsbModbus(
+          {
+            id: "x",
+            driver: "ea/psb-modbus",
+            transport: "tcp://127.0.0.1:502",
+            options: { nominal: NOMINAL, limits: { voltageV: [2500, 4200] } },
+          },
+          { clock: new VirtualClock(), chamberOfChannel: () => undefined },
+        ),
+    ).toThrow(
+      `options.limits.voltageV [2500, 4200] V lies outside the instrument's 0..${NOMINAL.voltageV} V; give a window within it (options.nominal)`,
+    );
+  });
 });

@@ -157,6 +157,24 @@ describe("ea/psb-scpi against its emulator: fault knobs", () => {
     await endsSafe();
   });
 
+  it("limits that leave nothing of the reported ratings: connect fails with CYCLER_RATING_MISMATCH, output off", async () => {
+    const clock = new ScaledClock(50);
+    const link = memoryLink();
+    pair = link.pair;
+    emulator = await startEaPsbScpiEmulator({ listen: pair.device, clock, options: { initialSoc: 0.5 } });
+    const misconfigured = new EaPsbScpi(
+      deviceConfig("ea/psb-scpi", link.url, { timeoutMs: 200, limits: { currentA: [-3000, -200] } }),
+      context(clock),
+    );
+    const err = await rejection(misconfigured.connect());
+    expect(err.code).toBe("CYCLER_RATING_MISMATCH");
+    expect(err.message).toMatch(
+      /^device "dut": options\.limits\.currentA \[-3000, -200\] A lies outside the instrument's ±\d+ A; give a window within it$/,
+    );
+    expect(emulator.outputOn).toBe(false);
+    expect(misconfigured.linkState).toBe("idle");
+  });
+
   it("another instrument behind the link after a reconnect: stays output-unknown, naming the mismatch", async () => {
     await setup();
     const ch = psb.channels[0]!;
