@@ -8,6 +8,7 @@ import { RunManager, type RunSink } from "../../../src/run/run-manager.js";
 import { RunStore } from "../../../src/run/run-store.js";
 import { profile, repeat, step } from "../../support/profile-builders.js";
 import { NMC_18650, openSimBench } from "../../support/sim-bench.js";
+import { eventually } from "../../support/wait.js";
 
 /** A sink that keeps what storage would have committed: the records and the latest checkpoint per run. */
 function memorySink(): RunSink & {
@@ -116,4 +117,27 @@ describe("RunManager across a restart", () => {
     expect(runs.get("R20261125-0003").status?.total.dischargeAh).toBeCloseTo((3 * 1.5 * 100) / 3600, 4);
     await bench.shutdown();
   });
+});
+
+describe("RunManager estimates", () => {
+  const rest = (durationS: number) => profile([step({ kind: "rest" }, { durationS })]);
+
+  it("places a short profile exactly (1 s samples) and still gives a profile of months an ETA (30 s samples)", async () => {
+    const { bench } = await openSimBench({ auto: false });
+    const runs = new RunManager(bench, { sink: memorySink() });
+    bench.start();
+    await runs.create({ channel: "ch1", cell: NMC_18650, profile: rest(61) }, "R20261125-0011");
+    await eventually(() => runs.get("R20261125-0011").progress !== null, "the short estimate", 60_000);
+    // 61 s on 30 s samples would end at 90 s: the fine pass ran.
+    expect(runs.get("R20261125-0011").progress?.estimatedTotalS).toBe(61);
+    await runs.control("R20261125-0011", "stop");
+
+    await runs.create({ channel: "ch1", cell: NMC_18650, profile: rest(90 * 86_400 + 7) }, "R20261125-0012");
+    await eventually(() => runs.get("R20261125-0012").progress !== null, "the long estimate", 60_000);
+    // 90 days is beyond the fine pass's 14 days: the coarse estimate, within one coarse sample.
+    const months = runs.get("R20261125-0012").progress?.estimatedTotalS ?? 0;
+    expect(months).toBeGreaterThanOrEqual(90 * 86_400 + 7);
+    expect(months).toBeLessThanOrEqual(90 * 86_400 + 7 + 30);
+    await bench.shutdown();
+  }, 90_000);
 });
