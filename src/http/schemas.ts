@@ -303,6 +303,10 @@ export const EstimateView = Type.Object({
   state: RunStateSchema,
   reason: Type.String(),
   complete: Type.Boolean({ description: "False when the dry run was cut at the simulation budget" }),
+  sample_period_s: Type.Number({
+    description:
+      "Sample period of the simulation: 1 s (or the profile's fastest logging) when the profile fits the budget, 30 s beyond it (each step may end up to one sample late)",
+  }),
   duration_s: Type.Number(),
   steps_executed: Type.Integer(),
   cycles: Type.Integer(),

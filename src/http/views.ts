@@ -199,6 +199,7 @@ export function estimateView(e: DryRunEstimate, complete: boolean) {
     state: e.state,
     reason: e.reason,
     complete,
+    sample_period_s: e.samplePeriodS,
     duration_s: e.durationS,
     steps_executed: e.stepsExecuted,
     cycles: e.cycles.length,

@@ -1,6 +1,7 @@
 import type { CellSpec } from "../../drivers/capabilities.js";
 import type { Bench, ChannelSlot } from "../bench/bench.js";
-import { type DryRunEstimate, dryRun } from "../engine/dry-run.js";
+import type { DryRunEstimate } from "../engine/dry-run.js";
+import { estimateProfile } from "../engine/estimate.js";
 import type {
   RunCheckpoint,
   RunEngine,
@@ -66,14 +67,8 @@ interface ManagedRun {
   estimate: DryRunEstimate | undefined;
 }
 
-/**
- * ETA estimates: a coarse dry run (30 s samples: steps end up to 30 s late, about 0.3 % on a
- * cycle-life profile of 1 h steps) sizes the profile up to 420 simulated days, about 1.2 M samples;
- * profiles that fit in 14 days are then simulated again at 1 s (also about 1.2 M samples at most)
- * so short steps and pulses are placed exactly. Longer profiles keep the coarse estimate.
- */
-const COARSE_ESTIMATE = { periodS: 30, maxDurationS: 420 * 86_400 };
-const FINE_ESTIMATE = { periodS: 1, maxDurationS: 14 * 86_400 };
+/** Samples per estimate pass: 14 days at 1 s, 420 days at 30 s (about 10 s of CPU each at most). */
+const ESTIMATE_SAMPLES = 14 * 86_400;
 
 const ENDED: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted", "faulted"]);
 
@@ -306,10 +301,11 @@ export class RunManager {
   private estimate(run: ManagedRun): void {
     const { profile, cell } = run.stored;
     const next = this.estimates.then(async () => {
-      const coarse = await dryRun(profile, cell, { initialSoc: 0.5, ...COARSE_ESTIMATE });
-      if (coarse.state !== "completed" || coarse.durationS > FINE_ESTIMATE.maxDurationS) return coarse;
-      const fine = await dryRun(profile, cell, { initialSoc: 0.5, ...FINE_ESTIMATE });
-      return fine.state === "completed" ? fine : coarse;
+      const { estimate } = await estimateProfile(profile, cell, {
+        samples: ESTIMATE_SAMPLES,
+        initialSoc: 0.5,
+      });
+      return estimate;
     });
     this.estimates = next.catch(() => undefined);
     next.then(

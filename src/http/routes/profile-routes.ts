@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { dryRun } from "../../engine/dry-run.js";
+import { estimateProfile } from "../../engine/estimate.js";
 import type { ProfileNode } from "../../profile/ast.js";
 import { ProfileError } from "../../profile/profile-error.js";
 import type { StoredProfile } from "../../profile-store/profile-store.js";
@@ -20,7 +20,6 @@ import type { App, ServerContext } from "../server.js";
 import { estimateView, iso } from "../views.js";
 
 const bearer = [{ bearer: [] }];
-const MAX_SIMULATED_S = 60 * 86_400;
 
 /** GET/POST /api/v1/profiles, GET /api/v1/profiles/:id, POST /api/v1/profiles/check. */
 export function registerProfileRoutes(app: App, ctx: ServerContext): void {
@@ -133,17 +132,19 @@ export function registerProfileRoutes(app: App, ctx: ServerContext): void {
       const { profile, field } = resolveProfile(body, ctx.profiles, sourceOptions);
       const cell = readCell(body.cell, "body.cell");
       if (body.channel !== undefined) assertFitsChannel(ctx.bench, body.channel, profile, cell, field);
-      const periodS = Math.min(1, shortestPeriodS(profile.steps) ?? 1);
-      const maxDurationS = Math.min(MAX_SIMULATED_S, maxSamples * periodS);
-      const estimate = await gate.run(async () => {
+      const finePeriodS = Math.min(1, shortestPeriodS(profile.steps) ?? 1);
+      const { estimate, complete } = await gate.run(async () => {
         try {
-          return await dryRun(profile, cell, { initialSoc: body.initial_soc ?? 0.5, periodS, maxDurationS });
+          return await estimateProfile(profile, cell, {
+            samples: maxSamples,
+            initialSoc: body.initial_soc ?? 0.5,
+            finePeriodS,
+          });
         } catch (err) {
           if (err instanceof ProfileError) throw prefixProfileError(err, field);
           throw err;
         }
       });
-      const complete = !(estimate.state === "stopped" && estimate.durationS >= maxDurationS);
       return {
         valid: true,
         profile: { name: profile.name, steps: profile.steps.length },

@@ -255,17 +255,26 @@ describe("profiles", () => {
     expect((await check()).statusCode).toBe(200);
   });
 
-  it("cuts long dry runs at the sample budget and says so", async () => {
+  it("estimates beyond the fine budget on 30 s samples, cuts at the coarse budget and says so", async () => {
     h = await openHttpBench({ http: { dryRun: { maxSamples: 100 } } });
-    const res = await h.app.inject({
-      method: "POST",
-      url: "/api/v1/profiles/check",
-      headers: auth("viewer"),
-      payload: { profile: { name: "long", steps: ["Rest for 10 hours"] }, cell: NMC_CELL_BODY },
-    });
-    expect(res.statusCode).toBe(200);
-    expect(res.json().estimate.complete).toBe(false);
-    expect(res.json().estimate.duration_s).toBeLessThan(200);
+    const check = (step: string) =>
+      h.app.inject({
+        method: "POST",
+        url: "/api/v1/profiles/check",
+        headers: auth("viewer"),
+        payload: { profile: { name: "long", steps: [step] }, cell: NMC_CELL_BODY },
+      });
+    // 40 min is beyond 100 samples at 1 s but within 100 samples at 30 s.
+    const sized = (await check("Rest for 40 minutes")).json().estimate;
+    expect(sized.complete).toBe(true);
+    expect(sized.sample_period_s).toBe(30);
+    expect(sized.duration_s).toBeGreaterThanOrEqual(2400);
+    expect(sized.duration_s).toBeLessThanOrEqual(2430);
+    const cut = await check("Rest for 10 hours");
+    expect(cut.statusCode).toBe(200);
+    expect(cut.json().estimate.complete).toBe(false);
+    expect(cut.json().estimate.duration_s).toBeGreaterThanOrEqual(3000);
+    expect(cut.json().estimate.duration_s).toBeLessThan(3100);
   });
 
   it("checks a stored profile by id, and refuses a profile outside the cell's envelope with its step path", async () => {
