@@ -8,6 +8,20 @@ export class UsageError extends CellbenchError {
 }
 
 /** The simulated run of `profile check` ended other than completed (a limit, a fault, a stuck step). */
+/** The profile runs longer than the dry run may simulate at this sample period. */
+export class DryRunTooLongError extends CellbenchError {
+  constructor(maxDurationS: number, periodS: number) {
+    const days = Math.round(maxDurationS / 86_400);
+    super(
+      "DRY_RUN_TOO_LONG",
+      `the profile runs longer than the ${days} days a dry run simulates at --period ${periodS}; ` +
+        (periodS < 60
+          ? `give a longer period (e.g. --period ${Math.min(60, periodS * 30)}: steps may then end up to one period late)`
+          : "check it in parts (one file per phase of the test)"),
+    );
+  }
+}
+
 export class DryRunIncompleteError extends CellbenchError {
   constructor(state: string, reason: string) {
     super(

@@ -2,8 +2,11 @@ import { parseArgs } from "node:util";
 import { loadCellFile } from "../cell/load-cell.js";
 import { dryRun } from "../engine/dry-run.js";
 import { loadProfileFile } from "../profile/load-profile.js";
-import { DryRunIncompleteError, UsageError } from "./cli-error.js";
+import { DryRunIncompleteError, DryRunTooLongError, UsageError } from "./cli-error.js";
 import { TraceCsvWriter } from "./trace-csv.js";
+
+/** Simulated samples at most: 60 days at 1 s (about a minute of CPU); `--period` scales the reach. */
+const MAX_SAMPLES = 60 * 86_400;
 
 const USAGE =
   "usage: cellbench profile check PROFILE --cell CELL [--out FILE.csv] [--soc 0..1] [--period SECONDS]";
@@ -36,9 +39,11 @@ export async function profileCheckCommand(argv: string[], print: (line: string) 
   const profile = loadProfileFile(profilePath);
 
   const trace = values.out ? new TraceCsvWriter(values.out) : undefined;
+  const maxDurationS = MAX_SAMPLES * periodS;
   const estimate = await dryRun(profile, cell, {
     initialSoc,
     periodS,
+    maxDurationS,
     ...(trace ? { onRecord: (r: Parameters<TraceCsvWriter["write"]>[0]) => trace.write(r) } : {}),
   });
   await trace?.close();
@@ -62,6 +67,9 @@ export async function profileCheckCommand(argv: string[], print: (line: string) 
   }
   if (estimate.cycles.length > 20) print(`  ... ${estimate.cycles.length - 20} more cycles`);
   if (values.out) print(`trace     ${values.out}`);
+  if (estimate.state === "stopped" && estimate.durationS >= maxDurationS) {
+    throw new DryRunTooLongError(maxDurationS, periodS);
+  }
   if (estimate.state !== "completed") {
     throw new DryRunIncompleteError(estimate.state, estimate.reason);
   }

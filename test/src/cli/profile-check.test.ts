@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { DryRunTooLongError } from "../../../src/cli/cli-error.js";
 import { main } from "../../../src/cli/main.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
@@ -80,6 +81,32 @@ describe("cellbench profile check", () => {
     expect(code).toBe(1);
     expect(err).toContain("105 °C is outside cell");
     expect(err).toContain("[PROFILE_INVALID]");
+  });
+
+  it("reaches further with a longer --period: a 100-day profile at 60 s samples", async () => {
+    const path = join(scratch, "storage.yaml");
+    writeFileSync(path, "name: storage\nsteps:\n  - Rest for 100 days\n");
+    const { code, out } = await run([
+      "profile",
+      "check",
+      path,
+      "--cell",
+      ex("cells/nmc-18650.yaml"),
+      "--period",
+      "60",
+    ]);
+    expect(code).toBe(0);
+    expect(out).toContain("duration  100 d 0 s (8640000 s)");
+  });
+
+  it("says how to reach a profile longer than the dry run's budget", () => {
+    expect(new DryRunTooLongError(60 * 86_400, 1).message).toBe(
+      "the profile runs longer than the 60 days a dry run simulates at --period 1; give a longer period (e.g. --period 30: steps may then end up to one period late)",
+    );
+    expect(new DryRunTooLongError(60 * 86_400, 2).message).toContain("(e.g. --period 60:");
+    expect(new DryRunTooLongError(3600 * 86_400, 60).message).toBe(
+      "the profile runs longer than the 3600 days a dry run simulates at --period 60; check it in parts (one file per phase of the test)",
+    );
   });
 
   it.each([
