@@ -92,7 +92,7 @@ export async function startEspecP300Emulator(start: EmulatorStartOptions): Promi
 
   const f1 = (v: number) => (Math.round(v * 10) / 10).toFixed(1);
 
-  /** Returns the reply to one command, or undefined for no reply. */
+  /** Returns the reply to one command. */
   const answer = (command: string): string => {
     const c = command.trim();
     const upper = c.toUpperCase();

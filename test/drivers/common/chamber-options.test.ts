@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DeviceConfig } from "../../../drivers/capabilities.js";
 import { ChamberOptionReader, intersectRanges } from "../../../drivers/common/chamber-options.js";
-import { CellbenchError } from "../../../protocols/cellbench-error.js";
+import { thrownMessage } from "../../support/thrown.js";
 
 const EXAMPLE = "serial:///dev/serial/by-id/<adapter>?baud=19200&unit=1";
 
@@ -14,16 +14,7 @@ function withTransport(transport: unknown): ChamberOptionReader {
   return new ChamberOptionReader({ id: "tc1", driver: "watlow/f4", transport } as DeviceConfig);
 }
 
-/** Returns the CHAMBER_BAD_OPTIONS message `fn` throws; fails when it returns or throws anything else. */
-function problem(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CellbenchError && err.code === "CHAMBER_BAD_OPTIONS") return err.message;
-    throw err;
-  }
-  throw new Error("expected CHAMBER_BAD_OPTIONS, but the call returned");
-}
+const problem = (fn: () => unknown): string => thrownMessage("CHAMBER_BAD_OPTIONS", fn);
 
 const prefix = 'device "tc1" (watlow/f4): ';
 

@@ -7,7 +7,7 @@ import {
   rangesFrom,
   UNKNOWN_RANGES,
 } from "../../../drivers/common/driver-options.js";
-import { CellbenchError } from "../../../protocols/cellbench-error.js";
+import { thrownMessage } from "../../support/thrown.js";
 
 function reader(options?: Record<string, unknown>, channels?: string[]): DriverOptionReader {
   return new DriverOptionReader({
@@ -24,16 +24,7 @@ function withTransport(transport: unknown): DriverOptionReader {
   return new DriverOptionReader({ id: "psb1", driver: "ea/psb-scpi", transport } as DeviceConfig);
 }
 
-/** Returns the CYCLER_BAD_OPTIONS message `fn` throws; fails when it returns or throws anything else. */
-function problem(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CellbenchError && err.code === "CYCLER_BAD_OPTIONS") return err.message;
-    throw err;
-  }
-  throw new Error("expected CYCLER_BAD_OPTIONS, but the call returned");
-}
+const problem = (fn: () => unknown): string => thrownMessage("CYCLER_BAD_OPTIONS", fn);
 
 const prefix = 'device "psb1" (ea/psb-scpi): ';
 

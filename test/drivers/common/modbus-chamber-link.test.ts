@@ -11,10 +11,10 @@ import {
   readModbusLinkSettings,
 } from "../../../drivers/common/modbus-chamber-link.js";
 import { F4_REGISTERS, startWatlowF4Emulator } from "../../../drivers/emulators/watlow-f4-emulator.js";
-import { CellbenchError } from "../../../protocols/cellbench-error.js";
 import { createMemoryPair } from "../../../protocols/index.js";
 import type { ModbusDevice } from "../../../protocols/modbus/modbus-bus.js";
 import { sharedModbusBuses } from "../../../protocols/modbus/modbus-bus-pool.js";
+import { thrownMessage } from "../../support/thrown.js";
 import { eventually, rejection } from "../../support/wait.js";
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -32,16 +32,7 @@ function settingsOf(transport: string, options?: Record<string, unknown>): Modbu
   );
 }
 
-/** Returns the CHAMBER_BAD_OPTIONS message `fn` throws; fails when it returns or throws anything else. */
-function problem(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CellbenchError && err.code === "CHAMBER_BAD_OPTIONS") return err.message;
-    throw err;
-  }
-  throw new Error("expected CHAMBER_BAD_OPTIONS, but the call returned");
-}
+const problem = (fn: () => unknown): string => thrownMessage("CHAMBER_BAD_OPTIONS", fn);
 
 const prefix = 'device "tc1" (watlow/f4): ';
 
