@@ -9,6 +9,7 @@ import "../../drivers/all.js";
 import { createDevice } from "../../drivers/registry.js";
 import { loadCellFile } from "../../src/cell/load-cell.js";
 import { dryRun } from "../../src/engine/dry-run.js";
+import { parseProfile } from "../../src/profile/document.js";
 import { loadProfileFile } from "../../src/profile/load-profile.js";
 
 const root = new URL("../../", import.meta.url);
@@ -49,6 +50,32 @@ export async function runEngineBench(): Promise<void> {
   );
   console.log(`  driver read alone    ${bareUsPerSample.toFixed(1)} µs/sample (same clock, same cell)`);
   console.log(`  speed-up over real time ${Math.round((estimate.durationS * 1000) / ms)}×`);
+
+  // Estimate passes: the same cycle-life profile simulated at 1 s (exact) and 30 s (sizing) samples.
+  const life = parseProfile(
+    `name: life
+steps:
+  - repeat: 60
+    steps:
+      - Charge at 1 C until 4.2 V then hold at 4.2 V until C/20
+      - Rest for 30 minutes
+      - Discharge at 1 C until 2.75 V
+      - Rest for 30 minutes
+`,
+    { sourceName: "life" },
+  );
+  console.log("estimate passes (60 cycles at 1 C, sim NMC 18650)");
+  let exactS = 0;
+  for (const periodS of [1, 30]) {
+    t0 = performance.now();
+    const e = await dryRun(life, cell, { initialSoc: 0.5, periodS, maxDurationS: 60 * 86_400 });
+    const s = (performance.now() - t0) / 1000;
+    if (periodS === 1) exactS = e.durationS;
+    const error = periodS === 1 ? "" : `, ${(((e.durationS - exactS) / exactS) * 100).toFixed(2)} % longer`;
+    console.log(
+      `  ${String(periodS).padStart(2)} s samples        ${(e.durationS / 3600).toFixed(2)} h in ${s.toFixed(2)} s${error}`,
+    );
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await runEngineBench();
