@@ -7,8 +7,12 @@ export class UnknownChannelError extends CellbenchError {
 }
 
 export class ChannelBusyError extends CellbenchError {
-  constructor(channel: string, runId: string) {
-    super("CHANNEL_BUSY", `channel ${channel} is running ${runId}; stop that run or choose another channel`);
+  constructor(channel: string, runId: string, state: string) {
+    const what =
+      state === "interrupted"
+        ? `holds run ${runId}, interrupted by a restart or shutdown; resume or stop it`
+        : `holds run ${runId} (${state}); stop that run`;
+    super("CHANNEL_BUSY", `channel ${channel} ${what}, or choose another channel`);
   }
 }
 

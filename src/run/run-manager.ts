@@ -112,6 +112,8 @@ export class RunManager {
       const engine = this.attach(stored);
       const checkpoint = checkpoints.get(stored.id)?.state as RunCheckpoint | undefined;
       engine.restore(checkpoint ?? emptyCheckpoint(stored.id));
+      // The estimate is not persisted: make it again so the resumed run shows progress and ETA.
+      if (this.options.estimate !== false) this.estimate(this.runs.get(stored.id) as ManagedRun);
       const reason =
         stored.state === "interrupted" ? stored.reason : `daemon restarted while the run was ${stored.state}`;
       const event: RunEventRecord = {

@@ -89,7 +89,7 @@ describe("Bench", () => {
     };
     bench.attachRun("ch1", { id: "R1", cell, profile }, {});
     expect(() => bench.attachRun("ch1", { id: "R2", cell, profile }, {})).toThrow(
-      "channel ch1 is running R1; stop that run or choose another channel",
+      "channel ch1 holds run R1 (queued); stop that run, or choose another channel",
     );
     await bench.shutdown();
   });

@@ -76,6 +76,8 @@ describe("RunManager across a restart", () => {
       runs2.create({ channel: "ch1", cell: NMC_18650, profile: cycling }, "R20261125-0002"),
     ).rejects.toMatchObject({
       code: "CHANNEL_BUSY",
+      message:
+        "channel ch1 holds run R20261125-0001, interrupted by a restart or shutdown; resume or stop it, or choose another channel",
     });
 
     second.bench.start();
@@ -140,4 +142,31 @@ describe("RunManager estimates", () => {
     expect(months).toBeLessThanOrEqual(90 * 86_400 + 7 + 30);
     await bench.shutdown();
   }, 90_000);
+
+  it("estimates a run recovered after a restart again, so it shows progress once resumed", async () => {
+    const storePath = join(scratch, "runs-estimate.db");
+    const sink = memorySink();
+    const first = await openSimBench({ auto: false });
+    const store1 = new RunStore(storePath);
+    const runs1 = new RunManager(first.bench, { sink, store: store1, estimate: false });
+    first.bench.start();
+    await runs1.create({ channel: "ch1", cell: NMC_18650, profile: cycling }, "R20261125-0021");
+    await first.clock.advanceTo(150_000);
+    store1.close();
+
+    const second = await openSimBench({ auto: false });
+    const store2 = new RunStore(storePath);
+    const runs2 = new RunManager(second.bench, { sink, store: store2 });
+    runs2.recover(sink.checkpoints);
+    await eventually(
+      () => runs2.get("R20261125-0021").progress !== null,
+      "the recovered run's estimate",
+      30_000,
+    );
+    const progress = runs2.get("R20261125-0021").progress!;
+    expect(progress.estimatedTotalS).toBe(600);
+    expect(progress.fraction).toBeCloseTo(150 / 600, 2);
+    await second.bench.shutdown();
+    store2.close();
+  }, 60_000);
 });
