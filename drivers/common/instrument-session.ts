@@ -27,7 +27,11 @@ export interface InstrumentSessionOptions {
    */
   closeTransportOnFailure?: boolean;
   /** Identifies the instrument, takes remote control and switches the output off. */
-  initialize(reason: "connect" | "reconnect"): Promise<void>;
+  /**
+   * `signal` aborts when the attempt no longer counts (the link dropped again, or the session was
+   * closed): a multi-stage take-over checks it before each stage that commands the instrument.
+   */
+  initialize(reason: "connect" | "reconnect", signal: AbortSignal): Promise<void>;
   /** Runs synchronously when the link drops. */
   onLinkDown?(): void;
   /** Runs after a successful re-initialisation (the output is off). */
@@ -50,6 +54,10 @@ export class InstrumentSession {
   private reinitCount = 0;
   /** The drop seen while connect() was initialising the instrument, if any. */
   private dropDuringConnect: TransportStateChange | undefined;
+  /** The take-over under way; aborted when it stops counting. */
+  private attempt: AbortController | undefined;
+  /** Failed re-initialisations in a row in the current outage. */
+  private takeOverFailures = 0;
   /** Drops seen so far; a re-initialisation belongs to the outage it started in. */
   private drops = 0;
   private transport: Transport;
@@ -74,6 +82,11 @@ export class InstrumentSession {
   /** Last link or re-initialisation failure (kept until the next success). */
   get lastError(): unknown {
     return this.failure;
+  }
+
+  /** Failed re-initialisations in a row since the link last came back (0 while the first attempt runs). */
+  get failedTakeOvers(): number {
+    return this.takeOverFailures;
   }
 
   /** Successful re-initialisations after a lost link, since creation. */
@@ -120,7 +133,7 @@ export class InstrumentSession {
     transport.on("state", this.onTransportState);
     try {
       await transport.open({ signal: AbortSignal.timeout(this.options.connectTimeoutMs) });
-      await this.exclusiveRaw(() => this.options.initialize("connect"));
+      await this.exclusiveRaw(() => this.options.initialize("connect", this.newAttempt()));
       this.failure = undefined;
       this.setState("ready");
       const drop = this.dropDuringConnect;
@@ -142,6 +155,7 @@ export class InstrumentSession {
 
   /** Stops supervising (the caller closes its clients and the transport). */
   close(): void {
+    this.attempt?.abort();
     this.stopRetry();
     this.transport.off("state", this.onTransportState);
     this.setState("closed");
@@ -208,10 +222,12 @@ export class InstrumentSession {
         this.dropDuringConnect ??= change;
       return;
     }
-    if (change.state === "disconnected") {
+    // A transport closed under an open session (its owner let go of a shared line) is a drop too.
+    if (change.state === "disconnected" || change.state === "closed") {
       if (this.linkState !== "ready" && this.linkState !== "reinitializing") return;
       this.failure = change.error;
       this.drops++;
+      this.attempt?.abort();
       this.stopRetry();
       this.setState("link-down");
       this.options.onLinkDown?.();
@@ -232,10 +248,13 @@ export class InstrumentSession {
     // must neither succeed nor keep retrying alongside the loop the reconnect has started.
     const drops = this.drops;
     const current = () => this.linkState === "reinitializing" && this.drops === drops;
-    let failures = 0;
+    this.takeOverFailures = 0;
     while (current() && this.transport.state === "connected") {
       try {
-        await this.exclusiveRaw(() => this.options.initialize("reconnect"));
+        const signal = this.newAttempt();
+        await this.exclusiveRaw(() =>
+          signal.aborted ? Promise.reject(signal.reason) : this.options.initialize("reconnect", signal),
+        );
         if (!current()) return;
         this.failure = undefined;
         this.reinitCount++;
@@ -246,7 +265,7 @@ export class InstrumentSession {
       } catch (err) {
         if (!current()) return;
         this.failure = err as CellbenchError;
-        if (++failures === UNUSABLE_AFTER_FAILURES) {
+        if (++this.takeOverFailures === UNUSABLE_AFTER_FAILURES) {
           this.options.onLinkEvent?.({
             kind: "unusable",
             transport: this.transport.url,
@@ -262,6 +281,13 @@ export class InstrumentSession {
     }
   }
 
+  /** Aborts the attempt under way (if any) and returns the signal of a new one. */
+  private newAttempt(): AbortSignal {
+    this.attempt?.abort();
+    this.attempt = new AbortController();
+    return this.attempt.signal;
+  }
+
   private stopRetry(): void {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -270,5 +296,6 @@ export class InstrumentSession {
 }
 
 function describe(err: unknown, fallback: string): string {
-  return err instanceof Error ? err.message : fallback;
+  if (err instanceof Error) return err.message;
+  return typeof err === "string" && err !== "" ? err : fallback;
 }

@@ -435,7 +435,7 @@ describe("ChamberSession: link events", () => {
     expect(kinds()).toEqual(["lost", "unusable", "lost", "unusable"]);
   });
 
-  it("says 'identification failed' when the hook throws something that is not an Error", async () => {
+  it("gives the thrown text as the reason when the hook throws a string rather than an Error", async () => {
     vi.useFakeTimers();
     const { session, pair, url, events, hooks } = await connected();
     await drop(pair);
@@ -443,7 +443,7 @@ describe("ChamberSession: link events", () => {
     hooks.identify = () => Promise.reject(notAnError);
     await replug(pair);
     await vi.advanceTimersByTimeAsync(RETRY_MS);
-    expect(events[1]).toEqual({ kind: "unusable", transport: url, reason: "identification failed" });
+    expect(events[1]).toEqual({ kind: "unusable", transport: url, reason: "garbled reply" });
     expect(refusal(session).message).toBe(underWay);
   });
 
@@ -501,14 +501,16 @@ describe("ChamberSession: stale identifications", () => {
     const stale = hooks.next();
     await drop(pair);
     await replug(pair);
-    const fresh = hooks.next();
     expect(session.state).toBe("identifying");
+    // Take-overs run one at a time on the line: the fresh identification waits for the stale one.
+    expect(hooks.count("identify")).toBe(2);
 
     stale.resolve();
     await vi.advanceTimersByTimeAsync(0);
     expect(hooks.count("restore")).toBe(0);
     expect(session.state).toBe("identifying");
 
+    const fresh = hooks.next();
     fresh.resolve();
     await vi.advanceTimersByTimeAsync(0);
     expect(hooks.calls).toEqual(["identify", "identify", "identify", "restore"]);

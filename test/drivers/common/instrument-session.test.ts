@@ -16,7 +16,7 @@ interface Harness {
   url: string;
   session: InstrumentSession;
   /** Every initialize() call, with its reason and when it started (performance.now()). */
-  calls: Array<{ reason: Reason; atMs: number }>;
+  calls: Array<{ reason: Reason; atMs: number; signal: AbortSignal }>;
   /** Every link event, with the number of "reconnect" calls made when it arrived. */
   events: Array<LinkEvent & { afterReconnectCalls: number }>;
   states: LinkState[];
@@ -38,8 +38,8 @@ function harness(options: Partial<Omit<InstrumentSessionOptions, "initialize" | 
   const session = new InstrumentSession({
     deviceId: "psb1",
     transport: pair.host,
-    initialize: (reason) => {
-      calls.push({ reason, atMs: performance.now() });
+    initialize: (reason, signal) => {
+      calls.push({ reason, atMs: performance.now(), signal });
       return h.initialize(reason, calls.filter((c) => c.reason === reason).length);
     },
     onLinkDown: () => log.push(`link down (state ${session.state})`),
@@ -85,7 +85,7 @@ function thrown(fn: () => unknown): Error & { code?: string; cause?: unknown } {
   throw new Error("expected a synchronous throw");
 }
 
-function reconnectCalls(h: Harness): Array<{ reason: Reason; atMs: number }> {
+function reconnectCalls(h: Harness): Harness["calls"] {
   return h.calls.filter((c) => c.reason === "reconnect");
 }
 
@@ -208,6 +208,30 @@ describe("InstrumentSession.connect()", () => {
     expect(h.calls.map((c) => c.reason)).toEqual(["connect", "reconnect"]);
     expect(kinds(h)).toEqual(["lost", "restored"]);
     expect(h.session.reinitializations).toBe(1);
+  });
+
+  it("aborts a take-over's signal when the link drops during it; a finished take-over's signal stays live until close()", async () => {
+    const h = harness();
+    await h.session.connect();
+    expect(h.calls[0]?.signal.aborted).toBe(false);
+    await dropLink(h.pair, h.session);
+    const takeOver = deferred();
+    h.initialize = () => takeOver.promise;
+    h.pair.plug();
+    await eventually(() => reconnectCalls(h).length === 1, "the take-over to start");
+    const first = reconnectCalls(h)[0]!.signal;
+    expect(first.aborted).toBe(false);
+    h.pair.unplug();
+    await eventually(() => first.aborted, "the drop to abort the take-over's signal");
+    takeOver.resolve();
+    h.initialize = async () => undefined;
+    h.pair.plug();
+    await eventually(() => h.session.state === "ready", "the next take-over");
+    const second = reconnectCalls(h).at(-1)!.signal;
+    expect(second).not.toBe(first);
+    expect(second.aborted).toBe(false);
+    h.session.close();
+    expect(second.aborted).toBe(true);
   });
 
   it("refuses a second connect() while the first is under way (CYCLER_NOT_CONNECTED naming the state)", async () => {
