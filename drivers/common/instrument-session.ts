@@ -1,9 +1,10 @@
 /**
- * Link supervision shared by the real cycler drivers (EA PSB SCPI/Modbus, ITECH IT-M3400).
+ * Link supervision shared by every real instrument driver: the cyclers (EA PSB SCPI/Modbus, ITECH
+ * IT-M3400) directly, the chamber controllers through ChamberSession.
  *
  * - `connect()` opens the transport (bounded wait) and runs the driver's `initialize` (identity check,
  *   remote lock, output off).
- * - When the transport reports `disconnected`, the output state is unknown: every command fails fast
+ * - When the transport reports `disconnected` (or is closed under it), the output state is unknown: every command fails fast
  *   with CYCLER_OUTPUT_UNKNOWN (nothing is sent) and `onLinkDown` lets the driver cancel a stepped
  *   profile and forget cached settings.
  * - When the transport is `connected` again, `initialize("reconnect")` runs again (the instrument may
@@ -26,10 +27,10 @@ export interface InstrumentSessionOptions {
    * devices (a Modbus line), which its owner closes when the last device lets go.
    */
   closeTransportOnFailure?: boolean;
-  /** Identifies the instrument, takes remote control and switches the output off. */
   /**
-   * `signal` aborts when the attempt no longer counts (the link dropped again, or the session was
-   * closed): a multi-stage take-over checks it before each stage that commands the instrument.
+   * Identifies the instrument, takes remote control and switches the output off. `signal` aborts
+   * when the attempt no longer counts (the link dropped again, or the session was closed): a
+   * multi-stage take-over checks it before each stage that commands the instrument.
    */
   initialize(reason: "connect" | "reconnect", signal: AbortSignal): Promise<void>;
   /** Runs synchronously when the link drops. */
