@@ -30,7 +30,8 @@ function f4(t: Transcript, options: Record<string, unknown> = {}): WatlowF4 {
     id: "tc1",
     driver: "watlow/f4",
     transport: `${t.url}?unit=1`,
-    options: { minGapMs: 0, timeoutMs: 150, retryMs: 50, ...options },
+    // A generous reply timeout: a timeout under a loaded machine would retry and break the transcript.
+    options: { minGapMs: 0, timeoutMs: 1000, retryMs: 50, ...options },
   });
 }
 

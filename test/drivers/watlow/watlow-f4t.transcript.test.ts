@@ -29,7 +29,8 @@ function f4t(t: Transcript, options: Record<string, unknown> = {}): WatlowF4t {
     id: "tc2",
     driver: "watlow/f4t",
     transport: t.url,
-    options: { timeoutMs: 150, retryMs: 50, ...options },
+    // A generous reply timeout: a timeout under a loaded machine would retry and break the transcript.
+    options: { timeoutMs: 1000, retryMs: 50, ...options },
   });
 }
 
