@@ -28,6 +28,16 @@ export class CyclerNotConnectedError extends CellbenchError {
   }
 }
 
+/** close() was called while connect() was under way: the connection was abandoned. */
+export class CyclerClosedWhileConnectingError extends CellbenchError {
+  constructor(deviceId: string) {
+    super(
+      "CYCLER_NOT_CONNECTED",
+      `device "${deviceId}" was closed while connecting; the connection was abandoned (connect() again to use it)`,
+    );
+  }
+}
+
 /** The device entry's options cannot be used as written. */
 export class CyclerOptionsError extends CellbenchError {
   constructor(deviceId: string, driver: string, problem: string) {

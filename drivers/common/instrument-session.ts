@@ -15,7 +15,11 @@
 import type { CellbenchError } from "../../protocols/cellbench-error.js";
 import type { Transport, TransportStateChange } from "../../protocols/transport/transport.js";
 import { type LinkEvent, UNUSABLE_AFTER_FAILURES } from "../capabilities.js";
-import { CyclerNotConnectedError, CyclerOutputUnknownError } from "./cycler-errors.js";
+import {
+  CyclerClosedWhileConnectingError,
+  CyclerNotConnectedError,
+  CyclerOutputUnknownError,
+} from "./cycler-errors.js";
 
 export type LinkState = "idle" | "connecting" | "ready" | "link-down" | "reinitializing" | "closed";
 
@@ -134,7 +138,9 @@ export class InstrumentSession {
     transport.on("state", this.onTransportState);
     try {
       await transport.open({ signal: AbortSignal.timeout(this.options.connectTimeoutMs) });
+      this.assertStillConnecting();
       await this.exclusiveRaw(() => this.options.initialize("connect", this.newAttempt()));
+      this.assertStillConnecting();
       this.failure = undefined;
       this.setState("ready");
       const drop = this.dropDuringConnect;
@@ -148,7 +154,7 @@ export class InstrumentSession {
       }
     } catch (err) {
       transport.off("state", this.onTransportState);
-      this.setState("idle");
+      if (this.state === "connecting") this.setState("idle");
       if (this.options.closeTransportOnFailure !== false) await transport.close().catch(() => undefined);
       throw err;
     }
@@ -280,6 +286,11 @@ export class InstrumentSession {
         this.wakeRetry = undefined;
       }
     }
+  }
+
+  /** Throws when close() was called while connect() was under way. */
+  private assertStillConnecting(): void {
+    if (this.linkState !== "connecting") throw new CyclerClosedWhileConnectingError(this.options.deviceId);
   }
 
   /** Aborts the attempt under way (if any) and returns the signal of a new one. */

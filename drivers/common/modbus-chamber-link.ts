@@ -62,6 +62,7 @@ export function readModbusLinkSettings(
 export class ModbusChamberLink {
   private lease: ReturnType<typeof sharedModbusBuses.acquire> | undefined;
   private session: ChamberSession | undefined;
+  private connecting: Promise<void> | undefined;
 
   constructor(
     private readonly deviceId: string,
@@ -74,7 +75,15 @@ export class ModbusChamberLink {
     return this.session?.state ?? "closed";
   }
 
-  async connect(controller: ModbusChamberController): Promise<void> {
+  /** Connects once; a call while connecting waits for the same attempt. */
+  connect(controller: ModbusChamberController): Promise<void> {
+    this.connecting ??= this.open(controller).finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async open(controller: ModbusChamberController): Promise<void> {
     if (this.session) return;
     const s = this.settings;
     const lease = sharedModbusBuses.acquire(s.url, { timeoutMs: s.timeoutMs });
@@ -100,7 +109,9 @@ export class ModbusChamberLink {
     controller.attach(modbus, session);
   }
 
+  /** Closes the link (after a connect() under way has settled) and lets go of the bus lease. */
   async close(controller: ModbusChamberController): Promise<void> {
+    await this.connecting?.catch(() => undefined);
     const lease = this.lease;
     this.session?.close();
     this.session = undefined;

@@ -59,6 +59,7 @@ export class EspecP300 implements Device {
   private transport: Transport | undefined;
   private client: ScpiClient | undefined;
   private session: ChamberSession | undefined;
+  private connecting: Promise<void> | undefined;
 
   constructor(
     config: DeviceConfig,
@@ -82,7 +83,15 @@ export class EspecP300 implements Device {
     return this.session?.state ?? "closed";
   }
 
-  async connect(): Promise<void> {
+  /** Connects once; a call while connecting waits for the same attempt. */
+  connect(): Promise<void> {
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
     if (this.session) return;
     const transport = createTransport(this.url);
     // [P300 CM, communication format]: CR LF ends every line both ways; the client trims the CR on read.
@@ -118,7 +127,9 @@ export class EspecP300 implements Device {
     this.chamber.attach(client, session);
   }
 
+  /** Closes the link (after a connect() under way has settled); the controller is left as it is. */
   async close(): Promise<void> {
+    await this.connecting?.catch(() => undefined);
     this.session?.close();
     this.client?.dispose();
     const transport = this.transport;

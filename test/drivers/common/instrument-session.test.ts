@@ -234,6 +234,25 @@ describe("InstrumentSession.connect()", () => {
     expect(second.aborted).toBe(true);
   });
 
+  it("fails connect() and stays closed when close() is called while it is under way", async () => {
+    const h = harness();
+    const takeOver = deferred();
+    h.initialize = () => takeOver.promise;
+    const connecting = h.session.connect();
+    await eventually(() => h.calls.length === 1, "initialize('connect') to start");
+    h.session.close();
+    expect(h.calls[0]?.signal.aborted).toBe(true);
+    takeOver.resolve();
+    const err = await rejection(connecting);
+    expect(err.code).toBe("CYCLER_NOT_CONNECTED");
+    expect(err.message).toBe(
+      'device "psb1" was closed while connecting; the connection was abandoned (connect() again to use it)',
+    );
+    expect(h.session.state).toBe("closed");
+    expect(h.states).toEqual(["connecting", "closed"]);
+    expect(h.pair.host.state).toBe("closed");
+  });
+
   it("refuses a second connect() while the first is under way (CYCLER_NOT_CONNECTED naming the state)", async () => {
     const h = harness();
     const takeOver = deferred();

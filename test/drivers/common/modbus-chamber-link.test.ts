@@ -258,6 +258,20 @@ describe("ModbusChamberLink", () => {
     expect(sharedModbusBuses.size).toBe(lines + 1);
   });
 
+  it("identifies once and holds one lease when connect() is called again while connecting; close() waits for it", async () => {
+    const { pair, url } = await line();
+    const lines = sharedModbusBuses.size;
+    const { link: l, controller } = link(url);
+    const first = l.connect(controller);
+    const second = l.connect(controller);
+    const closing = l.close(controller);
+    await Promise.all([first, second, closing]);
+    expect(controller.log).toEqual(["identify unit 1: model 5270", "attach", "detach"]);
+    expect(l.state).toBe("closed");
+    expect(sharedModbusBuses.size).toBe(lines);
+    expect(pair.host.state).toBe("closed");
+  });
+
   it("releases the lease when the line does not come up within connectTimeoutMs", async () => {
     const { pair, url } = await line();
     const lines = sharedModbusBuses.size;

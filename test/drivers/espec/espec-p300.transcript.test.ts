@@ -35,6 +35,18 @@ describe("espec/p300 transcript", () => {
     );
   });
 
+  it("identifies once when connect() is called again while connecting; close() waits for it", async () => {
+    await expectExchange(
+      IDENTIFY,
+      async (t) => {
+        const dev = p300(t);
+        await Promise.all([dev.connect(), dev.connect(), dev.close()]);
+        expect(dev.linkState).toBe("closed");
+      },
+      CRLF,
+    );
+  });
+
   it("reads TEMP? as PV,SP,HIGH,LOW", async () => {
     await expectExchange(
       [...IDENTIFY, ["TEMP?", "-12.3,-15.0,100.0,-40.0"]],
