@@ -185,7 +185,8 @@ export class Bench {
    */
   attachRun(channelId: string, run: RunDefinition, listener: RunEngineListener): RunEngine {
     const slot = this.channel(channelId);
-    if (slot.run && !slot.run.isTerminal) throw new ChannelBusyError(channelId, slot.run.id, slot.run.currentState);
+    if (slot.run && !slot.run.isTerminal)
+      throw new ChannelBusyError(channelId, slot.run.id, slot.run.currentState);
     const chamberSlot = slot.chamberId ? this.chambers.get(slot.chamberId) : undefined;
     const needsChamber = usesChamber(run.profile.steps);
     if (needsChamber && chamberSlot?.owner) {

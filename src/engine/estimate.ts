@@ -7,6 +7,8 @@ export interface EstimateOptions {
   samples: number;
   /** Cell state of charge at the start (0..1). */
   initialSoc: number;
+  /** Chamber air at the start, °C (default 25). */
+  initialChamberC?: number;
   /** Sample period of the exact pass, s (default 1). */
   finePeriodS?: number;
   /** Sample period of the sizing pass, s (default 30). */
@@ -34,7 +36,12 @@ export async function estimateProfile(
   const coarse = options.coarsePeriodS ?? 30;
   const pass = async (periodS: number) => {
     const maxDurationS = options.samples * periodS;
-    const estimate = await dryRun(profile, cell, { initialSoc: options.initialSoc, periodS, maxDurationS });
+    const estimate = await dryRun(profile, cell, {
+      initialSoc: options.initialSoc,
+      ...(options.initialChamberC === undefined ? {} : { initialChamberC: options.initialChamberC }),
+      periodS,
+      maxDurationS,
+    });
     // A dry run that outlives its budget is stopped by the simulation itself, at the budget.
     return { estimate, complete: !(estimate.state === "stopped" && estimate.durationS >= maxDurationS) };
   };

@@ -14,6 +14,7 @@ import type { Logger } from "../log.js";
 import type { Profile } from "../profile/ast.js";
 import { assertProfileValid } from "../profile/validate.js";
 import { LogGate } from "../storage/log-gate.js";
+import { estimateStartSoc } from "./estimate-start.js";
 import { progressOf, type RunProgress } from "./progress.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "./records.js";
 import { FaultNotClearedError, UnknownRunError } from "./run-errors.js";
@@ -302,10 +303,15 @@ export class RunManager {
    */
   private estimate(run: ManagedRun): void {
     const { profile, cell } = run.stored;
+    // Start where the cell and the chamber are now, as far as the latest samples tell.
+    const slot = this.bench.channel(run.stored.channel);
+    const initialSoc = estimateStartSoc(cell, slot.latest);
+    const airC = slot.chamberId ? this.bench.chambers.get(slot.chamberId)?.latest?.temperatureC : undefined;
     const next = this.estimates.then(async () => {
       const { estimate } = await estimateProfile(profile, cell, {
         samples: ESTIMATE_SAMPLES,
-        initialSoc: 0.5,
+        initialSoc,
+        ...(airC !== undefined && Number.isFinite(airC) ? { initialChamberC: airC } : {}),
       });
       return estimate;
     });

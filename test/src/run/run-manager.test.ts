@@ -143,6 +143,32 @@ describe("RunManager estimates", () => {
     await bench.shutdown();
   }, 90_000);
 
+  it("starts the estimate from the resting cell's state of charge, not 50 %", async () => {
+    const discharge = profile([
+      step(
+        { kind: "constant", direction: "discharge", value: { kind: "current", amps: 3 } },
+        { conditions: [{ kind: "voltage", volts: 2.75 }] },
+      ),
+    ]);
+    const totals: number[] = [];
+    for (const [initialSoc, id] of [
+      [0.9, "R20261125-0031"],
+      [0.3, "R20261125-0032"],
+    ] as const) {
+      const { bench, clock } = await openSimBench({ auto: false, initialSoc });
+      const runs = new RunManager(bench, { sink: memorySink() });
+      bench.start();
+      await clock.advanceTo(2000); // a resting sample to read the state of charge from
+      await runs.create({ channel: "ch1", cell: NMC_18650, profile: discharge }, id);
+      await eventually(() => runs.get(id).progress !== null, "the estimate", 30_000);
+      totals.push(runs.get(id).progress!.estimatedTotalS);
+      await bench.shutdown();
+    }
+    // A 1 C discharge to the cut-off takes about 0.9 h from 90 % and 0.3 h from 30 %.
+    expect(totals[0]).toBeGreaterThan(0.75 * 3600);
+    expect(totals[1]).toBeLessThan(0.4 * 3600);
+  }, 60_000);
+
   it("estimates a run recovered after a restart again, so it shows progress once resumed", async () => {
     const storePath = join(scratch, "runs-estimate.db");
     const sink = memorySink();
