@@ -93,6 +93,17 @@ function kinds(h: Harness): string[] {
   return h.events.map((e) => e.kind);
 }
 
+/** Starts connect() with initialize('connect') held, then drops the link; later take-overs succeed. */
+async function dropDuringConnect(h: Harness) {
+  const takeOver = deferred();
+  h.initialize = (reason) => (reason === "connect" ? takeOver.promise : Promise.resolve());
+  const connecting = h.session.connect();
+  await eventually(() => h.calls.length === 1, "initialize('connect') to start");
+  h.pair.unplug();
+  await eventually(() => h.pair.host.state !== "connected", "the transport to see the drop");
+  return { takeOver, connecting };
+}
+
 const unknownOutput = (action: string, url: string) =>
   `${action} refused: device "psb1" lost its link (${url}); its output state is unknown until the link is ` +
   "back and the driver has switched the output off again (it does so by itself)";
@@ -173,12 +184,7 @@ describe("InstrumentSession.connect()", () => {
 
   it("ends link-down (reported lost) when the link drops during initialize('connect'), then takes over when it is back", async () => {
     const h = harness();
-    const takeOver = deferred();
-    h.initialize = (reason) => (reason === "connect" ? takeOver.promise : Promise.resolve());
-    const connecting = h.session.connect();
-    await eventually(() => h.calls.length === 1, "initialize('connect') to start");
-    h.pair.unplug();
-    await eventually(() => h.pair.host.state !== "connected", "the transport to see the drop");
+    const { takeOver, connecting } = await dropDuringConnect(h);
     takeOver.resolve();
     await connecting;
     expect(h.session.state).toBe("link-down");
@@ -193,12 +199,7 @@ describe("InstrumentSession.connect()", () => {
 
   it("takes the instrument over again when the link drops and comes back during initialize('connect')", async () => {
     const h = harness();
-    const takeOver = deferred();
-    h.initialize = (reason) => (reason === "connect" ? takeOver.promise : Promise.resolve());
-    const connecting = h.session.connect();
-    await eventually(() => h.calls.length === 1, "initialize('connect') to start");
-    h.pair.unplug();
-    await eventually(() => h.pair.host.state !== "connected", "the transport to see the drop");
+    const { takeOver, connecting } = await dropDuringConnect(h);
     h.pair.plug();
     await eventually(() => h.pair.host.state === "connected", "the transport to come back");
     takeOver.resolve();
