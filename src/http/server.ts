@@ -15,6 +15,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
@@ -29,7 +30,7 @@ import type { Storage } from "../storage/storage.js";
 import { type Principal, TokenAuthenticator } from "./auth.js";
 import { EventHub } from "./event-hub.js";
 import "./fastify-types.js";
-import { HttpProtocolError } from "./http-errors.js";
+import { HttpProtocolError, UnauthorizedError } from "./http-errors.js";
 import { IdempotencyCache } from "./idempotency.js";
 import { BenchMetrics } from "./metrics.js";
 import { PROBLEM_CONTENT_TYPE, problem, problemOf } from "./problem.js";
@@ -41,6 +42,7 @@ import { registerSystemRoutes } from "./routes/system-routes.js";
 import { RunIdGenerator } from "./run-ids.js";
 import { ProblemSchema, RunView } from "./schemas.js";
 import type { SseStream } from "./sse-stream.js";
+import { StreamTickets, withoutTicket } from "./stream-tickets.js";
 
 export interface HttpOptions {
   /** Largest request body, bytes (default 1 MiB). */
@@ -90,6 +92,7 @@ export interface ServerContext {
   idempotency: IdempotencyCache;
   auth: TokenAuthenticator;
   streams: Set<SseStream>;
+  tickets: StreamTickets;
   options: HttpOptions;
   startedMs: number;
 }
@@ -122,7 +125,21 @@ const REDACT = {
  */
 export function buildServer(deps: ServerDeps): App {
   const options = deps.options ?? {};
-  const logger = deps.logger.child({ component: "http" }, { redact: REDACT });
+  const logger = deps.logger.child(
+    { component: "http" },
+    {
+      redact: REDACT,
+      // Stream tickets travel in the URL (EventSource sends no headers): keep them out of the log.
+      serializers: {
+        req: (req: { method?: string; url?: string; hostname?: string; remoteAddress?: string }) => ({
+          method: req.method,
+          url: req.url === undefined ? undefined : withoutTicket(req.url),
+          hostname: req.hostname,
+          remoteAddress: req.remoteAddress,
+        }),
+      },
+    },
+  );
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
@@ -193,6 +210,7 @@ export function buildServer(deps: ServerDeps): App {
     idempotency: new IdempotencyCache(),
     auth: new TokenAuthenticator(deps.config.tokens, options.anonymousRole),
     streams: new Set(),
+    tickets: new StreamTickets(),
     options,
     startedMs: performance.now(),
   };
@@ -222,7 +240,7 @@ export function buildServer(deps: ServerDeps): App {
     if (!role) return;
     let principal: Principal;
     try {
-      principal = ctx.auth.authenticate(request.headers.authorization);
+      principal = ticketPrincipal(request) ?? ctx.auth.authenticate(request.headers.authorization);
     } catch (err) {
       // The headers help to debug a client; the redaction above keeps the token out of the log.
       request.log.debug({ headers: request.headers }, "authentication failed");
@@ -231,6 +249,20 @@ export function buildServer(deps: ServerDeps): App {
     ctx.auth.authorize(principal, role);
     request.principal = principal;
   });
+  /** A stream route's `?ticket=`, when no Authorization header is sent: its principal, or 401. */
+  function ticketPrincipal(request: FastifyRequest): Principal | undefined {
+    if (!request.routeOptions.config?.streamTicket || request.headers.authorization !== undefined)
+      return undefined;
+    const ticket = (request.query as { ticket?: unknown } | undefined)?.ticket;
+    if (typeof ticket !== "string") return undefined;
+    const principal = ctx.tickets.redeem(ticket);
+    if (!principal)
+      throw new UnauthorizedError(
+        "the stream ticket is unknown or has expired; POST /api/v1/stream-tickets with your token for a new one",
+      );
+    return principal;
+  }
+
   app.addHook("preValidation", async (request) => {
     if (request.body !== null && typeof request.body === "object") assertDepth(request.body, "body");
   });
@@ -266,7 +298,18 @@ export function buildServer(deps: ServerDeps): App {
           "Battery cell-test bench: runs, profiles, live events. Errors are application/problem+json with a stable code. Current: positive = charge.",
         version: "1",
       },
-      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer" },
+          ticket: {
+            type: "apiKey",
+            in: "query",
+            name: "ticket",
+            description:
+              "A stream ticket from POST /api/v1/stream-tickets (for EventSource, which cannot send headers)",
+          },
+        },
+      },
     },
   });
   void app.register(fastifyRateLimit, {

@@ -1,12 +1,28 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyReply } from "fastify";
+import type { Principal } from "../auth.js";
 import type { LiveEvent } from "../event-hub.js";
 import { errorResponses, RunIdParams } from "../schemas.js";
 import type { App, ServerContext } from "../server.js";
 import { SseStream } from "../sse-stream.js";
-import { channelsSnapshot, isTerminalState, runView } from "../views.js";
+import { STREAM_TICKET_TTL_MS } from "../stream-tickets.js";
+import { channelsSnapshot, iso, isTerminalState, runView } from "../views.js";
 
 const bearer = [{ bearer: [] }];
+const bearerOrTicket: { [scheme: string]: string[] }[] = [{ bearer: [] }, { ticket: [] }];
+const TicketQuery = Type.Object({
+  ticket: Type.Optional(
+    Type.String({
+      pattern: "^[A-Za-z0-9_-]{32}$",
+      description: "Stream ticket (POST /api/v1/stream-tickets), for clients that cannot send headers",
+    }),
+  ),
+});
+const StreamTicketView = Type.Object({
+  ticket: Type.String({ description: "Pass as ?ticket= to the event streams" }),
+  expires: Type.String({ format: "date-time" }),
+  expires_in_s: Type.Number(),
+});
 const LastEventIdHeaders = Type.Object({
   "last-event-id": Type.Optional(
     Type.String({
@@ -25,8 +41,33 @@ const SSE_RESPONSE = {
   204: { description: "The run has ended and the client has seen its last event", type: "null" },
 };
 
-/** GET /api/v1/runs/:id/events and GET /api/v1/events (Server-Sent Events). */
+/** GET /api/v1/runs/:id/events, GET /api/v1/events (Server-Sent Events) and POST /api/v1/stream-tickets. */
 export function registerEventRoutes(app: App, ctx: ServerContext): void {
+  const ticketLimit = ctx.options.checkRateLimit ?? { max: 20, windowMs: 60_000 };
+  app.post(
+    "/api/v1/stream-tickets",
+    {
+      config: { role: "viewer", rateLimit: { max: ticketLimit.max, timeWindow: ticketLimit.windowMs } },
+      schema: {
+        summary: "A short-lived ticket that opens the event streams from a browser (?ticket=)",
+        description:
+          "EventSource cannot send an Authorization header. The ticket carries this token's role, opens the " +
+          "event streams only, and expires after 60 s (EventSource may reconnect with it until then).",
+        tags: ["live"],
+        security: bearer,
+        response: { 201: StreamTicketView, ...errorResponses(401, 403, 429) },
+      },
+    },
+    async (request, reply) => {
+      const issued = ctx.tickets.issue(request.principal as Principal);
+      return reply.code(201).send({
+        ticket: issued.ticket,
+        expires: iso(issued.expiresMs),
+        expires_in_s: STREAM_TICKET_TTL_MS / 1000,
+      });
+    },
+  );
+
   const streamOptions = { heartbeatMs: ctx.options.heartbeatMs ?? 15_000 };
   const open = (reply: FastifyReply): SseStream => {
     const stream = new SseStream(reply, streamOptions);
@@ -38,11 +79,12 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
   app.get(
     "/api/v1/runs/:id/events",
     {
-      config: { role: "viewer" },
+      config: { role: "viewer", streamTicket: true },
       schema: {
         summary: "Live events of one run (Server-Sent Events)",
         tags: ["live"],
-        security: bearer,
+        security: bearerOrTicket,
+        querystring: TicketQuery,
         params: RunIdParams,
         headers: LastEventIdHeaders,
         produces: ["text/event-stream"],
@@ -100,14 +142,15 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
   app.get(
     "/api/v1/events",
     {
-      config: { role: "viewer" },
+      config: { role: "viewer", streamTicket: true },
       schema: {
         summary: "Live events of every run and channel on the bench (Server-Sent Events)",
         description:
           "Run events as on the per-run stream, plus `channels` snapshots of every channel and chamber " +
           "(no id; at the sample rate). Never ends by itself.",
         tags: ["live"],
-        security: bearer,
+        security: bearerOrTicket,
+        querystring: TicketQuery,
         headers: LastEventIdHeaders,
         produces: ["text/event-stream"],
         response: { 200: SSE_RESPONSE[200], ...errorResponses(400, 401, 403) },

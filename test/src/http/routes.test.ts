@@ -94,6 +94,7 @@ describe("system routes", () => {
         "/api/v1/runs/{id}/pause",
         "/api/v1/runs/{id}/resume",
         "/api/v1/runs/{id}/stop",
+        "/api/v1/stream-tickets",
         "/health",
         "/metrics",
       ].sort(),
