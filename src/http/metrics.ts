@@ -5,7 +5,7 @@
  * to the functions here). The storage layer's own metrics text is appended.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Bench, ChannelSlot } from "../bench/bench.js";
+import type { Bench, ChamberSlot, ChannelSlot } from "../bench/bench.js";
 import type { RunState } from "../run/records.js";
 import type { RunManager } from "../run/run-manager.js";
 import type { Storage } from "../storage/storage.js";
@@ -129,32 +129,30 @@ export class BenchMetrics {
           this.set({ device: device.id }, bench?.links.of(device.id).state === "up" ? 1 : 0);
       },
     });
-    new Gauge({
-      name: "cellbench_chamber_temperature_celsius",
-      help: "Latest chamber air temperature",
-      labelNames: ["chamber"],
-      registers,
-      collect() {
-        this.reset();
-        for (const slot of source()?.bench.chambers.values() ?? []) {
-          const v = slot.latest?.temperatureC;
-          if (v !== undefined && Number.isFinite(v)) this.set({ chamber: slot.id }, v);
-        }
-      },
-    });
-    new Gauge({
-      name: "cellbench_chamber_setpoint_celsius",
-      help: "Latest chamber set point",
-      labelNames: ["chamber"],
-      registers,
-      collect() {
-        this.reset();
-        for (const slot of source()?.bench.chambers.values() ?? []) {
-          const v = slot.latest?.setpointC;
-          if (v !== undefined && Number.isFinite(v)) this.set({ chamber: slot.id }, v);
-        }
-      },
-    });
+    const chamberGauge = (name: string, help: string, value: (s: ChamberSlot) => number | undefined) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["chamber"],
+        registers,
+        collect() {
+          this.reset();
+          for (const slot of source()?.bench.chambers.values() ?? []) {
+            const v = value(slot);
+            if (v !== undefined && Number.isFinite(v)) this.set({ chamber: slot.id }, v);
+          }
+        },
+      });
+    chamberGauge(
+      "cellbench_chamber_temperature_celsius",
+      "Latest chamber air temperature",
+      (s) => s.latest?.temperatureC,
+    );
+    chamberGauge(
+      "cellbench_chamber_setpoint_celsius",
+      "Latest chamber set point",
+      (s) => s.latest?.setpointC,
+    );
     new Gauge({
       name: "cellbench_runs",
       help: "Runs known to the daemon by state",

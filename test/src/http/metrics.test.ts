@@ -30,6 +30,7 @@ describe("BenchMetrics", () => {
     expect(text).toMatch(/cellbench_device_reconnects_total\{device="psb1"\} 1/);
     expect(text).toMatch(/\ncellbench_storage_backlog_rows 42\n/);
     expect(text).toMatch(/cellbench_chamber_temperature_celsius\{chamber="tc1"\}/);
+    expect(text).toMatch(/cellbench_chamber_setpoint_celsius\{chamber="tc1"\} -?\d/);
     // Each metric family appears once.
     const types = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]);
     expect(new Set(types).size).toBe(types.length);
