@@ -29,6 +29,18 @@ const out: string[] = [];
 const print = (line: string) => void out.push(line);
 const env = () => ({ CELLBENCH_URL: url, CELLBENCH_TOKEN: TOKENS.operator });
 const cli = (...argv: string[]) => clientCommand(argv, print, env());
+/** `cellbench run start` on ch1 with the test cell and `<profile>.yaml` from the scratch folder. */
+const startOnCh1 = (profile: string) =>
+  cli(
+    "run",
+    "start",
+    "--channel",
+    "ch1",
+    "--cell",
+    join(dir, "cell.yaml"),
+    "--profile",
+    join(dir, `${profile}.yaml`),
+  );
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "cellbench-cli-"));
@@ -65,16 +77,7 @@ describe("cellbench client commands", () => {
 
   it("starts, pauses, resumes, shows and stops a run; an invalid transition throws the problem's detail", async () => {
     await serve(false);
-    await cli(
-      "run",
-      "start",
-      "--channel",
-      "ch1",
-      "--cell",
-      join(dir, "cell.yaml"),
-      "--profile",
-      join(dir, "long.yaml"),
-    );
+    await startOnCh1("long");
     const id = started();
     expect(out[0]).toBe(`started ${id} on ch1: long on cell NMC-0042 (running)`);
     await cli("run", "pause", id);
@@ -99,16 +102,7 @@ describe("cellbench client commands", () => {
 
   it("watches a run live with a progress bar until it completes", async () => {
     await serve(false);
-    await cli(
-      "run",
-      "start",
-      "--channel",
-      "ch1",
-      "--cell",
-      join(dir, "cell.yaml"),
-      "--profile",
-      join(dir, "short.yaml"),
-    );
+    await startOnCh1("short");
     const id = started();
     await waitFor(() => h.runs.get(id).progress !== null, "the estimate");
     out.length = 0;
@@ -130,16 +124,7 @@ describe("cellbench client commands", () => {
 
   it("tells the watcher when the daemon shuts down before the run ends", async () => {
     await serve(false);
-    await cli(
-      "run",
-      "start",
-      "--channel",
-      "ch1",
-      "--cell",
-      join(dir, "cell.yaml"),
-      "--profile",
-      join(dir, "long.yaml"),
-    );
+    await startOnCh1("long");
     const id = started();
     out.length = 0;
     const watching = cli("run", "watch", id).catch((err: unknown) => err);
@@ -152,16 +137,7 @@ describe("cellbench client commands", () => {
 
   it("fails a watch whose run ends faulted or aborted, with the reason", async () => {
     await serve(true);
-    await cli(
-      "run",
-      "start",
-      "--channel",
-      "ch1",
-      "--cell",
-      join(dir, "cell.yaml"),
-      "--profile",
-      join(dir, "long.yaml"),
-    );
+    await startOnCh1("long");
     const id = started();
     await cli("run", "abort", id);
     const error = await cli("run", "watch", id).catch((err: unknown) => err);
@@ -192,16 +168,7 @@ describe("cellbench client commands", () => {
       join(dir, "bad.yaml"),
       "name: bad\nsteps:\n  - Discharge at 10 A for 1 s\n  - Charge at 1 Q\n",
     );
-    const invalid = await cli(
-      "run",
-      "start",
-      "--channel",
-      "ch1",
-      "--cell",
-      join(dir, "cell.yaml"),
-      "--profile",
-      join(dir, "bad.yaml"),
-    ).catch((err: unknown) => err);
+    const invalid = await startOnCh1("bad").catch((err: unknown) => err);
     expect((invalid as ApiError).code).toBe("PROFILE_INVALID");
     expect((invalid as ApiError).message).toContain("body.profile.steps[1]");
     const token = await clientCommand(["runs", "--url", url, "--token", TOKENS.viewer], print, {});
