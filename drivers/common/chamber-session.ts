@@ -70,23 +70,9 @@ export class ChamberSession {
   }
 
   get state(): ChamberSessionState {
-    return this.mapped();
-  }
-
-  private mapped(): ChamberSessionState {
-    switch (this.session.state) {
-      case "idle":
-      case "closed":
-        return "closed";
-      case "connecting":
-        return "connecting";
-      case "ready":
-        return "ready";
-      case "link-down":
-        return "link-down";
-      case "reinitializing":
-        return this.session.failedTakeOvers === 0 ? "identifying" : "not-ready";
-    }
+    const state = this.session.state;
+    if (state === "reinitializing") return this.session.failedTakeOvers === 0 ? "identifying" : "not-ready";
+    return state === "idle" ? "closed" : state;
   }
 
   /** Opens the transport and identifies the controller; on failure everything is left closed. */
