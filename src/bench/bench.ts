@@ -63,6 +63,8 @@ export class Bench {
   private started = false;
   private readonly watchdog: Watchdog;
   private readonly chamberSupervisor = new ChamberSupervisor();
+  /** The wall clock as each source last read it (backwards steps are reported once). */
+  private readonly wallSeen = new Map<string, number>();
 
   private constructor(
     readonly config: BenchConfig,
@@ -249,7 +251,8 @@ export class Bench {
   private async pollChamber(slot: ChamberSlot): Promise<void> {
     try {
       const reading = await slot.chamber.read();
-      slot.latest = { ...reading, tMonoMs: this.clock.now(), tWallMs: this.clock.wallNow() };
+      const tWallMs = this.stampWall(chamberKey(slot.id), slot.latest?.tWallMs);
+      slot.latest = { ...reading, tMonoMs: this.clock.now(), tWallMs };
       this.watchdog.fresh(chamberKey(slot.id), slot.latest.tMonoMs);
       this.events.chamberSample?.(slot);
     } catch (err) {
@@ -278,11 +281,30 @@ export class Bench {
     for (const run of runs) await run.fault(reason);
   }
 
+  /**
+   * The wall timestamp of a new sample of `source`: whole milliseconds, and always after the source's
+   * previous one (`previous`). InfluxDB keys a point by series and millisecond, so two samples in one
+   * millisecond (a late tick right before the next deadline) or after a backwards NTP step would
+   * overwrite each other; meanwhile the stamps advance 1 ms per sample until the clock catches up.
+   * A backwards step is reported; step timing and integration use the monotonic clock regardless.
+   */
+  private stampWall(source: string, previous: number | undefined): number {
+    const wall = Math.round(this.clock.wallNow());
+    const seen = this.wallSeen.get(source);
+    this.wallSeen.set(source, wall);
+    if (seen !== undefined && wall < seen)
+      this.events.error?.(
+        "clock",
+        new Error(`wall clock went back ${seen - wall} ms (NTP step?); test time is unaffected`),
+      );
+    return previous !== undefined && wall <= previous ? previous + 1 : wall;
+  }
+
   private async pollChannel(slot: ChannelSlot): Promise<void> {
     let sample: ChannelSample;
     // Stamped when the acquisition starts: a set point applied after this moment is not in the reading.
     const tMonoMs = this.clock.now();
-    const tWallMs = this.clock.wallNow();
+    const tWallMs = this.stampWall(slot.id, slot.latest?.tWallMs);
     try {
       const r = await slot.channel.read();
       sample = {
@@ -297,15 +319,6 @@ export class Bench {
       slot.readErrors++;
       this.events.error?.(slot.id, err);
       return;
-    }
-    if (slot.latest && tWallMs < slot.latest.tWallMs) {
-      // Step timing and integration use the monotonic clock; only the stored timestamps jump.
-      this.events.error?.(
-        "clock",
-        new Error(
-          `wall clock went back ${slot.latest.tWallMs - tWallMs} ms (NTP step?); test time is unaffected`,
-        ),
-      );
     }
     slot.latest = sample;
     this.watchdog.fresh(slot.id, tMonoMs);

@@ -106,8 +106,10 @@ describe("Bench and the wall clock", () => {
       ...realBench,
       devices: [{ id: "c", driver: "sim/cycler", channels: ["ch1"] }],
     };
+    const stamps: number[] = [];
     const bench = await Bench.open(config, clock, {
       error: (_s, err) => errors.push((err as Error).message),
+      channelSample: (_slot, sample) => stamps.push(sample.tWallMs),
     });
     bench.start();
     for (let t = 0; t <= 500; t += 100) await clock.advanceTo(t);
@@ -116,5 +118,30 @@ describe("Bench and the wall clock", () => {
     await bench.shutdown();
     expect(errors).toEqual(["wall clock went back 59900 ms (NTP step?); test time is unaffected"]);
     expect(bench.channel("ch1").latest?.tMonoMs).toBe(800);
+    // Stored points are keyed by millisecond: after the step the stamps creep on 1 ms per sample
+    // rather than overwrite the points already stored for those times.
+    const origin = wallNow() - 800;
+    expect(stamps.map((t) => t - origin)).toEqual([0, 100, 200, 300, 400, 500, 501, 502, 503]);
+  });
+
+  it("never stamps two samples of a channel with the same millisecond", async () => {
+    const clock = new VirtualClock();
+    const wallNow = clock.wallNow.bind(clock);
+    // A wall clock that only moves every 250 ms: four 100 ms samples can fall in one reading of it.
+    clock.wallNow = () => Math.floor(wallNow() / 250) * 250 + 0.4;
+    const config: BenchConfig = {
+      ...realBench,
+      devices: [{ id: "c", driver: "sim/cycler", channels: ["ch1"] }],
+    };
+    const stamps: number[] = [];
+    const bench = await Bench.open(config, clock, {
+      channelSample: (_slot, sample) => stamps.push(sample.tWallMs),
+    });
+    bench.start();
+    for (let t = 0; t <= 1000; t += 100) await clock.advanceTo(t);
+    await bench.shutdown();
+    expect(stamps).toHaveLength(11);
+    for (let i = 1; i < stamps.length; i++) expect(stamps[i]).toBeGreaterThan(stamps[i - 1] as number);
+    expect(stamps.every(Number.isInteger)).toBe(true);
   });
 });
