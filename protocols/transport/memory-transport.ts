@@ -21,7 +21,10 @@ export interface MemoryPair {
   readonly plugged: boolean;
   /** Drops the link on both ends; reconnect attempts fail until `plug()`. */
   unplug(): void;
-  /** Lets the ends reconnect on their next back-off attempt. */
+  /**
+   * Plugs the cable back in: the device end reattaches at once (an instrument is always there), the
+   * host end on its next back-off attempt, so nothing the host sends first falls into a half-plugged cable.
+   */
   plug(): void;
   /** Closes both ends and frees the name. */
   dispose(): Promise<void>;
@@ -80,6 +83,8 @@ interface Attachment {
 
 class MemoryCable {
   plugged = true;
+  /** Called on plug(): the device end's reconnect. */
+  onPlugged: (() => void) | undefined;
   private readonly attached: [Attachment | undefined, Attachment | undefined] = [undefined, undefined];
 
   constructor(private readonly chunkSize: number) {}
@@ -115,7 +120,9 @@ class MemoryCable {
   }
 
   plug(): void {
+    if (this.plugged) return;
     this.plugged = true;
+    this.onPlugged?.();
   }
 }
 
@@ -127,6 +134,7 @@ class MemoryTransport extends ReconnectingTransport {
     reconnect: ReconnectOptions | false,
   ) {
     super(spec, reconnect);
+    if (side === 1) cable.onPlugged = () => this.retryNow();
   }
 
   protected async connectLink(handlers: LinkHandlers): Promise<Link> {

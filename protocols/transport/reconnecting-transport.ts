@@ -138,6 +138,14 @@ export abstract class ReconnectingTransport extends EventEmitter<TransportEvents
     if (link) await link.close().catch(() => undefined);
   }
 
+  /** Skips the back-off wait when the cause of the outage is known to be gone (a cable plugged back in). */
+  protected retryNow(): void {
+    if (this.currentState !== "reconnecting") return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.tryConnect();
+  }
+
   private tryConnect(): void {
     const generation = ++this.generation;
     let lostReported = false;

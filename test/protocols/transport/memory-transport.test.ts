@@ -48,6 +48,17 @@ describe("memory pair", () => {
     expect((await atDevice.until(5)).toString()).toBe("again");
   });
 
+  it("reattaches the device end as soon as the cable is plugged in, before the host's next attempt", async () => {
+    pair = createMemoryPair({ reconnect: { initialDelayMs: 1000, maxDelayMs: 1000 } });
+    await Promise.all([pair.host.open(), pair.device.open()]);
+    pair.unplug();
+    await Promise.all([waitForState(pair.host, "reconnecting"), waitForState(pair.device, "reconnecting")]);
+    pair.plug();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pair.device.state).toBe("connected");
+    expect(pair.host.state).toBe("reconnecting");
+  });
+
   it("backs off exponentially up to the ceiling while unplugged", async () => {
     pair = createMemoryPair({ reconnect: { initialDelayMs: 2, maxDelayMs: 16, factor: 2 } });
     await pair.host.open();
