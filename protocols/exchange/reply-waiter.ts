@@ -1,8 +1,10 @@
+import { startReplyTimer } from "./reply-timer.js";
+
 interface Pending<T> {
   accept: (item: T) => boolean;
   resolve(item: T): void;
   reject(error: unknown): void;
-  timer: NodeJS.Timeout;
+  cancelTimer(): void;
 }
 
 export interface WaitOptions<T> {
@@ -26,13 +28,17 @@ export class ReplyWaiter<T> {
     if (this.pending)
       throw new Error("ReplyWaiter: a wait is already outstanding (transactions must be queued)");
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.pending?.timer === timer) {
+      const pending: Pending<T> = {
+        accept: options.accept ?? (() => true),
+        resolve,
+        reject,
+        cancelTimer: startReplyTimer(options.timeoutMs, () => {
+          if (this.pending !== pending) return;
           this.pending = undefined;
           reject(options.timeoutError());
-        }
-      }, options.timeoutMs);
-      this.pending = { accept: options.accept ?? (() => true), resolve, reject, timer };
+        }),
+      };
+      this.pending = pending;
     });
   }
 
@@ -41,7 +47,7 @@ export class ReplyWaiter<T> {
     const pending = this.pending;
     if (pending === undefined || !pending.accept(item)) return false;
     this.pending = undefined;
-    clearTimeout(pending.timer);
+    pending.cancelTimer();
     pending.resolve(item);
     return true;
   }
@@ -51,7 +57,7 @@ export class ReplyWaiter<T> {
     const pending = this.pending;
     if (pending === undefined) return false;
     this.pending = undefined;
-    clearTimeout(pending.timer);
+    pending.cancelTimer();
     pending.reject(error);
     return true;
   }

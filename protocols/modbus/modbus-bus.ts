@@ -1,5 +1,6 @@
 import ModbusSerial from "modbus-serial";
 import { waitForQuietLine } from "../exchange/quiet-line.js";
+import { startReplyTimer } from "../exchange/reply-timer.js";
 import { type QueueOwner, TransactionQueue } from "../exchange/transaction-queue.js";
 import type { Transport, TransportStateChange } from "../transport/transport.js";
 import {
@@ -58,6 +59,8 @@ export interface ModbusBusStats {
 
 // modbus-serial is CommonJS: the default import is module.exports, whose `default` is the client class itself.
 const ModbusRTU = ModbusSerial.default;
+/** How long after our own reply timeout modbus-serial's internal one fires. */
+const MODBUS_SERIAL_BACKSTOP_MS = 1000;
 type ModbusRTU = InstanceType<typeof ModbusRTU>;
 
 type RawResult = { data?: unknown; address?: number; value?: number; state?: boolean; length?: number };
@@ -167,7 +170,7 @@ export class ModbusBus {
       const finish = (error: unknown, result?: RawResult) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        cancelTimer();
         this.inFlight = undefined;
         port.giveUp();
         if (error === undefined) {
@@ -187,12 +190,13 @@ export class ModbusBus {
         }
         reject(error);
       };
-      const timer = setTimeout(
-        () => finish(new ModbusTimeoutError(timeoutMs, what, this.transport.url)),
-        timeoutMs,
+      const cancelTimer = startReplyTimer(timeoutMs, () =>
+        finish(new ModbusTimeoutError(timeoutMs, what, this.transport.url)),
       );
       this.inFlight = (error) => finish(error);
-      client.setTimeout(timeoutMs + 100);
+      // modbus-serial's own timer is only a backstop: ours decides, and after an event-loop stall it
+      // first lets the reply that arrived meanwhile be read. Set far enough out not to pre-empt it.
+      client.setTimeout(timeoutMs + MODBUS_SERIAL_BACKSTOP_MS);
       const callback = (err: unknown, data: RawResult) =>
         finish(err ? this.mapError(err, what, timeoutMs) : undefined, data);
       try {

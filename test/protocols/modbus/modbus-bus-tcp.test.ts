@@ -61,6 +61,19 @@ describe("ModbusBus over Modbus TCP", () => {
     expect(bus.stats.strayBytes).toBe(11);
   });
 
+  it("takes a reply that arrived while the event loop stalled past the timeout", async () => {
+    const port = await listen((r) => {
+      const unit = r.addUnit(1);
+      unit.holding.set(7, 4242);
+      unit.faults.push({ kind: "stall-after-reply", ms: 150 });
+    });
+    transport = createTransport(`tcp://127.0.0.1:${port}`);
+    await transport.open();
+    bus = new ModbusBus(transport);
+    expect(await bus.device({ unit: 1, timeoutMs: 20 }).readHoldingRegisters(7, 1)).toEqual([4242]);
+    expect(bus.stats.timeouts).toBe(0);
+  });
+
   it("recovers after the server drops the connection", async () => {
     const port = await listen((r) => {
       r.addUnit(5);

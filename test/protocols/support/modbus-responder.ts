@@ -20,7 +20,9 @@ export type ResponderFault =
   | { kind: "delay"; ms: number }
   | { kind: "bad-crc" }
   | { kind: "exception"; code: number }
-  | { kind: "wrong-count" };
+  | { kind: "wrong-count" }
+  /** Replies, then blocks the (shared) event loop for `ms`, like a GC pause on the host. */
+  | { kind: "stall-after-reply"; ms: number };
 
 export interface ResponderUnit {
   holding: Map<number, number>;
@@ -100,6 +102,12 @@ export class ModbusResponder {
       this.pending--;
       const written = this.link.write(bytes);
       if (written instanceof Promise) written.catch(() => undefined);
+      if (fault?.kind === "stall-after-reply") {
+        const end = performance.now() + fault.ms;
+        while (performance.now() < end) {
+          // blocking on purpose
+        }
+      }
     };
     this.pending++;
     if (fault?.kind === "delay") setTimeout(send, fault.ms);
