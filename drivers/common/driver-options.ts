@@ -1,6 +1,7 @@
 /** Options every real cycler driver takes, read with errors that name the device and the option. */
-import type { CyclerMode, CyclerRanges, DeviceConfig } from "../capabilities.js";
+import type { CyclerMode, CyclerRanges } from "../capabilities.js";
 import { CyclerOptionsError } from "./cycler-errors.js";
+import { DeviceOptionReader, shown } from "./device-option-reader.js";
 
 /** What an instrument can do at most (its nominal ratings). */
 export interface Ratings {
@@ -16,20 +17,12 @@ export interface ChannelLimits {
   powerW?: number;
 }
 
-export class DriverOptionReader {
-  private readonly seen = new Set<string>();
-  private readonly options: Record<string, unknown>;
-
-  constructor(private readonly config: DeviceConfig) {
-    this.options = config.options ?? {};
-  }
-
+export class DriverOptionReader extends DeviceOptionReader {
   /** Returns the transport URL; throws when the entry has none. */
   transport(): string {
-    const url = this.config.transport;
-    if (typeof url !== "string" || url.trim() === "")
-      this.fail(`needs a transport URL (serial:///dev/serial/by-id/...?baud=..., tcp://host:port)`);
-    return url as string;
+    return this.requireTransport(
+      "needs a transport URL (serial:///dev/serial/by-id/...?baud=..., tcp://host:port)",
+    );
   }
 
   /** Returns the single channel id (default "ch1"). */
@@ -45,15 +38,6 @@ export class DriverOptionReader {
     if (v === undefined) return fallback;
     if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v))
       this.fail(`options.${name} must be a positive number, got ${shown(v)}`);
-    return v as number;
-  }
-
-  /** Returns an integer in [min, max], or `fallback`. */
-  integer(name: string, fallback: number | undefined, min: number, max: number): number | undefined {
-    const v = this.take(name);
-    if (v === undefined) return fallback;
-    if (!Number.isInteger(v) || (v as number) < min || (v as number) > max)
-      this.fail(`options.${name} must be an integer in [${min}, ${max}], got ${shown(v)}`);
     return v as number;
   }
 
@@ -108,22 +92,8 @@ export class DriverOptionReader {
     };
   }
 
-  /** Throws for any option no reader asked for. */
-  done(): void {
-    const unknown = Object.keys(this.options).filter((k) => !this.seen.has(k));
-    if (unknown.length > 0)
-      this.fail(
-        `unknown option(s) ${unknown.map((k) => `"${k}"`).join(", ")}; use ${[...this.seen].sort().join(", ")}`,
-      );
-  }
-
   fail(problem: string): never {
     throw new CyclerOptionsError(this.config.id, this.config.driver, problem);
-  }
-
-  private take(name: string): unknown {
-    this.seen.add(name);
-    return this.options[name];
   }
 }
 
@@ -163,13 +133,3 @@ export const UNKNOWN_RANGES: CyclerRanges = {
   powerW: 0,
   modes: ["rest"],
 };
-
-/**
- * Shows an option value as written: like JSON, but YAML's `.inf` and `.nan` read as Infinity and NaN,
- * which JSON.stringify would show as `null`.
- */
-function shown(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  if (Array.isArray(value)) return `[${value.map(shown).join(",")}]`;
-  return JSON.stringify(value);
-}

@@ -192,7 +192,7 @@ describe("DriverOptionReader.done", () => {
     o.limits();
     o.positive("retryMs", 2000);
     expect(problem(() => o.done())).toBe(
-      `${prefix}unknown option(s) "timeout", "retry"; use limits, retryMs, timeoutMs`,
+      `${prefix}unknown options "timeout", "retry"; ea/psb-scpi takes limits, retryMs, timeoutMs`,
     );
   });
 });
