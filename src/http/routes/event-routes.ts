@@ -112,29 +112,14 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
         return reply;
       }
 
-      // Listen first and hold live events back while catching up, so nothing falls between.
-      const held: LiveEvent[] = [];
-      let live = false;
-      let sentThrough = lastId ?? ctx.hub.lastId;
       const stream = open(reply);
-      const send = (e: LiveEvent) => {
-        if (e.id <= sentThrough) return;
-        sentThrough = e.id;
-        stream.write(e.text);
-        if (e.terminal) stream.end();
-      };
-      const remove = ctx.hub.listenRun(id, (e) => (live ? send(e) : held.push(e)));
-      stream.onClose(remove);
-      if (lastId === undefined) {
-        stream.event("snapshot", runView(ctx.runs.get(id), ctx.bench.clock.wallNow()));
-      } else {
-        const { events, gap } = ctx.hub.replayRun(id, lastId);
-        if (gap)
-          stream.event("gap", { after: lastId, detail: "some events after this id are no longer buffered" });
-        for (const e of events) send(e);
-      }
-      live = true;
-      for (const e of held.splice(0)) send(e);
+      followLive(stream, lastId, {
+        newestId: ctx.hub.lastId,
+        listen: (listener) => ctx.hub.listenRun(id, listener),
+        snapshot: () => stream.event("snapshot", runView(ctx.runs.get(id), ctx.bench.clock.wallNow())),
+        replay: (after) => ctx.hub.replayRun(id, after),
+        endOnTerminal: true,
+      });
       return reply;
     },
   );
@@ -159,39 +144,63 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
     async (request, reply) => {
       const header = request.headers["last-event-id"];
       const lastId = header === undefined ? undefined : Number(header);
-      const held: LiveEvent[] = [];
-      let live = false;
-      let sentThrough = lastId ?? ctx.hub.lastId;
       const stream = open(reply);
-      const send = (e: LiveEvent) => {
-        if (e.id <= sentThrough) return;
-        sentThrough = e.id;
-        stream.write(e.text);
-      };
-      const remove = ctx.hub.listenBench((e) => (live ? send(e) : held.push(e)));
       const rate = ctx.options.sampleRateHz ?? 1;
       const snapshots = setInterval(
         () => stream.event("channels", channelsSnapshot(ctx.bench)),
         rate > 0 && Number.isFinite(rate) ? Math.max(100, 1000 / rate) : 1000,
       );
       snapshots.unref();
-      stream.onClose(() => {
-        remove();
-        clearInterval(snapshots);
+      stream.onClose(() => clearInterval(snapshots));
+      followLive(stream, lastId, {
+        newestId: ctx.hub.lastId,
+        listen: (listener) => ctx.hub.listenBench(listener),
+        snapshot: () => stream.event("channels", channelsSnapshot(ctx.bench)),
+        replay: (after) => ctx.hub.replayBench(after),
+        endOnTerminal: false,
       });
-      if (lastId === undefined) {
-        stream.event("channels", channelsSnapshot(ctx.bench));
-      } else {
-        const { events, gap } = ctx.hub.replayBench(lastId);
-        if (gap)
-          stream.event("gap", { after: lastId, detail: "some events after this id are no longer buffered" });
-        for (const e of events) send(e);
-      }
-      live = true;
-      for (const e of held.splice(0)) send(e);
       return reply;
     },
   );
+}
+
+interface LiveSource {
+  /** The hub's newest event id: a client without Last-Event-ID starts after it. */
+  newestId: number;
+  listen(listener: (e: LiveEvent) => void): () => void;
+  /** Writes the state a new client starts from. */
+  snapshot(): void;
+  replay(after: number): { events: LiveEvent[]; gap: boolean };
+  /** Ends the stream after a terminal event (a run's stream; the bench's never ends). */
+  endOnTerminal: boolean;
+}
+
+/**
+ * Catches `stream` up (a snapshot, or a replay after `lastId`), then follows live events. It listens
+ * first and holds live events back while catching up, so nothing falls between the two, and sends
+ * every event id once, in order.
+ */
+function followLive(stream: SseStream, lastId: number | undefined, source: LiveSource): void {
+  const held: LiveEvent[] = [];
+  let live = false;
+  let sentThrough = lastId ?? source.newestId;
+  const send = (e: LiveEvent) => {
+    if (e.id <= sentThrough) return;
+    sentThrough = e.id;
+    stream.write(e.text);
+    if (source.endOnTerminal && e.terminal) stream.end();
+  };
+  stream.onClose(source.listen((e) => (live ? send(e) : held.push(e))));
+  if (lastId === undefined) {
+    source.snapshot();
+  } else {
+    const { events, gap } = source.replay(lastId);
+    if (gap)
+      stream.event("gap", { after: lastId, detail: "some events after this id are no longer buffered" });
+    for (const e of events) send(e);
+  }
+  live = true;
+  for (const e of held.splice(0)) send(e);
 }
 
 function endedState(info: {

@@ -90,6 +90,30 @@ describe("live events over a socket", () => {
     expect(seen).toEqual(Array.from({ length: 8 }, (_, i) => start + i));
   });
 
+  it("says where a resumed stream lost events the buffer no longer holds, then carries on", async () => {
+    await listen({ auto: false, periodMs: 100, http: { sampleRateHz: 0 } });
+    const id = await startRun({ name: "long", steps: ["Rest for 1 hour"] });
+    const a = await openSse(`${base}/api/v1/runs/${id}/events`, auth("viewer"));
+    expect((await a.next())?.event).toBe("snapshot");
+    await h.clock.advanceBy(1000);
+    const last = Number((await a.next())?.id);
+    a.close();
+    await waitFor(() => h.app.liveClients() === 0, "the first connection to be released");
+    // 1200 samples: far more events than the 512 a run's buffer keeps.
+    await h.clock.advanceBy(120_000);
+    const b = await openSse(`${base}/api/v1/runs/${id}/events`, {
+      ...auth("viewer"),
+      "last-event-id": String(last),
+    });
+    const gap = await b.next();
+    expect(gap?.event).toBe("gap");
+    expect(JSON.parse(gap?.data ?? "{}")).toMatchObject({ after: last });
+    const resumed = [Number((await b.next())?.id), Number((await b.next())?.id)];
+    b.close();
+    expect(resumed[0]).toBeGreaterThan(last + 512);
+    expect(resumed[1]).toBe((resumed[0] as number) + 1);
+  });
+
   it("streams every run on the bench-wide stream and removes the listener when the client goes", async () => {
     await listen({ auto: false, http: { sampleRateHz: 0, heartbeatMs: 1000 } });
     const sse = await openSse(`${base}/api/v1/events`, auth("viewer"));
