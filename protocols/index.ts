@@ -78,6 +78,7 @@ export {
   type InstrumentIdentity,
   parseIdn,
 } from "./scpi/identity.js";
+export { canonicalLineText, sameLineText } from "./scpi/line-text.js";
 export { type QueryOptions, ScpiClient, type ScpiClientOptions } from "./scpi/scpi-client.js";
 export {
   ScpiDeviceError,
