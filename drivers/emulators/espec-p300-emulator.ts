@@ -11,6 +11,10 @@
  *   alarmLimitsC: rangeC the HIGH / LOW fields of TEMP? (set points outside are refused)
  *   typeReply: "T,S2,<rangeC max>"   the reply to TYPE? (maximum temperature last)
  *   protect: false       key protection on: settings answer NA:PROTECT ON
+ *   echoSpacing: "as-sent"   spacing of the OK: echo: "as-sent" (the manual's examples, `OK:TEMP, S25.0`)
+ *                        or "compact", every blank dropped (`OK:TEMP,S28.0` for `TEMP, S28.0`, as a
+ *                        controller in the field answers, cellbench issue 9)
+ *   echoCase: "as-sent"  case of the OK: echo: "as-sent", "upper" or "lower"
  *   initialC, ambientC, rangeC       the air (as sim/chamber)
  *   linkTiming: false    delay replies by the characters' time at the serial baud rate (10 bits each)
  *   baud: 9600           baud rate for link timing when the listen address names none
@@ -29,6 +33,11 @@ export const ESPEC_P300_EMULATOR = "espec/p300";
 
 export type EspecMode = "OFF" | "STANDBY" | "CONSTANT" | "RUN";
 const SETTABLE_MODES: readonly EspecMode[] = ["OFF", "STANDBY", "CONSTANT"];
+
+/** How the `OK:` echo spaces the command it repeats. */
+export type EspecEchoSpacing = "as-sent" | "compact";
+/** The letter case of the `OK:` echo. */
+export type EspecEchoCase = "as-sent" | "upper" | "lower";
 
 export interface EspecFaults {
   /** No reply; the command is not carried out. */
@@ -58,6 +67,10 @@ export interface EspecP300Emulator extends RunningEmulator {
   mode: EspecMode;
   /** Key protection (settings refused with NA:PROTECT ON). */
   protect: boolean;
+  /** Spacing of the `OK:` echo (option echoSpacing). */
+  echoSpacing: EspecEchoSpacing;
+  /** Case of the `OK:` echo (option echoCase). */
+  echoCase: EspecEchoCase;
   /** Every line received, after the address prefix was checked and removed. */
   readonly commands: readonly string[];
   /** Cuts the link for `ms`. */
@@ -80,6 +93,8 @@ export async function startEspecP300Emulator(start: EmulatorStartOptions): Promi
     reader.fail("typeReply must be a text");
   const typeReply = (typeReplyOption as string | undefined) ?? `T,S2,${air.rangeC[1].toFixed(1)}`;
   let protect = reader.boolean("protect", false);
+  let echoSpacing = reader.choice<EspecEchoSpacing>("echoSpacing", "as-sent", ["as-sent", "compact"]);
+  let echoCase = reader.choice<EspecEchoCase>("echoCase", "as-sent", ["as-sent", "upper", "lower"]);
   const timing = readLinkTiming(reader, { baud: 9600, maxBaud: 1_000_000 });
   const faults = new FaultDeck<EspecFaults>(ESPEC_P300_EMULATOR, ESPEC_FAULT_KNOBS, reader.raw("faults"));
   reader.done();
@@ -91,6 +106,14 @@ export async function startEspecP300Emulator(start: EmulatorStartOptions): Promi
   const commands: string[] = [];
 
   const f1 = (v: number) => (Math.round(v * 10) / 10).toFixed(1);
+
+  /** Returns the `OK:` reply to a setting carried out, echoing it as this controller prints it. */
+  const ok = (command: string): string => {
+    let echo = echoSpacing === "compact" ? command.replace(/\s+/g, "") : command;
+    if (echoCase === "upper") echo = echo.toUpperCase();
+    else if (echoCase === "lower") echo = echo.toLowerCase();
+    return `OK:${echo}`;
+  };
 
   /** Returns the reply to one command. */
   const answer = (command: string): string => {
@@ -115,7 +138,7 @@ export async function startEspecP300Emulator(start: EmulatorStartOptions): Promi
       )
         return "NA:DATA OUT OF RANGE";
       chamber.setSetpoint(value);
-      return `OK:${c}`;
+      return ok(c);
     }
     const modeCommand = /^MODE\s*,\s*([A-Z]+)$/i.exec(c);
     if (modeCommand) {
@@ -124,7 +147,7 @@ export async function startEspecP300Emulator(start: EmulatorStartOptions): Promi
       if (!SETTABLE_MODES.includes(wanted)) return "NA:PARA ERR";
       mode = wanted;
       chamber.setRegulating(mode === "CONSTANT");
-      return `OK:${c}`;
+      return ok(c);
     }
     if (/^(TEMP|MODE)\b/i.test(c)) return "NA:PARA ERR";
     return "NA:CMD ERR";
@@ -165,6 +188,18 @@ export async function startEspecP300Emulator(start: EmulatorStartOptions): Promi
     },
     set protect(value: boolean) {
       protect = value;
+    },
+    get echoSpacing() {
+      return echoSpacing;
+    },
+    set echoSpacing(value: EspecEchoSpacing) {
+      echoSpacing = value;
+    },
+    get echoCase() {
+      return echoCase;
+    },
+    set echoCase(value: EspecEchoCase) {
+      echoCase = value;
     },
     disconnectFor: (ms) => link.disconnectFor(ms),
     stop: () => link.stop(),

@@ -21,6 +21,7 @@
  * chamber's own alarms stay armed; CONSTANT can be resumed over the link. OFF shuts the chamber's
  * operation down altogether, after which the readings no longer describe a monitored chamber.
  */
+import { canonicalLineText, sameLineText } from "../../protocols/scpi/line-text.js";
 import { ScpiClient } from "../../protocols/scpi/scpi-client.js";
 import { createTransport } from "../../protocols/transport/create-transport.js";
 import type { Transport } from "../../protocols/transport/transport.js";
@@ -240,9 +241,10 @@ export class EspecP300Chamber implements Chamber {
     // [P300 CM, TEMP]: "TEMP, S<value>" sets the constant set point; one decimal place.
     await this.command(`TEMP, S${celsius.toFixed(1)}`);
     // [P300 CM, MODE?/MODE]: the set point only acts in CONSTANT operation.
-    const mode = await this.ask("MODE?");
+    const reply = await this.ask("MODE?");
+    const mode = canonicalLineText(reply);
     if (!/^(OFF|STANDBY|CONSTANT|RUN)/.test(mode))
-      throw new EspecBadReplyError(this.id, "MODE?", mode, "OFF, STANDBY, CONSTANT or RUN");
+      throw new EspecBadReplyError(this.id, "MODE?", reply, "OFF, STANDBY, CONSTANT or RUN");
     if (mode !== "CONSTANT") await this.command("MODE, CONSTANT");
   }
 
@@ -250,16 +252,22 @@ export class EspecP300Chamber implements Chamber {
     await this.command("MODE, STANDBY");
   }
 
-  /** Sends a setting and checks the "OK:<command>" echo. */
+  /**
+   * Sends a setting and checks the "OK:<command>" echo [P300 CM, communication format], up to
+   * whitespace and case: controllers echo the command in their own spacing (`OK:TEMP,S28.0` for
+   * `TEMP, S28.0`, issue 9); the echo of another command or value is not the confirmation asked for.
+   */
   private async command(command: string): Promise<void> {
     const reply = await this.ask(command);
-    if (reply !== `OK:${command}`) throw new EspecBadReplyError(this.id, command, reply, `"OK:${command}"`);
+    if (!sameLineText(reply, `OK:${command}`))
+      throw new EspecBadReplyError(this.id, command, reply, `"OK:${command}" (up to spaces and case)`);
   }
 
-  /** Sends one line and returns the reply; `NA:` replies become ESPEC_COMMAND_REFUSED. */
+  /** Sends one line and returns the reply; `NA:` (any spacing or case) becomes ESPEC_COMMAND_REFUSED. */
   private async ask(command: string): Promise<string> {
     const reply = await this.client!.query(this.wire(command));
-    if (reply.startsWith("NA:")) throw new EspecCommandRefusedError(this.id, command, reply.slice(3).trim());
+    const refused = /^NA\s*:(.*)$/i.exec(reply);
+    if (refused) throw new EspecCommandRefusedError(this.id, command, refused[1]!.trim());
     return reply;
   }
 

@@ -46,6 +46,27 @@ describe("emulated Espec P300", () => {
     expect(emu.mode).toBe("CONSTANT");
   });
 
+  it("echoes settings in the spacing and case its options ask for", async () => {
+    const { emu, client } = await start({ echoSpacing: "compact" });
+    expect(await client.query("TEMP, S28.0")).toBe("OK:TEMP,S28.0");
+    expect(await client.query("mode, Constant")).toBe("OK:mode,Constant");
+    emu.echoCase = "upper";
+    expect(await client.query("mode, Standby")).toBe("OK:MODE,STANDBY");
+    emu.echoSpacing = "as-sent";
+    emu.echoCase = "lower";
+    expect(await client.query("TEMP, S30.0")).toBe("OK:temp, s30.0");
+    expect(emu.chamber.state()).toMatchObject({ setpointC: 30, regulating: false });
+    expect(await client.query("TEMP, S500.0")).toBe("NA:DATA OUT OF RANGE");
+  });
+
+  it("rejects an echo option it does not know", async () => {
+    const pair = createMemoryPair();
+    cleanups.push(() => pair.dispose());
+    await expect(
+      startEspecP300Emulator({ listen: pair.device, options: { echoSpacing: "tight" } }),
+    ).rejects.toThrow(/echoSpacing must be one of as-sent, compact/);
+  });
+
   it("answers only commands carrying its RS-485 address", async () => {
     const { emu, client } = await start({ address: 7 });
     expect(await client.query("7,MODE?")).toBe("STANDBY");

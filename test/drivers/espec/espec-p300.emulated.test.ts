@@ -73,6 +73,22 @@ describe("espec/p300 against its emulator", () => {
     await reachSetpoint(dev, 45);
   }, 60_000);
 
+  it.each([{ echoSpacing: "compact" }, { echoCase: "lower" }, { echoSpacing: "compact", echoCase: "lower" }])(
+    "reaches CONSTANT at the set point with a controller echoing %j (issue 9)",
+    async (echo) => {
+      const emu = await emulator("tcp://127.0.0.1:0", echo);
+      const dev = await connected(emu.listen);
+      expect(emu.mode).toBe("STANDBY");
+      await reachSetpoint(dev, 28);
+      expect(emu.commands).toEqual(expect.arrayContaining(["TEMP, S28.0", "MODE, CONSTANT"]));
+      expect(emu.mode).toBe("CONSTANT");
+      expect(emu.chamber.state()).toMatchObject({ setpointC: 28, regulating: true });
+      await dev.chamber.toSafeState();
+      expect(emu.mode).toBe("STANDBY");
+    },
+    60_000,
+  );
+
   it("does not connect to a chamber on another RS-485 address", async () => {
     const p = await pty();
     await emulator(`serial://${p.b}?baud=9600`, { address: 2 });

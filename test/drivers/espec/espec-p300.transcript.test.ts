@@ -85,6 +85,57 @@ describe("espec/p300 transcript", () => {
     );
   });
 
+  it("takes OK: echoes and MODE? replies that differ only in spacing and case (issue 9)", async () => {
+    await expectExchange(
+      [
+        ...IDENTIFY,
+        ["TEMP, S28.0", "OK:TEMP,S28.0"],
+        ["MODE?", "Standby"],
+        ["MODE, CONSTANT", "ok:mode,constant"],
+        ["MODE, STANDBY", "OK: Mode ,  Standby"],
+      ],
+      async (t) => {
+        const dev = p300(t);
+        await dev.connect();
+        await dev.chamber.setSetpoint(28);
+        await dev.chamber.toSafeState();
+        await dev.close();
+      },
+      CRLF,
+    );
+  });
+
+  it("refuses an OK: echo of another value or command, and NA: in any case, with typed errors", async () => {
+    await expectExchange(
+      [
+        ...IDENTIFY,
+        ["TEMP, S28.0", "OK:TEMP,S29.0"],
+        ["MODE, STANDBY", "OK:MODE,CONSTANT"],
+        ["TEMP, S28.0", "na: PROTECT ON"],
+      ],
+      async (t) => {
+        const dev = p300(t);
+        await dev.connect();
+        // Refused: no MODE? or MODE, CONSTANT follows (the transcript fails on any extra command).
+        expect(await rejection(dev.chamber.setSetpoint(28))).toMatchObject({
+          code: "ESPEC_BAD_REPLY",
+          command: "TEMP, S28.0",
+          reply: "OK:TEMP,S29.0",
+        });
+        expect(await rejection(dev.chamber.toSafeState())).toMatchObject({
+          code: "ESPEC_BAD_REPLY",
+          reply: "OK:MODE,CONSTANT",
+        });
+        expect(await rejection(dev.chamber.setSetpoint(28))).toMatchObject({
+          code: "ESPEC_COMMAND_REFUSED",
+          deviceText: "PROTECT ON",
+        });
+        await dev.close();
+      },
+      CRLF,
+    );
+  });
+
   it("turns NA: replies into typed errors carrying the controller's text", async () => {
     await expectExchange(
       [...IDENTIFY, ["TEMP, S40.0", "NA:PROTECT ON"]],
