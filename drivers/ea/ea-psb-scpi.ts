@@ -32,7 +32,7 @@
  * between re-initialisations after a reconnect, default 1000), minGapMs (between commands, default 0),
  * measure ("array" | "separate"), limits ({ voltageV?, currentA?, powerW? } narrower than the ratings).
  */
-import type { InstrumentIdentity, ScpiClient } from "../../protocols/index.js";
+import { canonicalLineText, type InstrumentIdentity, type ScpiClient } from "../../protocols/index.js";
 import type { CyclerRanges, CyclerReading, DeviceConfig, DriverContext } from "../capabilities.js";
 import { CyclerRemoteDeniedError } from "../common/cycler-errors.js";
 import { DriverOptionReader } from "../common/driver-options.js";
@@ -89,8 +89,9 @@ export class EaPsbScpi extends ScpiCyclerDevice {
   protected async initialize(reason: "connect" | "reconnect"): Promise<InstrumentIdentity> {
     const identity = await this.identifyAs(EA_PSB_IDENTITY, reason);
     await this.scpi.write("SYST:LOCK ON");
-    const owner = (await this.scpi.query("SYST:LOCK:OWN?")).trim().toUpperCase();
-    if (owner !== "REMOTE") throw new CyclerRemoteDeniedError(this.id, `SYST:LOCK:OWN? answered "${owner}"`);
+    const owner = await this.scpi.query("SYST:LOCK:OWN?");
+    if (canonicalLineText(owner) !== "REMOTE")
+      throw new CyclerRemoteDeniedError(this.id, `SYST:LOCK:OWN? answered "${owner}"`);
     await this.scpi.write("OUTP OFF");
     this.channel.outputSwitchedOff();
     if (reason === "connect" || this.rated === undefined) {
@@ -100,7 +101,7 @@ export class EaPsbScpi extends ScpiCyclerDevice {
         powerW: await this.scpi.queryNumber("SYST:NOM:POW?", { unit: "W" }),
       };
     }
-    const mode = (await this.scpi.query("SYST:CONF:MODE?")).trim().toUpperCase().replaceAll("/", "");
+    const mode = canonicalLineText(await this.scpi.query("SYST:CONF:MODE?")).replaceAll("/", "");
     if (mode !== "UIP") await this.scpi.write("SYST:CONF:MODE UIP");
     return identity;
   }

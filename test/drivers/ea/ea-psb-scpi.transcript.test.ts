@@ -191,6 +191,21 @@ describe("ea/psb-scpi transcript", () => {
     });
   });
 
+  it("takes the lock owner and the set-value mode up to spaces and case", async () => {
+    const exchanges = [
+      ...CONNECT.slice(0, 3),
+      ["SYST:LOCK:OWN?", "Remote"],
+      ...CONNECT.slice(4, -1),
+      ["SYST:CONF:MODE?", "u / i / p"],
+      ...w("SYST:LOCK OFF"),
+    ] as LineExchange[];
+    await expectExchange(exchanges, async (t) => {
+      const psb = open(t);
+      await psb.connect();
+      await psb.close();
+    });
+  });
+
   it("refuses to connect when the lock is not granted or another instrument answers", async () => {
     await expectExchange([["*IDN?", IDN], ...w("SYST:LOCK ON"), ["SYST:LOCK:OWN?", "LOCAL"]], async (t) => {
       await expect(open(t).connect()).rejects.toMatchObject({ code: "CYCLER_REMOTE_DENIED" });
