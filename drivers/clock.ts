@@ -5,6 +5,8 @@
  * `now()` is monotonic milliseconds since an arbitrary origin (test time, integration, step timing).
  * `wallNow()` is UTC epoch milliseconds (the InfluxDB timestamp); it may jump, `now()` never does.
  */
+import { Sleepers } from "./sleepers.js";
+
 export interface Clock {
   now(): number;
   wallNow(): number;
@@ -28,7 +30,11 @@ export class SystemClock implements Clock {
   }
 }
 
-/** Real time scaled by `speed` (for `--speed N` on simulated benches); wall time advances at the same rate. */
+/**
+ * Real time scaled by `speed`; wall time advances at the same rate. For an emulator's physics only:
+ * a stall of the host is a jump of N× its length, so nothing that samples or watches may run on it
+ * (a simulated bench runs on `PacedClock`).
+ */
 export class ScaledClock implements Clock {
   private readonly realOrigin = performance.now();
   private readonly wallOrigin: number;
@@ -68,12 +74,6 @@ function sleepReal(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-interface Sleeper {
-  at: number;
-  seq: number;
-  resolve: () => void;
-}
-
 /**
  * Discrete-event virtual clock. Time only moves when asked:
  * - `advanceTo(t)` / `advanceBy(ms)` wake every sleeper due on the way, in deadline order, letting
@@ -85,9 +85,9 @@ export class VirtualClock implements Clock {
   readonly speed: number;
   private t: number;
   private readonly wallOrigin: number;
-  private readonly sleepers: Sleeper[] = [];
-  private seq = 0;
+  private readonly sleepers = new Sleepers(() => this.scheduleAuto());
   private autoScheduled = false;
+  private readonly auto: boolean;
 
   constructor(options: { startMs?: number; wallOriginMs?: number; auto?: boolean } = {}) {
     this.t = options.startMs ?? 0;
@@ -95,8 +95,6 @@ export class VirtualClock implements Clock {
     this.auto = options.auto ?? false;
     this.speed = this.auto ? Number.POSITIVE_INFINITY : 1;
   }
-
-  private readonly auto: boolean;
 
   now(): number {
     return this.t;
@@ -107,23 +105,7 @@ export class VirtualClock implements Clock {
 
   sleepUntil(monoMs: number, signal?: AbortSignal): Promise<void> {
     if (monoMs <= this.t || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        this.remove(sleeper);
-        resolve();
-      };
-      const sleeper: Sleeper = {
-        at: monoMs,
-        seq: this.seq++,
-        resolve: () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        },
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.insert(sleeper);
-      this.scheduleAuto();
-    });
+    return this.sleepers.add(monoMs, signal);
   }
 
   /** Number of tasks currently asleep. */
@@ -134,11 +116,9 @@ export class VirtualClock implements Clock {
   /** Moves time forward to `monoMs`, waking due sleepers in order and letting each settle. */
   async advanceTo(monoMs: number): Promise<void> {
     for (;;) {
-      const next = this.sleepers[0];
-      if (!next || next.at > monoMs) break;
-      this.sleepers.shift();
-      this.t = Math.max(this.t, next.at);
-      next.resolve();
+      const at = this.sleepers.wakeNext(monoMs);
+      if (at === undefined) break;
+      this.t = Math.max(this.t, at);
       await settle();
     }
     this.t = Math.max(this.t, monoMs);
@@ -149,30 +129,15 @@ export class VirtualClock implements Clock {
     return this.advanceTo(this.t + ms);
   }
 
-  private insert(s: Sleeper): void {
-    let i = this.sleepers.length;
-    while (i > 0) {
-      const prev = this.sleepers[i - 1] as Sleeper;
-      if (prev.at < s.at || (prev.at === s.at && prev.seq < s.seq)) break;
-      i--;
-    }
-    this.sleepers.splice(i, 0, s);
-  }
-
-  private remove(s: Sleeper): void {
-    const i = this.sleepers.indexOf(s);
-    if (i >= 0) this.sleepers.splice(i, 1);
-  }
-
   private scheduleAuto(): void {
     if (!this.auto || this.autoScheduled) return;
     this.autoScheduled = true;
     setImmediate(() => {
       this.autoScheduled = false;
-      const next = this.sleepers.shift();
-      if (!next) return;
-      this.t = Math.max(this.t, next.at);
-      next.resolve();
+      const at = this.sleepers.nextAt;
+      if (at === undefined) return;
+      this.t = Math.max(this.t, at);
+      this.sleepers.wakeNext(at);
       if (this.sleepers.length > 0) this.scheduleAuto();
     });
   }
