@@ -107,7 +107,7 @@ export class RunManager {
   recover(checkpoints: Map<string, { state: unknown }>): void {
     for (const stored of this.options.store?.all() ?? []) {
       if (ENDED.has(stored.state)) {
-        this.runs.set(stored.id, { stored, engine: undefined, gate: new LogGate(), estimate: undefined });
+        this.runs.set(stored.id, { stored, engine: undefined, gate: this.newGate(), estimate: undefined });
         continue;
       }
       const engine = this.attach(stored);
@@ -236,8 +236,12 @@ export class RunManager {
     }
   }
 
+  private newGate(): LogGate {
+    return new LogGate(this.bench.config.samplingPeriodMs / 1000);
+  }
+
   private attach(stored: StoredRun): RunEngine {
-    const gate = new LogGate();
+    const gate = this.newGate();
     const sink = this.options.sink;
     const emit = (event: RunEvent) => this.emit(event);
     let engine: RunEngine | undefined;

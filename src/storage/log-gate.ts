@@ -18,9 +18,21 @@ const TIME_EPSILON_S = 1e-6;
 /** Tolerance on dV and dI (1 nV, 1 nA: far below any instrument's resolution): 3.705 - 3.7 < 0.005 in floats. */
 const VALUE_EPSILON = 1e-9;
 
-/** Decides, per channel, which samples are logged. Pure: no clock, no I/O. */
+/**
+ * Decides, per channel, which samples are logged. Pure: no clock, no I/O.
+ *
+ * `samplingPeriodS` is the bench's sampling period: samples arrive on that grid give or take the
+ * host's jitter, so `every` is met by a sample up to half a period early. Without that, `every:
+ * 100 ms` at 100 ms sampling logs a sample that came 99.6 ms after the last one only 100 ms later,
+ * and half the intervals become 200 ms.
+ */
 export class LogGate {
   private last: GateSample | undefined;
+  private readonly earlyS: number;
+
+  constructor(samplingPeriodS = 0) {
+    this.earlyS = Math.max(TIME_EPSILON_S, samplingPeriodS / 2);
+  }
 
   /**
    * Returns true when `sample` must be logged under `criteria`, and if so remembers it as the
@@ -47,7 +59,7 @@ export class LogGate {
     if (everyS === undefined && dV === undefined && dI === undefined) return true;
     // Time going backwards cannot happen on a monotonic clock; if it does, logging is the safe answer.
     if (sample.tS < last.tS) return true;
-    if (everyS !== undefined && sample.tS - last.tS >= everyS - TIME_EPSILON_S) return true;
+    if (everyS !== undefined && sample.tS - last.tS >= everyS - this.earlyS) return true;
     if (dV !== undefined && Math.abs(sample.voltageV - last.voltageV) >= dV - VALUE_EPSILON) return true;
     if (dI !== undefined && Math.abs(sample.currentA - last.currentA) >= dI - VALUE_EPSILON) return true;
     return false;

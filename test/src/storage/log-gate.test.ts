@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { effectiveLogCriteria, LogGate } from "../../../src/storage/log-gate.js";
 
@@ -14,6 +15,32 @@ describe("LogGate", () => {
       t += 0.1;
     }
     expect(logged).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it("logs every sample with `every` equal to the sampling period although samples arrive late by jitter", () => {
+    // A real clock: each sample is stamped when its tick wakes, up to a few ms after its deadline.
+    const lateness = [0.3, 4.1, 0.2, 0.9, 3.8, 0.1, 2.2, 0.4, 4.9, 0.5].map((ms) => ms / 1000);
+    const gate = new LogGate(0.1);
+    const logged = lateness.filter((late, k) => gate.admit(sample(k * 0.1 + late), { everyS: 0.1 }));
+    expect(logged).toHaveLength(lateness.length);
+  });
+
+  it("never doubles the interval: with lateness under half a period, exactly every m-th sample is logged", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(0.01, 0.1, 1),
+        fc.integer({ min: 1, max: 10 }),
+        fc.array(fc.double({ min: 0, max: 0.499, noNaN: true }), { minLength: 20, maxLength: 200 }),
+        (periodS, m, late) => {
+          const gate = new LogGate(periodS);
+          const logged: number[] = [];
+          late.forEach((fraction, k) => {
+            if (gate.admit(sample(k * periodS + fraction * periodS), { everyS: m * periodS })) logged.push(k);
+          });
+          expect(logged).toEqual(late.map((_, k) => k).filter((k) => k % m === 0));
+        },
+      ),
+    );
   });
 
   it("logs on |ΔV| ≥ dV and |ΔI| ≥ dI measured from the last LOGGED sample, not the previous one", () => {
