@@ -134,13 +134,25 @@ export class Bench {
     }
   }
 
-  /** Starts one poller per device. */
+  /**
+   * Starts one poller per device, and the watchdog on a loop of its own: a device tick that never
+   * returns cannot stop it. On a simulated bench its time is simulated (it counts ticks).
+   */
   start(): void {
     if (this.started) return;
     this.started = true;
     const now = this.clock.now();
     for (const id of [...this.channels.keys(), ...[...this.chambers.keys()].map(chamberKey)])
       this.watchdog.watch(id, now);
+    const watchdog = new Poller({
+      name: "watchdog",
+      periodMs: this.config.samplingPeriodMs,
+      clock: this.clock,
+      tick: () => this.checkWatchdog(),
+      onError: (err) => this.events.error?.("watchdog", err),
+    });
+    this.pollers.push(watchdog);
+    watchdog.start();
     for (const device of this.devices) {
       const poller = new Poller({
         name: device.id,
@@ -214,12 +226,12 @@ export class Bench {
     for (const channel of device.channels) {
       await this.pollChannel(this.channels.get(channel.id) as ChannelSlot);
     }
-    await this.checkWatchdog();
   }
 
   /**
    * A channel without a fresh sample for the watchdog time is put into safe state and its run
-   * faulted; a chamber that stops answering faults every run in it (DESIGN §6).
+   * faulted; a chamber that stops answering faults every run under way in it (DESIGN §6). A run
+   * that a restart or shutdown interrupted drives nothing: it waits for resume or stop.
    */
   private async checkWatchdog(): Promise<void> {
     for (const { id, silentMs } of this.watchdog.check(this.clock.now())) {
@@ -232,7 +244,7 @@ export class Bench {
         );
         for (const channelId of chamber.channels) {
           const slot = this.channels.get(channelId);
-          if (slot?.run && !slot.run.isTerminal) {
+          if (slot?.run?.isUnderway) {
             await slot.run.fault(`chamber ${chamber.id} stopped answering (no reading for ${seconds} s)`);
           }
         }
@@ -240,7 +252,7 @@ export class Bench {
       }
       const slot = this.channels.get(id) as ChannelSlot;
       this.events.error?.(slot.id, new Error(`watchdog: no fresh sample from ${slot.id} for ${seconds} s`));
-      if (slot.run && !slot.run.isTerminal) {
+      if (slot.run?.isUnderway) {
         await slot.run.fault(`no fresh sample from ${slot.id} for ${seconds} s (watchdog)`);
       } else {
         await slot.channel.toSafeState().catch((err: unknown) => this.events.error?.(slot.id, err));
@@ -269,9 +281,7 @@ export class Bench {
     if (!reading) return;
     const runs = slot.channels
       .map((id) => this.channels.get(id)?.run)
-      .filter(
-        (run): run is RunEngine => run !== undefined && !run.isTerminal && run.currentState !== "interrupted",
-      );
+      .filter((run): run is RunEngine => run?.isUnderway === true);
     if (runs.length === 0) return;
     const owned = runs.some((run) => run.id === slot.owner);
     const cellMaxC = Math.min(...runs.map((run) => run.cell.temperatureC[1]));

@@ -175,6 +175,11 @@ export class RunEngine {
     return TERMINAL.has(this.state);
   }
 
+  /** Started and not ended, interrupted or waiting to start: the run holds its channel's outputs. */
+  get isUnderway(): boolean {
+    return this.state === "running" || this.state === "paused";
+  }
+
   status(): RunStatus {
     const item = this.active?.item ?? this.cursor.current();
     return {

@@ -1,9 +1,40 @@
 import { describe, expect, it } from "vitest";
+import { VirtualClock } from "../../../drivers/clock.js";
+import { registerDriver } from "../../../drivers/registry.js";
 import type { SimChamber } from "../../../drivers/sim/sim-chamber.js";
 import type { SimCyclerChannel } from "../../../drivers/sim/sim-cycler.js";
+import { Bench } from "../../../src/bench/bench.js";
 import { defaultWatchdogMs, Watchdog } from "../../../src/safety/watchdog.js";
 import { profile, rest } from "../../support/profile-builders.js";
 import { NMC_18650, openSimBench, recordingListener } from "../../support/sim-bench.js";
+
+/** A cycler whose reads stop returning at all once `hang` is set (a driver stuck in a call). */
+const hung = { hang: false, safeStates: 0 };
+registerDriver({
+  name: "test/hanging-cycler",
+  description: "a cycler whose read() can hang forever",
+  simulated: true,
+  create: (config) => ({
+    id: config.id,
+    driver: config.driver,
+    channels: [
+      {
+        id: "h1",
+        ranges: { voltageV: [0, 5], currentA: [-5, 5], powerW: 25, modes: ["rest", "cc"] },
+        apply: async () => undefined,
+        read: () =>
+          hung.hang
+            ? new Promise(() => {})
+            : Promise.resolve({ voltageV: 3.7, currentA: 0, temperatureC: 25 }),
+        toSafeState: async () => {
+          hung.safeStates++;
+        },
+      },
+    ],
+    connect: async () => undefined,
+    close: async () => undefined,
+  }),
+});
 
 describe("Watchdog", () => {
   it("trips once per silence, only after the timeout, and re-arms on a fresh sample", () => {
@@ -63,5 +94,54 @@ describe("watchdog on the bench (virtual clock)", () => {
     expect(engine.currentState).toBe("faulted");
     expect(engine.status().reason).toMatch(/^chamber tc1 stopped answering \(no reading for 1\.\d s\)$/);
     await bench.shutdown();
+  });
+
+  it("leaves a run that a restart interrupted alone: it waits for resume or stop, whatever goes silent", async () => {
+    const { bench, clock } = await openSimBench({ auto: false, periodMs: 100 });
+    const engine = bench.attachRun("ch1", { id: "R1", cell: NMC_18650, profile: profile([rest(3600)]) }, {});
+    bench.start();
+    await engine.start();
+    for (let t = 0; t <= 500; t += 100) await clock.advanceTo(t);
+    await engine.interrupt("daemon shut down");
+    const channel = bench.channel("ch1").channel as SimCyclerChannel;
+    const chamber = bench.chambers.get("tc1")!.chamber as SimChamber;
+    channel.faults.set({ dropReplies: { probability: 1 } });
+    chamber.faults.set({ dropReplies: { probability: 1 } });
+    for (let t = 600; t <= 5000; t += 100) await clock.advanceTo(t);
+    expect(engine.currentState).toBe("interrupted");
+    channel.faults.clear();
+    chamber.faults.clear();
+    await engine.resume();
+    await clock.advanceTo(5100);
+    expect(engine.currentState).toBe("running");
+    await bench.shutdown();
+  });
+
+  it("runs on a loop of its own: a device tick that never returns still faults the run", async () => {
+    const clock = new VirtualClock();
+    const bench = await Bench.open(
+      {
+        source: "test",
+        bench: "b",
+        http: { host: "127.0.0.1", port: 0 },
+        store: ":memory:",
+        devices: [{ id: "hang1", driver: "test/hanging-cycler" }],
+        chambers: [],
+        samplingPeriodMs: 100,
+        tokens: [],
+      },
+      clock,
+    );
+    const engine = bench.attachRun("h1", { id: "R1", cell: NMC_18650, profile: profile([rest(3600)]) }, {});
+    bench.start();
+    await engine.start();
+    for (let t = 0; t <= 500; t += 100) await clock.advanceTo(t);
+    hung.hang = true;
+    hung.safeStates = 0;
+    for (let t = 600; t <= 2000; t += 100) await clock.advanceTo(t);
+    expect(engine.currentState).toBe("faulted");
+    expect(engine.status().reason).toMatch(/^no fresh sample from h1 for 1\.\d s \(watchdog\)/);
+    expect(hung.safeStates).toBeGreaterThanOrEqual(1);
+    hung.hang = false;
   });
 });
