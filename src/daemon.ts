@@ -1,8 +1,10 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Clock } from "../drivers/clock.js";
-import { ScaledClock, SystemClock } from "../drivers/clock.js";
+import { SystemClock } from "../drivers/clock.js";
+import { PacedClock } from "../drivers/paced-clock.js";
 import "../drivers/all.js";
+import { driverInfo } from "../drivers/registry.js";
 import { Bench } from "./bench/bench.js";
 import type { BenchConfig } from "./config/load-config.js";
 import { BenchMetrics } from "./http/metrics.js";
@@ -10,6 +12,7 @@ import { type App, buildServer } from "./http/server.js";
 import type { Logger } from "./log.js";
 import { RunManager } from "./run/run-manager.js";
 import { RunStore } from "./run/run-store.js";
+import { PaceMonitor, paceMessage } from "./sampling/pace-monitor.js";
 import { Storage } from "./storage/storage.js";
 
 export interface DaemonOptions {
@@ -38,6 +41,7 @@ export class Daemon {
     readonly app: App | undefined,
     private readonly runStore: RunStore,
     readonly logger: Logger,
+    private readonly paceTimer: NodeJS.Timeout | undefined,
   ) {}
 
   /** Where the API listens (after start). */
@@ -49,14 +53,17 @@ export class Daemon {
   static async start(options: DaemonOptions): Promise<Daemon> {
     const { config } = options;
     const speed = options.speed ?? 1;
-    const clock = options.clock ?? (speed === 1 ? new SystemClock() : new ScaledClock(speed));
+    const clock = options.clock ?? benchClock(config, speed);
     const logger = options.logger.child({ bench: config.bench });
     if (config.store !== ":memory:") mkdirSync(dirname(config.store), { recursive: true });
+    const runStore = new RunStore(config.store);
 
     const storage = config.influx
       ? Storage.open({ bench: config.bench, store: config.store, influx: config.influx, clock, logger })
       : undefined;
     if (!storage) logger.warn("no influx section in the configuration: samples are not stored");
+    const checkpoints = storage?.readCheckpoints() ?? new Map();
+    if (clock instanceof PacedClock) clock.continueWallAfter(latestWallMs(runStore, checkpoints));
     const metrics = new BenchMetrics();
     const errorCounts = new Map<string, number>();
     const chamberLoggedAt = new Map<string, number>();
@@ -100,11 +107,11 @@ export class Daemon {
       });
     } catch (err) {
       await storage?.close({ drainTimeoutMs: 0 });
+      runStore.close();
       throw err;
     }
-    const runStore = new RunStore(config.store);
     const runs = new RunManager(bench, { ...(storage ? { sink: storage } : {}), store: runStore, logger });
-    runs.recover(storage?.readCheckpoints() ?? new Map());
+    runs.recover(checkpoints);
     bench.start();
     storage?.start();
     logger.info(
@@ -136,7 +143,8 @@ export class Daemon {
         "API listening",
       );
     }
-    return new Daemon(config, bench, runs, storage, app, runStore, logger);
+    const paceTimer = clock instanceof PacedClock ? watchPace(clock, logger) : undefined;
+    return new Daemon(config, bench, runs, storage, app, runStore, logger, paceTimer);
   }
 
   /**
@@ -144,6 +152,7 @@ export class Daemon {
    * counters checkpointed, resumable after a restart), stop sampling, flush the outbox, close.
    */
   async stop(options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    clearInterval(this.paceTimer);
     await this.app?.close();
     await this.runs.interruptAll("daemon shut down");
     await this.bench.shutdown();
@@ -151,6 +160,42 @@ export class Daemon {
     await this.storage?.close({ drainTimeoutMs: options.drainTimeoutMs ?? 5000 });
     this.runStore.close();
   }
+}
+
+/**
+ * A bench whose devices are all simulated runs on simulated time paced at `speed` (1 included, so
+ * that a run at --speed 100 is the run at --speed 1, only sooner). Real instruments run on the real
+ * clock, and Bench.open refuses any other speed for them.
+ */
+function benchClock(config: BenchConfig, speed: number): Clock {
+  const simulated = config.devices.every((d) => driverInfo(d.driver).simulated);
+  return simulated || speed !== 1 ? new PacedClock(speed) : new SystemClock();
+}
+
+/** The newest wall time a previous daemon on this store wrote (simulated time may run ahead of the real clock). */
+function latestWallMs(store: RunStore, checkpoints: Map<string, { updatedMs: number }>): number {
+  let latest = 0;
+  for (const run of store.all())
+    for (const h of run.history) latest = Math.max(latest, h.tWallMs, run.createdMs);
+  for (const cp of checkpoints.values()) latest = Math.max(latest, cp.updatedMs);
+  return latest;
+}
+
+const PACE_CHECK_MS = 5000;
+
+/** Logs when the simulation falls behind its speed and when it is back (real time, every few seconds). */
+function watchPace(clock: PacedClock, logger: Logger): NodeJS.Timeout {
+  const monitor = new PaceMonitor();
+  const timer = setInterval(() => {
+    const change = monitor.observe(clock.stats());
+    if (!change) return;
+    const { achievedSpeed, slowdowns, lostRealMs } = change.stats;
+    const fields = { speed: clock.speed, achievedSpeed, slowdowns, lostRealMs: Math.round(lostRealMs) };
+    if (change.kind === "behind") logger.warn(fields, paceMessage(change));
+    else logger.info(fields, paceMessage(change));
+  }, PACE_CHECK_MS);
+  timer.unref();
+  return timer;
 }
 
 /** The metric label of an acquisition error: its stable code (a bounded set), or `other`. */

@@ -9,6 +9,8 @@ import type { Bench, ChamberSlot, ChannelSlot } from "../bench/bench.js";
 import type { RunState } from "../run/records.js";
 import type { RunManager } from "../run/run-manager.js";
 import type { Storage } from "../storage/storage.js";
+import type { ClockViewT } from "./schemas.js";
+import { clockView } from "./views.js";
 
 const RUN_STATES: readonly RunState[] = [
   "queued",
@@ -152,6 +154,33 @@ export class BenchMetrics {
       "cellbench_chamber_setpoint_celsius",
       "Latest chamber set point",
       (s) => s.latest?.setpointC,
+    );
+    const clockGauge = (name: string, help: string, value: (c: ClockViewT) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          const bench = source()?.bench;
+          const v = bench ? value(clockView(bench.clock)) : null;
+          if (v !== null) this.set(v);
+        },
+      });
+    clockGauge(
+      "cellbench_clock_speed",
+      "Target speed of the bench clock (--speed; 1 = real time)",
+      (c) => c.speed,
+    );
+    clockGauge(
+      "cellbench_clock_achieved_speed",
+      "Simulated seconds per real second over the last few seconds (below the target when the host cannot keep up)",
+      (c) => c.achieved_speed,
+    );
+    clockGauge(
+      "cellbench_clock_slowdowns",
+      "Times the simulation fell behind its speed and slowed down instead of skipping ticks",
+      (c) => c.slowdowns,
     );
     new Gauge({
       name: "cellbench_runs",

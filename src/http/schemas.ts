@@ -404,11 +404,33 @@ export const EmergencyStopResult = Type.Object({
   channels_safe: Type.Integer(),
 });
 
+export const ClockView = Type.Object(
+  {
+    kind: Type.Union([Type.Literal("real"), Type.Literal("simulated")]),
+    speed: Nullable(Type.Number({ description: "Target speed factor; null when as fast as possible" })),
+    achieved_speed: Nullable(
+      Type.Number({
+        description:
+          "Simulated seconds per real second over the last few seconds; below speed when the host cannot keep up (time slows down, no tick is skipped)",
+      }),
+    ),
+    slowdowns: Type.Integer({ description: "Times the simulation fell behind and slowed down" }),
+    lost_real_s: Type.Number({ description: "Real time those slowdowns cost, s" }),
+  },
+  {
+    description:
+      "The bench clock: real, or simulated time paced at --speed (timestamps are simulated wall time)",
+  },
+);
+
+export type ClockViewT = Static<typeof ClockView>;
+
 export const HealthView = Type.Object({
   status: Type.Union([Type.Literal("ok"), Type.Literal("degraded"), Type.Literal("failing")]),
   problems: Type.Array(Type.String()),
   bench: Type.String(),
   uptime_s: Type.Number(),
+  clock: ClockView,
   runs_active: Type.Integer(),
   devices: Type.Array(
     Type.Object({

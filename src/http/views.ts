@@ -1,11 +1,13 @@
 /** Turns the daemon's objects into the API's snake_case views (schemas.ts). */
+import { type Clock, SystemClock } from "../../drivers/clock.js";
+import { PacedClock } from "../../drivers/paced-clock.js";
 import type { Bench } from "../bench/bench.js";
 import type { DeviceLinkStatus } from "../bench/device-links.js";
 import type { DryRunEstimate } from "../engine/dry-run.js";
 import type { StepChange } from "../engine/run-engine.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
 import type { RunInfo } from "../run/run-manager.js";
-import type { BenchViewT, RecordViewT, RunViewT } from "./schemas.js";
+import type { BenchViewT, ClockViewT, RecordViewT, RunViewT } from "./schemas.js";
 
 const TERMINAL: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted", "faulted"]);
 
@@ -108,6 +110,22 @@ export function cycleView(c: CycleRecord) {
     coulombic_efficiency: num(c.coulombicEfficiency),
     min_temperature_c: num(c.minTemperatureC),
     max_temperature_c: num(c.maxTemperatureC),
+  };
+}
+
+export function clockView(clock: Clock): ClockViewT {
+  if (!(clock instanceof PacedClock)) {
+    const speed = Number.isFinite(clock.speed) ? clock.speed : null;
+    const kind = clock instanceof SystemClock ? "real" : "simulated";
+    return { kind, speed, achieved_speed: speed, slowdowns: 0, lost_real_s: 0 };
+  }
+  const pace = clock.stats();
+  return {
+    kind: "simulated",
+    speed: pace.targetSpeed,
+    achieved_speed: pace.achievedSpeed,
+    slowdowns: pace.slowdowns,
+    lost_real_s: pace.lostRealMs / 1000,
   };
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Clock, ScaledClock, VirtualClock } from "../../drivers/clock.js";
+import { VirtualClock } from "../../drivers/clock.js";
 import { main } from "../../src/cli/main.js";
 import { loadConfig } from "../../src/config/load-config.js";
 import { Daemon } from "../../src/daemon.js";
@@ -76,12 +76,20 @@ async function storedPoints(database: string, run: string): Promise<StoredPoint[
   );
 }
 
-/** Starts a daemon, records what it hands to storage, and starts the e2e run on ch1. */
+/**
+ * Starts a daemon (on its own clock at `time.speed`, or on `time.clock`), records what it hands to
+ * storage, and starts the e2e run on ch1. `endedAs()` says how the run ended, once it has.
+ */
 async function startRun(
   path: string,
-  clock: Clock,
-): Promise<{ daemon: Daemon; logged: CellRecord[]; ended: Promise<RunState> }> {
-  const daemon = await Daemon.start({ config: loadConfig(path, {}), logger: silent, clock, http: false });
+  time: { clock: VirtualClock } | { speed: number },
+): Promise<{
+  daemon: Daemon;
+  logged: CellRecord[];
+  ended: Promise<RunState>;
+  endedAs: () => string | undefined;
+}> {
+  const daemon = await Daemon.start({ config: loadConfig(path, {}), logger: silent, ...time, http: false });
   const storage = daemon.storage!;
   const logged: CellRecord[] = [];
   const logCell = storage.logCell.bind(storage);
@@ -89,14 +97,17 @@ async function startRun(
     logged.push(record);
     logCell(record);
   };
+  let end: string | undefined;
   const ended = new Promise<RunState>((resolve) =>
     daemon.runs.subscribe((e) => {
-      if (e.type === "state" && ["completed", "stopped", "aborted", "faulted"].includes(e.event.state))
+      if (e.type === "state" && ["completed", "stopped", "aborted", "faulted"].includes(e.event.state)) {
+        end = `the run ended ${e.event.state}: ${e.event.reason}`;
         resolve(e.event.state);
+      }
     }),
   );
   await daemon.runs.create({ channel: "ch1", cell, profile }, "R20261125-0001");
-  return { daemon, logged, ended };
+  return { daemon, logged, ended, endedAs: () => end };
 }
 
 const drained = (daemon: Daemon) => {
@@ -107,10 +118,9 @@ const drained = (daemon: Daemon) => {
 describe("the daemon's data path into a real influxd", () => {
   it("stores every logged sample of a high-speed simulated run exactly once, values intact", async () => {
     const { path, database } = benchConfig();
-    const { daemon, logged, ended } = await startRun(
-      path,
-      new VirtualClock({ auto: true, wallOriginMs: Date.now() }),
-    );
+    const { daemon, logged, ended } = await startRun(path, {
+      clock: new VirtualClock({ auto: true, wallOriginMs: Date.now() }),
+    });
     expect(await ended).toBe("completed");
     await eventually(() => drained(daemon), "the outbox to drain", 60_000);
     await daemon.stop();
@@ -147,12 +157,17 @@ describe("the daemon's data path into a real influxd", () => {
 
   it("loses and duplicates nothing when InfluxDB stops mid-run and comes back", async () => {
     const { path, database } = benchConfig();
-    const { daemon, logged, ended } = await startRun(path, new ScaledClock(100));
+    const { daemon, logged, ended, endedAs } = await startRun(path, { speed: 100 });
     try {
-      await eventually(() => logged.length > 1000, "the run to log samples", 60_000);
+      await eventually(() => logged.length > 1000, "the run to log samples", 60_000, endedAs);
       await influxd.halt();
       const before = logged.length;
-      await eventually(() => logged.length > before + 2000, "samples logged during the outage", 60_000);
+      await eventually(
+        () => logged.length > before + 2000,
+        "samples logged during the outage",
+        60_000,
+        endedAs,
+      );
       expect(daemon.storage!.status().influx.reachable).toBe(false);
     } finally {
       await influxd.restart();

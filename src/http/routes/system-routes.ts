@@ -2,7 +2,7 @@ import { Type } from "@sinclair/typebox";
 import { configView } from "../config-view.js";
 import { BenchView, ConfigView, errorResponses, HealthView } from "../schemas.js";
 import type { App, ServerContext } from "../server.js";
-import { benchView, linkView } from "../views.js";
+import { benchView, clockView, linkView } from "../views.js";
 
 const bearer = [{ bearer: [] }];
 
@@ -142,6 +142,7 @@ function healthOf(ctx: ServerContext) {
     problems,
     bench: ctx.config.bench,
     uptime_s: (performance.now() - ctx.startedMs) / 1000,
+    clock: clockView(bench.clock),
     runs_active: ctx.runs.activeRuns().length,
     devices,
     storage,
