@@ -232,6 +232,20 @@ export const RunView = Type.Object(
     history: Type.Array(
       Type.Object({ state: RunStateSchema, at: Type.String({ format: "date-time" }), reason: Type.String() }),
     ),
+    time_range: Type.Object(
+      {
+        from: Type.String({ format: "date-time", description: "When the run was created" }),
+        to: Nullable(Type.String({ format: "date-time", description: "When it ended; null while it has not" })),
+      },
+      {
+        description:
+          "Bench clock. On a sped-up simulated bench this is simulated wall time, ahead of the real clock: query the run's data by this range, not by 'the last hour'",
+      },
+    ),
+    dashboard: Type.String({
+      description:
+        "Path and query of the Grafana live dashboard on this run (bench, channel, run and its time range), relative to Grafana's base URL",
+    }),
   },
   { $id: "Run" },
 );

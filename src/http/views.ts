@@ -7,6 +7,7 @@ import type { DryRunEstimate } from "../engine/dry-run.js";
 import type { StepChange } from "../engine/run-engine.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
 import type { RunInfo } from "../run/run-manager.js";
+import { runDashboardPath, runTimeRange } from "./run-time-range.js";
 import type { BenchViewT, ClockViewT, RecordViewT, RunViewT } from "./schemas.js";
 
 const TERMINAL: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted", "faulted"]);
@@ -42,6 +43,7 @@ export function recordView(r: CellRecord): RecordViewT {
 /** Builds the run view; `wallNowMs` (bench clock) places the ETA. */
 export function runView(info: RunInfo, wallNowMs: number): RunViewT {
   const s = info.status;
+  const range = runTimeRange(info);
   return {
     id: info.id,
     channel: info.channel,
@@ -69,6 +71,8 @@ export function runView(info: RunInfo, wallNowMs: number): RunViewT {
         }
       : null,
     history: info.history.map((h) => ({ state: h.state, at: iso(h.tWallMs), reason: h.reason })),
+    time_range: { from: iso(range.fromMs), to: range.toMs === undefined ? null : iso(range.toMs) },
+    dashboard: runDashboardPath(info, range, wallNowMs),
   };
 }
 

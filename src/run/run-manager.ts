@@ -47,6 +47,8 @@ export interface RunRequest {
 
 export interface RunInfo {
   id: string;
+  /** The bench the run is on (a tag of every point it wrote). */
+  bench: string;
   channel: string;
   cell: string;
   profile: string;
@@ -345,6 +347,7 @@ export class RunManager {
     const status = run.engine?.status() ?? null;
     return {
       id,
+      bench: this.bench.config.bench,
       channel: run.stored.channel,
       cell: run.stored.cell.id,
       profile: run.stored.profile.name,
