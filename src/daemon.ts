@@ -59,7 +59,8 @@ export class Daemon {
     const runStore = new RunStore(config.store);
 
     const storage = config.influx
-      ? Storage.open({ bench: config.bench, store: config.store, influx: config.influx, clock, logger })
+      ? // Storage talks to a real server: its back-off and its own times are real, whatever the bench clock.
+        Storage.open({ bench: config.bench, store: config.store, influx: config.influx, logger })
       : undefined;
     if (!storage) logger.warn("no influx section in the configuration: samples are not stored");
     const checkpoints = storage?.readCheckpoints() ?? new Map();
