@@ -8,8 +8,10 @@
  * Newlines end a line and have no escape in tags, so tag values with newlines are refused. A
  * backslash in a tag value is refused too: 1.x reads `\` before a comma, space or equals sign (or at
  * the end of the value) as an escape and rejects or mangles the point ("invalid tag format").
+ * The characters refused are those of tag-values.ts, the rule the API and the configuration apply.
  */
 import { LineProtocolError } from "./errors.js";
+import { tagCharacterProblem } from "./tag-values.js";
 
 const MEASUREMENT_SPECIALS = /[, ]/g;
 const TAG_SPECIALS = /[,= ]/g;
@@ -55,10 +57,8 @@ export function formatTimestampMs(tWallMs: number): string {
 }
 
 function rejectUnwritable(value: string, what: string): void {
-  if (value.includes("\n") || value.includes("\r"))
-    throw new LineProtocolError(`${what} ${JSON.stringify(value)} contains a line break; remove it`);
-  if (value.includes("\\"))
-    throw new LineProtocolError(`${what} ${JSON.stringify(value)} contains a backslash; remove it`);
+  const problem = tagCharacterProblem(value);
+  if (problem !== undefined) throw new LineProtocolError(`${what} ${JSON.stringify(value)} ${problem}`);
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   quoteFieldString,
   seriesPrefix,
 } from "../../../src/storage/line-protocol.js";
+import { tagCharacterProblem } from "../../../src/storage/tag-values.js";
 
 describe("line protocol escaping", () => {
   it("escapes commas and spaces in measurement names, but not equals signs", () => {
@@ -21,7 +22,7 @@ describe("line protocol escaping", () => {
   });
 
   it("refuses tag values a server cannot read back", () => {
-    for (const bad of ["", "a\nb", "a\rb", "ends\\", "a\\,b"]) {
+    for (const bad of ["", "a\nb", "a\rb", "ends\\", "a\\,b", "a\tb", "a\u0000b", "a\u007fb", "a\ud800b"]) {
       let caught: unknown;
       try {
         escapeKey(bad);
@@ -29,6 +30,21 @@ describe("line protocol escaping", () => {
         caught = err;
       }
       expect(hasErrorCode(caught, "LINE_PROTOCOL_INVALID"), JSON.stringify(bad)).toBe(true);
+    }
+  });
+
+  it("refuses in a tag value exactly what the API and the configuration refuse (one rule)", () => {
+    const values = ["NMC-0042", "a b,c=d", "🔋", "a\tb", "a\\b", "a\ud800b", "x\u0085y"];
+    const refused = values.filter((v) => tagCharacterProblem(v) !== undefined);
+    expect(refused).toEqual(["a\tb", "a\\b", "a\ud800b", "x\u0085y"]);
+    for (const value of values) {
+      let threw = false;
+      try {
+        escapeKey(value);
+      } catch {
+        threw = true;
+      }
+      expect(threw, JSON.stringify(value)).toBe(refused.includes(value));
     }
   });
 
