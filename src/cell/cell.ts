@@ -1,7 +1,7 @@
 /**
  * Cells (DESIGN §5): what a run names, parsed from YAML/JSON
  *
- *   id: NMC-0042
+ *   id: NMC-0042                     an InfluxDB tag: at most 64 characters, no control characters or backslashes
  *   chemistry: li-ion-nmc            li-ion-nmc | li-ion-lfp | asslb-sulfide
  *   capacity_ah: 3.0                 nominal capacity; C-rates resolve against it
  *   voltage: [2.5, 4.2]              optional, default = chemistry window
@@ -20,6 +20,7 @@ import { CHEMISTRIES } from "../../drivers/capabilities.js";
 import { CellbenchError } from "../../protocols/cellbench-error.js";
 import { didYouMean, listOr } from "../profile/suggest.js";
 import { describeValue, parseQuantity, type QuantityKind } from "../profile/units.js";
+import { tagValueProblem } from "../storage/tag-values.js";
 import { type ChemistryEnvelope, chemistryEnvelope } from "./chemistry.js";
 
 /** An explicit widening of the chemistry envelope, with the reason the lab accepted it. */
@@ -111,6 +112,9 @@ export function parseCell(obj: unknown, sourceName: string): Cell {
       "id",
       obj.id === undefined ? "missing; give the cell an id such as NMC-0042" : "must be a non-empty string",
     );
+  } else {
+    const problem = tagValueProblem(id.trim());
+    if (problem !== undefined) issue("id", problem);
   }
   let chemistry: Chemistry | undefined;
   if (typeof obj.chemistry === "string" && (CHEMISTRIES as readonly string[]).includes(obj.chemistry)) {

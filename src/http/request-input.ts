@@ -13,7 +13,8 @@ import type { Profile } from "../profile/ast.js";
 import { parseProfile } from "../profile/document.js";
 import { ProfileError } from "../profile/profile-error.js";
 import { closest } from "../profile/suggest.js";
-import { RequestInvalidError } from "./http-errors.js";
+import { tagValueProblem } from "../storage/tag-values.js";
+import { RequestInvalidError, type RequestIssue } from "./http-errors.js";
 
 /** Deepest nesting of objects and arrays accepted in a body. */
 export const MAX_BODY_DEPTH = 64;
@@ -48,8 +49,14 @@ export function assertDepth(value: unknown, field: string, max = MAX_BODY_DEPTH)
   }
 }
 
-/** Parses the cell of a request; issues are prefixed with `field`. */
+/**
+ * Parses the cell of a request; issues are prefixed with `field`. JSON types are checked first and
+ * strictly (400): cell files are YAML, where `id: 0042` is a number, so the cell parser accepts
+ * numbers as ids and numbers in quotes as quantities, but a JSON client sending them has a bug.
+ */
 export function readCell(value: unknown, field: string): Cell {
+  const typeIssues = cellTypeIssues(value, field);
+  if (typeIssues.length > 0) throw new RequestInvalidError(typeIssues);
   try {
     return parseCell(value, field);
   } catch (err) {
@@ -63,7 +70,92 @@ export function readCell(value: unknown, field: string): Cell {
   }
 }
 
-/** Parses a profile given as an object or as YAML/JSON text; issues are prefixed with `field`. */
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** A number in quotes: what JSON.parse would have given as a number had the client not quoted it. */
+const NUMBER_TEXT = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+
+/** The keys of a cell (and of its override) that hold [min, max] quantities, with an example. */
+const CELL_RANGES: Record<string, string> = {
+  voltage: '"4.2 V"',
+  current: '"-6 A"',
+  temperature: '"45 °C"',
+  charge_temperature: '"45 °C"',
+  discharge_temperature: '"60 °C"',
+};
+
+/** What is wrong with the JSON types of a request's cell (nothing for what the cell parser judges). */
+function cellTypeIssues(value: unknown, field: string): RequestIssue[] {
+  if (!isObject(value)) return [];
+  const issues: RequestIssue[] = [];
+  const issue = (path: string, message: string): void => {
+    issues.push({ path: `${field}.${path}`, message });
+  };
+  const text = (v: unknown, path: string, example: string): v is string => {
+    if (v !== undefined && typeof v !== "string") {
+      issue(path, `must be a string such as ${example}, got ${jsonType(v)}; put it in quotes`);
+    }
+    return typeof v === "string";
+  };
+  const quantity = (v: unknown, path: string, example: string): void => {
+    if (typeof v === "number" || (typeof v === "string" && !NUMBER_TEXT.test(v))) return;
+    if (typeof v !== "string") {
+      issue(path, `must be a number or a string with its unit such as ${example}, got ${jsonType(v)}`);
+      return;
+    }
+    const short = v.length <= 32;
+    issue(
+      path,
+      `${short ? JSON.stringify(v) : "the text"} is a number in quotes; send ${short ? v.trim() : "it"} without quotes, or with its unit such as ${example}`,
+    );
+  };
+  const ranges = (obj: Json, prefix: string, keys: string[]): void => {
+    for (const key of keys) {
+      const v = obj[key];
+      if (v === undefined) continue;
+      if (!Array.isArray(v)) {
+        issue(`${prefix}${key}`, `must be [min, max], got ${jsonType(v)}`);
+        continue;
+      }
+      for (const [i, item] of v.entries()) quantity(item, `${prefix}${key}[${i}]`, CELL_RANGES[key] ?? "");
+    }
+  };
+
+  if (text(value.id, "id", '"NMC-0042"')) {
+    const problem = tagValueProblem(value.id.trim());
+    if (problem !== undefined) issue("id", problem);
+  }
+  text(value.chemistry, "chemistry", '"li-ion-nmc"');
+  text(value.description, "description", '"18650 from lot 7"');
+  if (value.capacity_ah !== undefined) quantity(value.capacity_ah, "capacity_ah", '"3 Ah"');
+  ranges(value, "", Object.keys(CELL_RANGES));
+  const override = value.override;
+  if (override !== undefined && !isObject(override)) {
+    issue(
+      "override",
+      `must be an object such as { "reason": "datasheet rev 2", "voltage": [2.5, 4.3] }, got ${jsonType(override)}`,
+    );
+  } else if (override !== undefined) {
+    text(override.reason, "override.reason", '"datasheet rev 2 allows 4.3 V"');
+    const widenable = Object.keys(CELL_RANGES).filter((k) => k !== "current");
+    ranges(override, "override.", widenable);
+  }
+  return issues;
+}
+
+function jsonType(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "string") return "a string";
+  return `the ${typeof v} ${String(v)}`;
+}
+
+/**
+ * Parses a profile given as an object or as YAML/JSON text; issues are prefixed with `field`.
+ * The profile's name is bounded like the ids stored with every run (400 when it is not).
+ */
 export function readProfile(
   value: unknown,
   field: string,
@@ -73,17 +165,22 @@ export function readProfile(
   const source = isText ? value : JSON.stringify(value);
   const format = isText && !/^\s*[{[]/.test(value) ? "yaml" : "json";
   const driveCycles = new DriveCycleFolder(options.driveCycleDir);
+  let profile: Profile;
   try {
-    const profile = parseProfile(value, {
+    profile = parseProfile(value, {
       sourceName: field,
       baseDir: driveCycles.base,
       readFile: (path) => driveCycles.read(path),
     });
-    return { profile, source, format };
   } catch (err) {
     if (err instanceof ProfileError) throw prefixProfileError(driveCycles.relativise(err), field);
     throw unexpected(err, field, "PROFILE_INVALID");
   }
+  const nameProblem = tagValueProblem(profile.name);
+  if (nameProblem !== undefined) {
+    throw new RequestInvalidError([{ path: join(field, "name"), message: nameProblem }]);
+  }
+  return { profile, source, format };
 }
 
 /** Returns a copy of a ProfileError whose issue paths start with `field`. */

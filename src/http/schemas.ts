@@ -4,6 +4,7 @@
  * Names are snake_case with units, like the InfluxDB fields; current positive = charge.
  */
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { ID_PATTERN, TAG_VALUE_MAX_CHARS } from "../storage/tag-values.js";
 import { RUN_ID_PATTERN } from "./run-ids.js";
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -63,7 +64,7 @@ export const ProfileIdParams = Type.Object(
 );
 
 const ChannelId = Type.String({
-  pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+  pattern: ID_PATTERN,
   description: "A channel of this bench (GET /api/v1/bench)",
 });
 
@@ -79,7 +80,10 @@ export const ProfileInput = Type.Union(
     }),
     Type.Object(
       {},
-      { additionalProperties: true, description: "Profile document (DESIGN §4): name, safety, log, steps" },
+      {
+        additionalProperties: true,
+        description: `Profile document (DESIGN §4): name (1 to ${TAG_VALUE_MAX_CHARS} characters, no control characters or backslashes), safety, log, steps`,
+      },
     ),
   ],
   { description: "A profile: the document as an object, or its YAML/JSON text" },
@@ -89,9 +93,11 @@ const Loose = (description: string) => Type.Unknown({ description });
 
 export const CellInput = Type.Object(
   {
-    id: Loose("Cell id, e.g. NMC-0042"),
+    id: Loose(
+      `Cell id (a string), e.g. NMC-0042; stored as an InfluxDB tag: 1 to ${TAG_VALUE_MAX_CHARS} characters, no control characters or backslashes`,
+    ),
     chemistry: Loose("li-ion-nmc | li-ion-lfp | asslb-sulfide"),
-    capacity_ah: Loose('Nominal capacity, Ah (number or "3 Ah")'),
+    capacity_ah: Loose('Nominal capacity, Ah: a number (3) or a string with its unit ("3 Ah"), never "3"'),
     voltage: Type.Optional(Loose("[min, max] V; default the chemistry window")),
     current: Loose("[max discharge (≤ 0), max charge (≥ 0)] A"),
     temperature: Type.Optional(Loose("[min, max] °C")),
@@ -102,7 +108,9 @@ export const CellInput = Type.Object(
   },
   {
     additionalProperties: true,
-    description: "The cell on the channel (DESIGN §5); checked against its chemistry's envelope",
+    description:
+      "The cell on the channel (DESIGN §5); checked against its chemistry's envelope. " +
+      'Every quantity is a number in SI units or a string with its unit ("4.2 V"); a number in quotes is refused (400).',
   },
 );
 
@@ -126,10 +134,32 @@ const LinkView = Type.Object({
   reconnects: Type.Integer(),
 });
 
+export const ClockView = Type.Object(
+  {
+    kind: Type.Union([Type.Literal("real"), Type.Literal("simulated")]),
+    speed: Nullable(Type.Number({ description: "Target speed factor; null when as fast as possible" })),
+    achieved_speed: Nullable(
+      Type.Number({
+        description:
+          "Simulated seconds per real second over the last few seconds; below speed when the host cannot keep up (time slows down, no tick is skipped)",
+      }),
+    ),
+    slowdowns: Type.Integer({ description: "Times the simulation fell behind and slowed down" }),
+    lost_real_s: Type.Number({ description: "Real time those slowdowns cost, s" }),
+  },
+  {
+    description:
+      "The bench clock: real, or simulated time paced at --speed (timestamps are simulated wall time)",
+  },
+);
+
+export type ClockViewT = Static<typeof ClockView>;
+
 export const BenchView = Type.Object({
   bench: Type.String(),
   time: Type.String({ format: "date-time", description: "Bench clock, UTC" }),
   speed: Nullable(Type.Number({ description: "Clock speed factor; null when as fast as possible" })),
+  clock: ClockView,
   sampling_period_ms: Type.Number(),
   channels: Type.Array(
     Type.Object({
@@ -235,7 +265,9 @@ export const RunView = Type.Object(
     time_range: Type.Object(
       {
         from: Type.String({ format: "date-time", description: "When the run was created" }),
-        to: Nullable(Type.String({ format: "date-time", description: "When it ended; null while it has not" })),
+        to: Nullable(
+          Type.String({ format: "date-time", description: "When it ended; null while it has not" }),
+        ),
       },
       {
         description:
@@ -417,27 +449,6 @@ export const EmergencyStopResult = Type.Object({
   faulted: Type.Array(Type.Ref(RunView)),
   channels_safe: Type.Integer(),
 });
-
-export const ClockView = Type.Object(
-  {
-    kind: Type.Union([Type.Literal("real"), Type.Literal("simulated")]),
-    speed: Nullable(Type.Number({ description: "Target speed factor; null when as fast as possible" })),
-    achieved_speed: Nullable(
-      Type.Number({
-        description:
-          "Simulated seconds per real second over the last few seconds; below speed when the host cannot keep up (time slows down, no tick is skipped)",
-      }),
-    ),
-    slowdowns: Type.Integer({ description: "Times the simulation fell behind and slowed down" }),
-    lost_real_s: Type.Number({ description: "Real time those slowdowns cost, s" }),
-  },
-  {
-    description:
-      "The bench clock: real, or simulated time paced at --speed (timestamps are simulated wall time)",
-  },
-);
-
-export type ClockViewT = Static<typeof ClockView>;
 
 export const HealthView = Type.Object({
   status: Type.Union([Type.Literal("ok"), Type.Literal("degraded"), Type.Literal("failing")]),

@@ -140,6 +140,25 @@ describe("parseCell", () => {
     ]);
   });
 
+  it("bounds the cell id, which becomes an InfluxDB tag, in files too", () => {
+    expect(problems({ ...nmc, id: "N".repeat(70_000) })).toEqual([
+      "id: is 70000 characters long; shorten it to at most 64 characters",
+    ]);
+    expect(problems({ ...nmc, id: "NMC\t1" })).toEqual([
+      "id: contains a control character (U+0009); remove it (no control characters or backslashes)",
+    ]);
+    expect(problems({ ...nmc, id: "NMC-1\\" })).toEqual([
+      "id: contains a backslash, which InfluxDB reads as an escape; remove it or use / instead",
+    ]);
+    expect(parseCell({ ...nmc, id: ` ${"x".repeat(64)} ` }, "c").id).toBe("x".repeat(64));
+  });
+
+  it("still reads what YAML files wrote before: numeric ids and capacities in quotes", () => {
+    expect(
+      parseCellText('id: 42\nchemistry: li-ion-nmc\ncapacity_ah: "3"\ncurrent: [-6, 3]\n', "c.yaml"),
+    ).toMatchObject({ id: "42", capacityAh: 3 });
+  });
+
   it("refuses a temperature range that leaves no charging window", () => {
     expect(problems({ ...nmc, temperature: [50, 60] })).toEqual([
       "temperature: 50..60 °C leaves no charge temperature within 0..45 °C; widen temperature or give charge_temperature",

@@ -75,6 +75,37 @@ function cases(): [string, InjectOptions, number, string][] {
     ["cell capacity negative", post(withCell({ ...NMC_CELL_BODY, capacity_ah: -3 })), 422, "CELL_INVALID"],
     ["cell capacity text", post(withCell({ ...NMC_CELL_BODY, capacity_ah: "lots" })), 422, "CELL_INVALID"],
     ["cell capacity NaN text", post(withCell({ ...NMC_CELL_BODY, capacity_ah: "NaN" })), 422, "CELL_INVALID"],
+    [
+      "cell id 70k characters",
+      post(withCell({ ...NMC_CELL_BODY, id: "N".repeat(70_000) })),
+      400,
+      "REQUEST_INVALID",
+    ],
+    [
+      "cell id with a line break",
+      post(withCell({ ...NMC_CELL_BODY, id: "NMC\n0042" })),
+      400,
+      "REQUEST_INVALID",
+    ],
+    [
+      "cell id ending in a backslash",
+      post(withCell({ ...NMC_CELL_BODY, id: "NMC\\" })),
+      400,
+      "REQUEST_INVALID",
+    ],
+    [
+      "cell capacity as numeric text",
+      post(withCell({ ...NMC_CELL_BODY, capacity_ah: "3" })),
+      400,
+      "REQUEST_INVALID",
+    ],
+    ["cell capacity true", post(withCell({ ...NMC_CELL_BODY, capacity_ah: true })), 400, "REQUEST_INVALID"],
+    [
+      "profile name 70k characters",
+      post(withProfile({ name: "p".repeat(70_000), steps: ["Rest for 1 s"] })),
+      400,
+      "REQUEST_INVALID",
+    ],
     ["cell current excludes 0", post(withCell({ ...NMC_CELL_BODY, current: [1, 6] })), 422, "CELL_INVALID"],
     [
       "cell voltage wider than chemistry",
