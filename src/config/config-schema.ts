@@ -1,9 +1,11 @@
 import { type Static, Type } from "@sinclair/typebox";
+import { ID_PATTERN } from "../storage/tag-values.js";
 
 /** A duration with its unit, e.g. "100 ms", "1 s", or a number of milliseconds. */
 const Duration = Type.Union([Type.String({ minLength: 1 }), Type.Number({ exclusiveMinimum: 0 })]);
 
-const Id = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$" });
+/** Bench, device, channel and chamber ids; bench, channel and chamber ids become InfluxDB tags. */
+const Id = Type.String({ pattern: ID_PATTERN });
 
 export const DeviceSchema = Type.Object(
   {

@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import type { DeviceConfig } from "../../drivers/capabilities.js";
 import { CellbenchError } from "../../protocols/cellbench-error.js";
 import { parseDuration } from "../profile/step-string.js";
+import { ID_PATTERN, ID_RULE } from "../storage/tag-values.js";
 import { ConfigSchema, type RawConfig } from "./config-schema.js";
 
 export class ConfigError extends CellbenchError {
@@ -183,8 +184,18 @@ function schemaErrors(raw: unknown): string[] {
         ? "missing; add it"
         : e.message === "Unexpected property"
           ? "unknown key; remove it or check its spelling"
-          : e.message;
+          : (e.schema as { pattern?: unknown }).pattern === ID_PATTERN && typeof e.value === "string"
+            ? `${shorten(e.value)} is not an id; use ${ID_RULE}`
+            : e.message;
     byPath.set(e.path, `${pointerToPath(e.path)}: ${message}`);
   }
   return [...byPath.values()];
+}
+
+/** A value quoted for a message, cut after 40 characters (an id of 70,000 is not repeated whole). */
+function shorten(value: string): string {
+  const chars = [...value];
+  return chars.length <= 40
+    ? JSON.stringify(value)
+    : `${JSON.stringify(chars.slice(0, 40).join(""))}… (${chars.length} characters)`;
 }

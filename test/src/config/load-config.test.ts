@@ -68,6 +68,33 @@ describe("bench configuration", () => {
     expect(issuesOf(raw)).toContain(message);
   });
 
+  it.each([
+    ["bench", { ...minimal, bench: "b".repeat(70_000) }],
+    ["devices[0].id", { ...minimal, devices: [{ ...minimal.devices[0], id: "c\n1" }] }],
+    ["devices[0].channels[0]", { ...minimal, devices: [{ ...minimal.devices[0], channels: ["ch\\1"] }] }],
+    ["chambers[0].id", { ...minimal, chambers: [{ id: "tc 1", device: "c1", channels: ["ch1"] }] }],
+    [
+      "chambers[0].channels[0]",
+      { ...minimal, chambers: [{ id: "tc1", device: "c1", channels: ["c".repeat(65)] }] },
+    ],
+  ])(
+    "refuses an id at %s that InfluxDB could not carry as a tag, saying the limit and what to change",
+    (path, raw) => {
+      const issues = issuesOf(raw);
+      const issue = issues.find((i) => i.startsWith(`${path}: `));
+      expect(issue, issues.join("\n")).toMatch(
+        /: ".*"(… \(\d+ characters\))? is not an id; use 1 to 64 letters, digits, "_", "\." or "-", starting with a letter or digit$/,
+      );
+      // The value is shown shortened: a 70,000-character id does not make a 70,000-character message.
+      expect(issue?.length).toBeLessThan(200);
+    },
+  );
+
+  it("keeps ids of up to 64 characters", () => {
+    const id = "b".repeat(64);
+    expect(normaliseConfig({ ...minimal, bench: id }, "x").bench).toBe(id);
+  });
+
   it("refuses malformed CELLBENCH_TOKENS", () => {
     expect(issuesOf(minimal, { CELLBENCH_TOKENS: "root:short" })[0]).toMatch(
       /^CELLBENCH_TOKENS: each entry must be/,
