@@ -123,15 +123,7 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
   }
   if (issues.length > 0) throw new ConfigError(source, issues);
 
-  const influx = config.influx ? { ...config.influx } : undefined;
-  if (env.INFLUX_URL || env.INFLUX_DB) {
-    const merged = influx ?? { url: "http://127.0.0.1:8086", database: "cellbench" };
-    if (env.INFLUX_URL) merged.url = env.INFLUX_URL;
-    if (env.INFLUX_DB) merged.database = env.INFLUX_DB;
-    if (env.INFLUX_TOKEN) merged.token = env.INFLUX_TOKEN;
-    return build(merged);
-  }
-  return build(influx);
+  return build(influxWithEnv(config.influx, env));
 
   function build(influxConfig: BenchConfig["influx"]): BenchConfig {
     const result: BenchConfig = {
@@ -148,6 +140,20 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
     if (influxConfig) result.influx = influxConfig;
     return result;
   }
+}
+
+/**
+ * The file's influx settings with INFLUX_URL, INFLUX_DB and INFLUX_TOKEN applied, each on its own.
+ * A URL or database alone also turns storage on (defaults for the rest); a token alone does not,
+ * since it names no server (the InfluxDB 2.x CLI reads the same variable).
+ */
+function influxWithEnv(file: RawConfig["influx"], env: NodeJS.ProcessEnv): BenchConfig["influx"] {
+  if (!file && !env.INFLUX_URL && !env.INFLUX_DB) return undefined;
+  const influx = { ...(file ?? { url: "http://127.0.0.1:8086", database: "cellbench" }) };
+  if (env.INFLUX_URL) influx.url = env.INFLUX_URL;
+  if (env.INFLUX_DB) influx.database = env.INFLUX_DB;
+  if (env.INFLUX_TOKEN) influx.token = env.INFLUX_TOKEN;
+  return influx;
 }
 
 function tokensFromEnv(value: string | undefined): { role: Role; token: string }[] {

@@ -95,6 +95,54 @@ describe("bench configuration", () => {
     expect(normaliseConfig({ ...minimal, bench: id }, "x").bench).toBe(id);
   });
 
+  describe("InfluxDB environment overrides", () => {
+    const file = {
+      ...minimal,
+      influx: { url: "http://influx.lab:8086", database: "lab", token: "file-token" },
+    };
+
+    it("applies INFLUX_TOKEN on its own to the file's InfluxDB", () => {
+      expect(
+        normaliseConfig({ ...minimal, influx: { url: "http://influx.lab:8086", database: "lab" } }, "x", {
+          INFLUX_TOKEN: "env-token",
+        }).influx,
+      ).toEqual({
+        url: "http://influx.lab:8086",
+        database: "lab",
+        token: "env-token",
+      });
+    });
+
+    it("lets a token in the environment win over the file's", () => {
+      expect(normaliseConfig(file, "x", { INFLUX_TOKEN: "env-token" }).influx?.token).toBe("env-token");
+    });
+
+    it("applies INFLUX_URL and INFLUX_DB each on its own, keeping the rest of the file", () => {
+      expect(normaliseConfig(file, "x", { INFLUX_URL: "http://other:8086" }).influx).toEqual({
+        ...file.influx,
+        url: "http://other:8086",
+      });
+      expect(normaliseConfig(file, "x", { INFLUX_DB: "other" }).influx).toEqual({
+        ...file.influx,
+        database: "other",
+      });
+      expect(
+        normaliseConfig(file, "x", { INFLUX_URL: "http://other:8086", INFLUX_DB: "other", INFLUX_TOKEN: "t" })
+          .influx,
+      ).toEqual({ url: "http://other:8086", database: "other", token: "t" });
+    });
+
+    it("starts storage from INFLUX_URL or INFLUX_DB alone, but not from a stray INFLUX_TOKEN", () => {
+      expect(normaliseConfig(minimal, "x", { INFLUX_DB: "lab", INFLUX_TOKEN: "t" }).influx).toEqual({
+        url: "http://127.0.0.1:8086",
+        database: "lab",
+        token: "t",
+      });
+      expect(normaliseConfig(minimal, "x", { INFLUX_TOKEN: "t" }).influx).toBeUndefined();
+      expect(normaliseConfig(file, "x", {}).influx).toEqual(file.influx);
+    });
+  });
+
   it("refuses malformed CELLBENCH_TOKENS", () => {
     expect(issuesOf(minimal, { CELLBENCH_TOKENS: "root:short" })[0]).toMatch(
       /^CELLBENCH_TOKENS: each entry must be/,
