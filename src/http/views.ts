@@ -140,6 +140,7 @@ export function benchView(bench: Bench): BenchViewT {
     bench: bench.config.bench,
     time: iso(bench.clock.wallNow()),
     speed: Number.isFinite(speed) ? speed : null,
+    clock: clockView(bench.clock),
     sampling_period_ms: bench.config.samplingPeriodMs,
     channels: [...bench.channels.values()].map((slot) => ({
       id: slot.id,

@@ -10,6 +10,7 @@ import { createLogger } from "../../src/log.js";
 import { parseProfile } from "../../src/profile/document.js";
 import { eventually } from "../support/wait.js";
 
+const TOKEN = "pace-viewer-token-0001";
 const scratch = mkdtempSync(join(tmpdir(), "cellbench-pace-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -22,6 +23,7 @@ function simBench(name: string): string {
       `store: ${join(scratch, `${name}.db`)}`,
       "http: { host: 127.0.0.1, port: 0 }",
       "sampling: { period: 100 ms }",
+      `auth: { tokens: [{ role: viewer, token: ${TOKEN} }] }`,
       "devices:",
       "  - { id: cycler1, driver: sim/cycler, channels: [ch1] }",
       "",
@@ -46,6 +48,10 @@ describe("the clock of a simulated bench", () => {
       expect(health.clock).toMatchObject({ kind: "simulated", speed: 20 });
       expect(health.clock.achieved_speed).toBeGreaterThan(0);
       expect(health.clock.achieved_speed).toBeLessThanOrEqual(20 * 1.5);
+      const bench = (await (
+        await fetch(`${daemon.address}/api/v1/bench`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).json()) as { clock: { kind: string; speed: number } };
+      expect(bench.clock).toMatchObject({ kind: "simulated", speed: 20 });
       const metrics = await (await fetch(`${daemon.address}/metrics`)).text();
       expect(metrics).toMatch(/^cellbench_clock_speed 20$/m);
       expect(metrics).toMatch(/^cellbench_clock_achieved_speed \d+(\.\d+)?(e[-+]\d+)?$/m);
