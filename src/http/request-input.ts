@@ -10,9 +10,10 @@ import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path
 import { CellbenchError } from "../../protocols/cellbench-error.js";
 import { type Cell, CellError, parseCell } from "../cell/cell.js";
 import type { Profile } from "../profile/ast.js";
-import { parseProfile } from "../profile/document.js";
+import { ProfileTypeError, parseProfile } from "../profile/document.js";
 import { ProfileError } from "../profile/profile-error.js";
 import { closest } from "../profile/suggest.js";
+import { isNumberText } from "../profile/units.js";
 import { tagValueProblem } from "../storage/tag-values.js";
 import { RequestInvalidError, type RequestIssue } from "./http-errors.js";
 
@@ -73,9 +74,6 @@ export function readCell(value: unknown, field: string): Cell {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** A number in quotes: what JSON.parse would have given as a number had the client not quoted it. */
-const NUMBER_TEXT = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
-
 /** The keys of a cell (and of its override) that hold [min, max] quantities, with an example. */
 const CELL_RANGES: Record<string, string> = {
   voltage: '"4.2 V"',
@@ -99,7 +97,7 @@ function cellTypeIssues(value: unknown, field: string): RequestIssue[] {
     return typeof v === "string";
   };
   const quantity = (v: unknown, path: string, example: string): void => {
-    if (typeof v === "number" || (typeof v === "string" && !NUMBER_TEXT.test(v))) return;
+    if (typeof v === "number" || (typeof v === "string" && !isNumberText(v))) return;
     if (typeof v !== "string") {
       issue(path, `must be a number or a string with its unit such as ${example}, got ${jsonType(v)}`);
       return;
@@ -154,7 +152,10 @@ function jsonType(v: unknown): string {
 
 /**
  * Parses a profile given as an object or as YAML/JSON text; issues are prefixed with `field`.
- * The profile's name is bounded like the ids stored with every run (400 when it is not).
+ * An object is parsed strictly: a value of the wrong JSON type (a number in quotes for a quantity,
+ * a number for a label) is a 400, as for the cell. Text keeps YAML's leniency: its authors write
+ * `chamber: 25` and `chamber: "25"` alike. The profile's name is bounded like the ids stored with
+ * every run (400 when it is not).
  */
 export function readProfile(
   value: unknown,
@@ -169,10 +170,16 @@ export function readProfile(
   try {
     profile = parseProfile(value, {
       sourceName: field,
+      strict: !isText,
       baseDir: driveCycles.base,
       readFile: (path) => driveCycles.read(path),
     });
   } catch (err) {
+    if (err instanceof ProfileTypeError) {
+      throw new RequestInvalidError(
+        err.issues.map((i) => ({ path: join(field, i.path), message: i.message })),
+      );
+    }
     if (err instanceof ProfileError) throw prefixProfileError(driveCycles.relativise(err), field);
     throw unexpected(err, field, "PROFILE_INVALID");
   }

@@ -16,6 +16,7 @@
  *     - { sweep: { chamber: [-20, 0, 25] }, soak: 2 h, tolerance: 1 °C, steps: [...] }
  *
  * Quantities are strings with units ("2 h", "5 mV") or numbers in SI (seconds, V, A, °C).
+ * A strict document (a JSON request body) keeps its JSON types: no "25" for 25, no 3 for label "3".
  * PyBaMM's per-step temperature ("Rest for 1 hour at 25oC") becomes a chamber step (soak 0 s,
  * tolerance 1 °C) placed before the step, with path `<step path>.ambient`; the chamber then stays
  * at that temperature until the next chamber step (PyBaMM would return to its global temperature).
@@ -40,7 +41,7 @@ import { ProfileError, type ProfileIssue } from "./profile-error.js";
 import { type DriveCycleReference, parseCondition, parseStepString, StepStringError } from "./step-string.js";
 import { checkLog, checkStructure, formatSeconds } from "./structure.js";
 import { didYouMean, listOr } from "./suggest.js";
-import { describeValue, parseQuantity, type QuantityKind } from "./units.js";
+import { describeValue, parseQuantity, type QuantityKind, QuantityTypeError } from "./units.js";
 import { parseYamlText } from "./yaml-text.js";
 
 export interface ParseProfileOptions {
@@ -50,7 +51,19 @@ export interface ParseProfileOptions {
   baseDir?: string;
   /** Reads a drive-cycle file (absolute path) as UTF-8 text; defaults to the file system. Tests inject one. */
   readFile?: (path: string) => string;
+  /**
+   * Take JSON types as sent (set for objects from JSON request bodies): a quantity is a number or
+   * a string with its unit, never a number in quotes; a label and a limit's action are strings.
+   * Off for YAML text, where `chamber: "25"` and `label: 3` are how authors happen to write them.
+   */
+  strict?: boolean;
 }
+
+/**
+ * A strict document holds values of the wrong JSON type. Carries only those issues (the sender's
+ * bug, answered by the API as a malformed request) even when the profile has others too.
+ */
+export class ProfileTypeError extends ProfileError {}
 
 /** Most points a drive-cycle step may hold after looping it for its "for" duration. */
 export const MAX_DRIVE_CYCLE_POINTS = 2_000_000;
@@ -86,10 +99,15 @@ const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null 
 
 class DocumentReader {
   private readonly issues: ProfileIssue[] = [];
+  private readonly typeIssues: ProfileIssue[] = [];
   private driveCycleNames = new Map<string, string>();
   private readonly fileCache = new Map<string, string>();
 
   constructor(private readonly options: ParseProfileOptions) {}
+
+  private get strict(): boolean {
+    return this.options.strict === true;
+  }
 
   read(source: string | unknown): Profile {
     const doc = typeof source === "string" ? this.parseText(source) : source;
@@ -126,6 +144,7 @@ class DocumentReader {
     } else {
       profile.steps = this.nodeList(doc.steps, "steps");
     }
+    if (this.typeIssues.length > 0) throw new ProfileTypeError(this.typeIssues, this.options.sourceName);
     if (this.issues.length === 0) this.issues.push(...checkStructure(profile.steps));
     if (this.issues.length > 0) throw this.error();
     return profile;
@@ -137,6 +156,11 @@ class DocumentReader {
 
   private issue(path: string, message: string): void {
     this.issues.push({ path, message });
+  }
+
+  /** A value of the wrong JSON type: a ProfileTypeError when strict, otherwise one more issue. */
+  private typeIssue(path: string, message: string): void {
+    (this.strict ? this.typeIssues : this.issues).push({ path, message });
   }
 
   private parseText(text: string): unknown {
@@ -158,9 +182,10 @@ class DocumentReader {
 
   private quantity(value: unknown, kind: QuantityKind, path: string): number | undefined {
     try {
-      return parseQuantity(value, kind);
+      return parseQuantity(value, kind, { strict: this.strict });
     } catch (e) {
-      this.issue(path, (e as Error).message);
+      if (e instanceof QuantityTypeError) this.typeIssue(path, e.message);
+      else this.issue(path, (e as Error).message);
       return undefined;
     }
   }
@@ -292,6 +317,16 @@ class DocumentReader {
 
   private label(value: unknown, path: string): string | undefined {
     if (value === undefined) return undefined;
+    if (this.strict && typeof value !== "string") {
+      const asText = String(value);
+      this.typeIssue(
+        `${path}.label`,
+        typeof value === "number" && LABEL_PATTERN.test(asText)
+          ? `must be a string such as "${asText}"; put the label in quotes`
+          : `must be a string such as "top" (it is used as "goto <label>"), got ${describeValue(value)}`,
+      );
+      return undefined;
+    }
     const text = typeof value === "number" ? String(value) : value;
     if (typeof text !== "string" || !LABEL_PATTERN.test(text)) {
       this.issue(
@@ -366,7 +401,9 @@ class DocumentReader {
     if (text === "abort") return { kind: "abort" };
     const goto = text === undefined ? null : /^goto\s+(\S+)$/.exec(text);
     if (goto) return { kind: "goto", label: goto[1] as string };
-    this.issue(path, `expected next, abort or "goto <label>", got ${describeValue(value)}`);
+    const problem = `expected next, abort or "goto <label>", got ${describeValue(value)}`;
+    if (typeof value === "string") this.issue(path, problem);
+    else this.typeIssue(path, problem);
     return undefined;
   }
 

@@ -82,12 +82,46 @@ export class QuantityError extends CellbenchError {
   }
 }
 
+/**
+ * A quantity of the wrong JSON type: neither a number nor a string, or (strict) a number in quotes.
+ * Same code as QuantityError; callers that take JSON from a request answer it as a malformed request.
+ */
+export class QuantityTypeError extends QuantityError {}
+
+export interface QuantityOptions {
+  /**
+   * Refuse a number in quotes ("25"): in JSON a number is sent as a number, so "25" is a sender's
+   * bug (which unit was meant?). Off for YAML, where `"25"` is an author's way of writing 25.
+   */
+  strict?: boolean;
+}
+
+/**
+ * True for a number in quotes: text that is one number and nothing else ("25", " 4.2 ", "3e0").
+ * The one rule of what strict JSON input refuses where a quantity is expected.
+ */
+export function isNumberText(text: string): boolean {
+  const lexer = new StepLexer(text);
+  const n = lexer.next();
+  // The lexer reads "1.2.3" as one (NaN) number token; that is malformed text, not a number.
+  return n.kind === "number" && !Number.isNaN(n.value) && lexer.peek().kind === "end";
+}
+
 const KIND_HINTS: Record<QuantityKind, string> = {
   duration: `${TIME_UNIT_HINT}, e.g. "2 h"`,
   voltage: 'use V or mV, e.g. "4.2 V"',
   current: 'use A or mA, e.g. "500 mA"',
   power: 'use W or mW, e.g. "2 W"',
   temperature: 'use °C or oC, e.g. "25 °C"',
+};
+
+/** The SI unit a bare number is read in, and how messages name it. */
+const SI_UNITS: Record<QuantityKind, { unit: string; name: string }> = {
+  duration: { unit: "s", name: "seconds" },
+  voltage: { unit: "V", name: "V" },
+  current: { unit: "A", name: "A" },
+  power: { unit: "W", name: "W" },
+  temperature: { unit: "°C", name: "°C" },
 };
 
 const KIND_NAMES: Record<QuantityKind, string> = {
@@ -115,16 +149,26 @@ function factorFor(kind: QuantityKind, unit: string): number | undefined {
 
 /**
  * Converts a profile or cell quantity to SI: a number is taken as SI already (seconds, V, A, W, °C);
- * a string is a number with a unit ("2 h", "5 mV", "-20 °C"). Throws QuantityError saying what to write.
+ * a string is a number with a unit ("2 h", "5 mV", "-20 °C"), or (not strict) without one.
+ * Throws QuantityError saying what to write, QuantityTypeError when the JSON type is wrong.
  */
-export function parseQuantity(value: unknown, kind: QuantityKind): number {
+export function parseQuantity(value: unknown, kind: QuantityKind, options: QuantityOptions = {}): number {
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new QuantityError(`expected ${KIND_NAMES[kind]}, got ${value}`);
     return value;
   }
+  const siUnit = SI_UNITS[kind];
   if (typeof value !== "string") {
-    throw new QuantityError(
-      `expected ${KIND_NAMES[kind]} (a number in SI units or a string with a unit), got ${describeValue(value)}`,
+    throw new QuantityTypeError(
+      `expected ${KIND_NAMES[kind]}: a number in ${siUnit.name} or a string with its unit such as ${exampleOf(kind)}, got ${describeValue(value)}`,
+    );
+  }
+  if (options.strict && isNumberText(value)) {
+    const n = value.trim();
+    throw new QuantityTypeError(
+      n.length <= 32
+        ? `${JSON.stringify(value)} is a number in quotes; send the number ${n} (in ${siUnit.name}) or a string with its unit such as "${n} ${siUnit.unit}"`
+        : `the text is a number in quotes; send it as a number (in ${siUnit.name}) or a string with its unit such as ${exampleOf(kind)}`,
     );
   }
   const lexer = new StepLexer(value);

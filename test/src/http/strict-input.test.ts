@@ -154,3 +154,146 @@ describe("no type coercion in JSON bodies", () => {
     expect(res.json().code).toBe("CELL_INVALID");
   });
 });
+
+describe("no type coercion in JSON profile objects", () => {
+  const withSteps = (...steps: unknown[]) => ({ name: "p", steps });
+  const store = (profile: unknown): InjectOptions => ({
+    method: "POST",
+    url: "/api/v1/profiles",
+    headers: OP,
+    payload: { profile } as InjectOptions["payload"],
+  });
+
+  it('refuses chamber: "25" and safety voltage ["2.5", "4.2"] with a 400 naming the field and what to send', async () => {
+    const chamber = await refused(run(NMC_CELL_BODY, withSteps({ chamber: "25" }, "Rest for 1 s")));
+    expect(chamber).toEqual([
+      {
+        path: "body.profile.steps[0].chamber",
+        message:
+          '"25" is a number in quotes; send the number 25 (in °C) or a string with its unit such as "25 °C"',
+      },
+    ]);
+    const safety = await refused(
+      check(NMC_CELL_BODY, { name: "p", safety: { voltage: ["2.5", "4.2"] }, steps: ["Rest for 1 s"] }),
+    );
+    expect(safety.map((i) => i.path)).toEqual([
+      "body.profile.safety.voltage[0]",
+      "body.profile.safety.voltage[1]",
+    ]);
+    expect(safety[1]?.message).toMatch(
+      /send the number 4\.2 \(in V\) or a string with its unit such as "4\.2 V"/,
+    );
+    expect(h.runs.list()).toEqual([]);
+  });
+
+  it("refuses numbers in quotes, booleans and null in every quantity, on every route taking a profile object", async () => {
+    const cases: [unknown, string][] = [
+      [
+        { name: "p", safety: { current: [-3, "3"] }, steps: ["Rest for 1 s"] },
+        "body.profile.safety.current[1]",
+      ],
+      [
+        { name: "p", safety: { temperature: [null, 45] }, steps: ["Rest for 1 s"] },
+        "body.profile.safety.temperature[0]",
+      ],
+      [{ name: "p", log: { every: "1" }, steps: ["Rest for 1 s"] }, "body.profile.log.every"],
+      [{ name: "p", log: { dV: true }, steps: ["Rest for 1 s"] }, "body.profile.log.dV"],
+      [withSteps({ step: "Rest for 1 s", log: { dI: "0.01" } }), "body.profile.steps[0].log.dI"],
+      [withSteps({ chamber: "25 °C", soak: "600" }, "Rest for 1 s"), "body.profile.steps[0].soak"],
+      [withSteps({ chamber: true }, "Rest for 1 s"), "body.profile.steps[0].chamber"],
+      [withSteps({ chamber: null }, "Rest for 1 s"), "body.profile.steps[0].chamber"],
+      [withSteps({ chamber: 25, tolerance: "0.5" }, "Rest for 1 s"), "body.profile.steps[0].tolerance"],
+      [
+        withSteps({ sweep: { chamber: ["25"] }, steps: ["Rest for 1 s"] }),
+        "body.profile.steps[0].sweep.chamber[0]",
+      ],
+      [
+        withSteps({ repeat: 2, steps: ["Rest for 1 s", { chamber: "30" }] }),
+        "body.profile.steps[0].steps[1].chamber",
+      ],
+    ];
+    for (const [profile, path] of cases) {
+      for (const request of [run(NMC_CELL_BODY, profile), check(NMC_CELL_BODY, profile), store(profile)]) {
+        const issues = await refused(request);
+        expect(
+          issues.map((i) => i.path),
+          `${request.url} ${JSON.stringify(profile)}`,
+        ).toEqual([path]);
+        expect(issues[0]?.message).toMatch(
+          /number in quotes|a number in (°C|V|A|s) or a string with its unit/,
+        );
+      }
+    }
+    expect(h.runs.list()).toEqual([]);
+    expect(h.profiles.list()).toEqual([]);
+  });
+
+  it("refuses a number as a label and a goto that is not a string", async () => {
+    const label = await refused(
+      check(
+        NMC_CELL_BODY,
+        withSteps(
+          { step: "Rest for 1 s", label: 1 },
+          { step: "Rest for 1 s", limits: [{ when: "4.3 V", then: "goto 1" }] },
+        ),
+      ),
+    );
+    expect(label).toEqual([
+      {
+        path: "body.profile.steps[0].label",
+        message: 'must be a string such as "1"; put the label in quotes',
+      },
+    ]);
+    const then = await refused(
+      store(withSteps({ step: "Rest for 1 s", label: "top", limits: [{ when: "4.3 V", then: 1 }] })),
+    );
+    expect(then.map((i) => i.path)).toEqual(["body.profile.steps[0].limits[0].then"]);
+    expect(then[0]?.message).toMatch(/next, abort or "goto <label>"/);
+    expect(h.profiles.list()).toEqual([]);
+  });
+
+  it("still takes quantities with their units, SI numbers, string labels and step strings", async () => {
+    const profile = {
+      name: "units",
+      safety: { voltage: ["2.5 V", 4.2], current: [-3, "3000 mA"], temperature: ["0 °C", 45] },
+      log: { every: "10 s", dV: "5 mV" },
+      steps: [
+        { chamber: "25 °C", soak: "1 s", tolerance: 1 },
+        { step: "Charge at 1C until 4.2 V", label: "top", limits: [{ when: "4.25 V", then: "abort" }] },
+        { repeat: 1, steps: ["Rest for 10 minutes"] },
+      ],
+    };
+    const res = await h.app.inject(check(NMC_CELL_BODY, profile));
+    expect(res.statusCode, res.body.slice(0, 300)).toBe(200);
+    const stored = await h.app.inject(store(profile));
+    expect(stored.statusCode, stored.body.slice(0, 300)).toBe(201);
+    const byId = await h.app.inject({
+      method: "POST",
+      url: "/api/v1/profiles/check",
+      headers: OP,
+      payload: { cell: NMC_CELL_BODY, profile_id: stored.json().id },
+    });
+    expect(byId.statusCode, byId.body.slice(0, 300)).toBe(200);
+  });
+
+  it("keeps YAML text as it was: a number in quotes is a number there", async () => {
+    const yaml =
+      'name: yaml\nsafety: { voltage: ["2.5", "4.2"] }\nsteps:\n  - { chamber: "25", soak: "1" }\n  - { step: Rest for 1 s, label: 7 }\n';
+    const res = await h.app.inject(check(NMC_CELL_BODY, yaml));
+    expect(res.statusCode, res.body.slice(0, 300)).toBe(200);
+    const stored = await h.app.inject({
+      method: "POST",
+      url: "/api/v1/profiles",
+      headers: { ...OP, "content-type": "application/yaml" },
+      payload: yaml.replace("name: yaml", "name: yaml-stored"),
+    });
+    expect(stored.statusCode, stored.body.slice(0, 300)).toBe(201);
+  });
+
+  it("keeps meaningless text in a profile a profile problem (422), as before", async () => {
+    const res = await h.app.inject(check(NMC_CELL_BODY, withSteps({ chamber: "warm" })));
+    expect(res.statusCode).toBe(422);
+    expect(res.json().code).toBe("PROFILE_INVALID");
+    expect(res.json().issues[0].path).toBe("body.profile.steps[0].chamber");
+  });
+});
