@@ -193,6 +193,17 @@ export function parseQuantity(value: unknown, kind: QuantityKind, options: Quant
   if (rest.kind !== "end") {
     throw new QuantityError(`unexpected ${describeToken(rest)} in "${value}"; write ${exampleOf(kind)}`);
   }
+  // The lexer takes "1.2.3" as one number token (NaN); "1e999" overflows to Infinity.
+  if (Number.isNaN(n.value)) {
+    throw new QuantityError(
+      `"${n.text}" is not a number; write ${KIND_NAMES[kind]} such as ${exampleOf(kind)}`,
+    );
+  }
+  if (!Number.isFinite(si)) {
+    throw new QuantityError(
+      `"${value.trim()}" is too large; write ${KIND_NAMES[kind]} such as ${exampleOf(kind)}`,
+    );
+  }
   return si;
 }
 

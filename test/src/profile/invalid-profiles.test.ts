@@ -138,6 +138,21 @@ const CASES: Case[] = [
     ['steps[0].chamber: expected a temperature such as "25 °C", got "warm"'],
   ],
   [
+    "chamber that is not one number",
+    steps("- { chamber: 1.2.3 }"),
+    ['steps[0].chamber: "1.2.3" is not a number; write a temperature such as "25 °C"'],
+  ],
+  [
+    "soak too large to be a number",
+    steps("- { chamber: 25, soak: 1e999 s }", "- Rest for 1 s"),
+    ['steps[0].soak: "1e999 s" is too large; write a duration such as "2 h"'],
+  ],
+  [
+    "safety limit that is not one number",
+    "name: t\nsafety: { voltage: [1.2.3 V, 4.2 V] }\nsteps: [Rest for 1 s]\n",
+    ['safety.voltage[0]: "1.2.3" is not a number; write a voltage such as "4.2 V"'],
+  ],
+  [
     "non-positive tolerance",
     steps("- { chamber: 25, tolerance: 0 }"),
     ['steps[0].tolerance: tolerance 0 °C must be greater than 0, e.g. "1 °C"'],
