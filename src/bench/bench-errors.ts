@@ -33,3 +33,18 @@ export class SpeedNotAllowedError extends CellbenchError {
     );
   }
 }
+
+export class ChamberSetpointRefusedError extends CellbenchError {
+  constructor(reason: string) {
+    super("CHAMBER_SETPOINT_REFUSED", reason);
+  }
+}
+
+export class ChamberLatchedError extends CellbenchError {
+  constructor(chamber: string, reason: string) {
+    super(
+      "CHAMBER_LATCHED",
+      `chamber ${chamber} is in safe state after a safety fault (${reason}); clear it (POST /api/v1/chambers/${chamber}/clear) once the cause is dealt with`,
+    );
+  }
+}

@@ -10,12 +10,16 @@ import { createDevice, driverInfo } from "../../drivers/registry.js";
 import type { BenchConfig } from "../config/load-config.js";
 import type { ChamberLink, RunDefinition, RunEngineListener } from "../engine/run-engine.js";
 import { RunEngine } from "../engine/run-engine.js";
-import { ChamberSupervisor } from "../safety/chamber-supervisor.js";
+import { ChamberSupervisor, hotterThanCells } from "../safety/chamber-supervisor.js";
+import type { Violation } from "../safety/safety-envelope.js";
+import { concernsChamber, SafetySupervisor } from "../safety/supervisor.js";
 import { defaultWatchdogMs, Watchdog } from "../safety/watchdog.js";
 import { Poller } from "../sampling/poller.js";
 import type { ChannelSample } from "../sampling/sample.js";
 import {
+  ChamberLatchedError,
   ChamberOwnedError,
+  ChamberSetpointRefusedError,
   ChannelBusyError,
   SpeedNotAllowedError,
   UnknownChannelError,
@@ -41,6 +45,8 @@ export interface ChamberSlot {
   /** Run that owns the set point (has chamber steps), if any. */
   owner: string | undefined;
   readErrors: number;
+  /** Why the chamber was put into safe state by a safety fault; set points are refused until cleared. */
+  latched: string | undefined;
 }
 
 export interface BenchEvents {
@@ -63,6 +69,10 @@ export class Bench {
   private started = false;
   private readonly watchdog: Watchdog;
   private readonly chamberSupervisor = new ChamberSupervisor();
+  /** Channels whose resting cell is in violation (reported once per episode). */
+  private readonly violating = new Set<string>();
+  /** Decides on every sample and every chamber set point (the bench carries its decisions out). */
+  readonly supervisor = new SafetySupervisor();
   /** The wall clock as each source last read it (backwards steps are reported once). */
   private readonly wallSeen = new Map<string, number>();
 
@@ -100,6 +110,7 @@ export class Bench {
         latest: undefined,
         owner: undefined,
         readErrors: 0,
+        latched: undefined,
       });
     }
   }
@@ -207,15 +218,61 @@ export class Bench {
       const owner = [...this.channels.values()].find((s) => s.run?.id === chamberSlot.owner);
       if (owner?.run && !owner.run.isTerminal) throw new ChamberOwnedError(chamberSlot.id, chamberSlot.owner);
     }
+    if (chamberSlot) {
+      if (chamberSlot.latched) throw new ChamberLatchedError(chamberSlot.id, chamberSlot.latched);
+      const others = chamberSlot.channels.filter((id) => id !== channelId);
+      for (const setpointC of chamberSetpoints(run.profile.steps)) {
+        const refusal = this.supervisor.chamberSetpointRefusal(chamberSlot.id, setpointC, others);
+        if (refusal) throw new ChamberSetpointRefusedError(refusal);
+      }
+    }
+    this.watchCell(channelId, run);
     slot.channel.mountCell?.(run.cell);
     let link: ChamberLink | undefined;
     if (chamberSlot) {
-      link = { chamber: chamberSlot.chamber, latest: () => chamberSlot.latest };
+      link = {
+        chamber: chamberSlot.chamber,
+        latest: () => chamberSlot.latest,
+        refusal: (setpointC) =>
+          chamberSlot.latched
+            ? `chamber ${chamberSlot.id} is in safe state after a safety fault: ${chamberSlot.latched}`
+            : this.supervisor.chamberSetpointRefusal(chamberSlot.id, setpointC, chamberSlot.channels),
+      };
       if (needsChamber) chamberSlot.owner = run.id;
     }
     const engine = new RunEngine(run, slot.channel, this.clock, listener, needsChamber ? link : undefined);
     slot.run = engine;
     return engine;
+  }
+
+  /** Watches the cell a run puts on a channel (it stays watched until taken out: releaseCell). */
+  watchCell(channelId: string, run: RunDefinition): void {
+    this.supervisor.watch(channelId, run.cell, run.id, {
+      ...(run.profile.safety ? { safety: run.profile.safety } : {}),
+      temperatureRequired: run.temperatureOverride === undefined,
+    });
+  }
+
+  /** The operator took the cell on `channelId` out of its chamber; refused while a run drives it. */
+  releaseCell(channelId: string): void {
+    const slot = this.channel(channelId);
+    if (slot.run && !slot.run.isTerminal)
+      throw new ChannelBusyError(channelId, slot.run.id, slot.run.currentState);
+    this.supervisor.release(channelId);
+  }
+
+  /** Throws when the channel may not drive its cell now (its chamber is latched in safe state). */
+  assertMayDrive(channelId: string): void {
+    const chamberId = this.channel(channelId).chamberId;
+    const chamber = chamberId ? this.chambers.get(chamberId) : undefined;
+    if (chamber?.latched) throw new ChamberLatchedError(chamber.id, chamber.latched);
+  }
+
+  /** Lifts a chamber's safety latch (the operator dealt with the cause). */
+  clearChamber(chamberId: string): void {
+    const slot = this.chambers.get(chamberId);
+    if (!slot) throw new UnknownChannelError(chamberId, [...this.chambers.keys()]);
+    slot.latched = undefined;
   }
 
   private async poll(device: Device): Promise<void> {
@@ -275,19 +332,28 @@ export class Bench {
     await this.superviseChamber(slot);
   }
 
-  /** Faults every active run in a chamber that left its band, never settled, or is hotter than a cell allows. */
+  /**
+   * Faults every run under way in a chamber that left its band or never settled. A chamber hotter
+   * than any cell inside allows (running or resting: every cell watched) also goes to safe state,
+   * latched, and holds the runs in it.
+   */
   private async superviseChamber(slot: ChamberSlot): Promise<void> {
     const reading = slot.latest;
     if (!reading) return;
+    const cells = slot.channels.flatMap((id) => this.supervisor.cellOn(id) ?? []);
     const runs = slot.channels
       .map((id) => this.channels.get(id)?.run)
       .filter((run): run is RunEngine => run?.isUnderway === true);
-    if (runs.length === 0) return;
+    if (runs.length === 0 && cells.length === 0) return;
     const owned = runs.some((run) => run.id === slot.owner);
-    const cellMaxC = Math.min(...runs.map((run) => run.cell.temperatureC[1]));
+    const cellMaxC = cells.length > 0 ? Math.min(...cells.map((c) => c.envelope.temperatureC[1])) : undefined;
     const reason = this.chamberSupervisor.check(slot.id, reading, reading.tMonoMs, { owned, cellMaxC });
     if (!reason) return;
-    this.events.error?.(slot.id, new Error(reason));
+    if (hotterThanCells(reading.temperatureC, cellMaxC) && !slot.latched) {
+      slot.latched = reason;
+      this.events.error?.(slot.id, new Error(`chamber ${slot.id} to safe state: ${reason}`));
+      await slot.chamber.toSafeState().catch((err: unknown) => this.events.error?.(slot.id, err));
+    } else if (runs.length > 0) this.events.error?.(slot.id, new Error(reason));
     for (const run of runs) await run.fault(reason);
   }
 
@@ -333,7 +399,43 @@ export class Bench {
     slot.latest = sample;
     this.watchdog.fresh(slot.id, tMonoMs);
     this.events.channelSample?.(slot, sample);
+    const run = slot.run?.isUnderway ? slot.run : undefined;
+    const violation = this.supervisor.inspect(sample, run !== undefined);
+    if (violation) await this.safeState(slot);
     if (slot.run && !slot.run.isTerminal) await slot.run.onSample(sample);
+    if (!violation) this.violating.delete(slot.id);
+    else if (run || !this.violating.has(slot.id)) {
+      this.violating.add(slot.id);
+      await this.onViolation(slot, violation);
+    }
+  }
+
+  /** Output off on one channel; a failure is reported, never thrown (the caller goes on to the run). */
+  private async safeState(slot: ChannelSlot): Promise<void> {
+    await slot.channel.toSafeState().catch((err: unknown) => this.events.error?.(slot.id, err));
+  }
+
+  /**
+   * Latches the run on the channel as faulted; a fault that concerns the cells around it (too hot,
+   * no temperature) also puts its chamber into safe state and holds every other run in it.
+   */
+  private async onViolation(slot: ChannelSlot, violation: Violation): Promise<void> {
+    const cellId = this.supervisor.cellOn(slot.id)?.cell.id ?? "?";
+    const reason = `${violation.reason} (cell ${cellId} on ${slot.id})`;
+    if (slot.run?.isUnderway) await slot.run.fault(violation.reason);
+    else this.events.error?.(slot.id, new Error(`safety: ${reason}`));
+    const chamber = slot.chamberId ? this.chambers.get(slot.chamberId) : undefined;
+    if (!chamber || !concernsChamber(violation) || chamber.latched) return;
+    chamber.latched = reason;
+    this.events.error?.(chamber.id, new Error(`chamber ${chamber.id} to safe state: ${reason}`));
+    await chamber.chamber.toSafeState().catch((err: unknown) => this.events.error?.(chamber.id, err));
+    for (const id of chamber.channels) {
+      const other = this.channels.get(id);
+      if (other && other !== slot && other.run?.isUnderway)
+        await other.run.hold(
+          `held: chamber ${chamber.id} in safe state after a fault of cell ${cellId} on ${slot.id}: ${violation.reason}`,
+        );
+    }
   }
 }
 
@@ -344,6 +446,19 @@ function chamberIndex(config: BenchConfig): Map<string, string> {
   const index = new Map<string, string>();
   for (const c of config.chambers) for (const ch of c.channels) index.set(ch, c.id);
   return index;
+}
+
+/** Every chamber set point a profile asks for. */
+export function chamberSetpoints(nodes: RunDefinition["profile"]["steps"]): number[] {
+  return nodes.flatMap((n) =>
+    n.type === "chamber"
+      ? [n.setpointC]
+      : n.type === "sweep"
+        ? [...n.chamberC, ...chamberSetpoints(n.steps)]
+        : n.type === "repeat"
+          ? chamberSetpoints(n.steps)
+          : [],
+  );
 }
 
 /** True when a profile has chamber steps or sweeps anywhere. */

@@ -8,7 +8,6 @@ import type {
 import type { Clock } from "../../drivers/clock.js";
 import type { Direction, LimitAction, LogCriteria, Profile, StepNode } from "../profile/ast.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
-import { type SafetyEnvelope, safetyEnvelope, safetyViolation } from "../safety/safety-envelope.js";
 import type { ChannelSample } from "../sampling/sample.js";
 import { effectiveLogCriteria } from "../storage/log-gate.js";
 import { addInterval, minus, type Throughput, zeroThroughput } from "./accumulators.js";
@@ -34,12 +33,19 @@ export interface RunDefinition {
   id: string;
   cell: CellSpec;
   profile: Profile;
+  /**
+   * Why the run may go without a cell temperature, given by the operator who started it on a channel
+   * that measures none (a run event records it); absent: the run needs one.
+   */
+  temperatureOverride?: string;
 }
 
 /** The chamber a run may drive, with the latest reading its poller took. */
 export interface ChamberLink {
   chamber: Chamber;
   latest(): ChamberReading | undefined;
+  /** Why the chamber may not go to `setpointC` (a cell inside forbids it, or it is latched safe), if so. */
+  refusal(setpointC: number): string | undefined;
 }
 
 export interface StepChange {
@@ -126,7 +132,6 @@ export class RunEngine {
   private reason = "";
   private readonly cursor: ProgramCursor;
   private readonly window: DriveWindow;
-  private readonly envelope: SafetyEnvelope;
   private readonly slope = new VoltageSlope(DVDT_WINDOW_S);
   private active: ActiveStep | undefined;
   private stepIndex = 0;
@@ -159,7 +164,6 @@ export class RunEngine {
     this.channelId = channel.id;
     this.cursor = new ProgramCursor(run.profile.steps);
     this.window = driveWindow(run.cell, run.profile.safety);
-    this.envelope = safetyEnvelope(run.cell, run.profile.safety);
   }
 
   /** The cell this run drives (its limits bound the chamber it sits in). */
@@ -253,6 +257,23 @@ export class RunEngine {
     });
   }
 
+  /**
+   * Pauses a running run for a reason not its own (its chamber went to safe state after another
+   * cell's fault): output off, counters kept, resumed by an operator once the cause is cleared.
+   */
+  hold(reason: string): Promise<void> {
+    return this.serialise(async () => {
+      if (this.state !== "running") return;
+      try {
+        await this.channel.toSafeState();
+      } catch (err) {
+        return this.finish("faulted", `${reason}; safe state failed: ${errorMessage(err)}`);
+      }
+      this.appliedAtMono = this.clock.now();
+      this.setState("paused", reason);
+    });
+  }
+
   resume(): Promise<void> {
     return this.serialise(async () => {
       if (this.state !== "paused" && this.state !== "interrupted") {
@@ -266,6 +287,8 @@ export class RunEngine {
         const paused = this.active.item;
         if (paused.kind === "chamber" && this.chamber) {
           const chamber = this.chamber.chamber;
+          const refusal = this.chamber.refusal(paused.setpointC);
+          if (refusal) return this.finish("faulted", refusal);
           try {
             await retryOnce(() => chamber.setSetpoint(paused.setpointC));
           } catch (err) {
@@ -349,13 +372,7 @@ export class RunEngine {
       this.cycleMaxT = Math.max(this.cycleMaxT, s.temperatureC);
     }
     this.prev = s;
-
-    const violation = safetyViolation(this.envelope, s);
-    if (violation) {
-      this.emitSample(s, true);
-      await this.finish("faulted", violation);
-      return;
-    }
+    // Limits are the safety supervisor's (it saw this sample first and faults the run if need be).
     if (this.state === "paused") {
       this.emitSample(s, false);
       return;
@@ -506,6 +523,8 @@ export class RunEngine {
           "faulted",
           `${item.path}: a chamber step needs a chamber, and channel ${this.channelId} has none`,
         );
+      const refusal = this.chamber.refusal(item.setpointC);
+      if (refusal) return this.finish("faulted", `${item.path}: ${refusal}`);
       try {
         await retryOnce(() => (this.chamber as ChamberLink).chamber.setSetpoint(item.setpointC));
       } catch (err) {

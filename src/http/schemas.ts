@@ -296,6 +296,16 @@ export const CreateRunBody = Type.Object(
     cell: CellInput,
     profile: Type.Optional(ProfileInput),
     profile_id: Type.Optional(Type.String({ pattern: PROFILE_ID_PATTERN, description: "A stored profile" })),
+    temperature_override: Type.Optional(
+      Type.Object(
+        { reason: Type.String({ minLength: 1, maxLength: 500 }) },
+        {
+          additionalProperties: false,
+          description:
+            "Run on a channel that measures no cell temperature (its temperature limits cannot be enforced); the reason is recorded with the run",
+        },
+      ),
+    ),
   },
   { additionalProperties: false, description: "Give exactly one of profile and profile_id" },
 );

@@ -14,3 +14,13 @@ export class FaultNotClearedError extends CellbenchError {
     );
   }
 }
+
+export class TemperatureUnmeasuredError extends CellbenchError {
+  constructor(channel: string, cellId: string) {
+    super(
+      "TEMPERATURE_UNMEASURED",
+      `channel ${channel} measures no cell temperature, so the temperature limits of cell ${cellId} cannot be enforced; ` +
+        `map a temperature sensor to the channel, or start the run with temperature_override: { reason: "..." } (recorded with the run)`,
+    );
+  }
+}

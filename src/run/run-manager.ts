@@ -4,6 +4,7 @@ import type { DryRunEstimate } from "../engine/dry-run.js";
 import { estimateProfile } from "../engine/estimate.js";
 import type {
   RunCheckpoint,
+  RunDefinition,
   RunEngine,
   RunEngineListener,
   RunStatus,
@@ -17,7 +18,7 @@ import { LogGate } from "../storage/log-gate.js";
 import { estimateStartSoc } from "./estimate-start.js";
 import { progressOf, type RunProgress } from "./progress.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "./records.js";
-import { FaultNotClearedError, UnknownRunError } from "./run-errors.js";
+import { FaultNotClearedError, TemperatureUnmeasuredError, UnknownRunError } from "./run-errors.js";
 import type { RunStore, StoredRun } from "./run-store.js";
 
 /** Where logged records go (the storage layer, src/storage/storage.ts); every method is cheap and never throws. */
@@ -43,6 +44,8 @@ export interface RunRequest {
   cell: CellSpec;
   profile: Profile;
   profileId?: string;
+  /** The operator's reason to run without a cell temperature, on a channel that measures none. */
+  temperatureOverride?: string;
 }
 
 export interface RunInfo {
@@ -110,6 +113,9 @@ export class RunManager {
     for (const stored of this.options.store?.all() ?? []) {
       if (ENDED.has(stored.state)) {
         this.runs.set(stored.id, { stored, engine: undefined, gate: this.newGate(), estimate: undefined });
+        // Its cell is still in the chamber until an operator says it was taken out (runs load oldest first).
+        if (stored.cellRemovedMs === undefined && this.bench.channels.has(stored.channel))
+          this.bench.watchCell(stored.channel, runDefinition(stored));
         continue;
       }
       const engine = this.attach(stored);
@@ -141,6 +147,9 @@ export class RunManager {
   async create(request: RunRequest, id: string): Promise<RunInfo> {
     const slot = this.bench.channel(request.channel);
     this.assertChannelFree(slot);
+    const override = request.temperatureOverride;
+    if (override === undefined && slot.latest && Number.isNaN(slot.latest.temperatureC))
+      throw new TemperatureUnmeasuredError(slot.id, request.cell.id);
     const chamber = slot.chamberId ? this.bench.chambers.get(slot.chamberId) : undefined;
     assertProfileValid(request.profile, request.cell, {
       cycler: slot.channel.ranges,
@@ -156,7 +165,14 @@ export class RunManager {
       reason: "",
       cleared: false,
       createdMs: this.bench.clock.wallNow(),
-      history: [{ state: "queued", tWallMs: this.bench.clock.wallNow(), reason: "" }],
+      history: [
+        {
+          state: "queued",
+          tWallMs: this.bench.clock.wallNow(),
+          reason: override === undefined ? "" : `started without a cell temperature: ${override}`,
+        },
+      ],
+      ...(override === undefined ? {} : { temperatureOverride: override }),
     };
     const engine = this.attach(stored);
     this.options.store?.save(stored);
@@ -183,6 +199,7 @@ export class RunManager {
         await engine?.pause();
         break;
       case "resume":
+        this.bench.assertMayDrive(run.stored.channel);
         run.gate.reset();
         await engine?.resume();
         break;
@@ -210,6 +227,22 @@ export class RunManager {
         break;
     }
     return this.info(id);
+  }
+
+  /**
+   * The operator took the cell off `channel` (out of its chamber): it no longer bounds the chamber's
+   * set points. Refused while a run drives the channel. Remembered across restarts.
+   */
+  removeCell(channel: string): { channel: string; cell: string | null } {
+    const watched = this.bench.supervisor.cellOn(channel);
+    this.bench.releaseCell(channel);
+    const now = this.bench.clock.wallNow();
+    for (const run of this.runs.values()) {
+      if (run.stored.channel !== channel || run.stored.cellRemovedMs !== undefined) continue;
+      run.stored.cellRemovedMs = now;
+      this.options.store?.save(run.stored);
+    }
+    return { channel, cell: watched?.cell.id ?? null };
   }
 
   /** Puts every channel into safe state and faults every active run. */
@@ -277,11 +310,7 @@ export class RunManager {
         emit({ type: "state", run: stored.id, event });
       },
     };
-    engine = this.bench.attachRun(
-      stored.channel,
-      { id: stored.id, cell: stored.cell, profile: stored.profile },
-      listener,
-    );
+    engine = this.bench.attachRun(stored.channel, runDefinition(stored), listener);
     this.runs.set(stored.id, { stored, engine, gate, estimate: undefined });
     return engine;
   }
@@ -361,6 +390,15 @@ export class RunManager {
       progress: run.estimate && status ? progressOf(run.estimate, status) : null,
     };
   }
+}
+
+function runDefinition(stored: StoredRun): RunDefinition {
+  return {
+    id: stored.id,
+    cell: stored.cell,
+    profile: stored.profile,
+    ...(stored.temperatureOverride === undefined ? {} : { temperatureOverride: stored.temperatureOverride }),
+  };
 }
 
 function emptyCheckpoint(runId: string): RunCheckpoint {

@@ -16,6 +16,10 @@ export interface StoredRun {
   cleared: boolean;
   createdMs: number;
   history: { state: RunState; tWallMs: number; reason: string }[];
+  /** Why the operator let the run go without a cell temperature (a channel that measures none). */
+  temperatureOverride?: string;
+  /** When an operator said the cell was taken off its channel (out of its chamber). */
+  cellRemovedMs?: number;
 }
 
 /**

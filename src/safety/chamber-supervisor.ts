@@ -19,6 +19,11 @@ export const DEFAULT_CHAMBER_SUPERVISION: ChamberSupervision = {
 
 const CELL_MAX_MARGIN_C = 1;
 
+/** True when chamber air at `temperatureC` is above the lowest maximum of the cells inside. */
+export function hotterThanCells(temperatureC: number, cellMaxC: number | undefined): boolean {
+  return cellMaxC !== undefined && temperatureC > cellMaxC + CELL_MAX_MARGIN_C;
+}
+
 interface Watch {
   setpointC: number;
   sinceMs: number;
@@ -42,7 +47,7 @@ export class ChamberSupervisor {
     context: { owned: boolean; cellMaxC: number | undefined },
   ): string | undefined {
     const t = reading.temperatureC;
-    if (context.cellMaxC !== undefined && t > context.cellMaxC + CELL_MAX_MARGIN_C) {
+    if (hotterThanCells(t, context.cellMaxC)) {
       return `chamber ${chamberId} at ${fmt(t)} °C is above the ${context.cellMaxC} °C maximum of a cell inside it`;
     }
     if (!context.owned) {

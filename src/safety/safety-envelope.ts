@@ -1,4 +1,5 @@
 import type { CellSpec } from "../../drivers/capabilities.js";
+import { temperatureWindows } from "../cell/cell.js";
 import type { SafetyLimits } from "../profile/ast.js";
 import type { ChannelSample } from "../sampling/sample.js";
 
@@ -12,6 +13,27 @@ export interface SafetyEnvelope {
   voltageV: [number, number];
   currentA: [number, number];
   temperatureC: [number, number];
+  /** Cell temperatures at which current may flow into the cell, and out of it (chemistry ∩ cell ∩ profile). */
+  chargeTemperatureC: [number, number];
+  dischargeTemperatureC: [number, number];
+}
+
+/**
+ * What went wrong. `over-temperature` and `no-temperature` concern every cell around it (a hot or
+ * unwatched cell in a chamber); the others concern the channel alone.
+ */
+export type ViolationKind =
+  | "voltage"
+  | "current"
+  | "over-temperature"
+  | "under-temperature"
+  | "no-temperature"
+  | "charge-window"
+  | "discharge-window";
+
+export interface Violation {
+  kind: ViolationKind;
+  reason: string;
 }
 
 /** Voltage margin beyond the window before a sample counts as a violation (instrument accuracy class). */
@@ -29,33 +51,77 @@ const tighter = (a: [number, number], b?: [number, number]): [number, number] =>
   b ? [Math.max(a[0], b[0]), Math.min(a[1], b[1])] : [a[0], a[1]];
 
 export function safetyEnvelope(cell: CellSpec, safety?: SafetyLimits): SafetyEnvelope {
+  const windows = temperatureWindows(cell);
   return {
     voltageV: tighter(cell.voltageV, safety?.voltageV),
     currentA: tighter(cell.currentA, safety?.currentA),
     temperatureC: tighter(cell.temperatureC, safety?.temperatureC),
+    chargeTemperatureC: tighter(windows.charge, safety?.temperatureC),
+    dischargeTemperatureC: tighter(windows.discharge, safety?.temperatureC),
   };
 }
 
+/**
+ * Current that counts as flowing in one direction: below it a reading is offset and noise (the
+ * current margin at zero). A CV taper of 50 mA into a hot cell is still a charge.
+ */
+export const DIRECTION_DEADBAND_A = CURRENT_MARGIN_A;
+
 /** Returns why the sample violates the envelope, or undefined when it is within it. */
 export function safetyViolation(envelope: SafetyEnvelope, s: ChannelSample): string | undefined {
+  return checkSample(envelope, s, { temperatureRequired: false })?.reason;
+}
+
+/**
+ * Checks one sample against the envelope. The charge window applies while current flows into the
+ * cell, the discharge window while it flows out, whatever the step says. `temperatureRequired`:
+ * the run relies on a cell temperature (no override was given), so a missing one is a violation.
+ */
+export function checkSample(
+  envelope: SafetyEnvelope,
+  s: ChannelSample,
+  options: { temperatureRequired: boolean },
+): Violation | undefined {
   const [vMin, vMax] = envelope.voltageV;
   if (!(s.voltageV >= vMin - VOLTAGE_MARGIN_V && s.voltageV <= vMax + VOLTAGE_MARGIN_V)) {
-    return `voltage ${fmt(s.voltageV)} V outside ${vMin}..${vMax} V`;
+    return { kind: "voltage", reason: `voltage ${fmt(s.voltageV)} V outside ${vMin}..${vMax} V` };
   }
   const [iMin, iMax] = envelope.currentA;
   const margin = CURRENT_MARGIN_FRACTION * Math.max(Math.abs(iMin), Math.abs(iMax)) + CURRENT_MARGIN_A;
   if (!(s.currentA >= iMin - margin && s.currentA <= iMax + margin)) {
-    return `current ${fmt(s.currentA)} A outside ${iMin}..${iMax} A`;
+    return { kind: "current", reason: `current ${fmt(s.currentA)} A outside ${iMin}..${iMax} A` };
+  }
+  const t = s.temperatureC;
+  if (Number.isNaN(t)) {
+    return options.temperatureRequired
+      ? { kind: "no-temperature", reason: "no cell temperature reading (sensor lost or missing)" }
+      : undefined;
   }
   const [tMin, tMax] = envelope.temperatureC;
-  // A channel without a temperature sensor reports NaN: nothing to check.
-  if (
-    !Number.isNaN(s.temperatureC) &&
-    (s.temperatureC < tMin - TEMPERATURE_MARGIN_C || s.temperatureC > tMax + TEMPERATURE_MARGIN_C)
-  ) {
-    return `temperature ${fmt(s.temperatureC)} °C outside ${tMin}..${tMax} °C`;
+  if (t > tMax + TEMPERATURE_MARGIN_C)
+    return { kind: "over-temperature", reason: `temperature ${fmt(t)} °C outside ${tMin}..${tMax} °C` };
+  if (t < tMin - TEMPERATURE_MARGIN_C)
+    return { kind: "under-temperature", reason: `temperature ${fmt(t)} °C outside ${tMin}..${tMax} °C` };
+  if (s.currentA > DIRECTION_DEADBAND_A && outside(t, envelope.chargeTemperatureC)) {
+    const [lo, hi] = envelope.chargeTemperatureC;
+    return {
+      kind: "charge-window",
+      reason: `charging at ${fmt(t)} °C, outside the cell's ${lo}..${hi} °C charge window`,
+    };
+  }
+  if (s.currentA < -DIRECTION_DEADBAND_A && outside(t, envelope.dischargeTemperatureC)) {
+    const [lo, hi] = envelope.dischargeTemperatureC;
+    return {
+      kind: "discharge-window",
+      reason: `discharging at ${fmt(t)} °C, outside the cell's ${lo}..${hi} °C discharge window`,
+    };
   }
   return undefined;
+}
+
+/** True when `t` is outside `window` by more than the sensor margin. */
+export function outside(t: number, window: [number, number]): boolean {
+  return t < window[0] - TEMPERATURE_MARGIN_C || t > window[1] + TEMPERATURE_MARGIN_C;
 }
 
 function fmt(x: number): string {

@@ -172,11 +172,19 @@ describe("examples/demo-emulated.ts", () => {
       expect(bench.body.channels.map((c) => [c.id, c.device, c.chamber])).toEqual([["ch1", "psb1", "tc1"]]);
       expect(bench.body.chambers.map((c) => c.id).sort()).toEqual(["tc1", "tc2", "tc3"]);
 
-      const created = await fetch(`${api}/api/v1/runs`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-        body: JSON.stringify({ channel: "ch1", cell: NMC_CELL_BODY, profile: PROFILE }),
-        signal: AbortSignal.timeout(10_000),
+      const start = (extra: Record<string, unknown>) =>
+        fetch(`${api}/api/v1/runs`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+          body: JSON.stringify({ channel: "ch1", cell: NMC_CELL_BODY, profile: PROFILE, ...extra }),
+          signal: AbortSignal.timeout(10_000),
+        });
+      // The emulated PSB, like the real one, measures no cell temperature: the cell's limits need a sensor or an override.
+      const refused = await start({});
+      expect(refused.status).toBe(422);
+      expect(((await refused.json()) as { code: string }).code).toBe("TEMPERATURE_UNMEASURED");
+      const created = await start({
+        temperature_override: { reason: "demo: no thermocouple on the emulated bench" },
       });
       const createdBody = (await created.json()) as RunView;
       expect(created.status, JSON.stringify(createdBody)).toBe(201);

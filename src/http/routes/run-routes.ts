@@ -68,7 +68,13 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
           const cell = readCell(body.cell, "body.cell");
           const { profile, profileId, field } = resolveProfile(body, ctx.profiles, sourceOptions);
           const id = ctx.ids.next(ctx.bench.clock.wallNow());
-          const request = { channel: body.channel, cell, profile, ...(profileId ? { profileId } : {}) };
+          const request = {
+            channel: body.channel,
+            cell,
+            profile,
+            ...(profileId ? { profileId } : {}),
+            ...(body.temperature_override ? { temperatureOverride: body.temperature_override.reason } : {}),
+          };
           const info = await withProfileFieldAsync(field, () => ctx.runs.create(request, id));
           return {
             status: 201,

@@ -188,7 +188,12 @@ describe("ea/psb-scpi in a bench, run by the RunEngine against the emulator over
       });
       const engine = bench.attachRun(
         "ch1",
-        { id: "R-EMU", cell: NMC_18650, profile },
+        {
+          id: "R-EMU",
+          cell: NMC_18650,
+          profile,
+          temperatureOverride: "the emulated PSB measures no cell temperature",
+        },
         {
           ...listener,
           state: (e) => {

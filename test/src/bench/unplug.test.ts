@@ -62,7 +62,16 @@ describe("a cycler unplugged in the middle of a run", () => {
     const profile = parseProfile("name: long\nsteps:\n  - Discharge at 1 A for 1 hour\n", {
       sourceName: "long",
     });
-    const engine = bench.attachRun("ch1", { id: "R1", cell: NMC_18650, profile }, listener);
+    const engine = bench.attachRun(
+      "ch1",
+      {
+        id: "R1",
+        cell: NMC_18650,
+        profile,
+        temperatureOverride: "the emulated PSB measures no cell temperature",
+      },
+      listener,
+    );
     bench.start();
     await engine.start();
     await eventually(() => transcript.records.length >= 5, "samples of the running discharge");

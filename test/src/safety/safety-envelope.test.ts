@@ -23,7 +23,13 @@ const sample = (voltageV: number, currentA: number, temperatureC: number): Chann
 
 describe("safetyEnvelope", () => {
   it("is the cell's envelope when the profile sets no safety", () => {
-    expect(safetyEnvelope(NMC)).toEqual({ voltageV: [2.5, 4.2], currentA: [-6, 3], temperatureC: [-20, 60] });
+    expect(safetyEnvelope(NMC)).toEqual({
+      voltageV: [2.5, 4.2],
+      currentA: [-6, 3],
+      temperatureC: [-20, 60],
+      chargeTemperatureC: [0, 45],
+      dischargeTemperatureC: [-20, 60],
+    });
   });
 
   it("takes the tightest bound on each side, so a profile can narrow but never widen the cell's envelope", () => {
@@ -32,7 +38,13 @@ describe("safetyEnvelope", () => {
       currentA: [-10, 1],
       temperatureC: [0, 45],
     });
-    expect(envelope).toEqual({ voltageV: [3.0, 4.2], currentA: [-6, 1], temperatureC: [0, 45] });
+    expect(envelope).toEqual({
+      voltageV: [3.0, 4.2],
+      currentA: [-6, 1],
+      temperatureC: [0, 45],
+      chargeTemperatureC: [0, 45],
+      dischargeTemperatureC: [0, 45],
+    });
     // The cell's own arrays are not shared with (or changed through) the envelope.
     envelope.voltageV[1] = 5;
     expect(NMC.voltageV).toEqual([2.5, 4.2]);

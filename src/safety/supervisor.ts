@@ -1,0 +1,102 @@
+/**
+ * The safety supervisor's rules (DESIGN §6): every sample of a channel that holds a cell is checked
+ * here before the run engine sees it, and every chamber set point is checked against every cell
+ * inside the chamber, whoever asks. It decides; the bench carries the decision out (safe state
+ * first, then the run). It knows nothing of benches or engines: channels, cells and samples only.
+ *
+ * A cell is watched from the start of its run until an operator says it was taken out of its
+ * chamber, whether or not its run is still going: a cell resting after its run still heats up with
+ * its chamber, and a cell in runaway threatens every cell next to it.
+ */
+import type { CellSpec } from "../../drivers/capabilities.js";
+import type { SafetyLimits } from "../profile/ast.js";
+import type { ChannelSample } from "../sampling/sample.js";
+import { checkSample, type SafetyEnvelope, safetyEnvelope, type Violation } from "./safety-envelope.js";
+
+/** A cell on a channel, as the supervisor watches it. */
+export interface WatchedCell {
+  channel: string;
+  cell: CellSpec;
+  /** The run that put it there (the latest one). */
+  runId: string;
+  envelope: SafetyEnvelope;
+  /**
+   * The run relies on a cell temperature. False only when an operator started it with an explicit
+   * override (its reason is a run event), on a channel that measures none.
+   */
+  temperatureRequired: boolean;
+}
+
+/** Violations that concern every cell around the one that raised them. */
+const CHAMBER_WIDE: ReadonlySet<Violation["kind"]> = new Set(["over-temperature", "no-temperature"]);
+
+export function concernsChamber(v: Violation): boolean {
+  return CHAMBER_WIDE.has(v.kind);
+}
+
+export class SafetySupervisor {
+  private readonly watched = new Map<string, WatchedCell>();
+
+  /** Starts (or renews, for a new run) watching the cell on `channel`. */
+  watch(
+    channel: string,
+    cell: CellSpec,
+    runId: string,
+    options: { safety?: SafetyLimits; temperatureRequired: boolean },
+  ): void {
+    this.watched.set(channel, {
+      channel,
+      cell,
+      runId,
+      envelope: safetyEnvelope(cell, options.safety),
+      temperatureRequired: options.temperatureRequired,
+    });
+  }
+
+  /** The operator took the cell off `channel` (out of its chamber). */
+  release(channel: string): void {
+    this.watched.delete(channel);
+  }
+
+  cellOn(channel: string): WatchedCell | undefined {
+    return this.watched.get(channel);
+  }
+
+  /**
+   * Checks a sample of `channel`. While a run drives the channel (`driving`) every limit applies;
+   * a cell at rest after its run is checked for temperature only (its voltage may relax anywhere,
+   * but it must not overheat or go unwatched).
+   */
+  inspect(sample: ChannelSample, driving: boolean): Violation | undefined {
+    const watched = this.watched.get(sample.channel);
+    if (!watched) return undefined;
+    const violation = checkSample(watched.envelope, sample, {
+      temperatureRequired: watched.temperatureRequired,
+    });
+    if (!violation || driving) return violation;
+    return concernsChamber(violation) ? violation : undefined;
+  }
+
+  /**
+   * Why a chamber holding the cells on `channels` may not be set to `setpointC`, or undefined: a set
+   * point outside the temperature range of any cell inside is refused, naming the cell.
+   */
+  chamberSetpointRefusal(
+    chamberId: string,
+    setpointC: number,
+    channels: readonly string[],
+  ): string | undefined {
+    for (const channel of channels) {
+      const watched = this.watched.get(channel);
+      if (!watched) continue;
+      const [lo, hi] = watched.envelope.temperatureC;
+      if (setpointC < lo || setpointC > hi)
+        return (
+          `chamber ${chamberId} may not go to ${setpointC} °C: cell ${watched.cell.id} (${watched.cell.chemistry}) on ` +
+          `channel ${channel} is inside and allows ${lo}..${hi} °C; take the cell out ` +
+          `(DELETE /api/v1/channels/${channel}/cell) or choose a set point within its range`
+        );
+    }
+    return undefined;
+  }
+}
