@@ -48,3 +48,12 @@ export class ChamberLatchedError extends CellbenchError {
     );
   }
 }
+
+export class UnknownChamberError extends CellbenchError {
+  constructor(chamber: string, known: string[]) {
+    super(
+      "UNKNOWN_CHAMBER",
+      `no chamber "${chamber}" on this bench; use one of: ${known.join(", ") || "(none)"}`,
+    );
+  }
+}

@@ -22,6 +22,7 @@ import {
   ChamberSetpointRefusedError,
   ChannelBusyError,
   SpeedNotAllowedError,
+  UnknownChamberError,
   UnknownChannelError,
 } from "./bench-errors.js";
 import { type DeviceLinkStatus, DeviceLinks } from "./device-links.js";
@@ -271,7 +272,7 @@ export class Bench {
   /** Lifts a chamber's safety latch (the operator dealt with the cause). */
   clearChamber(chamberId: string): void {
     const slot = this.chambers.get(chamberId);
-    if (!slot) throw new UnknownChannelError(chamberId, [...this.chambers.keys()]);
+    if (!slot) throw new UnknownChamberError(chamberId, [...this.chambers.keys()]);
     slot.latched = undefined;
   }
 

@@ -27,6 +27,7 @@ export const ERROR_STATUS: Readonly<Record<string, { status: number; title: stri
   NOT_FOUND: { status: 404, title: "No such resource" },
   UNKNOWN_RUN: { status: 404, title: "No such run" },
   UNKNOWN_CHANNEL: { status: 404, title: "No such channel" },
+  UNKNOWN_CHAMBER: { status: 404, title: "No such chamber" },
   UNKNOWN_PROFILE: { status: 404, title: "No such stored profile" },
   METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },
   NOT_ACCEPTABLE: { status: 406, title: "Not acceptable" },

@@ -63,7 +63,7 @@ export const ProfileIdParams = Type.Object(
   { additionalProperties: false },
 );
 
-const ChannelId = Type.String({
+export const ChannelId = Type.String({
   pattern: ID_PATTERN,
   description: "A channel of this bench (GET /api/v1/bench)",
 });

@@ -38,6 +38,7 @@ import { assertDepth } from "./request-input.js";
 import { registerEventRoutes } from "./routes/event-routes.js";
 import { registerProfileRoutes } from "./routes/profile-routes.js";
 import { registerRunRoutes } from "./routes/run-routes.js";
+import { registerSafetyRoutes } from "./routes/safety-routes.js";
 import { registerSystemRoutes } from "./routes/system-routes.js";
 import { RunIdGenerator } from "./run-ids.js";
 import { ProblemSchema, RunView } from "./schemas.js";
@@ -332,6 +333,7 @@ export function buildServer(deps: ServerDeps): App {
     registerSystemRoutes(api, ctx);
     registerProfileRoutes(api, ctx);
     registerRunRoutes(api, ctx);
+    registerSafetyRoutes(api, ctx);
     registerEventRoutes(api, ctx);
     done();
   });

@@ -131,6 +131,12 @@ function healthOf(ctx: ServerContext) {
     if (s.deadLetters.total > 0)
       problems.push(`${s.deadLetters.total} lines were refused by InfluxDB (dead letters)`);
   }
+  for (const chamber of bench.chambers.values())
+    if (chamber.latched)
+      problems.push(`chamber ${chamber.id} in safe state after a safety fault: ${chamber.latched}`);
+  for (const run of ctx.runs.list("faulted"))
+    if (!run.cleared)
+      problems.push(`run ${run.id} on ${run.channel} faulted (latched until cleared): ${run.reason}`);
   const allStale = devices.length > 0 && devices.every((d) => !d.fresh);
   const status: "ok" | "degraded" | "failing" = allStale
     ? "failing"
