@@ -37,8 +37,11 @@ export type CyclerSetpoint =
   | { mode: "rest" }
   /** Constant current; voltage is clamped to [minV, maxV] (the instrument's CV limit). */
   | { mode: "cc"; currentA: number; minV: number; maxV: number }
-  /** Constant voltage with a symmetric current limit ±currentLimitA. */
-  | { mode: "cv"; voltageV: number; currentLimitA: number }
+  /**
+   * Constant voltage; the current stays within [-dischargeLimitA, +chargeLimitA]. Both limits are
+   * magnitudes (≥ 0): a cell's charge limit is often a fraction of its discharge limit.
+   */
+  | { mode: "cv"; voltageV: number; chargeLimitA: number; dischargeLimitA: number }
   /** Constant current until `voltageV`, then constant voltage (one step, the instrument switches). */
   | { mode: "cccv"; currentA: number; voltageV: number }
   /** Constant power; voltage clamped to [minV, maxV]. */

@@ -11,7 +11,7 @@
  *   cc    disch.  I<0: U = minV (the clamp), I_source = 0, I_sink = |I|
  *   cccv  charge/discharge: U = the CV voltage, the same as cc with that voltage as clamp; the
  *         instrument switches from CC to CV by itself
- *   cv    U = V, I_source = I_sink = the current limit (both quadrants)
+ *   cv    U = V, I_source = the charge limit, I_sink = the discharge limit (both quadrants, each its own)
  *   cp    charge P>0: U = maxV, P_source = P, I_source = max; discharge: U = minV, P_sink = |P|, I_sink = max
  *
  * Unused limits stay at the channel's maxima (power) or zero (the other quadrant's current).
@@ -53,7 +53,7 @@ export function supplySetValues(setpoint: LevelSetpoint, ranges: CyclerRanges): 
         ? quadrant(setpoint.voltageV, setpoint.currentA, 0, maxW, maxW)
         : quadrant(setpoint.voltageV, 0, -setpoint.currentA, maxW, maxW);
     case "cv":
-      return quadrant(setpoint.voltageV, setpoint.currentLimitA, setpoint.currentLimitA, maxW, maxW);
+      return quadrant(setpoint.voltageV, setpoint.chargeLimitA, setpoint.dischargeLimitA, maxW, maxW);
     case "cp":
       return setpoint.powerW >= 0
         ? quadrant(setpoint.maxV, maxSourceA, 0, setpoint.powerW, maxW)

@@ -141,6 +141,11 @@ export class SupplyCell {
         ? { mode: "cp", powerW: -d.sinkPowerW, minV: d.voltageV, maxV: NO_CEILING_V }
         : { mode: "cccv", currentA: -d.sinkCurrentA, voltageV: d.voltageV };
     }
-    return { mode: "cv", voltageV: d.voltageV, currentLimitA: Math.min(d.sourceCurrentA, d.sinkCurrentA) };
+    return {
+      mode: "cv",
+      voltageV: d.voltageV,
+      chargeLimitA: d.sourceCurrentA,
+      dischargeLimitA: d.sinkCurrentA,
+    };
   }
 }

@@ -13,8 +13,9 @@
  *   cc, profile FUNC CURR [PG: FUNCtion]; CURR <A>, signed: negative = sink [PG: CURRent];
  *               VOLT:LIM:LOW <V>, VOLT:LIM:HIGH <V> as the clamps [PG: VOLTage:LIMit:LOW, VOLTage:LIMit:HIGH]
  *   cv, cccv    FUNC VOLT; VOLT <V> [PG: VOLTage]; CURR:LIM:POS <A> (source) and CURR:LIM:NEG <−A> (sink)
- *               [PG: CURRent:LIMit:POSitive, CURRent:LIMit:NEGative]; cccv limits the other quadrant to 0 A,
- *               so the instrument runs CC into the CV voltage and tapers by itself
+ *               [PG: CURRent:LIMit:POSitive, CURRent:LIMit:NEGative]; cv writes its charge limit as the
+ *               positive and its discharge limit as the negative limit, each its own; cccv limits the
+ *               other quadrant to 0 A, so the instrument runs CC into the CV voltage and tapers by itself
  *   cp          not offered: the commands above have no power priority (ranges.modes omits "cp")
  *   read        MEAS:VOLT:DC?, MEAS:CURR:DC? (current negative when sinking) [PG: MEASure:VOLTage:DC?,
  *               MEASure:CURRent:DC?]
@@ -182,7 +183,7 @@ function settingsFor(setpoint: LevelSetpoint): ItechSettings {
         negativeA: 0,
       };
     case "cv":
-      return voltageMode(setpoint.voltageV, setpoint.currentLimitA, -setpoint.currentLimitA);
+      return voltageMode(setpoint.voltageV, setpoint.chargeLimitA, -setpoint.dischargeLimitA);
     case "cccv":
       return setpoint.currentA >= 0
         ? voltageMode(setpoint.voltageV, setpoint.currentA, 0)

@@ -343,7 +343,7 @@ export class CellModel {
         return this.clamped(d.currentA, d.minV, d.maxV, e, reff);
       case "cv": {
         const wanted = (d.voltageV - e) / reff;
-        const i = clamp(wanted, -d.currentLimitA, d.currentLimitA);
+        const i = clamp(wanted, -d.dischargeLimitA, d.chargeLimitA);
         this.voltageLimited = i === wanted;
         this.targetV = d.voltageV;
         return i;

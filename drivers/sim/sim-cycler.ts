@@ -295,9 +295,11 @@ export function validateSetpoint(sp: CyclerSetpoint, ranges: CyclerRanges, targe
       return;
     case "cv": {
       volts(sp.voltageV, "voltageV");
-      const limit = Math.min(-iMin, iMax);
-      if (!Number.isFinite(sp.currentLimitA) || sp.currentLimitA < 0 || sp.currentLimitA > limit)
-        fail(`currentLimitA ${sp.currentLimitA} A is outside [0, ${limit}] A`);
+      const magnitude = (i: number, name: string, max: number) => {
+        if (!Number.isFinite(i) || i < 0 || i > max) fail(`${name} ${i} A is outside [0, ${max}] A`);
+      };
+      magnitude(sp.chargeLimitA, "chargeLimitA", iMax);
+      magnitude(sp.dischargeLimitA, "dischargeLimitA", -iMin);
       return;
     }
     case "cccv":

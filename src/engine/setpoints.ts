@@ -1,26 +1,42 @@
-import type { CellSpec, CyclerSetpoint } from "../../drivers/capabilities.js";
+import type { CellSpec, CyclerRanges, CyclerSetpoint } from "../../drivers/capabilities.js";
 import type { Action, Direction, DriveValue } from "../profile/ast.js";
 
-/** The voltage window a channel is clamped to while a run drives it. */
+/**
+ * The window a channel is clamped to while a run drives it: the tightest of the channel's hardware
+ * ranges, the cell (already within its chemistry's envelope) and the profile's `safety` (DESIGN §6).
+ * Current limits keep their direction: a cell may take far less charge current than it gives.
+ */
 export interface DriveWindow {
   minV: number;
   maxV: number;
-  /** Largest current magnitude allowed (CV holds use it as their current limit). */
-  maxCurrentA: number;
+  /** Largest current into the cell, A (≥ 0). */
+  chargeLimitA: number;
+  /** Largest current out of the cell, as a magnitude, A (≥ 0). */
+  dischargeLimitA: number;
 }
 
-/** Intersects the cell's envelope with the profile's safety limits. */
+/** Intersects the channel's ranges (when given), the cell's envelope and the profile's safety limits. */
 export function driveWindow(
   cell: CellSpec,
   safety?: { voltageV?: [number, number]; currentA?: [number, number] },
+  ranges?: Pick<CyclerRanges, "currentA">,
 ): DriveWindow {
   const minV = Math.max(cell.voltageV[0], safety?.voltageV?.[0] ?? Number.NEGATIVE_INFINITY);
   const maxV = Math.min(cell.voltageV[1], safety?.voltageV?.[1] ?? Number.POSITIVE_INFINITY);
-  const cellMax = Math.max(Math.abs(cell.currentA[0]), Math.abs(cell.currentA[1]));
-  const safetyMax = safety?.currentA
-    ? Math.max(Math.abs(safety.currentA[0]), Math.abs(safety.currentA[1]))
-    : cellMax;
-  return { minV, maxV, maxCurrentA: Math.min(cellMax, safetyMax) };
+  const tiers = [cell.currentA, safety?.currentA, ranges?.currentA].filter(
+    (r): r is [number, number] => r !== undefined,
+  );
+  return {
+    minV,
+    maxV,
+    chargeLimitA: Math.max(0, Math.min(...tiers.map((r) => r[1]))),
+    dischargeLimitA: Math.max(0, Math.min(...tiers.map((r) => -r[0]))),
+  };
+}
+
+/** The current limit of one direction, A (≥ 0). */
+function limitOf(window: DriveWindow, direction: Direction): number {
+  return direction === "charge" ? window.chargeLimitA : window.dischargeLimitA;
 }
 
 const sign = (direction: Direction): number => (direction === "charge" ? 1 : -1);
@@ -48,7 +64,12 @@ export function setpointFor(
     case "rest":
       return { mode: "rest" };
     case "hold":
-      return { mode: "cv", voltageV: action.volts, currentLimitA: window.maxCurrentA };
+      return {
+        mode: "cv",
+        voltageV: action.volts,
+        chargeLimitA: window.chargeLimitA,
+        dischargeLimitA: window.dischargeLimitA,
+      };
     case "cccv": {
       const amps = currentOf(action.value, cell.capacityAh);
       if (amps === undefined) throw new Error("CC-CV needs a current or C-rate");
@@ -59,7 +80,7 @@ export function setpointFor(
       const s = sign(action.direction);
       if (value.kind === "power") return { mode: "cp", powerW: s * Math.abs(value.watts), minV, maxV };
       if (value.kind === "resistance") {
-        const amps = Math.min(Math.abs(now.voltageV) / value.ohms, window.maxCurrentA);
+        const amps = Math.min(Math.abs(now.voltageV) / value.ohms, limitOf(window, action.direction));
         return { mode: "cc", currentA: s * amps, minV, maxV };
       }
       return { mode: "cc", currentA: s * (currentOf(value, cell.capacityAh) as number), minV, maxV };

@@ -1,4 +1,4 @@
-import type { CellSpec } from "../../drivers/capabilities.js";
+import type { CellSpec, CyclerRanges } from "../../drivers/capabilities.js";
 import { VirtualClock } from "../../drivers/clock.js";
 import "../../drivers/all.js";
 import { Bench, type BenchEvents } from "../../src/bench/bench.js";
@@ -30,6 +30,8 @@ export interface SimBenchOptions {
   initialSoc?: number;
   chamberC?: number;
   periodMs?: number;
+  /** The simulated channel's hardware ranges (sim/cycler's `ranges` option); default the driver's. */
+  ranges?: Partial<CyclerRanges>;
   /** true: time jumps whenever every task sleeps (as fast as possible); false: the test moves time. */
   auto?: boolean;
   events?: BenchEvents;
@@ -47,7 +49,11 @@ export function simBenchConfig(options: SimBenchOptions = {}): BenchConfig {
         id: "cycler1",
         driver: "sim/cycler",
         channels: ["ch1"],
-        options: { cell: options.cell ?? NMC_18650, initialSoc: options.initialSoc ?? 0.5 },
+        options: {
+          cell: options.cell ?? NMC_18650,
+          initialSoc: options.initialSoc ?? 0.5,
+          ...(options.ranges ? { ranges: options.ranges } : {}),
+        },
       },
       { id: "tc1", driver: "sim/chamber", options: { initialC: options.chamberC ?? 25 } },
     ],

@@ -109,12 +109,12 @@ describe("SupervisedChannel.apply()", () => {
     await channel.apply(cc(1.5));
     expect(backend.log).toEqual([levels(cc(1.5), false), "output on"]);
     expect(channel.isOutputOn).toBe(true);
-    await channel.apply({ mode: "cv", voltageV: 4.1, currentLimitA: 2 });
+    await channel.apply({ mode: "cv", voltageV: 4.1, chargeLimitA: 1, dischargeLimitA: 2 });
     await channel.apply({ mode: "cccv", currentA: 1, voltageV: 4.2 });
     expect(backend.log).toEqual([
       levels(cc(1.5), false),
       "output on",
-      levels({ mode: "cv", voltageV: 4.1, currentLimitA: 2 }, true),
+      levels({ mode: "cv", voltageV: 4.1, chargeLimitA: 1, dischargeLimitA: 2 }, true),
       levels({ mode: "cccv", currentA: 1, voltageV: 4.2 }, true),
     ]);
   });

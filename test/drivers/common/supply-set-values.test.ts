@@ -38,10 +38,13 @@ describe("PSB set values", () => {
       sourceCurrentA: 0,
       sinkCurrentA: 3,
     });
-    expect(supplySetValues({ mode: "cv", voltageV: 4.1, currentLimitA: 1.5 }, RANGES)).toMatchObject({
+    // cv: the source current limits the charge, the sink current the discharge, each its own.
+    expect(
+      supplySetValues({ mode: "cv", voltageV: 4.1, chargeLimitA: 1.5, dischargeLimitA: 4 }, RANGES),
+    ).toMatchObject({
       voltageV: 4.1,
       sourceCurrentA: 1.5,
-      sinkCurrentA: 1.5,
+      sinkCurrentA: 4,
     });
     expect(supplySetValues({ mode: "cccv", currentA: -1, voltageV: 3 }, RANGES)).toMatchObject({
       voltageV: 3,

@@ -77,7 +77,7 @@ describe("ea/psb-modbus against its emulator", () => {
     const discharge = await readUntil(ch, (r) => r.voltageV <= 2.51, "the 2.5 V cut-off");
     // 0xCCCC steps of 60 A: about 1.1 mA resolution.
     expect(discharge[0]!.currentA).toBeCloseTo(-6, 2);
-    await ch.apply({ mode: "cv", voltageV: 3.7, currentLimitA: 3 });
+    await ch.apply({ mode: "cv", voltageV: 3.7, chargeLimitA: 3, dischargeLimitA: 6 });
     const taper = await readUntil(ch, (r) => r.voltageV >= 3.69 && r.currentA < 0.3, "the CV taper");
     expect(taper.some((r) => r.currentA > 2.99)).toBe(true);
     await ch.apply({

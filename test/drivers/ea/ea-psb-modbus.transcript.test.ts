@@ -96,8 +96,8 @@ describe("ea/psb-modbus transcript", () => {
       reg(500, V(2.5)),
       reg(499, A(3)),
       read(505, [0, REMOTE | OUTPUT | SINK, V(3.6), A(3), W(10.8)]),
-      // cv 4.1 V ±1.5 A.
-      reg(499, A(1.5)),
+      // cv 4.1 V, 1.5 A charge limit (501, source), 2 A discharge limit (499, sink).
+      reg(499, A(2)),
       reg(500, V(4.1)),
       reg(501, A(1.5)),
       // cccv charge 1 A to 4.2 V.
@@ -134,7 +134,7 @@ describe("ea/psb-modbus transcript", () => {
         await ch.apply({ mode: "cc", currentA: -3, minV: 2.5, maxV: 4.2 });
         const discharging = await ch.read();
         expect(discharging.currentA).toBeCloseTo(-3, 3);
-        await ch.apply({ mode: "cv", voltageV: 4.1, currentLimitA: 1.5 });
+        await ch.apply({ mode: "cv", voltageV: 4.1, chargeLimitA: 1.5, dischargeLimitA: 2 });
         await ch.apply({ mode: "cccv", currentA: 1, voltageV: 4.2 });
         await ch.apply({ mode: "cp", powerW: -10, minV: 2.5, maxV: 4.2 });
         await ch.apply({ mode: "rest" });

@@ -110,13 +110,13 @@ describe("ea/psb-scpi against its emulator: fault knobs", () => {
     const ch = psb.channels[0]!;
     await ch.apply({ mode: "cc", currentA: 2, minV: 2.5, maxV: 4.2 });
     emulator.faults.set({ error: { next: 1, code: -221, message: "Settings conflict" } });
-    const err = await rejection(ch.apply({ mode: "cv", voltageV: 3.9, currentLimitA: 1 }));
+    const err = await rejection(ch.apply({ mode: "cv", voltageV: 3.9, chargeLimitA: 1, dischargeLimitA: 2 }));
     expect(err.code).toBe("SCPI_DEVICE_ERROR");
     expect(err.message).toContain('-221,"Settings conflict"');
     expect(emulator.outputOn).toBe(false);
     expect(emulator.server.errorQueue).toEqual([]);
-    await ch.apply({ mode: "cv", voltageV: 3.9, currentLimitA: 1 });
-    expect(emulator.setValues).toMatchObject({ voltageV: 3.9, sourceCurrentA: 1, sinkCurrentA: 1 });
+    await ch.apply({ mode: "cv", voltageV: 3.9, chargeLimitA: 1, dischargeLimitA: 2 });
+    expect(emulator.setValues).toMatchObject({ voltageV: 3.9, sourceCurrentA: 1, sinkCurrentA: 2 });
     await endsSafe();
   });
 
@@ -217,7 +217,7 @@ describe("ea/psb-scpi against its emulator: fault knobs", () => {
     const setpoints = [
       { mode: "cc", currentA: 1, minV: 2.5, maxV: 4.2 },
       { mode: "cc", currentA: -1, minV: 2.5, maxV: 4.2 },
-      { mode: "cv", voltageV: 3.8, currentLimitA: 0.5 },
+      { mode: "cv", voltageV: 3.8, chargeLimitA: 0.5, dischargeLimitA: 0.5 },
       { mode: "cccv", currentA: 0.5, voltageV: 4.1 },
       { mode: "cp", powerW: -3, minV: 2.5, maxV: 4.2 },
     ] as const;

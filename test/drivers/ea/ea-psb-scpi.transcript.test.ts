@@ -82,8 +82,8 @@ describe("ea/psb-scpi transcript", () => {
       ...w("SOUR:CURR 0"),
       ...w("SOUR:VOLT 2.5"),
       ...w("SINK:CURR 3"),
-      // cv 4.1 V with ±1.5 A.
-      ...w("SINK:CURR 1.5"),
+      // cv 4.1 V, 1.5 A charge limit (source current), 2 A discharge limit (sink current).
+      ...w("SINK:CURR 2"),
       ...w("SOUR:VOLT 4.1"),
       ...w("SOUR:CURR 1.5"),
       // cccv charge 1 A to 4.2 V.
@@ -118,7 +118,7 @@ describe("ea/psb-scpi transcript", () => {
       const ch = psb.channels[0]!;
       await ch.apply({ mode: "cc", currentA: 2, minV: 2.5, maxV: 4.2 });
       await ch.apply({ mode: "cc", currentA: -3, minV: 2.5, maxV: 4.2 });
-      await ch.apply({ mode: "cv", voltageV: 4.1, currentLimitA: 1.5 });
+      await ch.apply({ mode: "cv", voltageV: 4.1, chargeLimitA: 1.5, dischargeLimitA: 2 });
       await ch.apply({ mode: "cccv", currentA: 1, voltageV: 4.2 });
       await ch.apply({ mode: "cp", powerW: -10, minV: 2.5, maxV: 4.2 });
       expect(await ch.read()).toEqual({ voltageV: 3.7012, currentA: -2.7018, temperatureC: Number.NaN });
@@ -151,7 +151,9 @@ describe("ea/psb-scpi transcript", () => {
       await expect(ch.apply({ mode: "cc", currentA: 6, minV: 2.5, maxV: 4.2 })).rejects.toMatchObject({
         code: "SETPOINT_OUT_OF_RANGE",
       });
-      await expect(ch.apply({ mode: "cv", voltageV: 61, currentLimitA: 1 })).rejects.toMatchObject({
+      await expect(
+        ch.apply({ mode: "cv", voltageV: 61, chargeLimitA: 1, dischargeLimitA: 1 }),
+      ).rejects.toMatchObject({
         code: "SETPOINT_OUT_OF_RANGE",
       });
       await expect(ch.apply({ mode: "cp", powerW: 2000, minV: 2.5, maxV: 4.2 })).rejects.toMatchObject({

@@ -70,7 +70,7 @@ describe("emulated supply physics", () => {
         sinkCurrentA: 2,
         sinkPowerW: 1500,
       },
-      { mode: "cv", voltageV: 4.0, currentLimitA: 2 },
+      { mode: "cv", voltageV: 4.0, chargeLimitA: 2, dischargeLimitA: 2 },
       0.3,
       [1, 300, 1800, 3600, 7200],
     );

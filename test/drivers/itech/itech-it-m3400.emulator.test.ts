@@ -96,7 +96,9 @@ describe("itech/it-m3400 against its emulator", () => {
       await ch.apply({ mode: "cc", currentA: 1, minV: 2.5, maxV: 4.2 });
       emulator.faults.set(knob);
       const err = await rejection(
-        call === "read" ? ch.read() : ch.apply({ mode: "cv", voltageV: 3.9, currentLimitA: 0.5 }),
+        call === "read"
+          ? ch.read()
+          : ch.apply({ mode: "cv", voltageV: 3.9, chargeLimitA: 0.5, dischargeLimitA: 0.5 }),
       );
       expect(err.code, `${JSON.stringify(knob)}: ${err.message}`).toBe(code);
       if (knob.disconnect) await new Promise((resolve) => setTimeout(resolve, 350));
@@ -110,7 +112,7 @@ describe("itech/it-m3400 against its emulator", () => {
   it("unplug and replug the pty: output-unknown meanwhile, then remote and output off again", async () => {
     await overPty(50, 0.5);
     const ch = it3400!.channels[0]!;
-    await ch.apply({ mode: "cv", voltageV: 3.9, currentLimitA: 1 });
+    await ch.apply({ mode: "cv", voltageV: 3.9, chargeLimitA: 1, dischargeLimitA: 2 });
     expect(emulator!.outputOn).toBe(true);
     await pty!.unplug();
     await eventually(() => it3400!.linkState === "link-down", "the lost link");
@@ -120,12 +122,12 @@ describe("itech/it-m3400 against its emulator", () => {
     expect(emulator!.outputOn).toBe(false);
     // The function is written again: nothing cached survives a lost link.
     const before = emulator!.commands.length;
-    await ch.apply({ mode: "cv", voltageV: 3.9, currentLimitA: 1 });
+    await ch.apply({ mode: "cv", voltageV: 3.9, chargeLimitA: 1, dischargeLimitA: 2 });
     expect(emulator!.commands.slice(before).filter((c) => !c.startsWith("SYST:ERR"))).toEqual([
       "FUNC VOLT",
       "VOLT 3.9",
       "CURR:LIM:POS 1",
-      "CURR:LIM:NEG -1",
+      "CURR:LIM:NEG -2",
       "OUTP ON",
     ]);
     await ch.toSafeState();

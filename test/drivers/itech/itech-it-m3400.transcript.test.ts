@@ -64,12 +64,12 @@ describe("itech/it-m3400 transcript", () => {
       ...w("CURR -3"),
       ["MEAS:VOLT:DC?", "3.60000"],
       ["MEAS:CURR:DC?", "-3.00020"],
-      // cv 4.1 V ±1.5 A: another function, so output off first.
+      // cv 4.1 V, 1.5 A charge limit (POS), 2 A discharge limit (NEG): another function, so output off first.
       ...w("OUTP OFF"),
       ...w("FUNC VOLT"),
       ...w("VOLT 4.1"),
       ...w("CURR:LIM:POS 1.5"),
-      ...w("CURR:LIM:NEG -1.5"),
+      ...w("CURR:LIM:NEG -2"),
       ...w("OUTP ON"),
       // cccv charge 1 A to 4.2 V, live: both limits tighten, then the voltage.
       ...w("CURR:LIM:POS 1"),
@@ -95,7 +95,7 @@ describe("itech/it-m3400 transcript", () => {
       expect(await ch.read()).toMatchObject({ voltageV: 3.9102, currentA: 2.0001 });
       await ch.apply({ mode: "cc", currentA: -3, minV: 3, maxV: 4.1 });
       expect(await ch.read()).toMatchObject({ voltageV: 3.6, currentA: -3.0002 });
-      await ch.apply({ mode: "cv", voltageV: 4.1, currentLimitA: 1.5 });
+      await ch.apply({ mode: "cv", voltageV: 4.1, chargeLimitA: 1.5, dischargeLimitA: 2 });
       await ch.apply({ mode: "cccv", currentA: 1, voltageV: 4.2 });
       await ch.apply({ mode: "rest" });
       await ch.apply({

@@ -49,18 +49,18 @@ describe("sim/cycler modes", () => {
     expect(last?.currentA).toBeGreaterThan(-0.2);
   });
 
-  it("holds CV with a symmetric current limit, charging or discharging", async () => {
+  it("holds CV within its charge limit while charging and its discharge limit while discharging", async () => {
     const f = await simFixture({ cell: NMC_3AH, initialSoc: 0.5 });
-    await f.channel.apply({ mode: "cv", voltageV: 3.95, currentLimitA: 1 });
+    await f.channel.apply({ mode: "cv", voltageV: 3.95, chargeLimitA: 1, dischargeLimitA: 2 });
     const up = await readEverySecond(f.clock, f.channel, 4 * 3600);
     expect(up.readings[0]?.currentA).toBeCloseTo(1, 9);
     expect(up.readings[0]?.voltageV).toBeLessThan(3.95);
-    for (const r of up.readings) expect(Math.abs(r.currentA)).toBeLessThanOrEqual(1 + 1e-9);
+    for (const r of up.readings) expect(r.currentA).toBeLessThanOrEqual(1 + 1e-9);
     expect(up.readings[up.readings.length - 1]?.voltageV).toBeCloseTo(3.95, 9);
-    await f.channel.apply({ mode: "cv", voltageV: 3.7, currentLimitA: 1 });
+    await f.channel.apply({ mode: "cv", voltageV: 3.7, chargeLimitA: 1, dischargeLimitA: 2 });
     const down = await readEverySecond(f.clock, f.channel, 4 * 3600);
-    expect(down.readings[0]?.currentA).toBeCloseTo(-1, 9);
-    for (const r of down.readings) expect(r.currentA).toBeGreaterThanOrEqual(-1 - 1e-9);
+    expect(down.readings[0]?.currentA).toBeCloseTo(-2, 9);
+    for (const r of down.readings) expect(r.currentA).toBeGreaterThanOrEqual(-2 - 1e-9);
     const end = down.readings[down.readings.length - 1];
     expect(end?.voltageV).toBeCloseTo(3.7, 9);
     expect(Math.abs(end?.currentA as number)).toBeLessThan(0.1);
@@ -167,9 +167,12 @@ describe("sim/cycler safe state, ranges and life cycle", () => {
       { mode: "cc", currentA: 1, minV: 2.5, maxV: 5.5 },
       { mode: "cc", currentA: 1, minV: 4.2, maxV: 2.5 },
       { mode: "cc", currentA: Number.NaN, minV: 2.5, maxV: 4.2 },
-      { mode: "cv", voltageV: 6, currentLimitA: 1 },
-      { mode: "cv", voltageV: 4, currentLimitA: 12 },
-      { mode: "cv", voltageV: 4, currentLimitA: -1 },
+      { mode: "cv", voltageV: 6, chargeLimitA: 1, dischargeLimitA: 1 },
+      { mode: "cv", voltageV: 4, chargeLimitA: 12, dischargeLimitA: 1 },
+      { mode: "cv", voltageV: 4, chargeLimitA: 1, dischargeLimitA: 12 },
+      { mode: "cv", voltageV: 4, chargeLimitA: -1, dischargeLimitA: 1 },
+      { mode: "cv", voltageV: 4, chargeLimitA: 1, dischargeLimitA: -1 },
+      { mode: "cv", voltageV: 4, chargeLimitA: 1, dischargeLimitA: Number.NaN },
       { mode: "cp", powerW: -61, minV: 2.5, maxV: 4.2 },
       { mode: "profile", points: [], minV: 2.5, maxV: 4.2 },
       { mode: "profile", points: [{ tS: 0, currentA: -10.5 }], minV: 2.5, maxV: 4.2 },
