@@ -18,6 +18,10 @@ export interface ByteLink {
 export type ResponderFault =
   | { kind: "silent" }
   | { kind: "delay"; ms: number }
+  /** Keeps the reply until a request with `release-held` arrives: later than any timeout, whatever the load. */
+  | { kind: "hold" }
+  /** Sends the replies held so far, then its own: the late ones land while this request waits. */
+  | { kind: "release-held" }
   | { kind: "bad-crc" }
   | { kind: "exception"; code: number }
   | { kind: "wrong-count" }
@@ -48,6 +52,7 @@ export class ModbusResponder {
   overlaps = 0;
   private buffer = Buffer.alloc(0);
   private pending = 0;
+  private readonly held: Array<() => void> = [];
 
   constructor(
     private readonly link: ByteLink,
@@ -110,6 +115,11 @@ export class ModbusResponder {
       }
     };
     this.pending++;
+    if (fault?.kind === "hold") {
+      this.held.push(send);
+      return;
+    }
+    if (fault?.kind === "release-held") for (const late of this.held.splice(0)) late();
     if (fault?.kind === "delay") setTimeout(send, fault.ms);
     else send();
   }
