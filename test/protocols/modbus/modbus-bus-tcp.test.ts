@@ -4,6 +4,7 @@ import { ModbusBus } from "../../../protocols/modbus/modbus-bus.js";
 import { createTransport } from "../../../protocols/transport/create-transport.js";
 import type { Transport } from "../../../protocols/transport/transport.js";
 import { ModbusResponder } from "../support/modbus-responder.js";
+import { waitForState } from "../support/transport-waits.js";
 
 let server: Server | undefined;
 const sockets = new Set<Socket>();
@@ -91,8 +92,9 @@ describe("ModbusBus over Modbus TCP", () => {
     bus = new ModbusBus(transport);
     const device = bus.device({ unit: 5, timeoutMs: 200 });
     expect(await device.readInputRegisters(9, 1)).toEqual([9]);
+    const dropped = waitForState(transport, "disconnected");
     for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await dropped;
     await transport.open({ signal: AbortSignal.timeout(2000) });
     expect(await device.readInputRegisters(10, 1)).toEqual([10]);
     expect(bus.stats.clientsCreated).toBe(2);
