@@ -241,7 +241,19 @@ export class Bench {
       };
       if (needsChamber) chamberSlot.owner = run.id;
     }
-    const engine = new RunEngine(run, slot.channel, this.clock, listener, needsChamber ? link : undefined);
+    const gate = {
+      refusal: (direction: "charge" | "discharge", temperatureC: number) =>
+        this.supervisor.windowRefusal(channelId, direction, temperatureC),
+      latest: () => slot.latest,
+    };
+    const engine = new RunEngine(
+      run,
+      slot.channel,
+      this.clock,
+      listener,
+      needsChamber ? link : undefined,
+      gate,
+    );
     slot.run = engine;
     return engine;
   }
@@ -423,7 +435,9 @@ export class Bench {
   private async onViolation(slot: ChannelSlot, violation: Violation): Promise<void> {
     const cellId = this.supervisor.cellOn(slot.id)?.cell.id ?? "?";
     const reason = `${violation.reason} (cell ${cellId} on ${slot.id})`;
-    if (slot.run?.isUnderway) await slot.run.fault(violation.reason);
+    const window = violation.kind === "charge-window" || violation.kind === "discharge-window";
+    if (slot.run?.isUnderway && window) await slot.run.suspendForWindow(violation.reason);
+    else if (slot.run?.isUnderway) await slot.run.fault(violation.reason);
     else this.events.error?.(slot.id, new Error(`safety: ${reason}`));
     const chamber = slot.chamberId ? this.chambers.get(slot.chamberId) : undefined;
     if (!chamber || !concernsChamber(violation) || chamber.latched) return;

@@ -40,6 +40,21 @@ export interface RunDefinition {
   temperatureOverride?: string;
 }
 
+/** Whether current may flow in a direction now (the safety supervisor's temperature windows). */
+export interface DirectionGate {
+  /** Why not, or undefined. */
+  refusal(direction: Direction, temperatureC: number): string | undefined;
+  /** The channel's latest sample (before the run has seen one of its own). */
+  latest(): ChannelSample | undefined;
+}
+
+/**
+ * How long a step waits for the cell to come into the temperature window of its direction before
+ * the run faults: long enough for a cell warmed by a 3C discharge to cool in its chamber (tens of
+ * minutes), short enough that a chamber that never gets there does not hold a channel for a day.
+ */
+export const WINDOW_WAIT_S = 2 * 3600;
+
 /** The chamber a run may drive, with the latest reading its poller took. */
 export interface ChamberLink {
   chamber: Chamber;
@@ -152,6 +167,8 @@ export class RunEngine {
   private queue: Promise<unknown> = Promise.resolve();
   /** Step-start totals kept across an interruption, for the step that resumes. */
   private resumeStepStart: Throughput | undefined;
+  /** The step's output is held off until the cell is in the temperature window of its direction. */
+  private waiting: { reason: string; sinceS: number } | undefined;
 
   constructor(
     private readonly run: RunDefinition,
@@ -159,6 +176,7 @@ export class RunEngine {
     private readonly clock: Clock,
     private readonly listener: RunEngineListener = {},
     private readonly chamber?: ChamberLink,
+    private readonly gate?: DirectionGate,
   ) {
     this.id = run.id;
     this.channelId = channel.id;
@@ -335,6 +353,7 @@ export class RunEngine {
       this.appliedAtMono = this.clock.now();
       this.resumeStepStart = this.active?.stepStart;
       this.active = undefined;
+      this.waiting = undefined;
       this.prev = undefined;
       this.integratedToMono = undefined;
       this.setState("interrupted", reason);
@@ -347,6 +366,26 @@ export class RunEngine {
       if (this.isTerminal) return;
       await this.finish("faulted", reason);
     });
+  }
+
+  /**
+   * The supervisor stopped the current (the cell left the temperature window of the step's
+   * direction): the step waits, output off and its time standing still, until the cell is back
+   * inside, for at most WINDOW_WAIT_S.
+   */
+  suspendForWindow(reason: string): Promise<void> {
+    return this.serialise(async () => {
+      const active = this.active;
+      if (this.state !== "running" || !active || this.waiting) return;
+      active.applied = { mode: "rest" };
+      this.appliedAtMono = this.clock.now();
+      this.startWaiting(reason);
+    });
+  }
+
+  private startWaiting(reason: string): void {
+    this.waiting = { reason, sinceS: this.testTimeS };
+    this.setState("running", `waiting: ${reason}`);
   }
 
   /** Feeds one sample of this run's channel. */
@@ -375,6 +414,16 @@ export class RunEngine {
     // Limits are the safety supervisor's (it saw this sample first and faults the run if need be).
     if (this.state === "paused") {
       this.emitSample(s, false);
+      return;
+    }
+    if (this.waiting) {
+      this.emitSample(s, false);
+      if (this.testTimeS - this.waiting.sinceS > WINDOW_WAIT_S)
+        return this.finish(
+          "faulted",
+          `waited ${Math.round(WINDOW_WAIT_S / 60)} min for the cell to come into its temperature window: ${this.waiting.reason}`,
+        );
+      await this.applyActive(s.voltageV);
       return;
     }
     this.stepElapsedS += dtS;
@@ -536,6 +585,17 @@ export class RunEngine {
 
   private async applyActive(voltageV: number): Promise<void> {
     const active = this.active as ActiveStep;
+    const refusal = this.directionRefusal(active, voltageV);
+    if (refusal) {
+      if (!this.waiting) this.startWaiting(refusal);
+      if (active.applied?.mode === "rest") return;
+      return this.applySetpoint(active, { mode: "rest" });
+    }
+    if (this.waiting) {
+      this.waiting = undefined;
+      this.setState("running", "the cell is in its temperature window: the step goes on");
+      active.applied = undefined;
+    }
     const setpoint: CyclerSetpoint =
       active.item.kind === "chamber"
         ? { mode: "rest" }
@@ -544,6 +604,30 @@ export class RunEngine {
             stepElapsedS: this.stepElapsedS,
           });
     if (active.dynamic && sameSetpoint(active.applied, setpoint)) return;
+    await this.applySetpoint(active, setpoint);
+  }
+
+  /**
+   * Why the step may not drive current now: its direction (a CV hold's is set by the cell's voltage
+   * when it starts) is outside the cell's temperature window. Drive cycles go both ways: the
+   * supervisor watches each of their samples instead.
+   */
+  private directionRefusal(active: ActiveStep, voltageV: number): string | undefined {
+    if (!this.gate || active.item.kind !== "step") return undefined;
+    const action = active.item.node.action;
+    const latest = this.prev ?? this.gate.latest();
+    // Before the channel's first sample nothing is known: that sample is checked as it comes.
+    if (!latest) return undefined;
+    const v = Number.isFinite(voltageV) ? voltageV : latest.voltageV;
+    let direction: Direction | undefined;
+    if (action.kind === "constant" || action.kind === "cccv") direction = action.direction;
+    else if (action.kind === "hold" && Number.isFinite(v))
+      direction = action.volts >= v ? "charge" : "discharge";
+    if (!direction) return undefined;
+    return this.gate.refusal(direction, latest.temperatureC);
+  }
+
+  private async applySetpoint(active: ActiveStep, setpoint: CyclerSetpoint): Promise<void> {
     this.appliedAtMono = this.clock.now();
     try {
       await retryOnce(() => this.channel.apply(setpoint));
@@ -575,6 +659,7 @@ export class RunEngine {
 
   private async finish(state: RunState, reason: string): Promise<void> {
     if (this.isTerminal) return;
+    this.waiting = undefined;
     // Safe state first: whatever else fails, the output is off.
     let safeError: unknown;
     try {

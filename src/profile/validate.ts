@@ -407,7 +407,9 @@ function directionsOf(node: StepNode): { charges: boolean; discharges: boolean }
     case "rest":
       return { charges: false, discharges: false };
     case "hold":
-      return { charges: true, discharges: false };
+      // Charges or discharges depending on the cell's voltage when it starts, which only the run
+      // knows: the safety supervisor holds it to the window of the direction it actually takes.
+      return { charges: false, discharges: false };
     case "constant":
     case "cccv":
       return { charges: a.direction === "charge", discharges: a.direction === "discharge" };

@@ -11,7 +11,13 @@
 import type { CellSpec } from "../../drivers/capabilities.js";
 import type { SafetyLimits } from "../profile/ast.js";
 import type { ChannelSample } from "../sampling/sample.js";
-import { checkSample, type SafetyEnvelope, safetyEnvelope, type Violation } from "./safety-envelope.js";
+import {
+  checkSample,
+  type SafetyEnvelope,
+  safetyEnvelope,
+  TEMPERATURE_MARGIN_C,
+  type Violation,
+} from "./safety-envelope.js";
 
 /** A cell on a channel, as the supervisor watches it. */
 export interface WatchedCell {
@@ -75,6 +81,28 @@ export class SafetySupervisor {
     });
     if (!violation || driving) return violation;
     return concernsChamber(violation) ? violation : undefined;
+  }
+
+  /**
+   * Why current may not flow in `direction` now, or undefined: the cell on `channel` is outside the
+   * window of that direction by more than half the sensor margin. Current stops beyond the whole
+   * margin (inspect), so a cell stopped there must cool back before current flows again, and a
+   * cell soaking at a window's edge (a sulfide cell at its rated 105 °C) may still run.
+   */
+  windowRefusal(
+    channel: string,
+    direction: "charge" | "discharge",
+    temperatureC: number,
+  ): string | undefined {
+    const watched = this.watched.get(channel);
+    if (!watched) return undefined;
+    if (Number.isNaN(temperatureC))
+      return watched.temperatureRequired ? "no cell temperature reading (sensor lost or missing)" : undefined;
+    const [lo, hi] =
+      direction === "charge" ? watched.envelope.chargeTemperatureC : watched.envelope.dischargeTemperatureC;
+    const slack = TEMPERATURE_MARGIN_C / 2;
+    if (temperatureC >= lo - slack && temperatureC <= hi + slack) return undefined;
+    return `cell ${watched.cell.id} at ${Math.round(temperatureC * 10) / 10} °C is outside its ${lo}..${hi} °C ${direction} window`;
   }
 
   /**

@@ -79,6 +79,8 @@ describe("system routes", () => {
     expect(paths).toEqual(
       [
         "/api/v1/bench",
+        "/api/v1/chambers/{id}/clear",
+        "/api/v1/channels/{id}/cell",
         "/api/v1/config",
         "/api/v1/emergency-stop",
         "/api/v1/events",

@@ -406,15 +406,15 @@ const CASES: Case[] = [
     ASSLB,
   ],
   [
-    "hold at a temperature reached through a goto",
+    "charge at a temperature reached through a goto",
     steps(
       "- { chamber: 50 °C, label: hot }",
       '- { step: "Discharge at 1C until 2.5 V", limits: [{ when: "> 55 °C", then: goto cool }] }',
       "- { chamber: 25 °C }",
-      "- { step: Hold at 4.0 V for 1 min, label: cool }",
+      "- { step: Charge at 1C for 1 min, label: cool }",
     ),
     [
-      'steps[3]: "Hold at 4.0 V for 1 min" charges with the chamber at 50 °C (steps[0]), but li-ion-nmc cell NMC-1 may be charged only at 0..45 °C; move the step to a temperature within that window or use a cell rated for it',
+      'steps[3]: "Charge at 1C for 1 min" charges with the chamber at 50 °C (steps[0]), but li-ion-nmc cell NMC-1 may be charged only at 0..45 °C; move the step to a temperature within that window or use a cell rated for it',
     ],
   ],
   [

@@ -66,23 +66,47 @@ describe("SafetySupervisor rules", () => {
 });
 
 describe("runtime temperature windows (issue 10 finding 3)", () => {
-  it("stops a charge at once when the cell warms out of its charge window mid-step", async () => {
-    // A 3C discharge in a 44 °C chamber heats the cell past 45 °C; the charge that follows must not run.
+  it("holds a charge off while a cell warmed by a 3C discharge is above its charge window, then charges", async () => {
+    // In a 44 °C chamber a 3C discharge heats the NMC cell to ~56 °C; the charge that follows waits.
     const cell: CellSpec = { ...NMC_18650, currentA: [-10, 6] };
     const p = profile([
       step({ kind: "constant", direction: "discharge", value: { kind: "c-rate", c: 3 } }, { durationS: 600 }),
-      step({ kind: "constant", direction: "charge", value: { kind: "c-rate", c: 1 } }, { durationS: 1800 }),
+      step({ kind: "constant", direction: "charge", value: { kind: "c-rate", c: 1 } }, { durationS: 1200 }),
     ]);
     const { engine, transcript } = await runToEnd(p, { cell, chamberC: 44, initialSoc: 0.95 });
+    expect(engine.currentState).toBe("completed");
+    const charging = transcript.records.filter((r) => r.currentA > 0.01);
+    expect(charging.length).toBeGreaterThan(1000);
+    // Never charged beyond the window plus the sensor margin (one sample may show the crossing).
+    expect(charging.filter((r) => r.temperatureC > 46).length).toBeLessThanOrEqual(1);
+    const waits = transcript.states.filter((e) => e.reason.startsWith("waiting: "));
+    expect(waits[0]?.reason).toMatch(
+      /^waiting: cell NMC-0042 at 5\d(\.\d)? °C is outside its 0\.\.45 °C charge window$/,
+    );
+    // The charge step's time stood still while it waited: it charged for its full 20 minutes.
+    expect(charging.length).toBeGreaterThanOrEqual(1199);
+  });
+
+  it("faults a step that waits longer than the bound for its window", async () => {
+    // The chamber holds 55 °C (within the NMC cell's 60 °C maximum, above its 45 °C charge window).
+    const p = profile([
+      chamber(55, 1800, 1),
+      step({ kind: "constant", direction: "charge", value: { kind: "c-rate", c: 0.5 } }, { durationS: 600 }),
+    ]);
+    const { engine, transcript } = await runToEnd(p, { chamberC: 55 });
     expect(engine.currentState).toBe("faulted");
     expect(engine.status().reason).toMatch(
-      /^charging at \d+(\.\d+)? °C, outside the cell.s 0\.\.45 °C charge window$/,
+      /^waited 120 min for the cell to come into its temperature window: cell NMC-0042 at 5\d(\.\d)? °C is outside its 0\.\.45 °C charge window$/,
     );
-    const charging = transcript.records.filter((r) => r.currentA > 0.01);
-    expect(charging.length).toBeGreaterThan(0);
-    // The first charging sample above the window + 1 °C margin is the last one with current.
-    const hot = charging.filter((r) => r.temperatureC > 46);
-    expect(hot.length).toBeLessThanOrEqual(1);
+    expect(transcript.records.filter((r) => r.currentA > 0.01)).toEqual([]);
+  });
+
+  it("lets a CV hold below the cell's voltage discharge at 50 °C (a discharge, issue 10 finding 2)", async () => {
+    const p = profile([step({ kind: "hold", volts: 3.6 }, { durationS: 300 })]);
+    const { engine, transcript } = await runToEnd(p, { chamberC: 50, initialSoc: 0.9 });
+    expect(engine.currentState).toBe("completed");
+    expect(transcript.records.some((r) => r.currentA < -0.1)).toBe(true);
+    expect(transcript.states.filter((e) => e.reason.startsWith("waiting"))).toEqual([]);
   });
 });
 
