@@ -77,14 +77,26 @@ export function resolveCondition(
         threshold: condition.celsius,
         measure: (x) => x.temperatureC,
       };
-    case "dvdt":
+    case "dvdt": {
+      // Without a written sign the slope's magnitude counts: a rest after a charge relaxes downward
+      // (dV/dt < 0), and "until dV/dt < 0.0017 mV/s" means "until it has settled".
+      const signed = signedSlope(condition);
       return {
         source: condition,
         op: condition.op,
         threshold: condition.mvPerS,
-        measure: (x) => x.dvdtMvPerS,
+        measure: (x) => (signed || x.dvdtMvPerS === undefined ? x.dvdtMvPerS : Math.abs(x.dvdtMvPerS)),
       };
+    }
   }
+}
+
+/**
+ * Whether a dV/dt condition compares the slope itself. A negative threshold was written with its sign
+ * even where the flag is missing (runs stored before it existed): a magnitude is never below it.
+ */
+function signedSlope(c: Extract<Condition, { kind: "dvdt" }>): boolean {
+  return c.signed === true || c.mvPerS < 0;
 }
 
 /** True when the condition holds for these inputs (reaching the threshold counts). */
@@ -111,7 +123,7 @@ export function describeCondition(c: ResolvedCondition): string {
     case "temperature":
       return `temperature ${op} ${c.threshold} °C`;
     case "dvdt":
-      return `dV/dt ${op} ${c.threshold} mV/s`;
+      return `${signedSlope(c.source) ? "dV/dt" : "|dV/dt|"} ${op} ${c.threshold} mV/s`;
   }
 }
 

@@ -24,8 +24,12 @@ export type Condition =
   /** Energy moved during the step (magnitude). */
   | { kind: "energy"; op?: Comparison; wh: number }
   | { kind: "temperature"; op?: Comparison; celsius: number }
-  /** dV/dt in mV/s, over the step's recent samples; op is required. */
-  | { kind: "dvdt"; op: Comparison; mvPerS: number };
+  /**
+   * dV/dt in mV/s, over the step's recent samples; op is required. The magnitude of the slope is
+   * compared (a cell relaxes up or down), unless `signed`: the threshold was written with a sign
+   * ("dV/dt < -0.5 mV/s", "dV/dt > +0.1 mV/s") and the slope itself is compared.
+   */
+  | { kind: "dvdt"; op: Comparison; mvPerS: number; signed?: boolean };
 
 export type Direction = "charge" | "discharge";
 

@@ -5,7 +5,8 @@
  */
 
 export type Token =
-  | { kind: "number"; value: number; text: string; start: number; end: number }
+  /** `signed`: the number was written with a leading sign ("-0.5", "+0.1", "−2"). */
+  | { kind: "number"; value: number; text: string; start: number; end: number; signed: boolean }
   | { kind: "word"; text: string; start: number; end: number }
   | { kind: "symbol"; text: string; start: number; end: number }
   | { kind: "end"; text: ""; start: number; end: number };
@@ -104,10 +105,9 @@ export class StepLexer {
     const c = s[start] as string;
     const c1 = s[start + 1];
     const c2 = s[start + 2];
+    const signed = c === "-" || c === "+" || c === "−";
     const numberStart =
-      isDigit(c) ||
-      (c === "." && isDigit(c1)) ||
-      ((c === "-" || c === "+" || c === "−") && (isDigit(c1) || (c1 === "." && isDigit(c2))));
+      isDigit(c) || (c === "." && isDigit(c1)) || (signed && (isDigit(c1) || (c1 === "." && isDigit(c2))));
     if (numberStart) {
       let i = start + 1;
       while (isDigit(s[i]) || s[i] === ".") i++;
@@ -121,7 +121,7 @@ export class StepLexer {
       }
       this.pos = i;
       const text = s.slice(start, i);
-      return { kind: "number", value: Number(text.replace("−", "-")), text, start, end: i };
+      return { kind: "number", value: Number(text.replace("−", "-")), text, start, end: i, signed };
     }
     if (isWordStart(c)) {
       let i = start + 1;

@@ -70,7 +70,10 @@ export function parseStepString(text: string): ParsedStepString {
   return new StepStringParser(text).parseStep();
 }
 
-/** Parses a condition such as "4.2 V", "< 2.5 V", "C/20", "60 °C" or "dV/dt < -0.5 mV/s" (limits' `when`). */
+/**
+ * Parses a condition such as "4.2 V", "< 2.5 V", "C/20", "60 °C" or "dV/dt < -0.5 mV/s" (limits'
+ * `when`). A dV/dt threshold without a sign bounds the slope's magnitude; with one, the slope itself.
+ */
 export function parseCondition(text: string): Condition {
   const parser = new StepStringParser(text);
   const condition = parser.parseCondition("the condition");
@@ -418,7 +421,9 @@ class StepStringParser {
       if (!unit || factor === undefined || !perS || timeFactor(perS.text) === undefined) {
         this.fail(`expected a slope unit such as mV/s after ${n.text}`);
       }
-      return { kind: "dvdt", op, mvPerS: (n.value * factor * 1000) / (timeFactor(perS.text) as number) };
+      // factor · 1000 first: mV gives exactly 1, so "0.0017 mV/s" stays 0.0017.
+      const mvPerS = (n.value * (factor * 1000)) / (timeFactor(perS.text) as number);
+      return n.signed ? { kind: "dvdt", op, mvPerS, signed: true } : { kind: "dvdt", op, mvPerS };
     }
     const withOp = <C extends Condition>(c: C): C => (op ? { ...c, op } : c);
     if (t.kind === "word" && t.text === "C" && this.lex.isSymbol("/", 1)) {

@@ -136,7 +136,7 @@ steps:
     expect(step.periodS).toBe(1);
     expect(step.limits).toEqual([
       { when: { kind: "temperature", op: ">", celsius: 45 }, then: { kind: "abort" } },
-      { when: { kind: "dvdt", op: "<", mvPerS: -1 }, then: { kind: "next" } },
+      { when: { kind: "dvdt", op: "<", mvPerS: -1, signed: true }, then: { kind: "next" } },
       { when: { kind: "capacity", ah: 3.5 }, then: { kind: "goto", label: "rest" } },
     ]);
     expect(p.steps[1]).toMatchObject({ label: "rest", text: "Rest for 1 hour" });

@@ -364,8 +364,32 @@ describe("the cellbench grammar (DESIGN §4)", () => {
     expect(parseCondition("-10oC")).toEqual({ kind: "temperature", celsius: -10 });
     expect(parseCondition("> 45 ° C")).toEqual({ kind: "temperature", op: ">", celsius: 45 });
     expect(parseCondition("dV/dt < 0.1 mV/s")).toEqual({ kind: "dvdt", op: "<", mvPerS: 0.1 });
-    expect(parseCondition("dV/dt>-5mV/s")).toEqual({ kind: "dvdt", op: ">", mvPerS: -5 });
+    expect(parseCondition("dV/dt>-5mV/s")).toEqual({ kind: "dvdt", op: ">", mvPerS: -5, signed: true });
     expect(parseCondition("dV/dt <= 6 mV/min")).toEqual({ kind: "dvdt", op: "<", mvPerS: 0.1 });
+  });
+
+  it("records whether a dV/dt threshold was written with a sign (signed) or without (a magnitude)", () => {
+    expect(parseCondition("dV/dt < 0.0017 mV/s")).toEqual({ kind: "dvdt", op: "<", mvPerS: 0.0017 });
+    expect(parseCondition("dV/dt < -0.5 mV/s")).toEqual({
+      kind: "dvdt",
+      op: "<",
+      mvPerS: -0.5,
+      signed: true,
+    });
+    expect(parseCondition("dV/dt > +0.1 mV/s")).toEqual({ kind: "dvdt", op: ">", mvPerS: 0.1, signed: true });
+    expect(parseCondition("dV/dt < −0.5 mV/s")).toEqual({
+      kind: "dvdt",
+      op: "<",
+      mvPerS: -0.5,
+      signed: true,
+    });
+    expect(parseCondition("dV/dt < -0 mV/s")).toMatchObject({ kind: "dvdt", op: "<", signed: true });
+    expect(parsed("Rest for 1 hour or until dV/dt < 0.0017 mV/s").termination.conditions).toEqual([
+      { kind: "dvdt", op: "<", mvPerS: 0.0017 },
+    ]);
+    expect(parsed("Rest until dV/dt > +6 mV/min").termination.conditions).toEqual([
+      { kind: "dvdt", op: ">", mvPerS: 0.1, signed: true },
+    ]);
   });
 
   it("parses every value unit", () => {
