@@ -6,7 +6,7 @@ import type {
   CyclerSetpoint,
 } from "../../drivers/capabilities.js";
 import type { Clock } from "../../drivers/clock.js";
-import type { Direction, LimitAction, LogCriteria, Profile, StepNode } from "../profile/ast.js";
+import type { ChamberNode, Direction, LimitAction, LogCriteria, Profile, StepNode } from "../profile/ast.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
 import type { ChannelSample } from "../sampling/sample.js";
 import { effectiveLogCriteria } from "../storage/log-gate.js";
@@ -97,6 +97,16 @@ export interface RunCheckpoint {
   /** Totals when the current step began (step-level Ah/Wh conditions continue across a restart). */
   stepStart: Throughput;
   chamberWithinSinceS: number | null;
+  /** The chamber set point the run last commanded (restored before it resumes after a restart). */
+  lastChamber?: ChamberMemory | null;
+}
+
+/** A chamber step or sweep iteration, as much of it as a resume needs to restore the chamber. */
+export interface ChamberMemory {
+  path: string;
+  setpointC: number;
+  soakS: number;
+  toleranceC: number;
 }
 
 export interface RunStatus {
@@ -158,6 +168,9 @@ export class RunEngine {
   private cycleMinT = Number.POSITIVE_INFINITY;
   private cycleMaxT = Number.NEGATIVE_INFINITY;
   private chamberWithinSinceS: number | null = null;
+  private lastChamber: ChamberMemory | null = null;
+  /** While the chamber is brought back after a restart: the step to continue and its elapsed time. */
+  private restoring: { item: ProgramItem; stepElapsedS: number } | undefined;
   private prev: ChannelSample | undefined;
   /** Monotonic time up to which charge and test time are integrated. */
   private integratedToMono: number | undefined;
@@ -181,7 +194,7 @@ export class RunEngine {
     this.id = run.id;
     this.channelId = channel.id;
     this.cursor = new ProgramCursor(run.profile.steps);
-    this.window = driveWindow(run.cell, run.profile.safety);
+    this.window = driveWindow(run.cell, run.profile.safety, channel.ranges);
   }
 
   /** The cell this run drives (its limits bound the chamber it sits in). */
@@ -233,6 +246,7 @@ export class RunEngine {
       cycleStart: { ...this.cycleStart },
       stepStart: { ...(this.active?.stepStart ?? this.resumeStepStart ?? this.total) },
       chamberWithinSinceS: this.chamberWithinSinceS,
+      lastChamber: this.lastChamber,
     };
   }
 
@@ -248,6 +262,7 @@ export class RunEngine {
     this.cycleStart = { ...cp.cycleStart };
     this.resumeStepStart = { ...cp.stepStart };
     this.chamberWithinSinceS = cp.chamberWithinSinceS;
+    this.lastChamber = cp.lastChamber ?? null;
     this.state = "interrupted";
   }
 
@@ -317,6 +332,8 @@ export class RunEngine {
           }
         }
         await this.applyActive(this.prev?.voltageV ?? Number.NaN);
+      } else if (this.chamber && this.lastChamber && item.kind !== "chamber") {
+        await this.restoreChamber(this.chamber, this.lastChamber, item);
       } else {
         await this.enter(item, "", { keepElapsed: this.stepIndex > 0 });
       }
@@ -450,7 +467,51 @@ export class RunEngine {
       return;
     }
     this.emitSample(s, true);
+    const restored = this.restoring;
+    if (restored) {
+      this.restoring = undefined;
+      this.stepElapsedS = restored.stepElapsedS;
+      this.setState("running", `chamber restored (${outcome.reason}): the interrupted step continues`);
+      return this.enter(restored.item, outcome.reason, { keepElapsed: true });
+    }
     await this.leave(outcome.reason, outcome.then);
+  }
+
+  /**
+   * After a restart the chamber may have drifted (to the room, or whatever a controller does when
+   * its master goes away): it is set back to the run's last set point and must be within tolerance
+   * for the soak time again before the interrupted step continues, counters as they were.
+   */
+  private async restoreChamber(link: ChamberLink, memory: ChamberMemory, next: ProgramItem): Promise<void> {
+    const refusal = link.refusal(memory.setpointC);
+    if (refusal) return this.finish("faulted", `cannot restore the chamber before resuming: ${refusal}`);
+    try {
+      await retryOnce(() => link.chamber.setSetpoint(memory.setpointC));
+    } catch (err) {
+      return this.finish(
+        "faulted",
+        `could not restore the chamber to ${memory.setpointC} °C: ${errorMessage(err)}`,
+      );
+    }
+    this.restoring = { item: next, stepElapsedS: this.stepElapsedS };
+    this.stepElapsedS = 0;
+    this.chamberWithinSinceS = null;
+    const text = `restore chamber to ${memory.setpointC} ± ${memory.toleranceC} °C, soak ${memory.soakS} s`;
+    const node: ChamberNode = { type: "chamber", text, ...memory };
+    this.active = {
+      item: { kind: "chamber", node, text, ...memory },
+      direction: undefined,
+      conditions: undefined,
+      limits: undefined,
+      durationS: undefined,
+      stepStart: { ...this.total },
+      applied: undefined,
+      dynamic: false,
+      piecewiseConstant: false,
+      log: effectiveLogCriteria(this.run.profile.log, undefined),
+    };
+    this.setState("running", `resuming: ${text} first`);
+    await this.applyActive(Number.NaN);
   }
 
   /** Integrates the interval ending at `b`: trapezoid, unless a set point changed during it. */
@@ -574,6 +635,8 @@ export class RunEngine {
         );
       const refusal = this.chamber.refusal(item.setpointC);
       if (refusal) return this.finish("faulted", `${item.path}: ${refusal}`);
+      const { path, setpointC, soakS, toleranceC } = item;
+      this.lastChamber = { path, setpointC, soakS, toleranceC };
       try {
         await retryOnce(() => (this.chamber as ChamberLink).chamber.setSetpoint(item.setpointC));
       } catch (err) {

@@ -176,6 +176,22 @@ export class RunManager {
     };
     const engine = this.attach(stored);
     this.options.store?.save(stored);
+    if (override !== undefined) {
+      const event: RunEventRecord = {
+        channel: stored.channel,
+        run: id,
+        tWallMs: stored.createdMs,
+        state: "queued",
+        reason: stored.history[0]?.reason ?? "",
+        stepIndex: 0,
+      };
+      this.options.sink?.logRunEvent(event);
+      this.emit({ type: "state", run: id, event });
+      this.options.logger?.warn(
+        { run: id, channel: stored.channel, override },
+        "run started without a cell temperature",
+      );
+    }
     const managed = this.runs.get(id) as ManagedRun;
     if (this.options.estimate !== false) this.estimate(managed);
     await engine.start();
