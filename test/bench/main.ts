@@ -5,9 +5,12 @@
 import { runBusBench } from "./bus.js";
 import { runEngineBench } from "./engine.js";
 import { runIngestBench } from "./ingest.js";
+import { runSafetyBench } from "./safety.js";
 
 await runEngineBench();
 console.log();
 await runIngestBench();
 console.log();
 await runBusBench();
+console.log();
+await runSafetyBench();
