@@ -92,6 +92,11 @@ export class AsciiLineLink<F extends AsciiLinkFaults> {
     this.listener?.disconnectFor(ms);
   }
 
+  /** True while a cut (disconnectFor or the `disconnect` knob) is in force. */
+  get cut(): boolean {
+    return this.listener?.cut ?? false;
+  }
+
   /** Cuts the link when the `disconnect` knob fires; returns true when it did (the line goes unanswered). */
   disconnectOnFault(): boolean {
     const cut = this.options.faults.fire("disconnect");

@@ -170,6 +170,11 @@ export class EmulatedScpiServer {
     this.link.disconnectFor(ms);
   }
 
+  /** True while a cut (disconnectFor or the `disconnect` knob) is in force. */
+  get cut(): boolean {
+    return this.link.cut;
+  }
+
   async start(): Promise<void> {
     await this.link.start();
   }

@@ -126,7 +126,8 @@ describe("ea/psb-scpi against its emulator: fault knobs", () => {
     await ch.apply({ mode: "cc", currentA: 2, minV: 2.5, maxV: 4.2 });
     emulator.faults.set({ disconnect: { next: 1, forMs: 400 } });
     expect((await rejection(ch.read())).code).toBe("SCPI_TIMEOUT");
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect(emulator.faults.fired.disconnect).toBe(1);
+    await eventually(() => !emulator.server.cut, "the end of the 400 ms cut");
     await readMatchesEmulator();
     await endsSafe();
   });
