@@ -118,8 +118,10 @@ describe("emulated link timing", () => {
     // FC03 of 2 registers: an 8-byte request, t3.5, 10 ms turnaround, a 9-byte reply (11-bit characters).
     const expected = (8 + 9) * charTimeMs(9600) + frameSilenceMs(9600) + 10;
     expect(expected).toBeCloseTo(33.49, 1);
+    // The emulator's delay shows in the fastest transaction; on a loaded machine every one of a few
+    // may run late, so sampling goes on (up to 50) until one comes within the bound.
     const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    while (times.length < 5 || (Math.min(...times) >= expected + 4 && times.length < 50)) {
       const t0 = performance.now();
       await f4.readHoldingRegisters(100, 2);
       times.push(performance.now() - t0);
