@@ -20,6 +20,15 @@ export interface CellSpec {
   currentA: [number, number];
   /** [min, max] cell temperature, °C. */
   temperatureC: [number, number];
+  /** Largest current by cell temperature, linear between points (the datasheet's derating curve). */
+  derating?: DeratingPoint[];
+}
+
+/** One point of a derating curve: magnitudes in A at a cell temperature, points by rising temperature. */
+export interface DeratingPoint {
+  temperatureC: number;
+  chargeA: number;
+  dischargeA: number;
 }
 
 /** One point of a current-versus-time profile; the value holds from `tS` until the next point. */

@@ -9,13 +9,16 @@
  *   temperature: [-20, 60]           optional, default = chemistry storage range
  *   charge_temperature: [10, 45]     optional, default = chemistry charge range within `temperature`
  *   discharge_temperature: [-20, 60] optional, likewise
+ *   derating:                        optional: largest current by cell temperature (datasheet curve),
+ *     - { temperature: 0 °C, charge: 0.3 A, discharge: 3 A }    linear between points, by rising
+ *     - { temperature: 10 °C, charge: 1.5 A, discharge: 6 A }   temperature; magnitudes within `current`
  *   override:                        only to WIDEN the chemistry envelope; recorded on the Cell
  *     reason: "datasheet LG HG2 rev 1.0 allows charge to 50 °C"
  *     charge_temperature: [0, 50]    any of voltage, temperature, charge_temperature, discharge_temperature
  *
  * Ranges are [min, max] in V, A and °C; numbers or strings with units ("4.2 V", "-20 °C").
  */
-import type { CellSpec, Chemistry } from "../../drivers/capabilities.js";
+import type { CellSpec, Chemistry, DeratingPoint } from "../../drivers/capabilities.js";
 import { CHEMISTRIES } from "../../drivers/capabilities.js";
 import { CellbenchError } from "../../protocols/cellbench-error.js";
 import { didYouMean, listOr } from "../profile/suggest.js";
@@ -67,9 +70,11 @@ const CELL_KEYS = [
   "temperature",
   "charge_temperature",
   "discharge_temperature",
+  "derating",
   "override",
   "description",
 ];
+const DERATING_KEYS = ["temperature", "charge", "discharge"];
 const OVERRIDE_KEYS = ["reason", "voltage", "temperature", "charge_temperature", "discharge_temperature"];
 
 type Json = Record<string, unknown>;
@@ -160,6 +165,7 @@ export function parseCell(obj: unknown, sourceName: string): Cell {
   const temperature = range(obj.temperature, "temperature", "temperature");
   const chargeT = range(obj.charge_temperature, "temperature", "charge_temperature");
   const dischargeT = range(obj.discharge_temperature, "temperature", "discharge_temperature");
+  const derating = current ? parseDerating(obj.derating, current, issue) : undefined;
   if (!chemistry || capacityAh === undefined || !current || issues.length > 0) return fail();
 
   const chem = chemistryEnvelope(chemistry);
@@ -218,7 +224,63 @@ export function parseCell(obj: unknown, sourceName: string): Cell {
   };
   if (typeof obj.description === "string") cell.description = obj.description;
   if (override) cell.override = override;
+  if (derating) cell.derating = derating;
   return cell;
+}
+
+/** Reads `derating`: points by strictly rising temperature, magnitudes within the cell's `current`. */
+function parseDerating(
+  value: unknown,
+  current: Range,
+  issue: (path: string, message: string) => void,
+): DeratingPoint[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0) {
+    issue("derating", `expected a list of { temperature, charge, discharge }, got ${describeValue(value)}`);
+    return undefined;
+  }
+  const points: DeratingPoint[] = [];
+  for (const [i, item] of value.entries()) {
+    const path = `derating[${i}]`;
+    if (!isObject(item)) {
+      issue(path, `expected { temperature, charge, discharge }, got ${describeValue(item)}`);
+      continue;
+    }
+    for (const key of Object.keys(item))
+      if (!DERATING_KEYS.includes(key))
+        issue(`${path}.${key}`, `unknown key; a derating point takes ${listOr(DERATING_KEYS)}`);
+    const read = (key: string, kind: QuantityKind): number | undefined => {
+      if (item[key] === undefined) {
+        issue(`${path}.${key}`, "missing");
+        return undefined;
+      }
+      try {
+        return parseQuantity(item[key], kind);
+      } catch (e) {
+        issue(`${path}.${key}`, (e as Error).message);
+        return undefined;
+      }
+    };
+    const temperatureC = read("temperature", "temperature");
+    const chargeA = read("charge", "current");
+    const dischargeA = read("discharge", "current");
+    if (temperatureC === undefined || chargeA === undefined || dischargeA === undefined) continue;
+    if (chargeA < 0 || chargeA > current[1])
+      issue(`${path}.charge`, `${chargeA} A must be from 0 to the cell's ${current[1]} A charge limit`);
+    if (dischargeA < 0 || dischargeA > -current[0])
+      issue(
+        `${path}.discharge`,
+        `${dischargeA} A must be from 0 to the cell's ${-current[0]} A discharge limit (a magnitude)`,
+      );
+    const previous = points[points.length - 1];
+    if (previous && !(temperatureC > previous.temperatureC))
+      issue(
+        `${path}.temperature`,
+        `${temperatureC} °C must be above the previous point's ${previous.temperatureC} °C`,
+      );
+    points.push({ temperatureC, chargeA, dischargeA });
+  }
+  return points;
 }
 
 /** Fits a charge/discharge window inside the cell's overall temperature range. */

@@ -6,6 +6,7 @@ import type {
   CyclerSetpoint,
 } from "../../drivers/capabilities.js";
 import type { Clock } from "../../drivers/clock.js";
+import { deratedLimits } from "../cell/derating.js";
 import type { ChamberNode, Direction, LimitAction, LogCriteria, Profile, StepNode } from "../profile/ast.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
 import type { ChannelSample } from "../sampling/sample.js";
@@ -23,6 +24,7 @@ import { type CursorPosition, ProgramCursor, type ProgramItem } from "./program-
 import { InvalidTransitionError } from "./run-errors.js";
 import {
   type DriveWindow,
+  deratedWindow,
   driveCycleDurationS,
   driveWindow,
   sameSetpoint,
@@ -610,10 +612,13 @@ export class RunEngine {
         : undefined,
       stepStart: options.keepElapsed && this.resumeStepStart ? this.resumeStepStart : { ...this.total },
       applied: undefined,
+      // A derating curve moves the current limit with the cell's temperature: re-evaluated each sample.
       dynamic:
-        action?.kind === "constant"
+        (this.run.cell.derating !== undefined &&
+          (action?.kind === "constant" || action?.kind === "cccv" || action?.kind === "hold")) ||
+        (action?.kind === "constant"
           ? action.value.kind === "resistance"
-          : action?.kind === "drive-cycle" && action.unit === "W",
+          : action?.kind === "drive-cycle" && action.unit === "W"),
       piecewiseConstant: action?.kind === "drive-cycle",
       log: effectiveLogCriteria(this.run.profile.log, node),
     };
@@ -662,12 +667,20 @@ export class RunEngine {
     const setpoint: CyclerSetpoint =
       active.item.kind === "chamber"
         ? { mode: "rest" }
-        : setpointFor(active.item.node.action, this.run.cell, this.window, {
+        : setpointFor(active.item.node.action, this.run.cell, this.windowNow(), {
             voltageV: Number.isNaN(voltageV) ? this.window.minV : voltageV,
             stepElapsedS: this.stepElapsedS,
           });
     if (active.dynamic && sameSetpoint(active.applied, setpoint)) return;
     await this.applySetpoint(active, setpoint);
+  }
+
+  /** The drive window, narrowed by the cell's derating curve at its latest temperature. */
+  private windowNow(): DriveWindow {
+    const derating = this.run.cell.derating;
+    if (!derating) return this.window;
+    const t = (this.prev ?? this.gate?.latest())?.temperatureC ?? Number.NaN;
+    return deratedWindow(this.window, deratedLimits(derating, t));
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { CellSpec, CyclerRanges, CyclerSetpoint } from "../../drivers/capabilities.js";
+import type { CurrentLimits } from "../cell/derating.js";
 import type { Action, Direction, DriveValue } from "../profile/ast.js";
 
 /**
@@ -31,6 +32,15 @@ export function driveWindow(
     maxV,
     chargeLimitA: Math.max(0, Math.min(...tiers.map((r) => r[1]))),
     dischargeLimitA: Math.max(0, Math.min(...tiers.map((r) => -r[0]))),
+  };
+}
+
+/** The window with its current limits narrowed to a derating curve's at the cell's temperature now. */
+export function deratedWindow(window: DriveWindow, limits: CurrentLimits): DriveWindow {
+  return {
+    ...window,
+    chargeLimitA: Math.min(window.chargeLimitA, limits.chargeA),
+    dischargeLimitA: Math.min(window.dischargeLimitA, limits.dischargeA),
   };
 }
 
@@ -73,7 +83,8 @@ export function setpointFor(
     case "cccv": {
       const amps = currentOf(action.value, cell.capacityAh);
       if (amps === undefined) throw new Error("CC-CV needs a current or C-rate");
-      return { mode: "cccv", currentA: sign(action.direction) * amps, voltageV: action.holdVolts };
+      const limited = Math.min(amps, limitOf(window, action.direction));
+      return { mode: "cccv", currentA: sign(action.direction) * limited, voltageV: action.holdVolts };
     }
     case "constant": {
       const value = action.value;
@@ -83,7 +94,8 @@ export function setpointFor(
         const amps = Math.min(Math.abs(now.voltageV) / value.ohms, limitOf(window, action.direction));
         return { mode: "cc", currentA: s * amps, minV, maxV };
       }
-      return { mode: "cc", currentA: s * (currentOf(value, cell.capacityAh) as number), minV, maxV };
+      const amps = Math.min(currentOf(value, cell.capacityAh) as number, limitOf(window, action.direction));
+      return { mode: "cc", currentA: s * amps, minV, maxV };
     }
     case "drive-cycle": {
       const s = sign(action.direction);

@@ -128,6 +128,13 @@ function cellTypeIssues(value: unknown, field: string): RequestIssue[] {
   text(value.description, "description", '"18650 from lot 7"');
   if (value.capacity_ah !== undefined) quantity(value.capacity_ah, "capacity_ah", '"3 Ah"');
   ranges(value, "", Object.keys(CELL_RANGES));
+  if (Array.isArray(value.derating))
+    for (const [i, point] of value.derating.entries()) {
+      if (!isObject(point)) continue;
+      quantity(point.temperature, `derating[${i}].temperature`, '"10 °C"');
+      quantity(point.charge, `derating[${i}].charge`, '"1.5 A"');
+      quantity(point.discharge, `derating[${i}].discharge`, '"6 A"');
+    }
   const override = value.override;
   if (override !== undefined && !isObject(override)) {
     issue(

@@ -1,5 +1,6 @@
-import type { CellSpec } from "../../drivers/capabilities.js";
+import type { CellSpec, DeratingPoint } from "../../drivers/capabilities.js";
 import { temperatureWindows } from "../cell/cell.js";
+import { deratedLimits } from "../cell/derating.js";
 import type { SafetyLimits } from "../profile/ast.js";
 import type { ChannelSample } from "../sampling/sample.js";
 
@@ -16,6 +17,8 @@ export interface SafetyEnvelope {
   /** Cell temperatures at which current may flow into the cell, and out of it (chemistry ∩ cell ∩ profile). */
   chargeTemperatureC: [number, number];
   dischargeTemperatureC: [number, number];
+  /** The cell's derating curve (largest current by temperature), if it declares one. */
+  derating?: readonly DeratingPoint[];
 }
 
 /**
@@ -58,6 +61,7 @@ export function safetyEnvelope(cell: CellSpec, safety?: SafetyLimits): SafetyEnv
     temperatureC: tighter(cell.temperatureC, safety?.temperatureC),
     chargeTemperatureC: tighter(windows.charge, safety?.temperatureC),
     dischargeTemperatureC: tighter(windows.discharge, safety?.temperatureC),
+    ...(cell.derating ? { derating: cell.derating } : {}),
   };
 }
 
@@ -96,6 +100,19 @@ export function checkSample(
     return options.temperatureRequired
       ? { kind: "no-temperature", reason: "no cell temperature reading (sensor lost or missing)" }
       : undefined;
+  }
+  if (envelope.derating) {
+    const limits = deratedLimits(envelope.derating, t);
+    if (s.currentA > limits.chargeA + margin)
+      return {
+        kind: "current",
+        reason: `current ${fmt(s.currentA)} A above the ${fmt(limits.chargeA)} A the cell may charge at ${fmt(t)} °C (derating)`,
+      };
+    if (-s.currentA > limits.dischargeA + margin)
+      return {
+        kind: "current",
+        reason: `current ${fmt(s.currentA)} A beyond the ${fmt(limits.dischargeA)} A the cell may discharge at ${fmt(t)} °C (derating)`,
+      };
   }
   const [tMin, tMax] = envelope.temperatureC;
   if (t > tMax + TEMPERATURE_MARGIN_C)
