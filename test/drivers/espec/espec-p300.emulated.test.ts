@@ -56,7 +56,8 @@ describe("espec/p300 against its emulator", () => {
   it("drives set point changes to completion over a socat pty at 9600 baud with link timing", async () => {
     const p = await pty();
     const emu = await emulator(`serial://${p.b}?baud=9600`, { linkTiming: true, address: 2 });
-    const dev = await connected(`serial://${p.a}?baud=9600`, { address: 2 });
+    // A generous reply timeout: beside other load the emulator and socat answer late, not wrongly.
+    const dev = await connected(`serial://${p.a}?baud=9600`, { address: 2, timeoutMs: 2000 });
     expect(emu.mode).toBe("STANDBY");
     await reachSetpoint(dev, 60);
     expect(emu.mode).toBe("CONSTANT");
