@@ -219,8 +219,8 @@ export class Bench {
       const owner = [...this.channels.values()].find((s) => s.run?.id === chamberSlot.owner);
       if (owner?.run && !owner.run.isTerminal) throw new ChamberOwnedError(chamberSlot.id, chamberSlot.owner);
     }
+    this.prepareToDrive(channelId);
     if (chamberSlot) {
-      if (chamberSlot.latched) throw new ChamberLatchedError(chamberSlot.id, chamberSlot.latched);
       const others = chamberSlot.channels.filter((id) => id !== channelId);
       for (const setpointC of chamberSetpoints(run.profile.steps)) {
         const refusal = this.supervisor.chamberSetpointRefusal(chamberSlot.id, setpointC, others);
@@ -274,11 +274,18 @@ export class Bench {
     this.supervisor.release(channelId);
   }
 
-  /** Throws when the channel may not drive its cell now (its chamber is latched in safe state). */
-  assertMayDrive(channelId: string): void {
+  /**
+   * Before a run drives a channel (start or resume): throws when its chamber is latched in safe
+   * state, and watches the channel and its chamber afresh, so that a source that went silent
+   * before the run began trips the watchdog again, for this run, if it stays silent.
+   */
+  prepareToDrive(channelId: string): void {
     const chamberId = this.channel(channelId).chamberId;
     const chamber = chamberId ? this.chambers.get(chamberId) : undefined;
     if (chamber?.latched) throw new ChamberLatchedError(chamber.id, chamber.latched);
+    const now = this.clock.now();
+    this.watchdog.rearm(channelId, now);
+    if (chamber) this.watchdog.rearm(chamberKey(chamber.id), now);
   }
 
   /** Lifts a chamber's safety latch (the operator dealt with the cause). */
@@ -314,20 +321,28 @@ export class Bench {
         );
         for (const channelId of chamber.channels) {
           const slot = this.channels.get(channelId);
-          if (slot?.run?.isUnderway) {
-            await slot.run.fault(`chamber ${chamber.id} stopped answering (no reading for ${seconds} s)`);
-          }
+          if (slot?.run?.isUnderway)
+            this.detach(
+              slot.id,
+              slot.run.fault(`chamber ${chamber.id} stopped answering (no reading for ${seconds} s)`),
+            );
         }
         continue;
       }
       const slot = this.channels.get(id) as ChannelSlot;
       this.events.error?.(slot.id, new Error(`watchdog: no fresh sample from ${slot.id} for ${seconds} s`));
-      if (slot.run?.isUnderway) {
-        await slot.run.fault(`no fresh sample from ${slot.id} for ${seconds} s (watchdog)`);
-      } else {
-        await slot.channel.toSafeState().catch((err: unknown) => this.events.error?.(slot.id, err));
-      }
+      if (slot.run?.isUnderway)
+        this.detach(slot.id, slot.run.fault(`no fresh sample from ${slot.id} for ${seconds} s (watchdog)`));
+      else this.detach(slot.id, slot.channel.toSafeState());
     }
+  }
+
+  /**
+   * Lets an action of the watchdog finish on its own: a silent device may hang its safe-state call
+   * too, and that must not stop the watchdog from getting to the other channels.
+   */
+  private detach(source: string, action: Promise<void>): void {
+    void action.catch((err: unknown) => this.events.error?.(source, err));
   }
 
   private async pollChamber(slot: ChamberSlot): Promise<void> {

@@ -182,6 +182,8 @@ export class RunEngine {
   private queue: Promise<unknown> = Promise.resolve();
   /** Step-start totals kept across an interruption, for the step that resumes. */
   private resumeStepStart: Throughput | undefined;
+  /** Set when the run starts to end (faulted, completed...): nothing drives the channel after it. */
+  private finishing = false;
   /** The step's output is held off until the cell is in the temperature window of its direction. */
   private waiting: { reason: string; sinceS: number } | undefined;
 
@@ -379,12 +381,14 @@ export class RunEngine {
     });
   }
 
-  /** Latches the run as faulted (safety supervisor, watchdog, emergency stop); a no-op on ended runs. */
+  /**
+   * Latches the run as faulted (safety supervisor, watchdog, emergency stop); a no-op on ended runs.
+   * Not queued behind the run's other work: a device call of this run that never returns must not
+   * hold the fault back. From here on no set point is applied, whatever a task in flight does next.
+   */
   fault(reason: string): Promise<void> {
-    return this.serialise(async () => {
-      if (this.isTerminal) return;
-      await this.finish("faulted", reason);
-    });
+    if (this.isTerminal || this.finishing) return Promise.resolve();
+    return this.finish("faulted", reason);
   }
 
   /**
@@ -640,6 +644,7 @@ export class RunEngine {
         );
       const refusal = this.chamber.refusal(item.setpointC);
       if (refusal) return this.finish("faulted", `${item.path}: ${refusal}`);
+      if (this.finishing) return;
       const { path, setpointC, soakS, toleranceC } = item;
       this.lastChamber = { path, setpointC, soakS, toleranceC };
       try {
@@ -704,6 +709,7 @@ export class RunEngine {
   }
 
   private async applySetpoint(active: ActiveStep, setpoint: CyclerSetpoint): Promise<void> {
+    if (this.finishing) return;
     this.appliedAtMono = this.clock.now();
     try {
       await retryOnce(() => this.channel.apply(setpoint));
@@ -734,7 +740,8 @@ export class RunEngine {
   }
 
   private async finish(state: RunState, reason: string): Promise<void> {
-    if (this.isTerminal) return;
+    if (this.isTerminal || this.finishing) return;
+    this.finishing = true;
     this.waiting = undefined;
     // Safe state first: whatever else fails, the output is off.
     let safeError: unknown;
@@ -751,6 +758,7 @@ export class RunEngine {
   }
 
   private setState(state: RunState, reason: string): void {
+    if (this.isTerminal) return;
     this.state = state;
     this.reason = reason;
     this.listener.state?.({

@@ -215,7 +215,7 @@ export class RunManager {
         await engine?.pause();
         break;
       case "resume":
-        this.bench.assertMayDrive(run.stored.channel);
+        this.bench.prepareToDrive(run.stored.channel);
         run.gate.reset();
         await engine?.resume();
         break;

@@ -20,6 +20,16 @@ export class Watchdog {
     this.tripped.delete(id);
   }
 
+  /**
+   * Watches `id` afresh from `nowMs` if it is silent (a run starts on it): it trips again after the
+   * timeout unless a sample comes. A source that is fresh keeps its last sample time.
+   */
+  rearm(id: string, nowMs: number): void {
+    if (!this.tripped.has(id)) return;
+    this.tripped.delete(id);
+    this.lastFresh.set(id, nowMs);
+  }
+
   /** Returns the ids that just went stale at `nowMs`, with how long they have been silent. */
   check(nowMs: number): { id: string; silentMs: number }[] {
     const stale: { id: string; silentMs: number }[] = [];

@@ -182,7 +182,7 @@ describe("chambers know who is inside (issue 10 finding 4)", () => {
     expect(bench.chambers.get("tc1")?.latched).toMatch(
       /^temperature \d{3}(\.\d+)? °C outside -25\.\.110 °C \(cell ASSLB-0007 on ch1\)$/,
     );
-    expect(() => bench.assertMayDrive("ch2")).toThrow(/chamber tc1 is in safe state after a safety fault/);
+    expect(() => bench.prepareToDrive("ch2")).toThrow(/chamber tc1 is in safe state after a safety fault/);
     expect(transcript.states.map((s) => s.state)).toEqual(["running", "paused"]);
     await bench.shutdown();
   });

@@ -144,4 +144,32 @@ describe("watchdog on the bench (virtual clock)", () => {
     expect(hung.safeStates).toBeGreaterThanOrEqual(1);
     hung.hang = false;
   });
+
+  it("faults a run started on a channel that had already gone silent before it began", async () => {
+    const clock = new VirtualClock();
+    const bench = await Bench.open(
+      {
+        source: "test",
+        bench: "b",
+        http: { host: "127.0.0.1", port: 0 },
+        store: ":memory:",
+        devices: [{ id: "hang1", driver: "test/hanging-cycler" }],
+        chambers: [],
+        samplingPeriodMs: 100,
+        tokens: [],
+      },
+      clock,
+    );
+    bench.start();
+    hung.hang = true;
+    for (let t = 0; t <= 3000; t += 100) await clock.advanceTo(t);
+    const engine = bench.attachRun("h1", { id: "R2", cell: NMC_18650, profile: profile([rest(3600)]) }, {});
+    await engine.start();
+    for (let t = 3100; t <= 3900; t += 100) await clock.advanceTo(t);
+    expect(engine.currentState).toBe("running"); // within the watchdog time of the run's start
+    for (let t = 4000; t <= 4500; t += 100) await clock.advanceTo(t);
+    expect(engine.currentState).toBe("faulted");
+    expect(engine.status().reason).toMatch(/^no fresh sample from h1 for 1\.\d s \(watchdog\)/);
+    hung.hang = false;
+  });
 });
