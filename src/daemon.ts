@@ -6,6 +6,7 @@ import { PacedClock } from "../drivers/paced-clock.js";
 import "../drivers/all.js";
 import { driverInfo } from "../drivers/registry.js";
 import { Bench } from "./bench/bench.js";
+import { SHUTDOWN_STEP_MS, settledWithin } from "./bench/bounded.js";
 import type { BenchConfig } from "./config/load-config.js";
 import { BenchMetrics } from "./http/metrics.js";
 import { type App, buildServer } from "./http/server.js";
@@ -155,7 +156,8 @@ export class Daemon {
   async stop(options: { drainTimeoutMs?: number } = {}): Promise<void> {
     clearInterval(this.paceTimer);
     await this.app?.close();
-    await this.runs.interruptAll("daemon shut down");
+    if (!(await settledWithin([this.runs.interruptAll("daemon shut down")], SHUTDOWN_STEP_MS)))
+      this.logger.error("interrupting the runs hangs (a device is not answering); going on to safe state");
     await this.bench.shutdown();
     this.logger.info("bench stopped, every channel in safe state");
     await this.storage?.close({ drainTimeoutMs: options.drainTimeoutMs ?? 5000 });

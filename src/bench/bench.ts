@@ -25,6 +25,7 @@ import {
   UnknownChamberError,
   UnknownChannelError,
 } from "./bench-errors.js";
+import { SHUTDOWN_STEP_MS, settledWithin } from "./bounded.js";
 import { type DeviceLinkStatus, DeviceLinks } from "./device-links.js";
 
 export interface ChannelSlot {
@@ -181,22 +182,38 @@ export class Bench {
 
   /** Stops sampling, puts every channel and chamber in safe state and closes the devices. */
   async shutdown(): Promise<void> {
-    await Promise.all(this.pollers.map((p) => p.stop()));
+    await this.bounded(
+      "stopping the pollers",
+      this.pollers.map((p) => p.stop()),
+    );
     this.pollers.length = 0;
-    for (const slot of this.channels.values()) {
-      if (slot.run && !slot.run.isTerminal) await slot.run.interrupt("bench shut down");
-    }
+    const runs = [...this.channels.values()].flatMap((slot) =>
+      slot.run && !slot.run.isTerminal ? [slot.run.interrupt("bench shut down")] : [],
+    );
+    await this.bounded("interrupting the runs", runs);
     await this.allSafe();
-    await Promise.allSettled(this.devices.map((d) => d.close()));
+    await this.bounded(
+      "closing the devices",
+      this.devices.map((d) => d.close()),
+    );
+  }
+
+  /** Waits for a shutdown step at most SHUTDOWN_STEP_MS: a hung instrument must not stop the others. */
+  private async bounded(step: string, work: Promise<unknown>[]): Promise<void> {
+    if (!(await settledWithin(work, SHUTDOWN_STEP_MS)))
+      this.events.error?.(
+        "shutdown",
+        new Error(`${step} took over ${SHUTDOWN_STEP_MS} ms (a device is not answering); going on`),
+      );
   }
 
   /** Puts every channel and chamber into safe state; reports (does not throw) individual failures. */
   async allSafe(): Promise<void> {
-    const results = await Promise.allSettled([
-      ...[...this.channels.values()].map((s) => s.channel.toSafeState()),
-      ...[...this.chambers.values()].map((s) => s.chamber.toSafeState()),
+    const report = (source: string) => (err: unknown) => this.events.error?.(source, err);
+    await this.bounded("putting every channel and chamber in safe state", [
+      ...[...this.channels.values()].map((s) => s.channel.toSafeState().catch(report(s.id))),
+      ...[...this.chambers.values()].map((s) => s.chamber.toSafeState().catch(report(s.id))),
     ]);
-    for (const r of results) if (r.status === "rejected") this.events.error?.("safe-state", r.reason);
   }
 
   channel(id: string): ChannelSlot {
