@@ -41,8 +41,9 @@ describe("ea/psb-scpi against its emulator over a pty", () => {
       clock,
       options: { initialSoc },
     });
+    // A generous reply timeout: beside other load the emulator and socat answer late, not wrongly.
     psb = new EaPsbScpi(
-      deviceConfig("ea/psb-scpi", `serial://${pty.a}?baud=115200`, { timeoutMs: 500, retryMs: 100 }),
+      deviceConfig("ea/psb-scpi", `serial://${pty.a}?baud=115200`, { timeoutMs: 2000, retryMs: 100 }),
       context(clock),
     );
     await psb.connect();
@@ -161,7 +162,7 @@ describe("ea/psb-scpi in a bench, run by the RunEngine against the emulator over
           driver: "ea/psb-scpi",
           transport: `serial://${pty.a}?baud=115200`,
           channels: ["ch1"],
-          options: { timeoutMs: 500, limits: { currentA: [-10, 10] } },
+          options: { timeoutMs: 2000, limits: { currentA: [-10, 10] } },
         },
       ],
       chambers: [],

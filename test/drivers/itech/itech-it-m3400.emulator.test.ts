@@ -35,8 +35,9 @@ describe("itech/it-m3400 against its emulator", () => {
       clock,
       options: { initialSoc },
     });
+    // A generous reply timeout: beside other load the emulator and socat answer late, not wrongly.
     it3400 = new ItechItM3400(
-      deviceConfig("itech/it-m3400", `serial://${pty.a}?baud=115200`, { timeoutMs: 500, retryMs: 100 }),
+      deviceConfig("itech/it-m3400", `serial://${pty.a}?baud=115200`, { timeoutMs: 2000, retryMs: 100 }),
       context(clock),
     );
     await it3400.connect();
