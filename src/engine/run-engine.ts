@@ -244,11 +244,16 @@ export class RunEngine {
       positions: this.cursor.positions(),
       stepIndex: this.stepIndex,
       cycleIndex: this.cycleIndex,
-      stepElapsedS: this.stepElapsedS,
+      // While the chamber is being restored, the interrupted step's own time is the one to keep.
+      stepElapsedS: this.restoring?.stepElapsedS ?? this.stepElapsedS,
       testTimeS: this.testTimeS,
       total: { ...this.total },
       cycleStart: { ...this.cycleStart },
-      stepStart: { ...(this.active?.stepStart ?? this.resumeStepStart ?? this.total) },
+      stepStart: {
+        ...((this.restoring ? this.resumeStepStart : this.active?.stepStart) ??
+          this.resumeStepStart ??
+          this.total),
+      },
       chamberWithinSinceS: this.chamberWithinSinceS,
       lastChamber: this.lastChamber,
     };

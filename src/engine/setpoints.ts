@@ -37,10 +37,12 @@ export function driveWindow(
 
 /** The window with its current limits narrowed to a derating curve's at the cell's temperature now. */
 export function deratedWindow(window: DriveWindow, limits: CurrentLimits): DriveWindow {
+  // Rounded down to 10 mA: a limit that creeps with temperature is not rewritten to the instrument every sample.
+  const floor = (a: number) => Math.floor(a * 100) / 100;
   return {
     ...window,
-    chargeLimitA: Math.min(window.chargeLimitA, limits.chargeA),
-    dischargeLimitA: Math.min(window.dischargeLimitA, limits.dischargeA),
+    chargeLimitA: Math.min(window.chargeLimitA, floor(limits.chargeA)),
+    dischargeLimitA: Math.min(window.dischargeLimitA, floor(limits.dischargeA)),
   };
 }
 
