@@ -220,7 +220,8 @@ describe("watlow/f4 against its emulator", () => {
     const p = await pty();
     const emu = await emulator(`serial://${p.b}?baud=115200`, { unit: [1, 2] }, 20);
     // The 30 ms pause per controller is left out here (minGapMs 0) so 10,000 transactions take seconds.
-    const options = { minGapMs: 0, timeoutMs: 500 };
+    // A generous reply timeout: beside other load one transaction in 10,000 can take over 500 ms.
+    const options = { minGapMs: 0, timeoutMs: 2000 };
     const f4a = await connected(`serial://${p.a}?baud=115200&unit=1`, options, "tc-a");
     const f4b = await connected(`serial://${p.a}?baud=115200&unit=2`, options, "tc-b");
     await f4a.chamber.setSetpoint(30);
