@@ -6,7 +6,7 @@ import { PacedClock } from "../drivers/paced-clock.js";
 import "../drivers/all.js";
 import { driverInfo } from "../drivers/registry.js";
 import { Bench } from "./bench/bench.js";
-import { SHUTDOWN_STEP_MS, settledWithin } from "./bench/bounded.js";
+import { SHUTDOWN_STEP_MS, settledWithin } from "./bounded-wait.js";
 import type { BenchConfig } from "./config/load-config.js";
 import { BenchMetrics } from "./http/metrics.js";
 import { type App, buildServer } from "./http/server.js";

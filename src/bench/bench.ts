@@ -7,6 +7,7 @@ import type {
 } from "../../drivers/capabilities.js";
 import type { Clock } from "../../drivers/clock.js";
 import { createDevice, driverInfo } from "../../drivers/registry.js";
+import { SHUTDOWN_STEP_MS, settledWithin } from "../bounded-wait.js";
 import type { BenchConfig } from "../config/load-config.js";
 import type { ChamberLink, RunDefinition, RunEngineListener } from "../engine/run-engine.js";
 import { RunEngine } from "../engine/run-engine.js";
@@ -25,7 +26,6 @@ import {
   UnknownChamberError,
   UnknownChannelError,
 } from "./bench-errors.js";
-import { SHUTDOWN_STEP_MS, settledWithin } from "./bounded.js";
 import { type DeviceLinkStatus, DeviceLinks } from "./device-links.js";
 
 export interface ChannelSlot {
@@ -238,6 +238,8 @@ export class Bench {
     }
     this.prepareToDrive(channelId);
     if (chamberSlot) {
+      const refusal = this.chamberRefusesCell(chamberSlot, run.cell);
+      if (refusal) throw new ChamberSetpointRefusedError(refusal);
       const others = chamberSlot.channels.filter((id) => id !== channelId);
       for (const setpointC of chamberSetpoints(run.profile.steps)) {
         const refusal = this.supervisor.chamberSetpointRefusal(chamberSlot.id, setpointC, others);
@@ -273,6 +275,26 @@ export class Bench {
     );
     slot.run = engine;
     return engine;
+  }
+
+  /**
+   * Why a cell may not go into a chamber that another run drives: the chamber's set point now, or
+   * one its owner's profile will ask for, is outside the cell's temperature range.
+   */
+  private chamberRefusesCell(chamber: ChamberSlot, cell: RunDefinition["cell"]): string | undefined {
+    const owner = [...this.channels.values()].find((s) => s.run?.id === chamber.owner)?.run;
+    if (!owner?.isUnderway) return undefined;
+    const [lo, hi] = cell.temperatureC;
+    const setpoints = [
+      ...(chamber.latest ? [chamber.latest.setpointC] : []),
+      ...chamberSetpoints(owner.profileSteps),
+    ];
+    const bad = setpoints.find((c) => c < lo || c > hi);
+    if (bad === undefined) return undefined;
+    return (
+      `chamber ${chamber.id} is driven by run ${owner.id}, which holds or will set ${bad} °C, outside the ` +
+      `${lo}..${hi} °C of cell ${cell.id} (${cell.chemistry}); use another chamber or wait for that run`
+    );
   }
 
   /** Watches the cell a run puts on a channel (it stays watched until taken out: releaseCell). */

@@ -6,6 +6,7 @@ import type {
   CyclerSetpoint,
 } from "../../drivers/capabilities.js";
 import type { Clock } from "../../drivers/clock.js";
+import { SAFE_STATE_WAIT_MS, settledWithin } from "../bounded-wait.js";
 import { deratedLimits } from "../cell/derating.js";
 import type { ChamberNode, Direction, LimitAction, LogCriteria, Profile, StepNode } from "../profile/ast.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
@@ -199,6 +200,11 @@ export class RunEngine {
     this.channelId = channel.id;
     this.cursor = new ProgramCursor(run.profile.steps);
     this.window = driveWindow(run.cell, run.profile.safety, channel.ranges);
+  }
+
+  /** The profile's steps (the chamber set points it will ask for). */
+  get profileSteps(): Profile["steps"] {
+    return this.run.profile.steps;
   }
 
   /** The cell this run drives (its limits bound the chamber it sits in). */
@@ -748,13 +754,14 @@ export class RunEngine {
     if (this.isTerminal || this.finishing) return;
     this.finishing = true;
     this.waiting = undefined;
-    // Safe state first: whatever else fails, the output is off.
+    // Safe state first: whatever else fails, the output is off. An instrument that does not answer
+    // at all must not keep the run from ending (and its fault from latching): the wait is bounded.
     let safeError: unknown;
-    try {
-      await this.channel.toSafeState();
-    } catch (err) {
+    const safe = this.channel.toSafeState().catch((err: unknown) => {
       safeError = err;
-    }
+    });
+    if (!(await settledWithin([safe], SAFE_STATE_WAIT_MS)))
+      safeError = new Error(`the instrument did not confirm within ${SAFE_STATE_WAIT_MS} ms`);
     const partial = minus(this.total, this.cycleStart);
     if (state === "completed" && partial.chargeAh + partial.dischargeAh > 0) this.endCycle();
     this.active = undefined;

@@ -12,6 +12,8 @@ import type { CellSpec } from "../../drivers/capabilities.js";
 import type { SafetyLimits } from "../profile/ast.js";
 import type { ChannelSample } from "../sampling/sample.js";
 import {
+  CURRENT_MARGIN_A,
+  CURRENT_MARGIN_FRACTION,
   checkSample,
   type SafetyEnvelope,
   safetyEnvelope,
@@ -79,8 +81,17 @@ export class SafetySupervisor {
     const violation = checkSample(watched.envelope, sample, {
       temperatureRequired: watched.temperatureRequired,
     });
-    if (!violation || driving) return violation;
-    return concernsChamber(violation) ? violation : undefined;
+    if (driving) return violation;
+    if (violation && concernsChamber(violation)) return violation;
+    // No run drives the channel: any current through the cell is an output nobody commanded.
+    const [iMin, iMax] = watched.envelope.currentA;
+    const margin = CURRENT_MARGIN_FRACTION * Math.max(Math.abs(iMin), Math.abs(iMax)) + CURRENT_MARGIN_A;
+    if (Math.abs(sample.currentA) > margin)
+      return {
+        kind: "current",
+        reason: `current ${Math.round(sample.currentA * 1000) / 1000} A with no run driving the channel`,
+      };
+    return undefined;
   }
 
   /**
