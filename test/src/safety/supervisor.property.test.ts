@@ -372,22 +372,17 @@ const SILENCES: FaultKind[] = ["link-lost", "hang", "hang-all", "chamber-link-lo
 const ALL: FaultKind[] = [...VIOLATIONS, ...SILENCES, "chamber-unregulated"];
 
 /**
- * Known gaps, left out of the properties until they are fixed (CELLBENCH_FC_KNOWN_GAPS=1 checks them,
- * to see them fail; once fixed, make them always checked):
- * - IDLE_CURRENT: a channel whose run has ended is checked for temperature only, so a current
- *   beyond the envelope on it (the output drives without a command: a hardware fault) gets no
- *   safe-state command (SafetySupervisor.inspect with driving = false drops "current" violations).
- * - HUNG_SAFE_STATE: when every call of an instrument hangs, the watchdog trips and commands safe
- *   state, but RunEngine.finish awaits toSafeState() before it latches the fault: the run stays
- *   "running" (no fault event, nothing on /health) for as long as the call hangs.
- * - ATTACH_INTO_SETPOINT: a run is created (its cell goes into the chamber) while another run holds
- *   the chamber at a set point outside the new cell's range: Bench.attachRun checks the new run's own
- *   chamber steps against the cells already inside, not the chamber's present set point against the
- *   new cell (the chamber heats on until it is above that cell's maximum, then everything faults).
+ * Checked always (gaps this suite found, now fixed): current on a channel no run drives is commanded
+ * off (IDLE_CURRENT); a cell is refused from a chamber whose owner holds or will set a temperature
+ * outside its range (ATTACH_INTO_SETPOINT).
+ * Known gap, left out unless CELLBENCH_FC_KNOWN_GAPS=1: HUNG_SAFE_STATE — when every call of an
+ * instrument hangs, the run's fault now latches, but only after RunEngine waits SAFE_STATE_WAIT_MS of
+ * real time for the safe-state call, which on this auto-advancing virtual clock is long after the
+ * watchdog time plus one period (the channel itself is commanded safe in time, which is checked).
  */
 const KNOWN_GAPS = env.CELLBENCH_FC_KNOWN_GAPS === "1";
-const IDLE_CURRENT = KNOWN_GAPS;
-const ATTACH_INTO_SETPOINT = KNOWN_GAPS;
+const IDLE_CURRENT = true;
+const ATTACH_INTO_SETPOINT = true;
 const HUNG_SAFE_STATE = KNOWN_GAPS;
 
 /** Chamber set points of the calm profiles: inside every generated cell's charge and discharge windows. */
