@@ -90,7 +90,7 @@ describe("a simulated bench at --speed 100 beside two CPU-burning processes", ()
       if (e.type === "state" && ["completed", "stopped", "aborted", "faulted"].includes(e.event.state))
         ended.set(e.run, `${e.event.state}${e.event.reason ? `: ${e.event.reason}` : ""}`);
     });
-    const runs = CHANNELS.map((channel, i) => `R20261203-000${i + 1}`);
+    const runs = CHANNELS.map((_channel, i) => `R20261203-000${i + 1}`);
     try {
       for (const [i, channel] of CHANNELS.entries())
         await daemon.runs.create(
