@@ -155,13 +155,17 @@ describe("ea/psb-modbus against its emulator", () => {
   it("over a pty with link timing at 19200 baud: transactions take the wire's time", async () => {
     await overPty(10, 0.5, { linkTiming: true, turnaroundMs: 5 }, 19_200);
     const ch = psb!.channels[0]!;
-    const started = performance.now();
-    for (let k = 0; k < 10; k++) await ch.read();
-    const perReadMs = (performance.now() - started) / 10;
     // FC03 of 5 registers: 8 + 15 bytes of 11 bits (13.2 ms), t3.5 after each frame (2 × 2.0 ms) and
-    // 5 ms turnaround ≈ 22.2 ms, plus the host's own t3.5 before each request.
-    expect(perReadMs).toBeGreaterThan(21);
-    expect(perReadMs).toBeLessThan(60);
+    // 5 ms turnaround ≈ 22.2 ms, plus the host's own t3.5 before each request. No read may be faster;
+    // on a loaded machine many are slower, so reads go on (up to 50) until one comes within the bound.
+    const times: number[] = [];
+    while (times.length < 10 || (Math.min(...times) >= 60 && times.length < 50)) {
+      const started = performance.now();
+      await ch.read();
+      times.push(performance.now() - started);
+    }
+    expect(Math.min(...times)).toBeGreaterThan(21);
+    expect(Math.min(...times)).toBeLessThan(60);
   });
 
   it("unplug and replug the pty: output-unknown meanwhile, then remote on and output off again", async () => {
