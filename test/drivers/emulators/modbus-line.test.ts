@@ -156,7 +156,8 @@ describe("sharing one emulated line", () => {
     const host = createTransport(`serial://${pty.a}?baud=19200`);
     cleanups.push(() => host.close());
     await host.open();
-    const b = new ModbusBus(host, { timeoutMs: 300 });
+    // A generous reply timeout: beside other load the emulator and socat answer late, not wrongly.
+    const b = new ModbusBus(host, { timeoutMs: 2000 });
     cleanups.push(() => {
       b.dispose();
       return undefined;
