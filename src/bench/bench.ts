@@ -12,7 +12,7 @@ import type { BenchConfig } from "../config/load-config.js";
 import type { ChamberLink, RunDefinition, RunEngineListener } from "../engine/run-engine.js";
 import { RunEngine } from "../engine/run-engine.js";
 import { ChamberSupervisor, hotterThanCells } from "../safety/chamber-supervisor.js";
-import type { Violation } from "../safety/safety-envelope.js";
+import { safetyEnvelope, type Violation } from "../safety/safety-envelope.js";
 import { concernsChamber, SafetySupervisor } from "../safety/supervisor.js";
 import { defaultWatchdogMs, Watchdog } from "../safety/watchdog.js";
 import { Poller } from "../sampling/poller.js";
@@ -238,7 +238,7 @@ export class Bench {
     }
     this.prepareToDrive(channelId);
     if (chamberSlot) {
-      const refusal = this.chamberRefusesCell(chamberSlot, run.cell);
+      const refusal = this.chamberRefusesCell(chamberSlot, run);
       if (refusal) throw new ChamberSetpointRefusedError(refusal);
       const others = chamberSlot.channels.filter((id) => id !== channelId);
       for (const setpointC of chamberSetpoints(run.profile.steps)) {
@@ -281,10 +281,12 @@ export class Bench {
    * Why a cell may not go into a chamber that another run drives: the chamber's set point now, or
    * one its owner's profile will ask for, is outside the cell's temperature range.
    */
-  private chamberRefusesCell(chamber: ChamberSlot, cell: RunDefinition["cell"]): string | undefined {
+  private chamberRefusesCell(chamber: ChamberSlot, run: RunDefinition): string | undefined {
     const owner = [...this.channels.values()].find((s) => s.run?.id === chamber.owner)?.run;
     if (!owner?.isUnderway) return undefined;
-    const [lo, hi] = cell.temperatureC;
+    const cell = run.cell;
+    // The range the supervisor will hold the cell to: its own, narrowed by the profile's safety.
+    const [lo, hi] = safetyEnvelope(cell, run.profile.safety).temperatureC;
     const setpoints = [
       ...(chamber.latest ? [chamber.latest.setpointC] : []),
       ...chamberSetpoints(owner.profileSteps),
