@@ -91,7 +91,7 @@ export function checkSample(
     return { kind: "voltage", reason: `voltage ${fmt(s.voltageV)} V outside ${vMin}..${vMax} V` };
   }
   const [iMin, iMax] = envelope.currentA;
-  const margin = CURRENT_MARGIN_FRACTION * Math.max(Math.abs(iMin), Math.abs(iMax)) + CURRENT_MARGIN_A;
+  const margin = currentMargin(envelope);
   if (!(s.currentA >= iMin - margin && s.currentA <= iMax + margin)) {
     return { kind: "current", reason: `current ${fmt(s.currentA)} A outside ${iMin}..${iMax} A` };
   }
@@ -134,6 +134,12 @@ export function checkSample(
     };
   }
   return undefined;
+}
+
+/** Current beyond a limit that still counts as measurement error: 2 % of the largest allowed current + 10 mA. */
+export function currentMargin(envelope: SafetyEnvelope): number {
+  const [iMin, iMax] = envelope.currentA;
+  return CURRENT_MARGIN_FRACTION * Math.max(Math.abs(iMin), Math.abs(iMax)) + CURRENT_MARGIN_A;
 }
 
 /** True when `t` is outside `window` by more than the sensor margin. */

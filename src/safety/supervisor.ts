@@ -12,9 +12,8 @@ import type { CellSpec } from "../../drivers/capabilities.js";
 import type { SafetyLimits } from "../profile/ast.js";
 import type { ChannelSample } from "../sampling/sample.js";
 import {
-  CURRENT_MARGIN_A,
-  CURRENT_MARGIN_FRACTION,
   checkSample,
+  currentMargin,
   type SafetyEnvelope,
   safetyEnvelope,
   TEMPERATURE_MARGIN_C,
@@ -84,9 +83,7 @@ export class SafetySupervisor {
     if (driving) return violation;
     if (violation && concernsChamber(violation)) return violation;
     // No run drives the channel: any current through the cell is an output nobody commanded.
-    const [iMin, iMax] = watched.envelope.currentA;
-    const margin = CURRENT_MARGIN_FRACTION * Math.max(Math.abs(iMin), Math.abs(iMax)) + CURRENT_MARGIN_A;
-    if (Math.abs(sample.currentA) > margin)
+    if (Math.abs(sample.currentA) > currentMargin(watched.envelope))
       return {
         kind: "current",
         reason: `current ${Math.round(sample.currentA * 1000) / 1000} A with no run driving the channel`,
