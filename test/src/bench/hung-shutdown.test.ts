@@ -5,36 +5,21 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../drivers/clock.js";
-import { registerDriver } from "../../../drivers/registry.js";
 import { loadConfig } from "../../../src/config/load-config.js";
 import { Daemon } from "../../../src/daemon.js";
+import { never, RESTING, registerScriptedCycler } from "../../support/scripted-cycler.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "cellbench-hung-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A cycler whose every call hangs once `hang` is set (an instrument stuck mid-reply). */
-const state = { hang: false, safeStates: 0 };
-const never = () => new Promise<never>(() => {});
-registerDriver({
-  name: "test/hanging-everything",
-  description: "a cycler whose calls never return once hung",
-  simulated: true,
-  create: (config) => ({
-    id: config.id,
-    driver: config.driver,
-    channels: [
-      {
-        id: "h1",
-        ranges: { voltageV: [0, 5], currentA: [-5, 5], powerW: 25, modes: ["rest", "cc"] },
-        apply: () => (state.hang ? never() : Promise.resolve()),
-        read: () =>
-          state.hang ? never() : Promise.resolve({ voltageV: 3.7, currentA: 0, temperatureC: 25 }),
-        toSafeState: () => (state.hang ? never() : Promise.resolve()),
-      },
-    ],
-    connect: async () => undefined,
-    close: () => (state.hang ? never() : Promise.resolve()),
-  }),
+const state = { hang: false };
+const orHang = <T>(value: T) => (state.hang ? never() : Promise.resolve(value));
+registerScriptedCycler("test/hanging-everything", "h1", {
+  apply: () => orHang(undefined),
+  read: () => orHang({ ...RESTING }),
+  toSafeState: () => orHang(undefined),
+  close: () => orHang(undefined),
 });
 
 describe("shutdown with an instrument that hangs", () => {

@@ -1,50 +1,22 @@
 /** Issue 10 deliver 6: a channel that measures no cell temperature runs nothing with temperature limits unless told why. */
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../drivers/clock.js";
-import { registerDriver } from "../../../drivers/registry.js";
 import { Bench } from "../../../src/bench/bench.js";
 import type { RunEventRecord } from "../../../src/run/records.js";
 import { RunManager } from "../../../src/run/run-manager.js";
 import { profile, rest } from "../../support/profile-builders.js";
+import { RESTING, registerScriptedCycler, scriptedBenchConfig } from "../../support/scripted-cycler.js";
 import { NMC_18650 } from "../../support/sim-bench.js";
 import { rejection } from "../../support/wait.js";
 
-registerDriver({
-  name: "test/no-thermocouple",
-  description: "a cycler that, like every real one today, reports no cell temperature",
-  simulated: true,
-  create: (config) => ({
-    id: config.id,
-    driver: config.driver,
-    channels: [
-      {
-        id: "n1",
-        ranges: { voltageV: [0, 5], currentA: [-5, 5], powerW: 25, modes: ["rest", "cc", "cv"] },
-        apply: async () => undefined,
-        read: async () => ({ voltageV: 3.7, currentA: 0, temperatureC: Number.NaN }),
-        toSafeState: async () => undefined,
-      },
-    ],
-    connect: async () => undefined,
-    close: async () => undefined,
-  }),
+// Like every real cycler today: no cell temperature.
+registerScriptedCycler("test/no-thermocouple", "n1", {
+  read: async () => ({ ...RESTING, temperatureC: Number.NaN }),
 });
 
 async function openBench() {
   const clock = new VirtualClock();
-  const bench = await Bench.open(
-    {
-      source: "test",
-      bench: "b",
-      http: { host: "127.0.0.1", port: 0 },
-      store: ":memory:",
-      devices: [{ id: "cyc", driver: "test/no-thermocouple" }],
-      chambers: [],
-      samplingPeriodMs: 1000,
-      tokens: [],
-    },
-    clock,
-  );
+  const bench = await Bench.open(scriptedBenchConfig("test/no-thermocouple", 1000), clock);
   bench.start();
   await clock.advanceTo(1000);
   return { bench, clock };

@@ -1,39 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../drivers/clock.js";
-import { registerDriver } from "../../../drivers/registry.js";
 import type { SimChamber } from "../../../drivers/sim/sim-chamber.js";
 import type { SimCyclerChannel } from "../../../drivers/sim/sim-cycler.js";
 import { Bench } from "../../../src/bench/bench.js";
 import { defaultWatchdogMs, Watchdog } from "../../../src/safety/watchdog.js";
 import { profile, rest } from "../../support/profile-builders.js";
+import {
+  never,
+  RESTING,
+  registerScriptedCycler,
+  scriptedBenchConfig,
+} from "../../support/scripted-cycler.js";
 import { NMC_18650, openSimBench, recordingListener } from "../../support/sim-bench.js";
 
 /** A cycler whose reads stop returning at all once `hang` is set (a driver stuck in a call). */
 const hung = { hang: false, safeStates: 0 };
-registerDriver({
-  name: "test/hanging-cycler",
-  description: "a cycler whose read() can hang forever",
-  simulated: true,
-  create: (config) => ({
-    id: config.id,
-    driver: config.driver,
-    channels: [
-      {
-        id: "h1",
-        ranges: { voltageV: [0, 5], currentA: [-5, 5], powerW: 25, modes: ["rest", "cc"] },
-        apply: async () => undefined,
-        read: () =>
-          hung.hang
-            ? new Promise(() => {})
-            : Promise.resolve({ voltageV: 3.7, currentA: 0, temperatureC: 25 }),
-        toSafeState: async () => {
-          hung.safeStates++;
-        },
-      },
-    ],
-    connect: async () => undefined,
-    close: async () => undefined,
-  }),
+registerScriptedCycler("test/hanging-cycler", "h1", {
+  read: () => (hung.hang ? never() : Promise.resolve({ ...RESTING })),
+  toSafeState: async () => {
+    hung.safeStates++;
+  },
 });
 
 describe("Watchdog", () => {
@@ -119,19 +105,7 @@ describe("watchdog on the bench (virtual clock)", () => {
 
   it("runs on a loop of its own: a device tick that never returns still faults the run", async () => {
     const clock = new VirtualClock();
-    const bench = await Bench.open(
-      {
-        source: "test",
-        bench: "b",
-        http: { host: "127.0.0.1", port: 0 },
-        store: ":memory:",
-        devices: [{ id: "hang1", driver: "test/hanging-cycler" }],
-        chambers: [],
-        samplingPeriodMs: 100,
-        tokens: [],
-      },
-      clock,
-    );
+    const bench = await Bench.open(scriptedBenchConfig("test/hanging-cycler", 100), clock);
     const engine = bench.attachRun("h1", { id: "R1", cell: NMC_18650, profile: profile([rest(3600)]) }, {});
     bench.start();
     await engine.start();
@@ -147,19 +121,7 @@ describe("watchdog on the bench (virtual clock)", () => {
 
   it("faults a run started on a channel that had already gone silent before it began", async () => {
     const clock = new VirtualClock();
-    const bench = await Bench.open(
-      {
-        source: "test",
-        bench: "b",
-        http: { host: "127.0.0.1", port: 0 },
-        store: ":memory:",
-        devices: [{ id: "hang1", driver: "test/hanging-cycler" }],
-        chambers: [],
-        samplingPeriodMs: 100,
-        tokens: [],
-      },
-      clock,
-    );
+    const bench = await Bench.open(scriptedBenchConfig("test/hanging-cycler", 100), clock);
     bench.start();
     hung.hang = true;
     for (let t = 0; t <= 3000; t += 100) await clock.advanceTo(t);
