@@ -15,7 +15,7 @@ import { ChamberSupervisor, hotterThanCells } from "../safety/chamber-supervisor
 import { safetyEnvelope, type Violation } from "../safety/safety-envelope.js";
 import { concernsChamber, SafetySupervisor } from "../safety/supervisor.js";
 import { defaultWatchdogMs, Watchdog } from "../safety/watchdog.js";
-import { Poller } from "../sampling/poller.js";
+import { Poller, type PollerStats } from "../sampling/poller.js";
 import type { ChannelSample } from "../sampling/sample.js";
 import {
   ChamberLatchedError,
@@ -178,6 +178,11 @@ export class Bench {
       this.pollers.push(poller);
       poller.start();
     }
+  }
+
+  /** Each sampling loop's (and the watchdog's) tick counts and lateness, by loop name. */
+  pollerStats(): { name: string; stats: Readonly<PollerStats> }[] {
+    return this.pollers.map((p) => ({ name: p.name, stats: { ...p.stats } }));
   }
 
   /** Stops sampling, puts every channel and chamber in safe state and closes the devices. */

@@ -70,6 +70,17 @@ export class DryRunBusyError extends CellbenchError {
   }
 }
 
+/** Too much of one kind of work at once: per token (TOO_MANY_CONCURRENT, 429) or in total (SERVER_BUSY, 503). */
+export class BusyError extends CellbenchError {
+  constructor(
+    code: "TOO_MANY_CONCURRENT" | "SERVER_BUSY",
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super(code, message);
+  }
+}
+
 export class ProfileStoreFullError extends CellbenchError {
   constructor(limit: number) {
     super(

@@ -64,6 +64,10 @@ export interface HttpOptions {
   driveCycleDir?: string;
   /** Limits of the dry run behind POST /api/v1/profiles/check. */
   dryRun?: { maxSamples?: number; maxConcurrent?: number; maxQueued?: number };
+  /** Live event streams (SSE): connections per token and in total, and what one client may hold. */
+  streams?: { perToken?: number; total?: number };
+  /** Run exports (CSV/BDF) in progress per token and in total. */
+  exports?: { perToken?: number; total?: number };
 }
 
 export interface ServerDeps {

@@ -33,6 +33,10 @@ export class Poller {
     if (!(options.periodMs > 0)) throw new RangeError(`poller ${options.name}: period must be > 0 ms`);
   }
 
+  get name(): string {
+    return this.options.name;
+  }
+
   start(): void {
     if (this.loop !== undefined) return;
     this.loop = this.run();

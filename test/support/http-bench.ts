@@ -1,4 +1,4 @@
-import { VirtualClock } from "../../drivers/clock.js";
+import { type Clock, VirtualClock } from "../../drivers/clock.js";
 import "../../drivers/all.js";
 import type { CellSpec } from "../../drivers/capabilities.js";
 import { Bench } from "../../src/bench/bench.js";
@@ -30,10 +30,10 @@ export const NMC_CELL_BODY = {
   temperature: [-20, 60],
 };
 
-export interface HttpBench {
+export interface HttpBench<C extends Clock = VirtualClock> {
   app: App;
   bench: Bench;
-  clock: VirtualClock;
+  clock: C;
   runs: RunManager;
   store: RunStore;
   profiles: ProfileStore;
@@ -58,6 +58,8 @@ export interface HttpBenchOptions {
   metrics?: BenchMetrics;
   /** Stands in for the storage layer (only what the API calls needs to be there). */
   storage?: Partial<Storage>;
+  /** Receives every poller wake-up's lateness after its deadline, ms. */
+  onLateness?: (poller: string, ms: number) => void;
 }
 
 /**
@@ -65,7 +67,14 @@ export interface HttpBenchOptions {
  * API server on top (not listening; use inject or listen on 127.0.0.1:0). Sampling has started.
  */
 export async function openHttpBench(options: HttpBenchOptions = {}): Promise<HttpBench> {
-  const clock = new VirtualClock({ auto: options.auto ?? true });
+  return openHttpBenchOn(new VirtualClock({ auto: options.auto ?? true }), options);
+}
+
+/** openHttpBench on a clock of the caller's (a SystemClock for tests that measure real lateness). */
+export async function openHttpBenchOn<C extends Clock>(
+  clock: C,
+  options: HttpBenchOptions = {},
+): Promise<HttpBench<C>> {
   const config: BenchConfig = {
     ...simBenchConfig({
       ...(options.cell ? { cell: options.cell } : {}),
@@ -79,7 +88,12 @@ export async function openHttpBench(options: HttpBenchOptions = {}): Promise<Htt
     ...options.config,
   };
   let ticks = 0;
-  const bench = await Bench.open(config, clock, { lateness: () => ticks++ });
+  const bench = await Bench.open(config, clock, {
+    lateness: (poller, ms) => {
+      ticks++;
+      options.onLateness?.(poller, ms);
+    },
+  });
   const store = new RunStore(":memory:");
   const profiles = new ProfileStore(":memory:");
   const logs: string[] = [];

@@ -1,0 +1,114 @@
+/**
+ * The attack harness: a simulated bench on the real clock, its API listening on loopback, and a run
+ * charging on ch1, so a test can measure what a hostile request costs the sampling loop: each
+ * wake-up's lateness, the ticks it missed, and whether any run faulted.
+ */
+
+import { expect } from "vitest";
+import { SystemClock } from "../../drivers/clock.js";
+import { auth, type HttpBench, type HttpBenchOptions, NMC_CELL_BODY, openHttpBenchOn } from "./http-bench.js";
+
+/** The attack may add at most this much to the sampling loop's 99th-percentile lateness. */
+export const ATTACK_LATENESS_P99_MS = 5;
+/** Sampling period of the attacked bench: short, so a stall of a few periods is plain to see. */
+export const ATTACK_PERIOD_MS = 20;
+
+export interface AttackBench extends HttpBench<SystemClock> {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** The run charging on ch1 throughout. */
+  runId: string;
+  /** Lateness of every wake-up since the last `measure`, ms. */
+  samples: number[];
+}
+
+export interface LatenessFigures {
+  ticks: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Deadlines the sampling loops skipped because a tick or the event loop overran. */
+  missed: number;
+}
+
+export interface AttackReport {
+  baseline: LatenessFigures;
+  attack: LatenessFigures;
+  /** Runs that are faulted or aborted after the attack (id and reason). */
+  harmedRuns: string[];
+}
+
+/** Opens the bench, listens on 127.0.0.1:0 and starts a gentle 1 h charge on ch1. */
+export async function openAttackBench(options: HttpBenchOptions = {}): Promise<AttackBench> {
+  const samples: number[] = [];
+  const h = await openHttpBenchOn(new SystemClock(), {
+    periodMs: ATTACK_PERIOD_MS,
+    ...options,
+    onLateness: (_poller, ms) => samples.push(ms),
+  });
+  await h.app.listen({ host: "127.0.0.1", port: 0 });
+  const address = h.app.server.address();
+  if (address === null || typeof address === "string") throw new Error("no TCP address");
+  const url = `http://127.0.0.1:${address.port}`;
+  const res = await fetch(`${url}/api/v1/runs`, {
+    method: "POST",
+    headers: { ...auth("operator"), "content-type": "application/json" },
+    body: JSON.stringify({
+      channel: "ch1",
+      cell: NMC_CELL_BODY,
+      profile: { name: "victim", steps: ["Charge at 0.1C for 1 h"] },
+    }),
+  });
+  if (res.status !== 201) throw new Error(`the victim run did not start: ${res.status} ${await res.text()}`);
+  const runId = ((await res.json()) as { id: string }).id;
+  return Object.assign(h, { url, runId, samples });
+}
+
+function figures(samples: number[], missed: number): LatenessFigures {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { ticks: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), missed };
+}
+
+const missedSoFar = (h: AttackBench) => h.bench.pollerStats().reduce((sum, p) => sum + p.stats.missed, 0);
+
+/** Lets the bench sample for `ms` of real time and returns what its loops saw. */
+async function window(h: AttackBench, body: () => Promise<unknown>, minMs: number): Promise<LatenessFigures> {
+  h.samples.length = 0;
+  const missed = missedSoFar(h);
+  const started = Date.now();
+  await body();
+  const left = minMs - (Date.now() - started);
+  if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+  return figures(h.samples, missedSoFar(h) - missed);
+}
+
+/**
+ * Measures a quiet baseline, then runs `attack` (and at least `minMs` of sampling alongside it), and
+ * reports both. The baseline is measured on the same machine moments before, so a host that is busy
+ * with other work (CI beside CPU burners) raises both alike.
+ */
+export async function underAttack(
+  h: AttackBench,
+  attack: () => Promise<unknown>,
+  minMs = 1000,
+): Promise<AttackReport> {
+  const baseline = await window(h, async () => undefined, minMs);
+  const during = await window(h, attack, minMs);
+  const harmedRuns = h.runs
+    .list()
+    .filter((r) => r.state === "faulted" || r.state === "aborted")
+    .map((r) => `${r.id} ${r.state}: ${r.reason ?? ""}`);
+  return { baseline, attack: during, harmedRuns };
+}
+
+/** No run faulted, no tick missed, and the attack added under ATTACK_LATENESS_P99_MS to the p99. */
+export function expectUnharmed(report: AttackReport): void {
+  expect(report.harmedRuns, "runs harmed by the attack").toEqual([]);
+  expect(report.attack.missed, `missed ticks (${JSON.stringify(report)})`).toBe(0);
+  expect(report.attack.ticks, "the loop kept sampling").toBeGreaterThan(10);
+  expect(
+    report.attack.p99Ms,
+    `lateness p99 under attack vs. baseline (${JSON.stringify(report)})`,
+  ).toBeLessThan(report.baseline.p99Ms + ATTACK_LATENESS_P99_MS);
+}
