@@ -36,6 +36,7 @@ import { BenchMetrics } from "./metrics.js";
 import { PROBLEM_CONTENT_TYPE, problem, problemOf } from "./problem.js";
 import { assertDepth } from "./request-input.js";
 import { registerEventRoutes } from "./routes/event-routes.js";
+import { registerExportRoutes } from "./routes/export-routes.js";
 import { registerProfileRoutes } from "./routes/profile-routes.js";
 import { registerRunRoutes } from "./routes/run-routes.js";
 import { registerSafetyRoutes } from "./routes/safety-routes.js";
@@ -337,6 +338,7 @@ export function buildServer(deps: ServerDeps): App {
     registerSystemRoutes(api, ctx);
     registerProfileRoutes(api, ctx);
     registerRunRoutes(api, ctx);
+    registerExportRoutes(api, ctx);
     registerSafetyRoutes(api, ctx);
     registerEventRoutes(api, ctx);
     done();

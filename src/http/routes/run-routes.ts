@@ -1,10 +1,8 @@
-import { Readable } from "node:stream";
 import { Type } from "@sinclair/typebox";
 import type { FastifyReply } from "fastify";
 import { CellbenchError } from "../../../protocols/cellbench-error.js";
 import { ProfileError } from "../../profile/profile-error.js";
 import type { RunState } from "../../run/records.js";
-import { StorageUnavailableError } from "../http-errors.js";
 import type { StoredResponse } from "../idempotency.js";
 import { PROBLEM_CONTENT_TYPE, problemOf } from "../problem.js";
 import { resolveProfile } from "../profile-resolve.js";
@@ -13,7 +11,6 @@ import {
   CreateRunBody,
   EmergencyStopBody,
   EmergencyStopResult,
-  ExportQuery,
   errorResponses,
   IdempotencyHeaders,
   RunIdParams,
@@ -34,7 +31,7 @@ const ACTION_SUMMARY: Record<(typeof ACTIONS)[number], string> = {
   clear: "Clear the latched fault of a faulted run so its channel can start another run",
 };
 
-/** Runs: create, list, detail, control, export; emergency stop. */
+/** Runs: create, list, detail, control; emergency stop. (Export: export-routes.ts.) */
 export function registerRunRoutes(app: App, ctx: ServerContext): void {
   const limit = ctx.options.controlRateLimit ?? { max: 60, windowMs: 60_000 };
   const rateLimit = { max: limit.max, timeWindow: limit.windowMs };
@@ -193,53 +190,6 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
         faulted: faulted.map((info) => runView(ctx.runs.get(info.id), now)),
         channels_safe: ctx.bench.channels.size,
       };
-    },
-  );
-
-  app.get(
-    "/api/v1/runs/:id/data",
-    {
-      config: { role: "viewer" },
-      schema: {
-        summary: "Export a run's logged samples as Battery Data Format CSV",
-        tags: ["runs"],
-        security: bearer,
-        params: RunIdParams,
-        querystring: ExportQuery,
-        produces: ["text/csv"],
-        response: {
-          200: { content: { "text/csv": { schema: Type.String() } } },
-          ...errorResponses(400, 401, 403, 404, 502, 503),
-        },
-      },
-    },
-    async (request, reply) => {
-      const info = ctx.runs.get(request.params.id);
-      const storage = ctx.storage;
-      if (!storage) throw new StorageUnavailableError();
-      const chamber = ctx.bench.channels.get(info.channel)?.chamberId;
-      const abort = new AbortController();
-      request.raw.on("close", () => abort.abort());
-      const chunks = storage.exportRunCsv({
-        run: info.id,
-        ...(chamber ? { chamber } : {}),
-        signal: abort.signal,
-      });
-      // Read the header and the first page before answering, so a failing query is still a problem response.
-      const first: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        const next = await chunks.next();
-        if (next.done) break;
-        first.push(next.value);
-      }
-      async function* all(): AsyncGenerator<string> {
-        yield* first;
-        yield* chunks;
-      }
-      return (reply as FastifyReply)
-        .type("text/csv; charset=utf-8")
-        .header("content-disposition", `attachment; filename="${info.id}.csv"`)
-        .send(Readable.from(all()));
     },
   );
 }
