@@ -347,7 +347,10 @@ export class Bench {
       if (slot) await this.pollChamber(slot);
     }
     for (const channel of device.channels) {
-      await this.pollChannel(this.channels.get(channel.id) as ChannelSlot);
+      // One channel's failure never costs the device's other channels their sample.
+      await this.pollChannel(this.channels.get(channel.id) as ChannelSlot).catch((err: unknown) =>
+        this.events.error?.(channel.id, err),
+      );
     }
   }
 
@@ -397,12 +400,12 @@ export class Bench {
       const tWallMs = this.stampWall(chamberKey(slot.id), slot.latest?.tWallMs);
       slot.latest = { ...reading, tMonoMs: this.clock.now(), tWallMs };
       this.watchdog.fresh(chamberKey(slot.id), slot.latest.tMonoMs);
-      this.events.chamberSample?.(slot);
     } catch (err) {
       slot.readErrors++;
       this.events.error?.(`${slot.id}`, err);
       return;
     }
+    this.report(slot.id, () => this.events.chamberSample?.(slot));
     await this.superviseChamber(slot);
   }
 
@@ -472,15 +475,25 @@ export class Bench {
     }
     slot.latest = sample;
     this.watchdog.fresh(slot.id, tMonoMs);
-    this.events.channelSample?.(slot, sample);
+    // Listeners and the run's own handling report their errors: none may skip the checks below.
+    this.report(slot.id, () => this.events.channelSample?.(slot, sample));
     const run = slot.run?.isUnderway ? slot.run : undefined;
     const violation = this.supervisor.inspect(sample, run !== undefined);
     if (violation) await this.safeState(slot);
-    if (slot.run && !slot.run.isTerminal) await slot.run.onSample(sample);
+    if (slot.run && !slot.run.isTerminal)
+      await slot.run.onSample(sample).catch((err: unknown) => this.events.error?.(slot.id, err));
     if (!violation) this.violating.delete(slot.id);
     else if (run || !this.violating.has(slot.id)) {
       this.violating.add(slot.id);
       await this.onViolation(slot, violation);
+    }
+  }
+
+  private report(source: string, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.events.error?.(source, err);
     }
   }
 

@@ -84,6 +84,11 @@ export interface RunEngineListener {
   state?(event: RunEventRecord): void;
   step?(change: StepChange): void;
   cycle?(summary: CycleRecord): void;
+  /**
+   * A listener call above threw (logging or encoding failed). The run goes on: its steps, limits
+   * and safety never wait for a listener, and the error is reported here instead.
+   */
+  error?(err: unknown, during: "sample" | "state" | "step" | "cycle"): void;
 }
 
 /** Everything needed to continue a run after a restart (written with each outbox commit). */
@@ -637,16 +642,18 @@ export class RunEngine {
       piecewiseConstant: action?.kind === "drive-cycle",
       log: effectiveLogCriteria(this.run.profile.log, node),
     };
-    this.listener.step?.({
-      run: this.id,
-      channel: this.channelId,
-      tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
-      stepIndex: this.stepIndex,
-      cycleIndex: this.cycleIndex,
-      path: item.path,
-      text: item.text,
-      endedBecause,
-    });
+    this.notify("step", (l) =>
+      l.step?.({
+        run: this.id,
+        channel: this.channelId,
+        tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
+        stepIndex: this.stepIndex,
+        cycleIndex: this.cycleIndex,
+        path: item.path,
+        text: item.text,
+        endedBecause,
+      }),
+    );
     if (item.kind === "chamber") {
       if (!this.chamber)
         return this.finish(
@@ -733,17 +740,19 @@ export class RunEngine {
 
   private endCycle(): void {
     const c = minus(this.total, this.cycleStart);
-    this.listener.cycle?.({
-      channel: this.channelId,
-      run: this.id,
-      cell: this.run.cell.id,
-      tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
-      cycleIndex: this.cycleIndex,
-      ...c,
-      coulombicEfficiency: c.chargeAh > 0 ? c.dischargeAh / c.chargeAh : Number.NaN,
-      minTemperatureC: Number.isFinite(this.cycleMinT) ? this.cycleMinT : Number.NaN,
-      maxTemperatureC: Number.isFinite(this.cycleMaxT) ? this.cycleMaxT : Number.NaN,
-    });
+    this.notify("cycle", (l) =>
+      l.cycle?.({
+        channel: this.channelId,
+        run: this.id,
+        cell: this.run.cell.id,
+        tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
+        cycleIndex: this.cycleIndex,
+        ...c,
+        coulombicEfficiency: c.chargeAh > 0 ? c.dischargeAh / c.chargeAh : Number.NaN,
+        minTemperatureC: Number.isFinite(this.cycleMinT) ? this.cycleMinT : Number.NaN,
+        maxTemperatureC: Number.isFinite(this.cycleMaxT) ? this.cycleMaxT : Number.NaN,
+      }),
+    );
     this.cycleIndex++;
     this.cycleStart = { ...this.total };
     this.cycleMinT = Number.POSITIVE_INFINITY;
@@ -773,14 +782,16 @@ export class RunEngine {
     if (this.isTerminal) return;
     this.state = state;
     this.reason = reason;
-    this.listener.state?.({
-      channel: this.channelId,
-      run: this.id,
-      tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
-      state,
-      reason,
-      stepIndex: this.stepIndex,
-    });
+    this.notify("state", (l) =>
+      l.state?.({
+        channel: this.channelId,
+        run: this.id,
+        tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
+        state,
+        reason,
+        stepIndex: this.stepIndex,
+      }),
+    );
   }
 
   private emitSample(s: ChannelSample, forced: boolean): void {
@@ -803,10 +814,24 @@ export class RunEngine {
       cycleIndex: this.cycleIndex,
     };
     this.lastRecord = record;
-    this.listener.sample?.(record, {
-      forced,
-      criteria: this.active?.log ?? effectiveLogCriteria(this.run.profile.log, undefined),
-    });
+    this.notify("sample", (l) =>
+      l.sample?.(record, {
+        forced,
+        criteria: this.active?.log ?? effectiveLogCriteria(this.run.profile.log, undefined),
+      }),
+    );
+  }
+
+  private notify(during: "sample" | "state" | "step" | "cycle", call: (l: RunEngineListener) => void): void {
+    try {
+      call(this.listener);
+    } catch (err) {
+      try {
+        this.listener.error?.(err, during);
+      } catch {
+        // A reporter that throws too has nothing left to report to; the run goes on.
+      }
+    }
   }
 }
 

@@ -484,6 +484,9 @@ export const HealthView = Type.Object({
       backlog_points: Type.Integer(),
       oldest_unsent_age_s: Nullable(Type.Number()),
       dead_letters: Type.Integer(),
+      unencodable: Type.Integer({
+        description: "Records not stored because line protocol cannot carry them",
+      }),
     }),
   ),
 });

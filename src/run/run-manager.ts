@@ -296,6 +296,7 @@ export class RunManager {
     const sink = this.options.sink;
     const emit = (event: RunEvent) => this.emit(event);
     let engine: RunEngine | undefined;
+    let listenerErrors = 0;
     const listener: RunEngineListener = {
       sample: (record, log) => {
         if (
@@ -317,6 +318,14 @@ export class RunManager {
       cycle: (summary) => {
         sink?.logCycle(summary);
         emit({ type: "cycle", run: stored.id, summary });
+      },
+      error: (err, during) => {
+        listenerErrors++;
+        if (listenerErrors % 1000 === 1)
+          this.options.logger?.error(
+            { run: stored.id, err, during, errors: listenerErrors },
+            "logging or streaming a run's record failed; the run and its safety checks go on",
+          );
       },
       state: (event) => {
         sink?.logRunEvent(event);

@@ -33,6 +33,8 @@ export interface StorageStatus {
   };
   written: { points: number; batches: number; requests: number; bisectedBatches: number };
   deadLetters: { total: number; sinceStart: number; lastMessage: string | null };
+  /** Records that could not be encoded as line protocol (reported and counted, never thrown at the sampler). */
+  unencodable: { sinceStart: number; lastMessage: string | null };
   outbox: {
     commits: number;
     commitErrors: number;
@@ -55,6 +57,7 @@ export function buildStorageStatus(parts: {
   outbox: OutboxStats;
   deadLetterTotal: number;
   lastDeadLetterMessage: string | null;
+  unencodable: { sinceStart: number; lastMessage: string | null };
 }): StorageStatus {
   const { forwarder: f, backlog: b, outbox: o } = parts;
   return {
@@ -88,6 +91,7 @@ export function buildStorageStatus(parts: {
       sinceStart: f.deadLetters,
       lastMessage: parts.lastDeadLetterMessage,
     },
+    unencodable: { ...parts.unencodable },
     outbox: {
       commits: o.commits,
       commitErrors: o.commitErrors,
@@ -113,6 +117,12 @@ export function renderStorageMetrics(status: StorageStatus): string {
     "gauge",
     "1 when InfluxDB answered the last request",
     s.influx.reachable === true,
+  );
+  metric(
+    "cellbench_storage_unencodable_total",
+    "counter",
+    "Records that could not be encoded as line protocol since start-up (not stored; see the log)",
+    s.unencodable.sinceStart,
   );
   metric("cellbench_storage_backlog_rows", "gauge", "Outbox rows waiting for InfluxDB", s.backlog.rows);
   metric("cellbench_storage_backlog_points", "gauge", "Points waiting for InfluxDB", s.backlog.points);

@@ -16,7 +16,7 @@ import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord } from "../
 import type { BackoffOptions } from "./backoff.js";
 import { type BdfExportOptions, bdfCsvChunks } from "./bdf-export.js";
 import { Forwarder } from "./forwarder.js";
-import { createInfluxClient } from "./influx-client.js";
+import { createInfluxClient, createInfluxQuery } from "./influx-client.js";
 import {
   backfillDownsample,
   durationMs,
@@ -76,6 +76,10 @@ export class Storage {
   private readonly statusLogEveryMs: number;
   private statusTimer: NodeJS.Timeout | undefined;
   private lastDeadLetterMessage: string | null = null;
+  private readonly unencodable: { sinceStart: number; lastMessage: string | null } = {
+    sinceStart: 0,
+    lastMessage: null,
+  };
   private late: { fromMs: number; toMs: number } | undefined;
   private backfill: Promise<void> | undefined;
 
@@ -185,23 +189,44 @@ export class Storage {
 
   /** Encodes and appends a logged cell sample. */
   logCell(record: CellRecord): void {
-    this.outbox.append(this.encoder.cell(record));
+    this.append("cell sample", () => this.encoder.cell(record));
   }
 
   /** Encodes and appends a chamber reading (skipped when it carries no finite value). */
   logChamber(record: ChamberRecord): void {
-    const line = this.encoder.chamber(record);
-    if (line !== undefined) this.outbox.append(line);
+    this.append("chamber reading", () => this.encoder.chamber(record));
   }
 
   /** Encodes and appends a run state change. */
   logRunEvent(record: RunEventRecord): void {
-    this.outbox.append(this.encoder.runEvent(record));
+    this.append("run event", () => this.encoder.runEvent(record));
   }
 
   /** Encodes and appends a cycle summary. */
   logCycle(record: CycleRecord): void {
-    this.outbox.append(this.encoder.cycle(record));
+    this.append("cycle summary", () => this.encoder.cycle(record));
+  }
+
+  /**
+   * The log methods are called from the sampling path and must never throw there: a record that
+   * cannot be encoded (a tag value line protocol cannot carry) is counted, and the first of each
+   * kind, then every 1000th, is logged.
+   */
+  private append(kind: string, encode: () => string | undefined): void {
+    let line: string | undefined;
+    try {
+      line = encode();
+    } catch (err) {
+      this.unencodable.sinceStart++;
+      this.unencodable.lastMessage = `${kind}: ${err instanceof Error ? err.message : String(err)}`;
+      if (this.unencodable.sinceStart % 1000 === 1)
+        this.log.error(
+          { err, unencodable: this.unencodable.sinceStart },
+          `a ${kind} could not be encoded for InfluxDB and is not stored`,
+        );
+      return;
+    }
+    if (line !== undefined) this.outbox.append(line);
   }
 
   /** Stores a run's checkpoint with the next commit (atomically with the lines appended before it). */
@@ -231,6 +256,7 @@ export class Storage {
       outbox: this.outbox.stats(),
       deadLetterTotal: this.outbox.deadLetterCount(),
       lastDeadLetterMessage: this.lastDeadLetterMessage,
+      unencodable: this.unencodable,
     });
   }
 
@@ -239,11 +265,14 @@ export class Storage {
     return renderStorageMetrics(this.status());
   }
 
-  /** Streams a run of this bench as BDF CSV (header first, then one chunk per page). */
+  /**
+   * Streams a run of this bench as BDF CSV (header first, then chunks of at most `sliceRows` rows),
+   * in bounded slices of the event loop; `signal` aborts the query in flight.
+   */
   exportRunCsv(
     options: Omit<BdfExportOptions, "database" | "bench"> & { bench?: string },
   ): AsyncGenerator<string> {
-    return bdfCsvChunks(this.influx, {
+    return bdfCsvChunks(createInfluxQuery(this.target), {
       ...options,
       database: this.target.database,
       bench: options.bench ?? this.encoder.bench,

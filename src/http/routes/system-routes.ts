@@ -125,11 +125,16 @@ function healthOf(ctx: ServerContext) {
       backlog_points: s.backlog.points,
       oldest_unsent_age_s: s.backlog.oldestUnsentAgeS,
       dead_letters: s.deadLetters.total,
+      unencodable: s.unencodable.sinceStart,
     };
     if (s.influx.reachable === false)
       problems.push("InfluxDB is unreachable; samples are spooled in the outbox");
     if (s.deadLetters.total > 0)
       problems.push(`${s.deadLetters.total} lines were refused by InfluxDB (dead letters)`);
+    if (s.unencodable.sinceStart > 0)
+      problems.push(
+        `${s.unencodable.sinceStart} records could not be encoded and are not stored (last: ${s.unencodable.lastMessage})`,
+      );
   }
   for (const chamber of bench.chambers.values())
     if (chamber.latched)

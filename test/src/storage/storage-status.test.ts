@@ -42,6 +42,7 @@ describe("storage status", () => {
     outbox,
     deadLetterTotal: 3,
     lastDeadLetterMessage: "partial write: field type conflict",
+    unencodable: { sinceStart: 2, lastMessage: "cell sample: tag cell has a line feed" },
   });
 
   it("gathers backlog, last success, errors and dead letters in one object", () => {
