@@ -115,12 +115,17 @@ export function setpointFor(
 
 /** Piecewise-constant value of a time series at `tS`. */
 function valueAt(points: { tS: number; value: number }[], tS: number): number {
-  let value = points[0]?.value ?? 0;
-  for (const p of points) {
-    if (p.tS > tS) break;
-    value = p.value;
+  // Binary search for the last point at or before tS: this runs on every sample of the step.
+  let lo = 0;
+  let hi = points.length - 1;
+  if (hi < 0) return 0;
+  if ((points[0] as { tS: number }).tS > tS) return (points[0] as { value: number }).value;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((points[mid] as { tS: number }).tS <= tS) lo = mid;
+    else hi = mid - 1;
   }
-  return value;
+  return (points[lo] as { value: number }).value;
 }
 
 /** True when two set points command the same thing (so re-applying can be skipped). */

@@ -5,7 +5,7 @@
  * those files relative to that folder: a client never sees an absolute path of the server.
  */
 
-import { readdirSync, readFileSync, realpathSync } from "node:fs";
+import { readdirSync, realpathSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { CellbenchError } from "../../protocols/cellbench-error.js";
 import { type Cell, CellError, parseCell } from "../cell/cell.js";
@@ -13,6 +13,7 @@ import type { Profile } from "../profile/ast.js";
 import { ProfileTypeError, parseProfile } from "../profile/document.js";
 import { ProfileError } from "../profile/profile-error.js";
 import { closest } from "../profile/suggest.js";
+import { MAX_TEXT_FILE_BYTES, readTextFile } from "../profile/text-file.js";
 import { isNumberText } from "../profile/units.js";
 import { tagValueProblem } from "../storage/tag-values.js";
 import { RequestInvalidError, type RequestIssue } from "./http-errors.js";
@@ -245,9 +246,17 @@ class DriveCycleFolder {
       return fail("the path names the daemon's drive-cycle folder itself; name a CSV file in it");
     }
     try {
-      return readFileSync(absolute, "utf8");
+      return readTextFile(absolute);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? "error";
+      if (code === "ENOTREG")
+        return fail(
+          `cannot read ${named}: it is not a regular file (a FIFO, device or socket); name a CSV file in the folder`,
+        );
+      if (code === "EFBIG")
+        return fail(
+          `cannot read ${named}: it is larger than ${MAX_TEXT_FILE_BYTES / 1024 / 1024} MiB; split the trace into shorter files`,
+        );
       if (code === "ENOENT" || code === "ENOTDIR") {
         return fail(
           `cannot read ${named}: no such file in the daemon's drive-cycle folder${this.suggest(absolute)}; check the name (paths are relative to that folder)`,

@@ -21,7 +21,6 @@
  * tolerance 1 °C) placed before the step, with path `<step path>.ambient`; the chamber then stays
  * at that temperature until the next chamber step (PyBaMM would return to its global temperature).
  */
-import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import type {
   Action,
@@ -42,6 +41,7 @@ import { type DriveCycleReference, parseCondition, parseStepString, StepStringEr
 import { checkLog, checkStructure, formatSeconds } from "./structure.js";
 import { didYouMean, listOr } from "./suggest.js";
 import { describeValue, parseQuantity, type QuantityKind, QuantityTypeError } from "./units.js";
+import { readTextFile } from "./text-file.js";
 import { parseYamlText } from "./yaml-text.js";
 
 export interface ParseProfileOptions {
@@ -65,8 +65,12 @@ export interface ParseProfileOptions {
  */
 export class ProfileTypeError extends ProfileError {}
 
-/** Most points a drive-cycle step may hold after looping it for its "for" duration. */
-export const MAX_DRIVE_CYCLE_POINTS = 2_000_000;
+/**
+ * Most drive-cycle points one profile may hold, all steps together, after looping each for its
+ * "for" duration. A run carries them from the parser to the engine and its record: this keeps that
+ * well under a millisecond of copying. Longer tests loop with `repeat:`, which costs nothing.
+ */
+export const MAX_DRIVE_CYCLE_POINTS = 50_000;
 
 const TOP_KEYS = ["name", "description", "safety", "log", "drive_cycles", "steps"];
 const KIND_KEYS = ["step", "chamber", "repeat", "sweep"] as const;
@@ -102,6 +106,7 @@ class DocumentReader {
   private readonly typeIssues: ProfileIssue[] = [];
   private driveCycleNames = new Map<string, string>();
   private readonly fileCache = new Map<string, string>();
+  private driveCyclePoints = 0;
 
   constructor(private readonly options: ParseProfileOptions) {}
 
@@ -477,7 +482,7 @@ class DocumentReader {
     let content = this.fileCache.get(absolute);
     if (content === undefined) {
       try {
-        content = (this.options.readFile ?? ((p: string) => readFileSync(p, "utf8")))(absolute);
+        content = (this.options.readFile ?? ((p: string) => readTextFile(p)))(absolute);
       } catch (e) {
         const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
         this.issue(
@@ -497,8 +502,13 @@ class DocumentReader {
         );
         return undefined;
       }
-      const points =
-        durationS === undefined ? trace.points : loopTrace(trace.points, durationS, MAX_DRIVE_CYCLE_POINTS);
+      const budget = MAX_DRIVE_CYCLE_POINTS - this.driveCyclePoints;
+      if (trace.points.length > budget)
+        throw new DriveCycleCsvError(
+          `has ${trace.points.length} points, more than the ${budget} left of the ${MAX_DRIVE_CYCLE_POINTS} a profile may hold in all its drive cycles; use a shorter trace`,
+        );
+      const points = durationS === undefined ? trace.points : loopTrace(trace.points, durationS, budget);
+      this.driveCyclePoints += points.length;
       return { kind: "drive-cycle", direction: ref.direction, file, unit: trace.unit, points };
     } catch (e) {
       if (!(e instanceof DriveCycleCsvError)) throw e;

@@ -148,7 +148,7 @@ export function loopTrace(
       if (tS > durationS) return out;
       if (out.length >= maxPoints) {
         throw new DriveCycleCsvError(
-          `looping it for ${durationS} s would need more than ${maxPoints} points; shorten the "for" duration`,
+          `looping it for ${durationS} s would need more than the ${maxPoints} points a profile may still hold; shorten the "for" duration and loop with repeat: instead`,
         );
       }
       out.push({ tS, value: p.value });

@@ -82,7 +82,9 @@ export function checkStructure(steps: ProfileNode[]): ProfileIssue[] {
         path: g.path,
         message:
           `no step is labelled "${g.label}"${didYouMean(g.label, known)}; ` +
-          (known.length > 0 ? `labels are: ${known.join(", ")}` : "add `label: <name>` to the target step"),
+          (known.length > 0
+            ? `labels are: ${known.slice(0, 20).join(", ")}${known.length > 20 ? ` and ${known.length - 20} more` : ""}`
+            : "add `label: <name>` to the target step"),
       });
     }
   }

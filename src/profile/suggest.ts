@@ -1,9 +1,24 @@
-/** Returns the candidate closest to `word` (edit distance ≤ 2, case-insensitive), for "did you mean" hints. */
+/**
+ * Words longer than this get no suggestion: nothing a person types by mistake is that long, and the
+ * edit distance costs |word| × |candidate| per candidate.
+ */
+export const SUGGEST_MAX_CHARS = 64;
+/** Candidates compared at most (a profile may hold thousands of labels). */
+export const SUGGEST_MAX_CANDIDATES = 1000;
+
+/**
+ * Returns the candidate closest to `word` (edit distance ≤ 2, case-insensitive), for "did you mean"
+ * hints. Bounded: at most SUGGEST_MAX_CANDIDATES candidates of at most SUGGEST_MAX_CHARS, and only
+ * those whose length is within 2 of the word's (any other is farther than 2 edits).
+ */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  if (word.length > SUGGEST_MAX_CHARS) return undefined;
+  const w = word.toLowerCase();
   let best: string | undefined;
   let bestDistance = 3;
-  for (const candidate of candidates) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+  for (const candidate of candidates.slice(0, SUGGEST_MAX_CANDIDATES)) {
+    if (Math.abs(candidate.length - w.length) >= bestDistance) continue;
+    const d = editDistance(w, candidate.toLowerCase());
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;

@@ -328,8 +328,13 @@ class Validator {
     points: { tS: number; value: number }[],
     say: (m: string) => void,
   ): void {
-    const forward = Math.max(0, ...points.map((p) => p.value));
-    const backward = Math.max(0, ...points.map((p) => -p.value));
+    // A loop, not Math.max(...points): spreading a long trace overflows the call stack.
+    let forward = 0;
+    let backward = 0;
+    for (const p of points) {
+      if (p.value > forward) forward = p.value;
+      if (-p.value > backward) backward = -p.value;
+    }
     const opposite: Direction = direction === "charge" ? "discharge" : "charge";
     if (unit === "A") {
       this.checkAmps(forward, direction, " at its peak", say);

@@ -86,7 +86,7 @@ describe("loopTrace", () => {
 
   it("refuses to grow past the point budget", () => {
     expect(() => loopTrace(trace, 1000, 10)).toThrow(
-      'looping it for 1000 s would need more than 10 points; shorten the "for" duration',
+      'looping it for 1000 s would need more than the 10 points a profile may still hold; shorten the "for" duration',
     );
   });
 });
