@@ -10,15 +10,41 @@ import { didYouMean } from "./suggest.js";
 /** Shortest sampling/logging period a step may ask for, s. */
 export const MIN_PERIOD_S = 0.01;
 
+/** Most nodes (steps, chamber steps, repeats, sweeps) a profile may hold, written out. */
+export const MAX_PROFILE_NODES = 5000;
+/** Most steps a profile may execute, loops unrolled (100 years of 5 min steps). */
+export const MAX_EXECUTED_STEPS = 10_000_000;
+/** Longest label, characters. */
+export const MAX_LABEL_CHARS = 64;
+
+/** Steps the profile executes with every loop unrolled (Infinity past MAX_EXECUTED_STEPS). */
+export function executedSteps(nodes: ProfileNode[]): number {
+  let total = 0;
+  for (const n of nodes) {
+    if (n.type === "repeat") total += n.count * executedSteps(n.steps);
+    else if (n.type === "sweep") total += n.chamberC.length * (1 + executedSteps(n.steps));
+    else total += 1;
+    if (!(total <= MAX_EXECUTED_STEPS)) return Number.POSITIVE_INFINITY;
+  }
+  return total;
+}
+
 /** Returns the structural problems of a profile's steps (empty when there are none). */
 export function checkStructure(steps: ProfileNode[]): ProfileIssue[] {
   const issues: ProfileIssue[] = [];
   const labels = new Map<string, string>();
   const gotos: { path: string; label: string }[] = [];
 
+  let nodeCount = 0;
   const visit = (nodes: ProfileNode[]): void => {
     for (const node of nodes) {
-      if (node.label !== undefined) {
+      if (++nodeCount > MAX_PROFILE_NODES) return;
+      if (node.label !== undefined && node.label.length > MAX_LABEL_CHARS) {
+        issues.push({
+          path: `${node.path}.label`,
+          message: `the label is ${node.label.length} characters long; use at most ${MAX_LABEL_CHARS}`,
+        });
+      } else if (node.label !== undefined) {
         const first = labels.get(node.label);
         if (first !== undefined) {
           issues.push({
@@ -74,6 +100,18 @@ export function checkStructure(steps: ProfileNode[]): ProfileIssue[] {
     }
   };
   visit(steps);
+  if (nodeCount > MAX_PROFILE_NODES) {
+    issues.push({
+      path: "steps",
+      message: `the profile has more than ${MAX_PROFILE_NODES} steps written out; loop with repeat: instead of writing steps out`,
+    });
+    return issues;
+  }
+  if (executedSteps(steps) > MAX_EXECUTED_STEPS)
+    issues.push({
+      path: "steps",
+      message: `the loops would execute more than ${MAX_EXECUTED_STEPS} steps; lower the repeat counts`,
+    });
 
   for (const g of gotos) {
     if (!labels.has(g.label)) {
