@@ -14,10 +14,17 @@
  *   ours are — Surface Temperature T1 / degC (temperature_t1_celsius: the cell's sensor) and
  *   Ambient Temperature / degC (ambient_temperature_celsius: the chamber air, when a chamber is given).
  * Current and power keep our sign (positive = charge), which is BDF's too (Q_chg integrates max(I, 0)).
+ *
+ * In the daemon an export shares the event loop with the sampling loop, so its CPU comes in bounded
+ * slices: a page is at most `pageSize` rows (parsed in one slice), formatted `sliceRows` rows at a
+ * time, and every slice of every export waits for its own turn of the event loop (`exportTurn`), so
+ * timers (the sampling ticks) run between any two slices however many exports are in progress. The
+ * generator is pulled, never pushed: a consumer that stops reading stops the queries.
  */
 import type { Writable } from "node:stream";
 import type { InfluxDB } from "influx";
 import { ExportQueryError } from "./errors.js";
+import type { InfluxQueryText } from "./influx-client.js";
 import { CELL_FIELDS, CHAMBER_FIELDS, MEASUREMENTS } from "./record-encoder.js";
 
 /** Cell fields exported, in column order, with their BDF column names. */
@@ -54,9 +61,87 @@ export interface BdfExportOptions {
   ambientMaxAgeS?: number;
   /** Retention policy to read (default: the database's default policy). */
   retentionPolicy?: string;
-  /** Rows per query (default 10,000). */
+  /** Rows per query (default 2,000: about 350 kB of JSON, parsed in one slice of about 1 ms). */
   pageSize?: number;
+  /** Rows formatted per slice of the event loop, and per yielded chunk (default 500). */
+  sliceRows?: number;
+  /** Aborts the export: the query in flight is cancelled and the generator throws ExportQueryError. */
   signal?: AbortSignal;
+}
+
+/** Default rows per InfluxDB query of an export. */
+export const EXPORT_PAGE_ROWS = 2_000;
+/** Default rows formatted per slice of the event loop. */
+export const EXPORT_SLICE_ROWS = 250;
+
+/**
+ * Where an export reads from: a node-influx client (the CLI; not abortable) or an abortable query
+ * function from `createInfluxQuery` (the daemon), whose body the export parses in its own slice.
+ */
+export type ExportSource = InfluxDB | InfluxQueryText;
+
+/**
+ * InfluxDB queries of all exports in flight at once. Each page costs InfluxDB tens of ms of CPU, so
+ * exports one after another leave it (and the daemon beside it) the rest of the machine.
+ */
+export const EXPORT_QUERIES_AT_ONCE = 1;
+
+let queriesRunning = 0;
+const queryWaiters: (() => void)[] = [];
+
+/** Runs `query` when fewer than EXPORT_QUERIES_AT_ONCE export queries are in flight (FIFO). */
+async function inQuerySlot<T>(query: () => Promise<T>): Promise<T> {
+  if (queriesRunning < EXPORT_QUERIES_AT_ONCE) queriesRunning++;
+  else await new Promise<void>((resolve) => queryWaiters.push(resolve)); // the slot is handed over
+  try {
+    return await query();
+  } finally {
+    const next = queryWaiters.shift();
+    if (next) next();
+    else queriesRunning--;
+  }
+}
+
+/** Share of the event loop's time that all exports together may take (the rest is left idle for it). */
+export const EXPORT_LOOP_SHARE = 0.5;
+
+const turns: (() => void)[] = [];
+let turnScheduled = false;
+/** Until when (performance.now) no export may start a slice, to keep exports within their share. */
+let idleUntil = 0;
+
+/**
+ * Resolves in a later turn of the event loop, one waiter per turn across every export in the
+ * process (first come, first served): each slice of export work runs alone in its turn, with the
+ * timers and I/O of the rest of the daemon between any two slices. After a slice of `ms` (see
+ * `exportSliceDone`) the next turn waits so that exports take at most EXPORT_LOOP_SHARE of the time.
+ */
+export function exportTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    turns.push(resolve);
+    if (!turnScheduled) {
+      turnScheduled = true;
+      scheduleTurn();
+    }
+  });
+}
+
+/** Reports the time a slice of export work took, ms: the next slice starts after a fair idle time. */
+export function exportSliceDone(ms: number): void {
+  idleUntil = Math.max(idleUntil, performance.now()) + (ms * (1 - EXPORT_LOOP_SHARE)) / EXPORT_LOOP_SHARE;
+}
+
+function scheduleTurn(): void {
+  const wait = idleUntil - performance.now();
+  if (wait >= 1) setTimeout(nextTurn, Math.ceil(wait));
+  else setImmediate(nextTurn);
+}
+
+function nextTurn(): void {
+  const resolve = turns.shift();
+  if (turns.length > 0) setImmediate(scheduleTurn);
+  else turnScheduled = false;
+  resolve?.();
 }
 
 interface Page {
@@ -68,10 +153,11 @@ interface Page {
  * Yields the CSV text of a run: the header line first, then one chunk per page. Rows are in time
  * order; an empty run yields the header only.
  */
-export async function* bdfCsvChunks(influx: InfluxDB, options: BdfExportOptions): AsyncGenerator<string> {
+export async function* bdfCsvChunks(influx: ExportSource, options: BdfExportOptions): AsyncGenerator<string> {
   const withAmbient = options.chamber !== undefined;
   yield `${bdfColumns(withAmbient).map(csvField).join(",")}\n`;
-  const pageSize = options.pageSize ?? 10_000;
+  const pageSize = Math.max(1, options.pageSize ?? EXPORT_PAGE_ROWS);
+  const sliceRows = Math.max(1, options.sliceRows ?? EXPORT_SLICE_ROWS);
   const from = measurementRef(options.retentionPolicy, MEASUREMENTS.cell);
   const fields = CELL_COLUMNS.filter(([field]) => field !== "time").map(([field]) => quoteIdent(field));
   const where = `${quoteIdent("bench")} = ${stringLiteral(options.bench)} AND ${quoteIdent("run")} = ${stringLiteral(options.run)}`;
@@ -92,25 +178,33 @@ export async function* bdfCsvChunks(influx: InfluxDB, options: BdfExportOptions)
       const firstTime = Number(page.values[0]?.[0] ?? 0);
       ambient = new AsOfReader(influx, options, firstTime, pageSize);
     }
-    let chunk = "";
-    for (const row of page.values) {
-      const t = Number(row[0]);
-      let line = "";
-      for (let i = 0; i < index.length; i++) {
-        const col = index[i] as number;
-        const value = CELL_COLUMNS[i]?.[0] === "time" ? t / 1000 : row[col];
-        line += `${i === 0 ? "" : ","}${csvValue(value)}`;
+    for (let start = 0; start < page.values.length; start += sliceRows) {
+      await exportTurn();
+      if (options.signal?.aborted) throw new ExportQueryError("export aborted");
+      const began = performance.now();
+      let chunk = "";
+      const end = Math.min(page.values.length, start + sliceRows);
+      for (let r = start; r < end; r++) {
+        const row = page.values[r] as unknown[];
+        const t = Number(row[0]);
+        let line = "";
+        for (let i = 0; i < index.length; i++) {
+          const col = index[i] as number;
+          const value = CELL_COLUMNS[i]?.[0] === "time" ? t / 1000 : row[col];
+          line += `${i === 0 ? "" : ","}${csvValue(value)}`;
+        }
+        if (ambient) line += `,${csvValue(await ambient.valueAt(t))}`;
+        chunk += `${line}\n`;
       }
-      if (ambient) line += `,${csvValue(await ambient.valueAt(t))}`;
-      chunk += `${line}\n`;
+      exportSliceDone(performance.now() - began);
+      yield chunk;
     }
-    yield chunk;
   }
 }
 
 /** Streams a run's BDF CSV into `out`, honouring back-pressure. Resolves with the number of data rows. */
 export async function writeBdfCsv(
-  influx: InfluxDB,
+  influx: ExportSource,
   options: BdfExportOptions,
   out: Writable,
 ): Promise<{ rows: number }> {
@@ -128,7 +222,7 @@ export async function writeBdfCsv(
  * points of several series with equal timestamps are neither lost nor repeated.
  */
 async function* pagedRows(
-  influx: InfluxDB,
+  influx: ExportSource,
   options: BdfExportOptions,
   build: (timeCondition: string | undefined) => string,
   pageSize: number,
@@ -162,14 +256,31 @@ async function* pagedRows(
 }
 
 async function queryPage(
-  influx: InfluxDB,
+  influx: ExportSource,
   options: BdfExportOptions,
   query: string,
 ): Promise<Page | undefined> {
   let raw: { results?: { series?: Page[]; error?: string }[] };
   try {
-    raw = (await influx.queryRaw(query, { database: options.database, precision: "ms" })) as typeof raw;
+    if (typeof influx === "function") {
+      const text = await inQuerySlot(() =>
+        influx(query, {
+          database: options.database,
+          precision: "ms",
+          ...(options.signal ? { signal: options.signal } : {}),
+        }),
+      );
+      await exportTurn(); // parsing a page is a slice of its own
+      const began = performance.now();
+      raw = JSON.parse(text) as typeof raw;
+      exportSliceDone(performance.now() - began);
+    } else {
+      raw = (await inQuerySlot(() =>
+        influx.queryRaw(query, { database: options.database, precision: "ms" }),
+      )) as typeof raw;
+    }
   } catch (err) {
+    if (options.signal?.aborted) throw new ExportQueryError("export aborted", { cause: err });
     throw new ExportQueryError(`export query failed (${(err as Error).message}): ${query}`, { cause: err });
   }
   const result = raw.results?.[0];
@@ -186,7 +297,7 @@ class AsOfReader {
   private current: { t: number; value: unknown } | undefined;
   private readonly maxAgeMs: number;
 
-  constructor(influx: InfluxDB, options: BdfExportOptions, firstTimeMs: number, pageSize: number) {
+  constructor(influx: ExportSource, options: BdfExportOptions, firstTimeMs: number, pageSize: number) {
     this.maxAgeMs = (options.ambientMaxAgeS ?? 600) * 1000;
     const from = measurementRef(options.retentionPolicy, MEASUREMENTS.chamber);
     const where =

@@ -187,7 +187,7 @@ describe("BDF CSV export from a real influxd", () => {
     });
     const result = await writeBdfCsv(
       influx,
-      { database: DB, bench: "b5", run: "R-long", pageSize: 10_000 },
+      { database: DB, bench: "b5", run: "R-long", pageSize: 10_000, sliceRows: 10_000 },
       sink,
     );
     expect(result.rows).toBe(n);
