@@ -30,6 +30,11 @@ export interface BenchConfig {
   /** A channel without a fresh sample this long goes to safe state (default 5 periods, at least 1 s). */
   watchdogMs?: number;
   tokens: { role: Role; token: string }[];
+  /**
+   * Where `tokens` came from: the file's auth.tokens, or CELLBENCH_TOKENS, which replaces them whole
+   * (fileTokensReplaced counts the file's tokens left unused). Absent: the file.
+   */
+  tokenSource?: { from: "file" } | { from: "CELLBENCH_TOKENS"; fileTokensReplaced: number };
 }
 
 /** Parses "100 ms", "1 s", "2 min" (the profile language's durations) or a bare number of milliseconds. */
@@ -115,11 +120,15 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
   } catch (err) {
     issues.push((err as Error).message);
   }
-  const tokens = [...(config.auth?.tokens ?? [])];
-  try {
-    tokens.push(...tokensFromEnv(env.CELLBENCH_TOKENS));
-  } catch (err) {
-    issues.push((err as Error).message);
+  // CELLBENCH_TOKENS, when set and not empty, replaces the file's auth.tokens (it does not add to them).
+  const fileTokens = config.auth?.tokens ?? [];
+  let tokens = fileTokens.map((t) => ({ ...t }));
+  let tokenSource: NonNullable<BenchConfig["tokenSource"]> = { from: "file" };
+  if (env.CELLBENCH_TOKENS !== undefined && env.CELLBENCH_TOKENS !== "") {
+    const parsed = parseTokensEnv(env.CELLBENCH_TOKENS);
+    issues.push(...parsed.issues);
+    tokens = parsed.tokens;
+    tokenSource = { from: "CELLBENCH_TOKENS", fileTokensReplaced: fileTokens.length };
   }
   if (issues.length > 0) throw new ConfigError(source, issues);
 
@@ -136,6 +145,7 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
       samplingPeriodMs,
       ...(watchdogMs !== undefined ? { watchdogMs } : {}),
       tokens,
+      tokenSource,
     };
     if (influxConfig) result.influx = influxConfig;
     return result;
@@ -156,17 +166,48 @@ function influxWithEnv(file: RawConfig["influx"], env: NodeJS.ProcessEnv): Bench
   return influx;
 }
 
-function tokensFromEnv(value: string | undefined): { role: Role; token: string }[] {
-  if (!value) return [];
-  return value.split(",").map((entry) => {
-    const [role, token] = entry.split(":", 2) as [string, string | undefined];
-    if ((role !== "viewer" && role !== "operator" && role !== "admin") || !token || token.length < 16) {
-      throw new Error(
-        'CELLBENCH_TOKENS: each entry must be "<viewer|operator|admin>:<token of at least 16 characters>", comma-separated',
+/** The characters a token may have: what `Authorization: Bearer <token>` carries (printable ASCII, no space). */
+const TOKEN_PATTERN = /^[\x21-\x7e]{16,512}$/;
+
+/**
+ * Parses CELLBENCH_TOKENS: comma-separated entries `<role>:<token>`.
+ * - Each entry is split at its FIRST colon: the role is before it, the token is all the rest, so a
+ *   token may contain colons (but not commas, which separate entries).
+ * - Spaces, tabs and line breaks around an entry are ignored; none may stand inside it: the role is
+ *   exactly `viewer`, `operator` or `admin`, the token 16 to 512 printable ASCII characters without
+ *   spaces (what an Authorization header carries).
+ * - An empty entry (`a:…,,b:…`, a trailing comma) is an error, as is any malformed entry; messages
+ *   name the entry by its position and never repeat any part of it, since it may be a secret.
+ */
+export function parseTokensEnv(value: string): { tokens: { role: Role; token: string }[]; issues: string[] } {
+  const entries = value.split(",");
+  const tokens: { role: Role; token: string }[] = [];
+  const issues: string[] = [];
+  for (const [i, raw] of entries.entries()) {
+    const where = `CELLBENCH_TOKENS: entry ${i + 1} of ${entries.length}`;
+    const entry = raw.trim();
+    const colon = entry.indexOf(":");
+    const role = colon < 0 ? undefined : entry.slice(0, colon);
+    const token = colon < 0 ? undefined : entry.slice(colon + 1);
+    if (entry === "") issues.push(`${where} is empty; remove the extra comma`);
+    else if (role === undefined || token === undefined)
+      issues.push(`${where} has no colon; write "<viewer|operator|admin>:<token>"`);
+    else if (role !== "viewer" && role !== "operator" && role !== "admin")
+      issues.push(`${where}: the role before the first colon must be viewer, operator or admin`);
+    else if (!TOKEN_PATTERN.test(token))
+      issues.push(
+        `${where}: the ${role} token must be 16 to 512 printable ASCII characters without spaces (${tokenFault(token)})`,
       );
-    }
-    return { role, token };
-  });
+    else tokens.push({ role, token });
+  }
+  return { tokens, issues };
+}
+
+/** Why a token is refused, without a word of it. */
+function tokenFault(token: string): string {
+  if (/\s/.test(token)) return "it has a space or line break; none may stand around the colon either";
+  if (/[^\x21-\x7e]/.test(token)) return "it has a character outside printable ASCII";
+  return token.length < 16 ? "it is shorter than 16" : "it is longer than 512";
 }
 
 /** Turns a JSON pointer (`/devices/0/id`) into a config path (`devices[0].id`). */

@@ -22,7 +22,7 @@ import Fastify, {
 } from "fastify";
 import type { Bench } from "../bench/bench.js";
 import type { BenchConfig, Role } from "../config/load-config.js";
-import type { Logger } from "../log.js";
+import { LOG_REDACT, LOG_SERIALIZERS, type Logger, redactHeaders } from "../log.js";
 import { ProfileStore } from "../profile-store/profile-store.js";
 import type { RunManager } from "../run/run-manager.js";
 import type { RunStore } from "../run/run-store.js";
@@ -44,7 +44,7 @@ import { registerSystemRoutes } from "./routes/system-routes.js";
 import { RunIdGenerator } from "./run-ids.js";
 import { ProblemSchema, RunView } from "./schemas.js";
 import type { SseStream } from "./sse-stream.js";
-import { StreamTickets, withoutTicket } from "./stream-tickets.js";
+import { StreamTickets } from "./stream-tickets.js";
 
 export interface HttpOptions {
   /** Largest request body, bytes (default 1 MiB). */
@@ -111,41 +111,19 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-const REDACT = {
-  paths: [
-    "req.headers.authorization",
-    "req.headers.cookie",
-    "headers.authorization",
-    "headers.cookie",
-    "request.headers.authorization",
-    "authorization",
-    "token",
-    "*.token",
-  ],
-  censor: "[redacted]",
-};
-
 /**
  * Builds the API server, not listening: the caller listens (config.http) and closes it. Plugins and
  * routes load on ready()/listen()/inject().
  */
 export function buildServer(deps: ServerDeps): App {
   const options = deps.options ?? {};
+  // Whatever logger the caller passes: request lines show the URL through urlForLog (stream tickets and
+  // other secret query parameters redacted, however encoded) and `headers` without secret values.
   const logger = deps.logger.child(
     { component: "http" },
-    {
-      redact: REDACT,
-      // Stream tickets travel in the URL (EventSource sends no headers): keep them out of the log.
-      serializers: {
-        req: (req: { method?: string; url?: string; hostname?: string; remoteAddress?: string }) => ({
-          method: req.method,
-          url: req.url === undefined ? undefined : withoutTicket(req.url),
-          hostname: req.hostname,
-          remoteAddress: req.remoteAddress,
-        }),
-      },
-    },
+    { redact: LOG_REDACT, serializers: LOG_SERIALIZERS },
   );
+  logger.info(tokenSummary(deps.config), "API tokens");
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
@@ -248,8 +226,8 @@ export function buildServer(deps: ServerDeps): App {
     try {
       principal = ticketPrincipal(request) ?? ctx.auth.authenticate(request.headers.authorization);
     } catch (err) {
-      // The headers help to debug a client; the redaction above keeps the token out of the log.
-      request.log.debug({ headers: request.headers }, "authentication failed");
+      // The headers help to debug a client; credentials and secret-named headers are redacted.
+      request.log.debug({ headers: redactHeaders(request.headers) }, "authentication failed");
       throw err;
     }
     ctx.auth.authorize(principal, role);
@@ -344,6 +322,18 @@ export function buildServer(deps: ServerDeps): App {
     done();
   });
   return app;
+}
+
+/** Where the API tokens came from and how many of each role: never the tokens. */
+function tokenSummary(config: BenchConfig): Record<string, unknown> {
+  const tokenRoles: Partial<Record<Role, number>> = {};
+  for (const { role } of config.tokens) tokenRoles[role] = (tokenRoles[role] ?? 0) + 1;
+  const source = config.tokenSource ?? { from: "file" };
+  return {
+    tokenSource: source.from,
+    ...(source.from === "CELLBENCH_TOKENS" ? { fileTokensReplaced: source.fileTokensReplaced } : {}),
+    tokenRoles,
+  };
 }
 
 function pathOf(url: string): string {
