@@ -15,6 +15,7 @@ import { RunManager } from "./run/run-manager.js";
 import { RunStore } from "./run/run-store.js";
 import { PaceMonitor, paceMessage } from "./sampling/pace-monitor.js";
 import { Storage } from "./storage/storage.js";
+import { ProfileWork } from "./work/profile-work.js";
 
 export interface DaemonOptions {
   config: BenchConfig;
@@ -43,6 +44,7 @@ export class Daemon {
     private readonly runStore: RunStore,
     readonly logger: Logger,
     private readonly paceTimer: NodeJS.Timeout | undefined,
+    private readonly work: ProfileWork,
   ) {}
 
   /** Where the API listens (after start). */
@@ -112,7 +114,14 @@ export class Daemon {
       runStore.close();
       throw err;
     }
-    const runs = new RunManager(bench, { ...(storage ? { sink: storage } : {}), store: runStore, logger });
+    // Parsing, validation and dry runs of profiles happen on a worker thread, off the sampling loop.
+    const work = new ProfileWork();
+    const runs = new RunManager(bench, {
+      ...(storage ? { sink: storage } : {}),
+      store: runStore,
+      logger,
+      estimator: (input) => work.run("estimate", input),
+    });
     runs.recover(checkpoints);
     bench.start();
     storage?.start();
@@ -137,6 +146,7 @@ export class Daemon {
         config,
         logger,
         metrics,
+        work,
         options: existsSync(driveCycleDir) ? { driveCycleDir } : {},
       });
       await app.listen({ host: config.http.host, port: config.http.port });
@@ -146,7 +156,7 @@ export class Daemon {
       );
     }
     const paceTimer = clock instanceof PacedClock ? watchPace(clock, logger) : undefined;
-    return new Daemon(config, bench, runs, storage, app, runStore, logger, paceTimer);
+    return new Daemon(config, bench, runs, storage, app, runStore, logger, paceTimer, work);
   }
 
   /**
@@ -160,6 +170,7 @@ export class Daemon {
       this.logger.error("interrupting the runs hangs (a device is not answering); going on to safe state");
     await this.bench.shutdown();
     this.logger.info("bench stopped, every channel in safe state");
+    await this.work.close();
     await this.storage?.close({ drainTimeoutMs: options.drainTimeoutMs ?? 5000 });
     this.runStore.close();
   }

@@ -54,7 +54,7 @@ export async function profileCheckCommand(argv: string[], print: (line: string) 
   );
   print(`result    ${estimate.state}${estimate.reason ? ` (${estimate.reason})` : ""}`);
   print(
-    `steps     ${estimate.stepsExecuted} executed, ${estimate.cycles.length} cycles (simulated every ${periodS} s)`,
+    `steps     ${estimate.stepsExecuted} executed, ${estimate.cycleCount} cycles (simulated every ${periodS} s)`,
   );
   print(`duration  ${formatDuration(estimate.durationS)} (${Math.round(estimate.durationS)} s)`);
   print(
@@ -65,7 +65,8 @@ export async function profileCheckCommand(argv: string[], print: (line: string) 
       `  cycle ${c.cycleIndex}: charge ${c.chargeAh.toFixed(3)} Ah, discharge ${c.dischargeAh.toFixed(3)} Ah, CE ${Number.isNaN(c.coulombicEfficiency) ? "n/a" : `${(c.coulombicEfficiency * 100).toFixed(1)} %`}, T ${c.minTemperatureC.toFixed(1)}..${c.maxTemperatureC.toFixed(1)} °C`,
     );
   }
-  if (estimate.cycles.length > 20) print(`  ... ${estimate.cycles.length - 20} more cycles`);
+  if (estimate.cycleCount > estimate.cycles.length)
+    print(`  ... ${estimate.cycleCount - estimate.cycles.length} more cycles`);
   if (values.out) print(`trace     ${values.out}`);
   if (estimate.state === "stopped" && estimate.durationS >= maxDurationS) {
     throw new DryRunTooLongError(maxDurationS, periodS);

@@ -7,6 +7,7 @@ import type { Profile } from "../profile/ast.js";
 import { assertProfileValid } from "../profile/validate.js";
 import type { CellRecord, CycleRecord, RunState } from "../run/records.js";
 import type { StepChange } from "./run-engine.js";
+import { type StepTimeline, StepTimelineBuilder } from "./step-timeline.js";
 
 export interface StepEstimate {
   stepIndex: number;
@@ -16,17 +17,26 @@ export interface StepEstimate {
   durationS: number;
 }
 
+/** Steps and cycles a dry run lists in detail (the first ones); the rest are counted and timed. */
+export const LISTED_STEPS = 200;
+export const LISTED_CYCLES = 20;
+
 export interface DryRunEstimate {
   state: RunState;
   reason: string;
   durationS: number;
   stepsExecuted: number;
+  /** The first LISTED_CYCLES cycles. */
   cycles: CycleRecord[];
+  cycleCount: number;
   chargeAh: number;
   dischargeAh: number;
   chargeWh: number;
   dischargeWh: number;
+  /** The first LISTED_STEPS steps executed. */
   steps: StepEstimate[];
+  /** Where every step starts, in bounded memory (for a run's progress). */
+  timeline: StepTimeline;
   samplePeriodS: number;
 }
 
@@ -76,6 +86,9 @@ export async function dryRun(
   };
   const steps: StepEstimate[] = [];
   const cycles: CycleRecord[] = [];
+  let cycleCount = 0;
+  const timeline = new StepTimelineBuilder();
+  let lastStepIndex = 0;
   let last: CellRecord | undefined;
   let finished: (value: { state: RunState; reason: string }) => void = () => undefined;
   const ended = new Promise<{ state: RunState; reason: string }>((resolve) => {
@@ -101,17 +114,23 @@ export async function dryRun(
         },
         step: (change: StepChange) => {
           const startS = last?.testTimeS ?? 0;
+          timeline.add(change.stepIndex, startS);
+          lastStepIndex = change.stepIndex;
           const previous = steps[steps.length - 1];
-          if (previous) previous.durationS = startS - previous.startS;
-          steps.push({
-            stepIndex: change.stepIndex,
-            path: change.path,
-            text: change.text,
-            startS,
-            durationS: 0,
-          });
+          if (previous && previous.durationS < 0) previous.durationS = startS - previous.startS;
+          if (steps.length < LISTED_STEPS)
+            steps.push({
+              stepIndex: change.stepIndex,
+              path: change.path,
+              text: change.text,
+              startS,
+              durationS: -1,
+            });
         },
-        cycle: (summary) => cycles.push(summary),
+        cycle: (summary) => {
+          cycleCount++;
+          if (cycles.length < LISTED_CYCLES) cycles.push(summary);
+        },
         state: (event) => {
           if (["completed", "stopped", "aborted", "faulted"].includes(event.state)) {
             finished({ state: event.state, reason: event.reason });
@@ -124,14 +143,16 @@ export async function dryRun(
     const outcome = await ended;
     const status = engine.status();
     const previous = steps[steps.length - 1];
-    if (previous) previous.durationS = status.testTimeS - previous.startS;
+    if (previous && previous.durationS < 0) previous.durationS = status.testTimeS - previous.startS;
     return {
       ...outcome,
       durationS: status.testTimeS,
       stepsExecuted: status.stepIndex,
       cycles,
+      cycleCount,
       ...status.total,
       steps,
+      timeline: timeline.finish(lastStepIndex, status.testTimeS),
       samplePeriodS: periodS,
     };
   } finally {

@@ -43,6 +43,7 @@ export const ERROR_STATUS: Readonly<Record<string, { status: number; title: stri
   URI_TOO_LONG: { status: 414, title: "The URL is too long" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "Unsupported content type" },
   PROFILE_INVALID: { status: 422, title: "The profile is invalid" },
+  PROFILE_TOO_COSTLY: { status: 422, title: "Checking the profile exceeded its time or memory budget" },
   CELL_INVALID: { status: 422, title: "The cell is invalid" },
   TEMPERATURE_UNMEASURED: { status: 422, title: "The channel measures no cell temperature" },
   STEP_STRING_INVALID: { status: 422, title: "A step string is invalid" },

@@ -30,6 +30,8 @@ import type { Storage } from "../storage/storage.js";
 import { type Principal, TokenAuthenticator } from "./auth.js";
 import { EventHub } from "./event-hub.js";
 import "./fastify-types.js";
+import { ProfileWork } from "../work/profile-work.js";
+import { ConcurrencyLimit } from "./concurrency-limit.js";
 import { HttpProtocolError, UnauthorizedError } from "./http-errors.js";
 import { IdempotencyCache } from "./idempotency.js";
 import { BenchMetrics } from "./metrics.js";
@@ -65,9 +67,18 @@ export interface HttpOptions {
   driveCycleDir?: string;
   /** Limits of the dry run behind POST /api/v1/profiles/check. */
   dryRun?: { maxSamples?: number; maxConcurrent?: number; maxQueued?: number };
-  /** Live event streams (SSE): connections per token and in total, and what one client may hold. */
+  /**
+   * Live event streams (SSE): open streams per token (default 8) and in total (default 64); beyond them
+   * 429 / 503 with Retry-After. A client that leaves 64 KiB unread, or stays back-pressured for 10 s,
+   * is dropped with a reason; a Last-Event-ID replay sends at most the newest 512 events (128 KiB).
+   */
   streams?: { perToken?: number; total?: number };
-  /** Run exports (CSV/BDF) in progress per token and in total. */
+  /**
+   * Profile parses (POST /api/v1/runs, /profiles) and checks on the profile worker: per token
+   * (default 2, waiting ones included), in total (default 4) and waiting (default 8).
+   */
+  profileWork?: { perToken?: number; total?: number; maxQueued?: number };
+  /** Run exports (CSV/BDF) in progress at once: per token (default 2; beyond: 429 TOO_MANY_CONCURRENT) and in total (default 4; beyond: 503 SERVER_BUSY), both with Retry-After: 10. */
   exports?: { perToken?: number; total?: number };
 }
 
@@ -82,6 +93,8 @@ export interface ServerDeps {
   metrics?: BenchMetrics;
   /** Stored profiles; opened on config.store (and closed with the server) when absent. */
   profiles?: ProfileStore;
+  /** The profile worker (parsing, validation, dry runs off the sampling loop); started (and closed with the server) when absent. */
+  work?: ProfileWork;
   options?: HttpOptions;
 }
 
@@ -92,6 +105,9 @@ export interface ServerContext {
   storage: Storage | undefined;
   config: BenchConfig;
   profiles: ProfileStore;
+  work: ProfileWork;
+  /** Profile parses and checks in progress, per token and in total. */
+  profileLimit: ConcurrencyLimit;
   hub: EventHub;
   metrics: BenchMetrics;
   ids: RunIdGenerator;
@@ -168,6 +184,8 @@ export function buildServer(deps: ServerDeps): App {
 
   const ownProfiles = deps.profiles === undefined;
   const profiles = deps.profiles ?? new ProfileStore(deps.config.store);
+  const ownWork = deps.work === undefined;
+  const work = deps.work ?? new ProfileWork();
   const metrics = deps.metrics ?? new BenchMetrics();
   metrics.attach({ bench: deps.bench, runs: deps.runs, ...(deps.storage ? { storage: deps.storage } : {}) });
   const hub = new EventHub(deps.runs, {
@@ -185,6 +203,13 @@ export function buildServer(deps: ServerDeps): App {
     storage: deps.storage,
     config: deps.config,
     profiles,
+    work,
+    profileLimit: new ConcurrencyLimit({
+      what: "profile parses and checks",
+      perToken: options.profileWork?.perToken ?? 2,
+      total: options.profileWork?.total ?? 4,
+      maxQueued: options.profileWork?.maxQueued ?? 8,
+    }),
     hub,
     metrics,
     ids: new RunIdGenerator(
@@ -264,6 +289,7 @@ export function buildServer(deps: ServerDeps): App {
   });
   app.addHook("onClose", async () => {
     if (ownProfiles) profiles.close();
+    if (ownWork) await work.close();
   });
 
   app.addContentTypeParser(

@@ -225,12 +225,12 @@ export function estimateView(e: DryRunEstimate, complete: boolean) {
     sample_period_s: e.samplePeriodS,
     duration_s: e.durationS,
     steps_executed: e.stepsExecuted,
-    cycles: e.cycles.length,
+    cycles: e.cycleCount,
     charge_ah: e.chargeAh,
     discharge_ah: e.dischargeAh,
     charge_wh: e.chargeWh,
     discharge_wh: e.dischargeWh,
-    steps: e.steps.slice(0, 200).map((s) => ({
+    steps: e.steps.map((s) => ({
       index: s.stepIndex,
       path: s.path,
       text: s.text,

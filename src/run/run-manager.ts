@@ -1,7 +1,7 @@
 import type { CellSpec } from "../../drivers/capabilities.js";
+import { hasErrorCode } from "../../protocols/cellbench-error.js";
 import type { Bench, ChannelSlot } from "../bench/bench.js";
 import type { DryRunEstimate } from "../engine/dry-run.js";
-import { estimateProfile } from "../engine/estimate.js";
 import type {
   RunCheckpoint,
   RunDefinition,
@@ -15,6 +15,7 @@ import type { Logger } from "../log.js";
 import type { Profile } from "../profile/ast.js";
 import { assertProfileValid } from "../profile/validate.js";
 import { LogGate } from "../storage/log-gate.js";
+import { type EstimateInput, HANDLE_EXPIRED, type RunEstimate } from "../work/task-types.js";
 import { estimateStartSoc } from "./estimate-start.js";
 import { progressOf, type RunProgress } from "./progress.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "./records.js";
@@ -46,6 +47,8 @@ export interface RunRequest {
   profileId?: string;
   /** The operator's reason to run without a cell temperature, on a channel that measures none. */
   temperatureOverride?: string;
+  /** The profile worker still holds this parse of the profile: the estimate need not send it. */
+  estimateHandle?: number;
 }
 
 export interface RunInfo {
@@ -70,11 +73,15 @@ interface ManagedRun {
   /** Absent for runs that had ended before this daemon started (loaded from the store). */
   engine: RunEngine | undefined;
   gate: LogGate;
-  estimate: DryRunEstimate | undefined;
+  estimate: RunEstimate | undefined;
 }
 
 /** Samples per estimate pass: 14 days at 1 s, 420 days at 30 s (about 10 s of CPU each at most). */
 const ESTIMATE_SAMPLES = 14 * 86_400;
+/** Runs waiting for an estimate at most; a run started beyond that gets no ETA (it says so in the log). */
+export const MAX_PENDING_ESTIMATES = 4;
+/** What an ended run keeps of its estimate: the total, not the timeline. */
+const NO_TIMELINE = { stepIndex: [], startS: [] };
 
 const ENDED: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted", "faulted"]);
 
@@ -86,7 +93,7 @@ const ENDED: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted",
 export class RunManager {
   private readonly runs = new Map<string, ManagedRun>();
   private readonly listeners = new Set<(event: RunEvent) => void>();
-  private estimates: Promise<unknown> = Promise.resolve();
+  private pendingEstimates = 0;
 
   constructor(
     private readonly bench: Bench,
@@ -94,8 +101,11 @@ export class RunManager {
       sink?: RunSink;
       store?: RunStore;
       logger?: Logger;
-      /** Dry-run each new run in the background for progress and ETA (default true). */
-      estimate?: boolean;
+      /**
+       * Dry-runs a run's profile for progress and ETA, off the sampling loop (the profile worker,
+       * src/work). Without it runs have no ETA.
+       */
+      estimator?: (input: EstimateInput) => Promise<RunEstimate>;
     } = {},
   ) {}
 
@@ -122,7 +132,7 @@ export class RunManager {
       const checkpoint = checkpoints.get(stored.id)?.state as RunCheckpoint | undefined;
       engine.restore(checkpoint ?? emptyCheckpoint(stored.id));
       // The estimate is not persisted: make it again so the resumed run shows progress and ETA.
-      if (this.options.estimate !== false) this.estimate(this.runs.get(stored.id) as ManagedRun);
+      this.estimate(this.runs.get(stored.id) as ManagedRun);
       const reason =
         stored.state === "interrupted" ? stored.reason : `daemon restarted while the run was ${stored.state}`;
       const event: RunEventRecord = {
@@ -193,7 +203,7 @@ export class RunManager {
       );
     }
     const managed = this.runs.get(id) as ManagedRun;
-    if (this.options.estimate !== false) this.estimate(managed);
+    this.estimate(managed, request.estimateHandle);
     await engine.start();
     return this.info(id);
   }
@@ -330,8 +340,11 @@ export class RunManager {
       state: (event) => {
         sink?.logRunEvent(event);
         this.record(stored, event.state, event.reason, event.tWallMs);
-        if (ENDED.has(event.state)) sink?.deleteCheckpoint(stored.id);
-        else if (engine) sink?.setCheckpoint(stored.id, engine.checkpoint());
+        if (ENDED.has(event.state)) {
+          sink?.deleteCheckpoint(stored.id);
+          const managed = this.runs.get(stored.id);
+          if (managed?.estimate) managed.estimate = { ...managed.estimate, timeline: NO_TIMELINE };
+        } else if (engine) sink?.setCheckpoint(stored.id, engine.checkpoint());
         emit({ type: "state", run: stored.id, event });
       },
     };
@@ -358,36 +371,53 @@ export class RunManager {
   }
 
   /**
-   * Dry-runs the profile in the background for progress and ETA. Estimates run one at a time and
-   * each pass stops after about 1.2 M simulated samples, so no profile keeps the CPU busy for long.
+   * Dry-runs the profile on the profile worker for progress and ETA. At most MAX_PENDING_ESTIMATES
+   * wait at once, and each pass stops after about 1.2 M simulated samples.
    */
-  private estimate(run: ManagedRun): void {
+  private estimate(run: ManagedRun, handle?: number): void {
+    const estimator = this.options.estimator;
+    if (!estimator) return;
+    if (this.pendingEstimates >= MAX_PENDING_ESTIMATES) {
+      this.options.logger?.warn(
+        { run: run.stored.id, pending: this.pendingEstimates },
+        "no ETA for this run: too many runs are waiting for their estimate",
+      );
+      return;
+    }
     const { profile, cell } = run.stored;
     // Start where the cell and the chamber are now, as far as the latest samples tell.
     const slot = this.bench.channel(run.stored.channel);
-    const initialSoc = estimateStartSoc(cell, slot.latest);
     const airC = slot.chamberId ? this.bench.chambers.get(slot.chamberId)?.latest?.temperatureC : undefined;
-    const next = this.estimates.then(async () => {
-      const { estimate } = await estimateProfile(profile, cell, {
-        samples: ESTIMATE_SAMPLES,
-        initialSoc,
-        ...(airC !== undefined && Number.isFinite(airC) ? { initialChamberC: airC } : {}),
-      });
-      return estimate;
-    });
-    this.estimates = next.catch(() => undefined);
-    next.then(
-      (estimate) => {
-        if (estimate.state === "completed") run.estimate = estimate;
-        else
-          this.options.logger?.info(
-            { run: run.stored.id, state: estimate.state },
-            "no ETA: the dry run did not complete",
-          );
-      },
-      (err: unknown) =>
-        this.options.logger?.warn({ run: run.stored.id, err }, "dry-run estimate failed; no ETA"),
-    );
+    const input: EstimateInput = {
+      cell,
+      samples: ESTIMATE_SAMPLES,
+      initialSoc: estimateStartSoc(cell, slot.latest),
+      ...(airC !== undefined && Number.isFinite(airC) ? { initialChamberC: airC } : {}),
+    };
+    this.pendingEstimates++;
+    // By handle when the worker still holds the parse; else the profile itself.
+    const estimated =
+      handle === undefined
+        ? estimator({ ...input, profile })
+        : estimator({ ...input, handle }).catch((err: unknown) => {
+            if (hasErrorCode(err, HANDLE_EXPIRED)) return estimator({ ...input, profile });
+            throw err;
+          });
+    estimated
+      .then(
+        (estimate) => {
+          if (estimate.state !== "completed")
+            this.options.logger?.info(
+              { run: run.stored.id, state: estimate.state },
+              "no ETA: the dry run did not complete",
+            );
+          else if (ENDED.has(run.stored.state)) run.estimate = { ...estimate, timeline: NO_TIMELINE };
+          else run.estimate = estimate;
+        },
+        (err: unknown) =>
+          this.options.logger?.warn({ run: run.stored.id, err }, "dry-run estimate failed; no ETA"),
+      )
+      .finally(() => this.pendingEstimates--);
   }
 
   private managed(id: string): ManagedRun {

@@ -24,11 +24,14 @@ export interface StoredRun {
 
 /**
  * Run definitions and state history, in the daemon's SQLite file (its own table, its own
- * connection; WAL lets it sit beside the outbox). Writes happen only on state changes.
+ * connection; WAL lets it sit beside the outbox). Writes happen only on state changes, and the
+ * profile (the large part) is written once, with the first.
  */
 export class RunStore {
   private readonly db: Database.Database;
   private readonly upsert: Database.Statement;
+  private readonly update: Database.Statement;
+  private readonly profileWritten = new Set<string>();
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -40,18 +43,36 @@ export class RunStore {
       state TEXT NOT NULL,
       body TEXT NOT NULL
     )`);
+    const columns = this.db.prepare("PRAGMA table_info(runs)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "profile")) this.db.exec("ALTER TABLE runs ADD COLUMN profile TEXT");
     this.upsert = this.db.prepare(
-      "INSERT INTO runs (id, created_ms, state, body) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, body = excluded.body",
+      "INSERT INTO runs (id, created_ms, state, body, profile) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, body = excluded.body, profile = excluded.profile",
     );
+    this.update = this.db.prepare("UPDATE runs SET state = ?, body = ? WHERE id = ?");
   }
 
   save(run: StoredRun): void {
-    this.upsert.run(run.id, run.createdMs, run.state, JSON.stringify(run));
+    const { profile, ...rest } = run;
+    const body = JSON.stringify(rest);
+    if (this.profileWritten.has(run.id)) {
+      this.update.run(run.state, body, run.id);
+      return;
+    }
+    this.upsert.run(run.id, run.createdMs, run.state, body, JSON.stringify(profile));
+    this.profileWritten.add(run.id);
   }
 
   all(): StoredRun[] {
-    const rows = this.db.prepare("SELECT body FROM runs ORDER BY created_ms, id").all() as { body: string }[];
-    return rows.map((r) => JSON.parse(r.body) as StoredRun);
+    const rows = this.db.prepare("SELECT body, profile FROM runs ORDER BY created_ms, id").all() as {
+      body: string;
+      profile: string | null;
+    }[];
+    return rows.map((r) => {
+      const run = JSON.parse(r.body) as StoredRun;
+      // Rows written before the profile had its own column carry it in the body.
+      if (r.profile !== null) run.profile = JSON.parse(r.profile) as StoredRun["profile"];
+      return run;
+    });
   }
 
   /** Highest sequence number used in run ids of the given day prefix (`R20261125-`). */

@@ -10,6 +10,8 @@ import { ProfileStore } from "../../src/profile-store/profile-store.js";
 import { RunManager } from "../../src/run/run-manager.js";
 import { RunStore } from "../../src/run/run-store.js";
 import type { Storage } from "../../src/storage/storage.js";
+import { ProfileWork } from "../../src/work/profile-work.js";
+import type { EstimateInput } from "../../src/work/task-types.js";
 import { simBenchConfig } from "./sim-bench.js";
 
 export const TOKENS = {
@@ -101,7 +103,12 @@ export async function openHttpBenchOn<C extends Clock>(
     level: "trace",
     destination: { write: (line: string) => void logs.push(line) },
   });
-  const runs = new RunManager(bench, { store, logger, estimate: options.estimate ?? false });
+  const work = new ProfileWork();
+  const runs = new RunManager(bench, {
+    store,
+    logger,
+    ...(options.estimate ? { estimator: (input: EstimateInput) => work.run("estimate", input) } : {}),
+  });
   const app = buildServer({
     bench,
     runs,
@@ -109,6 +116,7 @@ export async function openHttpBenchOn<C extends Clock>(
     config,
     logger,
     profiles,
+    work,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.storage ? { storage: options.storage as Storage } : {}),
     options: {
@@ -131,6 +139,7 @@ export async function openHttpBenchOn<C extends Clock>(
     async close() {
       await app.close();
       await bench.shutdown();
+      await work.close();
       profiles.close();
       store.close();
     },

@@ -1,12 +1,9 @@
 import { Type } from "@sinclair/typebox";
-import { estimateProfile } from "../../engine/estimate.js";
-import type { ProfileNode } from "../../profile/ast.js";
-import { ProfileError } from "../../profile/profile-error.js";
 import type { StoredProfile } from "../../profile-store/profile-store.js";
 import { DryRunGate } from "../dry-run-gate.js";
 import { ProfileStoreFullError, UnknownProfileError } from "../http-errors.js";
-import { assertFitsChannel, resolveProfile } from "../profile-resolve.js";
-import { prefixProfileError, readCell, readProfile } from "../request-input.js";
+import { channelRanges, profileInput } from "../profile-resolve.js";
+import { readCell } from "../request-input.js";
 import {
   CheckProfileBody,
   CheckResult,
@@ -25,7 +22,7 @@ const bearer = [{ bearer: [] }];
 export function registerProfileRoutes(app: App, ctx: ServerContext): void {
   const gate = new DryRunGate(ctx.options.dryRun?.maxConcurrent ?? 1, ctx.options.dryRun?.maxQueued ?? 4);
   const maxSamples = ctx.options.dryRun?.maxSamples ?? 200_000;
-  const sourceOptions = { driveCycleDir: ctx.options.driveCycleDir };
+  const driveCycleDir = ctx.options.driveCycleDir;
   const checkLimit = ctx.options.checkRateLimit ?? { max: 20, windowMs: 60_000 };
   const controlLimit = ctx.options.controlRateLimit ?? { max: 60, windowMs: 60_000 };
 
@@ -92,7 +89,9 @@ export function registerProfileRoutes(app: App, ctx: ServerContext): void {
       const body = request.body;
       const value = typeof body === "string" ? body : body.profile;
       const field = typeof body === "string" ? "body" : "body.profile";
-      const parsed = readProfile(value, field, sourceOptions);
+      const parsed = await ctx.profileLimit.run(request.principal?.id ?? "anonymous", () =>
+        ctx.work.run("parse", { value, field, driveCycleDir }),
+      );
       const saved = ctx.profiles.save(
         {
           name: parsed.profile.name,
@@ -128,28 +127,28 @@ export function registerProfileRoutes(app: App, ctx: ServerContext): void {
     },
     async (request) => {
       const body = request.body;
-      if (body.channel !== undefined) ctx.bench.channel(body.channel);
-      const { profile, field } = resolveProfile(body, ctx.profiles, sourceOptions);
+      const ranges = body.channel === undefined ? undefined : channelRanges(ctx.bench, body.channel);
+      const { value, field } = profileInput(body, ctx.profiles);
       const cell = readCell(body.cell, "body.cell");
-      if (body.channel !== undefined) assertFitsChannel(ctx.bench, body.channel, profile, cell, field);
-      const finePeriodS = Math.min(1, shortestPeriodS(profile.steps) ?? 1);
-      const { estimate, complete } = await gate.run(async () => {
-        try {
-          return await estimateProfile(profile, cell, {
+      const token = request.principal?.id ?? "anonymous";
+      const result = await ctx.profileLimit.run(token, () =>
+        gate.run(() =>
+          ctx.work.run("check", {
+            value,
+            field,
+            driveCycleDir,
+            cell,
+            ...(ranges ? { ranges } : {}),
             samples: maxSamples,
             initialSoc: body.initial_soc ?? 0.5,
-            finePeriodS,
-          });
-        } catch (err) {
-          if (err instanceof ProfileError) throw prefixProfileError(err, field);
-          throw err;
-        }
-      });
+          }),
+        ),
+      );
       return {
         valid: true,
-        profile: { name: profile.name, steps: profile.steps.length },
+        profile: { name: result.name, steps: result.steps },
         cell: { id: cell.id, chemistry: cell.chemistry, capacity_ah: cell.capacityAh },
-        estimate: estimateView(estimate, complete),
+        estimate: estimateView(result.estimate, result.complete),
       };
     },
   );
@@ -166,19 +165,4 @@ function storedView(p: StoredProfile) {
     format: p.format,
     source: p.source,
   };
-}
-
-/** The shortest `(… period)` of any step, seconds (the dry run samples at least this often). */
-function shortestPeriodS(nodes: ProfileNode[]): number | undefined {
-  let best: number | undefined;
-  for (const n of nodes) {
-    const p =
-      n.type === "step"
-        ? n.periodS
-        : n.type === "repeat" || n.type === "sweep"
-          ? shortestPeriodS(n.steps)
-          : undefined;
-    if (p !== undefined && (best === undefined || p < best)) best = p;
-  }
-  return best;
 }

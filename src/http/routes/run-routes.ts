@@ -5,7 +5,7 @@ import { ProfileError } from "../../profile/profile-error.js";
 import type { RunState } from "../../run/records.js";
 import type { StoredResponse } from "../idempotency.js";
 import { PROBLEM_CONTENT_TYPE, problemOf } from "../problem.js";
-import { resolveProfile } from "../profile-resolve.js";
+import { profileInput } from "../profile-resolve.js";
 import { prefixProfileError, readCell } from "../request-input.js";
 import {
   CreateRunBody,
@@ -35,7 +35,7 @@ const ACTION_SUMMARY: Record<(typeof ACTIONS)[number], string> = {
 export function registerRunRoutes(app: App, ctx: ServerContext): void {
   const limit = ctx.options.controlRateLimit ?? { max: 60, windowMs: 60_000 };
   const rateLimit = { max: limit.max, timeWindow: limit.windowMs };
-  const sourceOptions = { driveCycleDir: ctx.options.driveCycleDir };
+  const driveCycleDir = ctx.options.driveCycleDir;
   const view = (id: string) => runView(ctx.runs.get(id), ctx.bench.clock.wallNow());
 
   app.post(
@@ -59,16 +59,21 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
     },
     async (request, reply) => {
       const body = request.body;
+      const token = request.principal?.id ?? "anonymous";
       const create = async (): Promise<StoredResponse> => {
         try {
           ctx.bench.channel(body.channel);
           const cell = readCell(body.cell, "body.cell");
-          const { profile, profileId, field } = resolveProfile(body, ctx.profiles, sourceOptions);
+          const { value, profileId, field } = profileInput(body, ctx.profiles);
+          const parsed = await ctx.profileLimit.run(token, () =>
+            ctx.work.run("parse", { value, field, driveCycleDir, keep: true }),
+          );
           const id = ctx.ids.next(ctx.bench.clock.wallNow());
           const request = {
             channel: body.channel,
             cell,
-            profile,
+            profile: parsed.profile,
+            ...(parsed.handle === undefined ? {} : { estimateHandle: parsed.handle }),
             ...(profileId ? { profileId } : {}),
             ...(body.temperature_override ? { temperatureOverride: body.temperature_override.reason } : {}),
           };

@@ -58,7 +58,7 @@ async function open(cell: CellSpec) {
   const clock = new VirtualClock({ auto: true });
   bench = await Bench.open(twoChannelConfig(cell), clock);
   const sink = encodingSink();
-  const runs = new RunManager(bench, { sink, estimate: false });
+  const runs = new RunManager(bench, { sink });
   bench.start();
   return { runs, sink, clock };
 }

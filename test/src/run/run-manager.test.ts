@@ -6,6 +6,8 @@ import type { RunCheckpoint } from "../../../src/engine/run-engine.js";
 import type { CellRecord, RunEventRecord } from "../../../src/run/records.js";
 import { RunManager, type RunSink } from "../../../src/run/run-manager.js";
 import { RunStore } from "../../../src/run/run-store.js";
+import { ProfileWork } from "../../../src/work/profile-work.js";
+import type { EstimateInput } from "../../../src/work/task-types.js";
 import { profile, repeat, step } from "../../support/profile-builders.js";
 import { NMC_18650, openSimBench } from "../../support/sim-bench.js";
 import { eventually } from "../../support/wait.js";
@@ -53,7 +55,7 @@ describe("RunManager across a restart", () => {
     const sink = memorySink();
     const first = await openSimBench({ auto: false });
     const store1 = new RunStore(storePath);
-    const runs1 = new RunManager(first.bench, { sink, store: store1, estimate: false });
+    const runs1 = new RunManager(first.bench, { sink, store: store1 });
     first.bench.start();
     await runs1.create({ channel: "ch1", cell: NMC_18650, profile: cycling }, "R20261125-0001");
     await first.clock.advanceTo(250_000); // cycle 2, 50 s into its discharge
@@ -64,7 +66,7 @@ describe("RunManager across a restart", () => {
 
     const second = await openSimBench({ auto: false });
     const store2 = new RunStore(storePath);
-    const runs2 = new RunManager(second.bench, { sink, store: store2, estimate: false });
+    const runs2 = new RunManager(second.bench, { sink, store: store2 });
     runs2.recover(sink.checkpoints);
     const recovered = runs2.get("R20261125-0001");
     expect(recovered.state).toBe("interrupted");
@@ -104,7 +106,7 @@ describe("RunManager across a restart", () => {
   it("interrupts active runs on shutdown: output off, counters checkpointed, resumable", async () => {
     const sink = memorySink();
     const { bench, clock } = await openSimBench({ auto: false });
-    const runs = new RunManager(bench, { sink, estimate: false });
+    const runs = new RunManager(bench, { sink });
     bench.start();
     await runs.create({ channel: "ch1", cell: NMC_18650, profile: cycling }, "R20261125-0003");
     await clock.advanceTo(40_000);
@@ -122,11 +124,15 @@ describe("RunManager across a restart", () => {
 });
 
 describe("RunManager estimates", () => {
+  // Estimates run on the profile worker, as in the daemon.
+  const work = new ProfileWork();
+  afterAll(() => work.close());
+  const estimator = (input: EstimateInput) => work.run("estimate", input);
   const rest = (durationS: number) => profile([step({ kind: "rest" }, { durationS })]);
 
   it("places a short profile exactly (1 s samples) and still gives a profile of months an ETA (30 s samples)", async () => {
     const { bench } = await openSimBench({ auto: false });
-    const runs = new RunManager(bench, { sink: memorySink() });
+    const runs = new RunManager(bench, { sink: memorySink(), estimator });
     bench.start();
     await runs.create({ channel: "ch1", cell: NMC_18650, profile: rest(61) }, "R20261125-0011");
     await eventually(() => runs.get("R20261125-0011").progress !== null, "the short estimate", 60_000);
@@ -156,7 +162,7 @@ describe("RunManager estimates", () => {
       [0.3, "R20261125-0032"],
     ] as const) {
       const { bench, clock } = await openSimBench({ auto: false, initialSoc });
-      const runs = new RunManager(bench, { sink: memorySink() });
+      const runs = new RunManager(bench, { sink: memorySink(), estimator });
       bench.start();
       await clock.advanceTo(2000); // a resting sample to read the state of charge from
       await runs.create({ channel: "ch1", cell: NMC_18650, profile: discharge }, id);
@@ -174,7 +180,7 @@ describe("RunManager estimates", () => {
     const sink = memorySink();
     const first = await openSimBench({ auto: false });
     const store1 = new RunStore(storePath);
-    const runs1 = new RunManager(first.bench, { sink, store: store1, estimate: false });
+    const runs1 = new RunManager(first.bench, { sink, store: store1, estimator });
     first.bench.start();
     await runs1.create({ channel: "ch1", cell: NMC_18650, profile: cycling }, "R20261125-0021");
     await first.clock.advanceTo(150_000);
@@ -182,7 +188,7 @@ describe("RunManager estimates", () => {
 
     const second = await openSimBench({ auto: false });
     const store2 = new RunStore(storePath);
-    const runs2 = new RunManager(second.bench, { sink, store: store2 });
+    const runs2 = new RunManager(second.bench, { sink, store: store2, estimator });
     runs2.recover(sink.checkpoints);
     await eventually(
       () => runs2.get("R20261125-0021").progress !== null,

@@ -25,7 +25,7 @@ async function openBench() {
 describe("a channel without a cell temperature", () => {
   it("refuses a run whose cell has temperature limits, naming what to do", async () => {
     const { bench } = await openBench();
-    const runs = new RunManager(bench, { estimate: false });
+    const runs = new RunManager(bench);
     const err = await rejection(
       runs.create({ channel: "n1", cell: NMC_18650, profile: profile([rest(60)]) }, "R1"),
     );
@@ -40,7 +40,6 @@ describe("a channel without a cell temperature", () => {
     const { bench, clock } = await openBench();
     const events: RunEventRecord[] = [];
     const runs = new RunManager(bench, {
-      estimate: false,
       sink: {
         logCell: () => undefined,
         logCycle: () => undefined,
