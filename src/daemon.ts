@@ -115,7 +115,7 @@ export class Daemon {
       throw err;
     }
     // Parsing, validation and dry runs of profiles happen on a worker thread, off the sampling loop.
-    const work = new ProfileWork();
+    const work = new ProfileWork({ warm: true });
     const runs = new RunManager(bench, {
       ...(storage ? { sink: storage } : {}),
       store: runStore,

@@ -49,7 +49,10 @@ import type { SseStream } from "./sse-stream.js";
 import { StreamTickets } from "./stream-tickets.js";
 
 export interface HttpOptions {
-  /** Largest request body, bytes (default 1 MiB). */
+  /**
+   * Largest request body, bytes (default 256 KiB: a profile of the 5000 steps a profile may hold).
+   * The body is parsed on the daemon's loop before the profile worker gets it: this bounds that.
+   */
   bodyLimitBytes?: number;
   /** Samples per second per run on live streams (default 1; 0 = every sample). */
   sampleRateHz?: number;
@@ -142,7 +145,7 @@ export function buildServer(deps: ServerDeps): App {
   logger.info(tokenSummary(deps.config), "API tokens");
   const app = Fastify({
     loggerInstance: logger,
-    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
     forceCloseConnections: true,
     return503OnClosing: true,
     ajv: {

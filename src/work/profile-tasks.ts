@@ -3,33 +3,20 @@
  * profile sent over the API, dry-running it for POST /api/v1/profiles/check, and estimating a run.
  * Inputs and outputs cross the thread boundary by structured clone: plain data only.
  */
-import { CellbenchError } from "../../protocols/cellbench-error.js";
 import { estimateProfile } from "../engine/estimate.js";
 import { prefixProfileError, readProfile } from "../http/request-input.js";
-import type { Profile, ProfileNode } from "../profile/ast.js";
+import type { ProfileNode } from "../profile/ast.js";
 import { ProfileError } from "../profile/profile-error.js";
 import { assertProfileValid } from "../profile/validate.js";
-import {
-  type CheckInput,
-  type CheckOutput,
-  type EstimateInput,
-  HANDLE_EXPIRED,
-  type ParseInput,
-  type ParseOutput,
-  type ProfileTasks,
-  type RunEstimate,
+import type {
+  CheckInput,
+  CheckOutput,
+  EstimateInput,
+  ParseInput,
+  ParseOutput,
+  ProfileTasks,
+  RunEstimate,
 } from "./task-types.js";
-
-/** Profiles kept for estimates, newest last; a few are enough (an estimate follows its parse at once). */
-const KEPT_PROFILES = 16;
-const kept = new Map<number, Profile>();
-let nextHandle = 1;
-
-class HandleExpiredError extends CellbenchError {
-  constructor() {
-    super(HANDLE_EXPIRED, "the parsed profile is no longer kept on the worker; send the profile itself");
-  }
-}
 
 export async function runTask(kind: keyof ProfileTasks, input: unknown): Promise<unknown> {
   switch (kind) {
@@ -43,15 +30,7 @@ export async function runTask(kind: keyof ProfileTasks, input: unknown): Promise
 }
 
 function parse(input: ParseInput): ParseOutput {
-  const parsed = readProfile(input.value, input.field, { driveCycleDir: input.driveCycleDir });
-  if (!input.keep) return parsed;
-  const handle = nextHandle++;
-  kept.set(handle, parsed.profile);
-  for (const old of kept.keys()) {
-    if (kept.size <= KEPT_PROFILES) break;
-    kept.delete(old);
-  }
-  return { ...parsed, handle };
+  return readProfile(input.value, input.field, { driveCycleDir: input.driveCycleDir });
 }
 
 async function check(input: CheckInput): Promise<CheckOutput> {
@@ -71,9 +50,10 @@ async function check(input: CheckInput): Promise<CheckOutput> {
 }
 
 async function estimate(input: EstimateInput): Promise<RunEstimate> {
-  const profile = (input.handle === undefined ? undefined : kept.get(input.handle)) ?? input.profile;
-  if (!profile) throw new HandleExpiredError();
-  if (input.handle !== undefined) kept.delete(input.handle);
+  const profile =
+    "tree" in input.profile
+      ? input.profile.tree
+      : readProfile(input.profile.source, "profile", { driveCycleDir: input.profile.driveCycleDir }).profile;
   const { estimate } = await estimateProfile(profile, input.cell, {
     samples: input.samples,
     initialSoc: input.initialSoc,

@@ -8,24 +8,38 @@ export const TASK_TIMEOUT_MS: Readonly<Record<keyof ProfileTasks, number>> = {
   estimate: 120_000,
 };
 
-/** The profile worker, as the API and the run manager call it. */
+/**
+ * The profile workers, as the API and the run manager call them: one for requests (parse, check),
+ * one for run estimates, so a request never waits behind a long estimate.
+ */
 export class ProfileWork {
-  private readonly pool: WorkerPool;
+  private readonly requests: WorkerPool;
+  private readonly estimates: WorkerPool;
 
-  constructor(options: WorkerPoolOptions = {}) {
+  /** `warm`: start the workers now (the daemon does, at start-up) rather than on first use. */
+  constructor(options: WorkerPoolOptions & { warm?: boolean } = {}) {
     const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-    this.pool = new WorkerPool(new URL(`./profile-worker.${ext}`, import.meta.url), options);
+    const entry = new URL(`./profile-worker.${ext}`, import.meta.url);
+    this.requests = new WorkerPool(entry, options);
+    this.estimates = new WorkerPool(entry, { ...options, workers: 1 });
+    if (options.warm) {
+      this.requests.warm();
+      this.estimates.warm();
+    }
   }
 
   run<K extends keyof ProfileTasks>(kind: K, input: ProfileTasks[K][0]): Promise<ProfileTasks[K][1]> {
-    return this.pool.run<ProfileTasks[K][1]>(kind, input, TASK_TIMEOUT_MS[kind]);
+    const pool = kind === "estimate" ? this.estimates : this.requests;
+    return pool.run<ProfileTasks[K][1]>(kind, input, TASK_TIMEOUT_MS[kind]);
   }
 
   get load(): { running: number; queued: number } {
-    return this.pool.load;
+    const a = this.requests.load;
+    const b = this.estimates.load;
+    return { running: a.running + b.running, queued: a.queued + b.queued };
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    await Promise.all([this.requests.close(), this.estimates.close()]);
   }
 }

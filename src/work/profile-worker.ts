@@ -1,20 +1,23 @@
-/** Entry of the profile worker thread (started by ProfileWork through WorkerPool). */
-import { parentPort } from "node:worker_threads";
+/** Entry of a profile worker process (started by ProfileWork through WorkerPool). */
 import { CellbenchError } from "../../protocols/cellbench-error.js";
 import { runTask } from "./profile-tasks.js";
 import type { ProfileTasks } from "./task-types.js";
 import type { TaskReply } from "./worker-pool.js";
 
-const port = parentPort;
-if (!port) throw new Error("profile-worker.ts runs as a worker thread");
+const send = process.send?.bind(process);
+if (!send) throw new Error("profile-worker.ts runs as a worker process (forked with an IPC channel)");
 
-port.on("message", (message: { id: number; kind: keyof ProfileTasks; input: unknown }) => {
+// The daemon went away (or closed the pool): nothing is left to work for.
+process.on("disconnect", () => process.exit(0));
+
+process.on("message", (message: { id: number; kind: keyof ProfileTasks; input: unknown }) => {
   void runTask(message.kind, message.input).then(
-    (value) => port.postMessage({ id: message.id, ok: true, value } satisfies TaskReply),
-    (err: unknown) =>
-      port.postMessage({ id: message.id, ok: false, error: describe(err) } satisfies TaskReply),
+    (value) => send({ id: message.id, ok: true, value } satisfies TaskReply),
+    (err: unknown) => send({ id: message.id, ok: false, error: describe(err) } satisfies TaskReply),
   );
 });
+
+send({ ready: true });
 
 function describe(err: unknown): Extract<TaskReply, { ok: false }>["error"] {
   if (err instanceof CellbenchError) {

@@ -5,27 +5,21 @@ import type { StepTimeline } from "../engine/step-timeline.js";
 import type { Profile } from "../profile/ast.js";
 import type { RunState } from "../run/records.js";
 
-/** An estimate asked for by handle after the worker let go of that parse: send the profile itself. */
-export const HANDLE_EXPIRED = "PROFILE_HANDLE_EXPIRED";
-
 export interface ParseInput {
   /** The profile as sent: YAML/JSON text or an object. */
   value: unknown;
   /** Prefix of issue paths (`body.profile`, `profile P…`). */
   field: string;
   driveCycleDir?: string | undefined;
-  /** Keep the parsed profile on the worker for a following estimate (the reply carries its handle). */
-  keep?: boolean;
 }
 
 export interface ParseOutput {
   profile: Profile;
   source: string;
   format: "yaml" | "json";
-  handle?: number;
 }
 
-export interface CheckInput extends Omit<ParseInput, "keep"> {
+export interface CheckInput extends ParseInput {
   cell: CellSpec;
   /** The channel's (and its chamber's) ranges, when the check names a channel. */
   ranges?: { cycler: CyclerRanges; chamber?: ChamberRanges };
@@ -41,9 +35,11 @@ export interface CheckOutput {
 }
 
 export interface EstimateInput {
-  /** A profile kept by an earlier parse; when it is gone, `profile` is used. */
-  handle?: number;
-  profile?: Profile;
+  /**
+   * The profile: its source text (a string crosses to the worker as one copy; the worker parses it
+   * again), or the parsed tree (a run recovered from the store).
+   */
+  profile: { source: string; driveCycleDir?: string | undefined } | { tree: Profile };
   cell: CellSpec;
   samples: number;
   initialSoc: number;

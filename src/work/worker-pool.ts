@@ -1,13 +1,16 @@
 /**
- * Heavy request work (profile parsing, validation, dry runs, estimates) runs here, on worker
- * threads, never on the sampling loop. Each worker runs one task at a time under a memory limit and
- * a deadline: a task that runs out of either costs only its worker, which is replaced.
+ * Heavy request work (profile parsing, validation, dry runs, estimates) runs here, in worker
+ * processes, never on the sampling loop. Each worker runs one task at a time under a memory limit
+ * and a deadline: a task that runs out of either costs only its worker, which is replaced. Workers
+ * run at the lowest CPU priority (nice 19), so on a busy host the sampling loop gets the CPU first.
  */
-import { Worker } from "node:worker_threads";
+import { type ChildProcess, fork } from "node:child_process";
+import { setPriority } from "node:os";
+import { fileURLToPath } from "node:url";
 import { CellbenchError } from "../../protocols/cellbench-error.js";
 
 export interface WorkerPoolOptions {
-  /** Worker threads (default 1: the other core belongs to the sampling loop). */
+  /** Worker processes (default 1: the other core belongs to the sampling loop). */
   workers?: number;
   /** Old-generation heap of each worker, MiB (default 512). */
   maxHeapMb?: number;
@@ -45,10 +48,17 @@ interface Task {
 }
 
 interface Slot {
-  worker: Worker;
+  worker: ChildProcess;
+  /** The worker has loaded its code and said so; only then do tasks go to it (and their deadlines run). */
+  ready: boolean;
   task: Task | undefined;
   timer: NodeJS.Timeout | undefined;
 }
+
+/** A worker that has not loaded its code by then is replaced (a host too busy to start one). */
+const START_TIMEOUT_MS = 120_000;
+/** Worker priority: below the daemon's, so its sampling loop gets the CPU first, but not starved. */
+const WORKER_NICE = 10;
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -66,6 +76,14 @@ export class WorkerPool {
     this.size = Math.max(1, options.workers ?? 1);
     this.maxHeapMb = options.maxHeapMb ?? 512;
     this.maxQueued = options.maxQueued ?? 16;
+  }
+
+  /**
+   * Starts every worker now: forking copies the daemon's page tables (about 20 ms of its loop), so
+   * it happens at start-up rather than in the middle of a request.
+   */
+  warm(): void {
+    while (!this.closed && this.slots.length < this.size) this.spawn();
   }
 
   /** Tasks running and waiting. */
@@ -104,45 +122,63 @@ export class WorkerPool {
       this.slots.splice(0).map((slot) => {
         if (slot.timer) clearTimeout(slot.timer);
         slot.task?.reject(new WorkerTaskError("SERVER_BUSY", "the daemon is shutting down"));
-        return slot.worker.terminate();
+        return stop(slot.worker);
       }),
     );
   }
 
   private dispatch(): void {
     while (this.queue.length > 0) {
-      let slot = this.slots.find((s) => !s.task);
-      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (this.slots.length < this.size) this.spawn();
+      const slot = this.slots.find((s) => s.ready && !s.task);
       if (!slot) return;
       const task = this.queue.shift() as Task;
       slot.task = task;
       slot.timer = setTimeout(() => {
         this.fail(
-          slot as Slot,
+          slot,
           new WorkerTaskError(
             "PROFILE_TOO_COSTLY",
             `checking this profile took longer than ${task.timeoutMs / 1000} s and was stopped; make it simpler (fewer steps, shorter drive cycles)`,
           ),
         );
       }, task.timeoutMs);
-      slot.worker.postMessage({ id: task.id, kind: task.kind, input: task.input });
+      slot.worker.send({ id: task.id, kind: task.kind, input: task.input });
     }
   }
 
   private spawn(): Slot {
+    // Under tsx (npm start, the tests) the worker loads the same TypeScript loader first.
     const typescript = this.entry.pathname.endsWith(".ts");
-    const worker = new Worker(BOOT, {
-      eval: true,
-      workerData: {
-        entry: this.entry.href,
-        // Under tsx (npm start, the tests) the worker registers the same TypeScript loader first.
-        tsx: typescript ? import.meta.resolve("tsx/esm/api") : null,
-      },
-      resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb },
+    const worker = fork(fileURLToPath(this.entry), [], {
+      execArgv: [
+        `--max-old-space-size=${this.maxHeapMb}`,
+        ...(typescript ? ["--import", import.meta.resolve("tsx")] : []),
+      ],
+      serialization: "advanced",
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
+    try {
+      if (worker.pid !== undefined) setPriority(worker.pid, WORKER_NICE);
+    } catch {
+      // Not allowed here: the worker runs at normal priority.
+    }
+    // A pool nobody closed never keeps the process alive.
     worker.unref();
-    const slot: Slot = { worker, task: undefined, timer: undefined };
-    worker.on("message", (reply: TaskReply) => {
+    worker.channel?.unref();
+    const slot: Slot = { worker, ready: false, task: undefined, timer: undefined };
+    slot.timer = setTimeout(
+      () => this.fail(slot, new WorkerTaskError("INTERNAL", "a profile worker did not start within 120 s")),
+      START_TIMEOUT_MS,
+    );
+    slot.timer.unref();
+    worker.on("message", (reply: TaskReply | { ready: true }) => {
+      if ("ready" in reply) {
+        this.settle(slot);
+        slot.ready = true;
+        this.dispatch();
+        return;
+      }
       const task = slot.task;
       if (!task || task.id !== reply.id) return;
       this.settle(slot);
@@ -150,21 +186,22 @@ export class WorkerPool {
       else task.reject(new WorkerTaskError(reply.error.code, reply.error.message, reply.error.issues));
       this.dispatch();
     });
-    worker.on("error", (err: Error & { code?: string }) => {
-      const memory = err.code === "ERR_WORKER_OUT_OF_MEMORY";
+    worker.on("error", (err: Error) => {
+      this.fail(slot, new WorkerTaskError("INTERNAL", `the profile worker failed: ${err.message}`));
+    });
+    worker.on("exit", (code, signal) => {
+      if (!this.slots.includes(slot)) return;
+      // V8 aborts (SIGABRT, or exit code 134) when the heap limit is reached.
+      const memory = signal === "SIGABRT" || code === 134;
       this.fail(
         slot,
         new WorkerTaskError(
           memory ? "PROFILE_TOO_COSTLY" : "INTERNAL",
           memory
             ? `checking this profile needed more than ${this.maxHeapMb} MiB and was stopped; make it simpler (fewer steps, shorter drive cycles)`
-            : `the profile worker failed: ${err.message}`,
+            : `the profile worker exited unexpectedly (${signal ?? `code ${code}`})`,
         ),
       );
-    });
-    worker.on("exit", () => {
-      if (this.slots.includes(slot))
-        this.fail(slot, new WorkerTaskError("INTERNAL", "the profile worker exited unexpectedly"));
     });
     this.slots.push(slot);
     return slot;
@@ -182,17 +219,17 @@ export class WorkerPool {
     this.settle(slot);
     const at = this.slots.indexOf(slot);
     if (at >= 0) this.slots.splice(at, 1);
-    void slot.worker.terminate().catch(() => undefined);
+    slot.worker.kill("SIGKILL");
     task?.reject(err);
     if (!this.closed) this.dispatch();
   }
 }
 
-/** Loads the worker's module (through tsx when it is TypeScript); CommonJS, as eval workers are. */
-const BOOT = `
-const { workerData } = require("node:worker_threads");
-(async () => {
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  await import(workerData.entry);
-})();
-`;
+/** Kills a worker and resolves once it is gone. */
+function stop(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    worker.once("exit", () => resolve());
+    worker.kill("SIGKILL");
+  });
+}

@@ -103,7 +103,7 @@ export async function openHttpBenchOn<C extends Clock>(
     level: "trace",
     destination: { write: (line: string) => void logs.push(line) },
   });
-  const work = new ProfileWork();
+  const work = sharedProfileWork();
   const runs = new RunManager(bench, {
     store,
     logger,
@@ -139,11 +139,21 @@ export async function openHttpBenchOn<C extends Clock>(
     async close() {
       await app.close();
       await bench.shutdown();
-      await work.close();
       profiles.close();
       store.close();
     },
   };
+}
+
+let profileWork: ProfileWork | undefined;
+
+/**
+ * One profile worker per test process, started on first use: each costs a process start, and the
+ * benches of one test file can share it. It ends with the test process.
+ */
+export function sharedProfileWork(): ProfileWork {
+  profileWork ??= new ProfileWork();
+  return profileWork;
 }
 
 /** Waits (bounded, real time) until `predicate` holds. */
