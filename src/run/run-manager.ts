@@ -1,5 +1,4 @@
 import type { CellSpec } from "../../drivers/capabilities.js";
-import { hasErrorCode } from "../../protocols/cellbench-error.js";
 import type { Bench, ChannelSlot } from "../bench/bench.js";
 import type { DryRunEstimate } from "../engine/dry-run.js";
 import type {
@@ -15,7 +14,7 @@ import type { Logger } from "../log.js";
 import type { Profile } from "../profile/ast.js";
 import { assertProfileValid } from "../profile/validate.js";
 import { LogGate } from "../storage/log-gate.js";
-import { type EstimateInput, HANDLE_EXPIRED, type RunEstimate } from "../work/task-types.js";
+import type { EstimateInput, RunEstimate } from "../work/task-types.js";
 import { estimateStartSoc } from "./estimate-start.js";
 import { progressOf, type RunProgress } from "./progress.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "./records.js";
@@ -47,8 +46,8 @@ export interface RunRequest {
   profileId?: string;
   /** The operator's reason to run without a cell temperature, on a channel that measures none. */
   temperatureOverride?: string;
-  /** The profile worker still holds this parse of the profile: the estimate need not send it. */
-  estimateHandle?: number;
+  /** The profile's source text, as sent: the estimate worker parses it again rather than be sent the tree. */
+  profileSource?: { source: string; driveCycleDir?: string | undefined };
 }
 
 export interface RunInfo {
@@ -203,7 +202,7 @@ export class RunManager {
       );
     }
     const managed = this.runs.get(id) as ManagedRun;
-    this.estimate(managed, request.estimateHandle);
+    this.estimate(managed, request.profileSource);
     await engine.start();
     return this.info(id);
   }
@@ -374,7 +373,7 @@ export class RunManager {
    * Dry-runs the profile on the profile worker for progress and ETA. At most MAX_PENDING_ESTIMATES
    * wait at once, and each pass stops after about 1.2 M simulated samples.
    */
-  private estimate(run: ManagedRun, handle?: number): void {
+  private estimate(run: ManagedRun, source?: RunRequest["profileSource"]): void {
     const estimator = this.options.estimator;
     if (!estimator) return;
     if (this.pendingEstimates >= MAX_PENDING_ESTIMATES) {
@@ -388,21 +387,14 @@ export class RunManager {
     // Start where the cell and the chamber are now, as far as the latest samples tell.
     const slot = this.bench.channel(run.stored.channel);
     const airC = slot.chamberId ? this.bench.chambers.get(slot.chamberId)?.latest?.temperatureC : undefined;
-    const input: EstimateInput = {
+    this.pendingEstimates++;
+    const estimated = estimator({
+      profile: source ?? { tree: profile },
       cell,
       samples: ESTIMATE_SAMPLES,
       initialSoc: estimateStartSoc(cell, slot.latest),
       ...(airC !== undefined && Number.isFinite(airC) ? { initialChamberC: airC } : {}),
-    };
-    this.pendingEstimates++;
-    // By handle when the worker still holds the parse; else the profile itself.
-    const estimated =
-      handle === undefined
-        ? estimator({ ...input, profile })
-        : estimator({ ...input, handle }).catch((err: unknown) => {
-            if (hasErrorCode(err, HANDLE_EXPIRED)) return estimator({ ...input, profile });
-            throw err;
-          });
+    });
     estimated
       .then(
         (estimate) => {

@@ -66,14 +66,14 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
           const cell = readCell(body.cell, "body.cell");
           const { value, profileId, field } = profileInput(body, ctx.profiles);
           const parsed = await ctx.profileLimit.run(token, () =>
-            ctx.work.run("parse", { value, field, driveCycleDir, keep: true }),
+            ctx.work.run("parse", { value, field, driveCycleDir }),
           );
           const id = ctx.ids.next(ctx.bench.clock.wallNow());
           const request = {
             channel: body.channel,
             cell,
             profile: parsed.profile,
-            ...(parsed.handle === undefined ? {} : { estimateHandle: parsed.handle }),
+            profileSource: { source: parsed.source, driveCycleDir },
             ...(profileId ? { profileId } : {}),
             ...(body.temperature_override ? { temperatureOverride: body.temperature_override.reason } : {}),
           };
