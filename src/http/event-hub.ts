@@ -4,12 +4,30 @@
  * sample before a step, cycle or state event is always sent first, so each step ends on its true
  * last values), step changes, cycles and state changes. Every event gets an id from one increasing
  * counter and is kept in a bounded ring per run and in a bench-wide ring, so a client that
- * reconnects with Last-Event-ID gets what it missed.
+ * reconnects with Last-Event-ID gets what it missed: at most a bounded replay (REPLAY_MAX_EVENTS,
+ * REPLAY_MAX_BYTES), the newest events; what lies beyond is reported as a gap.
  */
 
 import type { CellRecord } from "../run/records.js";
 import type { RunEvent, RunManager } from "../run/run-manager.js";
 import { cycleView, isTerminalState, recordView, stateView, stepView } from "./views.js";
+
+/** Most events one Last-Event-ID replay sends (the newest ones; older ones are a gap). */
+export const REPLAY_MAX_EVENTS = 512;
+/** Most bytes of SSE text one Last-Event-ID replay sends. */
+export const REPLAY_MAX_BYTES = 128 * 1024;
+
+export interface ReplayLimits {
+  maxEvents?: number;
+  maxBytes?: number;
+}
+
+export interface Replay {
+  /** Events after the id asked for, oldest first, within the limits. */
+  events: LiveEvent[];
+  /** Some events after the id asked for are not in `events` (dropped from the ring, or past the limits). */
+  gap: boolean;
+}
 
 export type LiveEventType = "sample" | "step" | "state" | "cycle";
 
@@ -69,6 +87,12 @@ export class Ring<T> {
     if (this.count < cap) this.count++;
     else this.start = (this.start + 1) % cap;
     return evicted;
+  }
+
+  /** The item `i` places from the newest (0: the newest), or undefined beyond the oldest. */
+  fromNewest(i: number): T | undefined {
+    if (i < 0 || i >= this.count) return undefined;
+    return this.items[(this.start + this.count - 1 - i) % this.items.length];
   }
 
   toArray(): T[] {
@@ -144,21 +168,19 @@ export class EventHub {
     return n;
   }
 
-  /** Buffered events of a run after `afterId`; `gap` when older events after `afterId` were dropped. */
-  replayRun(run: string, afterId: number): { events: LiveEvent[]; gap: boolean } {
+  /**
+   * Buffered events of a run after `afterId`, within `limits` (default REPLAY_MAX_EVENTS and
+   * REPLAY_MAX_BYTES): the newest ones, found walking back from the newest, so the cost is bounded
+   * by the limits, not by the ring or the id asked for.
+   */
+  replayRun(run: string, afterId: number, limits: ReplayLimits = {}): Replay {
     const channel = this.runs.get(run);
     if (!channel) return { events: [], gap: false };
-    return {
-      events: channel.ring.toArray().filter((e) => e.id > afterId),
-      gap: channel.droppedThrough > afterId,
-    };
+    return replayOf(channel.ring, channel.droppedThrough, afterId, limits);
   }
 
-  replayBench(afterId: number): { events: LiveEvent[]; gap: boolean } {
-    return {
-      events: this.benchRing.toArray().filter((e) => e.id > afterId),
-      gap: this.benchDroppedThrough > afterId,
-    };
+  replayBench(afterId: number, limits: ReplayLimits = {}): Replay {
+    return replayOf(this.benchRing, this.benchDroppedThrough, afterId, limits);
   }
 
   /** The run's buffered terminal event, if it has ended while this hub listened. */
@@ -270,4 +292,30 @@ export class EventHub {
     const ended = [...this.runs.entries()].filter(([, c]) => c.ended && c.listeners.size === 0);
     for (const [id] of ended.slice(0, Math.max(0, ended.length - keep))) if (id !== run) this.runs.delete(id);
   }
+}
+
+function replayOf(
+  ring: Ring<LiveEvent>,
+  droppedThrough: number,
+  afterId: number,
+  limits: ReplayLimits,
+): Replay {
+  const maxEvents = limits.maxEvents ?? REPLAY_MAX_EVENTS;
+  const maxBytes = limits.maxBytes ?? REPLAY_MAX_BYTES;
+  const events: LiveEvent[] = [];
+  let bytes = 0;
+  let truncated = false;
+  for (let i = 0; ; i++) {
+    const e = ring.fromNewest(i);
+    if (e === undefined || e.id <= afterId) break;
+    const size = Buffer.byteLength(e.text);
+    if (events.length >= maxEvents || bytes + size > maxBytes) {
+      truncated = true;
+      break;
+    }
+    events.push(e);
+    bytes += size;
+  }
+  events.reverse();
+  return { events, gap: truncated || droppedThrough > afterId };
 }

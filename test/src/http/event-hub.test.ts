@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { EventHub, type LiveEvent, Ring } from "../../../src/http/event-hub.js";
+import {
+  EventHub,
+  type LiveEvent,
+  REPLAY_MAX_BYTES,
+  REPLAY_MAX_EVENTS,
+  Ring,
+} from "../../../src/http/event-hub.js";
 import type { CellRecord } from "../../../src/run/records.js";
 import type { RunEvent } from "../../../src/run/run-manager.js";
 
@@ -106,6 +112,35 @@ describe("EventHub", () => {
     expect(late.gap).toBe(true);
     expect(late.events.map((e) => e.id)).toEqual([3, 4, 5, 6]);
     expect(hub.replayRun("nope", 0)).toEqual({ events: [], gap: false });
+  });
+
+  it("bounds a replay to the newest events within the count and byte limits, and calls the rest a gap", () => {
+    const manager = fakeManager();
+    const hub = new EventHub(manager, { sampleRateHz: 0, benchBuffer: 4096 });
+    hub.start();
+    for (let t = 1; t <= 4096; t++) manager.emit(sample(t));
+    const all = hub.replayBench(0, { maxEvents: 10_000, maxBytes: Number.POSITIVE_INFINITY });
+    expect(all.events).toHaveLength(4096);
+    // By default: at most REPLAY_MAX_EVENTS, the newest, in order, and within REPLAY_MAX_BYTES.
+    const bounded = hub.replayBench(0);
+    expect(bounded.gap).toBe(true);
+    expect(bounded.events.length).toBeLessThanOrEqual(REPLAY_MAX_EVENTS);
+    expect(bounded.events.reduce((n, e) => n + Buffer.byteLength(e.text), 0)).toBeLessThanOrEqual(
+      REPLAY_MAX_BYTES,
+    );
+    expect(bounded.events.at(-1)?.id).toBe(4096);
+    expect(bounded.events.map((e) => e.id)).toEqual(
+      bounded.events.map((_, i) => 4097 - bounded.events.length + i),
+    );
+    expect(hub.replayBench(0, { maxEvents: 10 }).events.map((e) => e.id)).toEqual(
+      Array.from({ length: 10 }, (_, i) => 4087 + i),
+    );
+    const size = Buffer.byteLength(all.events[0]?.text ?? "");
+    expect(hub.replayBench(0, { maxBytes: 3 * size + size / 2 }).events).toHaveLength(3);
+    // Within the limits: everything after the id, no gap.
+    expect(hub.replayBench(4090)).toMatchObject({ gap: false });
+    expect(hub.replayBench(4090).events.map((e) => e.id)).toEqual([4091, 4092, 4093, 4094, 4095, 4096]);
+    expect(hub.replayRun("R1", 4000, { maxEvents: 96 })).toMatchObject({ gap: false });
   });
 
   it("keeps the terminal event, removes listeners and unsubscribes on stop", () => {
