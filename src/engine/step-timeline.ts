@@ -20,14 +20,15 @@ export class StepTimelineBuilder {
   private readonly startS: number[] = [];
 
   add(stepIndex: number, startS: number): void {
-    if (stepIndex % this.stride !== 0) return;
+    // The first step is always kept: steps before the first kept point could not be placed.
+    if (this.stepIndex.length > 0 && stepIndex % this.stride !== 0) return;
     this.stepIndex.push(stepIndex);
     this.startS.push(startS);
     if (this.stepIndex.length < TIMELINE_POINTS) return;
     this.stride *= 2;
     let kept = 0;
     for (let i = 0; i < this.stepIndex.length; i++) {
-      if ((this.stepIndex[i] as number) % this.stride !== 0) continue;
+      if (i > 0 && (this.stepIndex[i] as number) % this.stride !== 0) continue;
       this.stepIndex[kept] = this.stepIndex[i] as number;
       this.startS[kept] = this.startS[i] as number;
       kept++;

@@ -33,6 +33,11 @@ export class ProfileWork {
     return pool.run<ProfileTasks[K][1]>(kind, input, TASK_TIMEOUT_MS[kind]);
   }
 
+  /** Starts the workers and resolves once they have loaded. */
+  async ready(): Promise<void> {
+    await Promise.all([this.requests.ready(), this.estimates.ready()]);
+  }
+
   get load(): { running: number; queued: number } {
     const a = this.requests.load;
     const b = this.estimates.load;

@@ -64,6 +64,7 @@ export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
   private nextId = 1;
+  private readonly readyWaiters: (() => void)[] = [];
   private closed = false;
   private readonly size: number;
   private readonly maxHeapMb: number;
@@ -84,6 +85,13 @@ export class WorkerPool {
    */
   warm(): void {
     while (!this.closed && this.slots.length < this.size) this.spawn();
+  }
+
+  /** Starts every worker and resolves once all have loaded (start-up, and tests that measure). */
+  async ready(): Promise<void> {
+    this.warm();
+    while (!this.closed && !(this.slots.length === this.size && this.slots.every((s) => s.ready)))
+      await new Promise<void>((resolve) => this.readyWaiters.push(resolve));
   }
 
   /** Tasks running and waiting. */
@@ -176,6 +184,7 @@ export class WorkerPool {
       if ("ready" in reply) {
         this.settle(slot);
         slot.ready = true;
+        for (const wake of this.readyWaiters.splice(0)) wake();
         this.dispatch();
         return;
       }
