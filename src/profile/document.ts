@@ -40,8 +40,8 @@ import { ProfileError, type ProfileIssue } from "./profile-error.js";
 import { type DriveCycleReference, parseCondition, parseStepString, StepStringError } from "./step-string.js";
 import { checkLog, checkStructure, formatSeconds } from "./structure.js";
 import { didYouMean, listOr } from "./suggest.js";
-import { describeValue, parseQuantity, type QuantityKind, QuantityTypeError } from "./units.js";
 import { readTextFile } from "./text-file.js";
+import { describeValue, parseQuantity, type QuantityKind, QuantityTypeError } from "./units.js";
 import { parseYamlText } from "./yaml-text.js";
 
 export interface ParseProfileOptions {

@@ -17,7 +17,8 @@ export const MAX_ISSUES = 50;
 export const MAX_ISSUE_CHARS = 1000;
 
 function boundIssues(issues: ProfileIssue[]): ProfileIssue[] {
-  const cut = (text: string) => (text.length > MAX_ISSUE_CHARS ? `${text.slice(0, MAX_ISSUE_CHARS - 1)}…` : text);
+  const cut = (text: string) =>
+    text.length > MAX_ISSUE_CHARS ? `${text.slice(0, MAX_ISSUE_CHARS - 1)}…` : text;
   const kept = issues.slice(0, MAX_ISSUES).map((i) => ({ path: cut(i.path), message: cut(i.message) }));
   if (issues.length > MAX_ISSUES)
     kept.push({ path: "", message: `… and ${issues.length - MAX_ISSUES} more issues; fix these first` });
