@@ -69,8 +69,10 @@ export interface RunInfo {
 
 interface ManagedRun {
   stored: StoredRun;
-  /** Absent for runs that had ended before this daemon started (loaded from the store). */
+  /** Absent for runs that had ended before this daemon started (loaded from the store), and once a run has ended. */
   engine: RunEngine | undefined;
+  /** An ended run's last status, kept when its engine is let go. */
+  final?: RunStatus;
   gate: LogGate;
   estimate: RunEstimate | undefined;
 }
@@ -121,6 +123,8 @@ export class RunManager {
   recover(checkpoints: Map<string, { state: unknown }>): void {
     for (const stored of this.options.store?.all() ?? []) {
       if (ENDED.has(stored.state)) {
+        // An ended run needs only its profile's name and safety limits (its cell may still be watched).
+        stored.profile = { ...stored.profile, steps: [] };
         this.runs.set(stored.id, { stored, engine: undefined, gate: this.newGate(), estimate: undefined });
         // Its cell is still in the chamber until an operator says it was taken out (runs load oldest first).
         if (stored.cellRemovedMs === undefined && this.bench.channels.has(stored.channel))
@@ -342,7 +346,7 @@ export class RunManager {
         if (ENDED.has(event.state)) {
           sink?.deleteCheckpoint(stored.id);
           const managed = this.runs.get(stored.id);
-          if (managed?.estimate) managed.estimate = { ...managed.estimate, timeline: NO_TIMELINE };
+          if (managed) setImmediate(() => this.release(managed));
         } else if (engine) sink?.setCheckpoint(stored.id, engine.checkpoint());
         emit({ type: "state", run: stored.id, event });
       },
@@ -412,6 +416,18 @@ export class RunManager {
       .finally(() => this.pendingEstimates--);
   }
 
+  /**
+   * Lets go of an ended run's heavy state: its engine (and the profile tree it runs), its estimate's
+   * timeline and its profile's steps. The store keeps the profile; views need only its name.
+   */
+  private release(run: ManagedRun): void {
+    if (!ENDED.has(run.stored.state)) return;
+    if (run.engine) run.final = run.engine.status();
+    run.engine = undefined;
+    if (run.estimate) run.estimate = { ...run.estimate, timeline: NO_TIMELINE };
+    run.stored.profile = { ...run.stored.profile, steps: [] };
+  }
+
   private managed(id: string): ManagedRun {
     const run = this.runs.get(id);
     if (!run) throw new UnknownRunError(id);
@@ -420,7 +436,7 @@ export class RunManager {
 
   private info(id: string): RunInfo {
     const run = this.managed(id);
-    const status = run.engine?.status() ?? null;
+    const status = run.engine?.status() ?? run.final ?? null;
     return {
       id,
       bench: this.bench.config.bench,

@@ -69,8 +69,12 @@ export class RunStore {
     }[];
     return rows.map((r) => {
       const run = JSON.parse(r.body) as StoredRun;
-      // Rows written before the profile had its own column carry it in the body.
-      if (r.profile !== null) run.profile = JSON.parse(r.profile) as StoredRun["profile"];
+      // Rows written before the profile had its own column carry it in the body (and get the column
+      // with their next save).
+      if (r.profile !== null) {
+        run.profile = JSON.parse(r.profile) as StoredRun["profile"];
+        this.profileWritten.add(run.id);
+      }
       return run;
     });
   }

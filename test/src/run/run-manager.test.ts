@@ -123,6 +123,30 @@ describe("RunManager across a restart", () => {
   });
 });
 
+describe("an ended run (issue 11: finished runs' heavy state released)", () => {
+  it("lets go of its engine and its profile's steps, and keeps its final status", async () => {
+    const { bench } = await openSimBench();
+    const runs = new RunManager(bench, { sink: memorySink() });
+    bench.start();
+    await runs.create({ channel: "ch1", cell: NMC_18650, profile: cycling }, "R20261125-0041");
+    await eventually(() => runs.get("R20261125-0041").state === "completed", "the run to complete", 20_000);
+    await eventually(() => runs.activeRuns().length === 0, "the engine to be let go", 1000);
+    const info = runs.get("R20261125-0041");
+    expect(info.status?.state).toBe("completed");
+    expect(info.status?.testTimeS).toBeGreaterThanOrEqual(600);
+    expect(info.profile).toBe("test");
+    const managed = (
+      runs as unknown as { runs: Map<string, { engine: unknown; stored: { profile: { steps: unknown[] } } }> }
+    ).runs.get("R20261125-0041");
+    await eventually(() => managed?.engine === undefined, "the engine reference to be dropped", 1000);
+    expect(managed?.stored.profile.steps).toEqual([]);
+    await expect(runs.control("R20261125-0041", "pause")).rejects.toMatchObject({
+      code: "RUN_INVALID_TRANSITION",
+    });
+    await bench.shutdown();
+  });
+});
+
 describe("RunManager estimates", () => {
   // Estimates run on the profile worker, as in the daemon.
   const work = new ProfileWork();
