@@ -42,7 +42,7 @@ export interface LatenessFigures {
 export interface AttackReport {
   baseline: LatenessFigures;
   attack: LatenessFigures;
-  /** Runs that are faulted or aborted after the attack (id and reason). */
+  /** Runs faulted or aborted during this baseline and attack (id and reason). */
   harmedRuns: string[];
 }
 
@@ -120,12 +120,16 @@ export async function underAttack(
   attack: () => Promise<unknown>,
   minMs = 2000,
 ): Promise<AttackReport> {
+  const harmed = () =>
+    h.runs
+      .list()
+      .filter((r) => r.state === "faulted" || r.state === "aborted")
+      .map((r) => `${r.id} ${r.state}: ${r.reason}`);
+  const before = new Set(harmed());
   const baseline = await window(h, async () => undefined, minMs);
   const during = await window(h, attack, minMs);
-  const harmedRuns = h.runs
-    .list()
-    .filter((r) => r.state === "faulted" || r.state === "aborted")
-    .map((r) => `${r.id} ${r.state}: ${r.reason ?? ""}`);
+  // Only runs this attack harmed (an earlier attack's victims are that attack's failure).
+  const harmedRuns = harmed().filter((r) => !before.has(r));
   return { baseline, attack: during, harmedRuns };
 }
 
