@@ -2,26 +2,37 @@
  * `ea/psb-modbus`: Elektro-Automatik PSB 10000 over Modbus RTU (USB virtual COM port, RS-232/485
  * interface modules) or Modbus TCP (Ethernet, port 502).
  *
- * Follows: EA "Programming Guide ModBus & SCPI" for the PSB 10000 series (REV 24), chapter "ModBus"
- * and its register list, cited below as [PG MB: <register>]. Registers 402, 405, 500–502, 505–509 and
- * the 0xCCCC scaling are from cellbench's instrument notes; registers 1–20 (device type), 498/499
- * (sink set values) and the state bits 9–10 and 12 come from public third-party PSB 10000 code and
- * were NOT confirmed against EA's register list (it was not at hand). Check them on the instrument
- * before trusting the sink quadrant: with a wrong 498/499 the discharge modes would write elsewhere.
+ * Follows: EA "Programming Guide ModBus & SCPI" for the PSB 10000 series (PGMBEN, REV 24), chapter
+ * "ModBus" and its register list, cited below as [PG MB: <register>] or [PG §<section>]. The section
+ * numbers below (§4.11.2 alarms, §4.11.4 sink set values, §4.11.5.2 device state, §8.3.5.2 actual
+ * current) are those of cellbench's audit against that guide (issue 12); the guide itself was not at
+ * hand when this was written, so page numbers are not given — check them against your copy. Registers
+ * 402, 405, 500–502, 505–509 and the 0xCCCC scaling are also in cellbench's instrument notes
+ * (../shared/reference/instruments.md); registers 1–20 (device type), 409 (operation mode coding) and
+ * the state bits 9–10 and 16–20 come from public third-party PSB 10000 code and were NOT confirmed
+ * against EA's register list: check them on the instrument.
  *
  *   identity    FC03 1..20: device type, ASCII, 2 characters per register, high byte first ("PSB 10060-60")
  *               [PG MB: 1 "Device type" — unconfirmed]
  *   remote      coil 402 ON (FC05 0xFF00) before settings, OFF on close [PG MB: 402 "Remote mode"]
  *   output      coil 405 ON / OFF [PG MB: 405 "DC output"]
+ *   mode        coil 409 OFF = U/I/P, ON = U/I/R (FC05), written OFF at every (re)connect and read back
+ *               (FC01) [PG MB: 409 "Operation mode UIP/UIR" — the coding is third-party, unconfirmed].
+ *               In U/I/R the resistance set value acts and can limit the current; the SCPI driver sets
+ *               U/I/P too (SYST:CONF:MODE UIP).
+ *   alarms      coil 411 acknowledges alarms [PG §4.11.2, MB: 411]; alarm bits stay set until then. The
+ *               driver NEVER writes 411: an alarm stays a fault until the operator acknowledges it.
  *   set values  holding 500 U, 501 I (source), 502 P (source) [PG MB: 500–502];
- *               499 I (sink), 498 P (sink) [PG MB: 498–499 — unconfirmed] (FC06, one register each)
+ *               499 I (sink), 498 P (sink) [PG §4.11.4, MB: 498–499] (FC06, one register each)
  *   scaling     raw = value / nominal · 0xCCCC (0xCCCC = 52428 = 100 %; up to 102 % = 53477 accepted)
  *               [PG MB: "Translating set values and actual values"]
- *   state       FC03 505–506, one 32-bit word, 505 the high half [PG MB: 505 "Device state"]:
- *               bit 7 output on, bit 11 remote, bit 15 alarm; bits 9–10 regulation mode (0 CV, 1 CR,
- *               2 CC, 3 CP) and bit 12 sink mode — unconfirmed
- *   actuals     507 U, 508 I, 509 P, scaled like set values [PG MB: 507–509]; the registers are unsigned,
- *               so the current is negated while state bit 12 (sink mode) is set — unconfirmed
+ *   state       FC03 505–506, one 32-bit word, 505 the high half [PG §4.11.5.2, MB: 505 "Device state"]:
+ *               bit 7 output on, bit 11 remote, bit 15 alarms active, bit 31 source (0) / sink (1) mode
+ *               [PG §4.11.5.2]; bits 9–10 regulation mode (0 CV, 1 CR, 2 CC, 3 CP) and bits 16–20
+ *               OVP, OCP, OPP, OT, PF — unconfirmed (the driver names them, and always quotes the raw word)
+ *   actuals     507 U, 508 I, 509 P, scaled like set values [PG MB: 507–509]; the actual current is
+ *               unsigned [PG §8.3.5.2], so it is negated while state bit 31 (sink mode) is set.
+ *               (Earlier versions took the sign from bit 12, after third-party code: wrong per §4.11.5.2.)
  *
  * The instrument's nominal ratings scale every value, so they are configured (options.nominal) and
  * checked against the device type, whose name carries voltage and current (PSB 10060-60: 60 V, 60 A).
@@ -31,6 +42,7 @@
  * which the PSB answers on over USB), framing ("rtu" | "tcp", default by URL), timeoutMs (default
  * 1000), minGapMs, connectTimeoutMs, retryMs, limits.
  */
+import { CellbenchError } from "../../protocols/cellbench-error.js";
 import {
   IdentityMismatchError,
   type ModbusDevice,
@@ -71,6 +83,10 @@ export const EA_MODBUS = {
   deviceTypeRegisters: 20,
   remoteCoil: 402,
   outputCoil: 405,
+  /** OFF = U/I/P, ON = U/I/R [PG MB: 409; coding unconfirmed]. */
+  operationModeCoil: 409,
+  /** ON acknowledges alarms [PG §4.11.2, MB: 411]; the driver never writes it. */
+  acknowledgeAlarmsCoil: 411,
   sinkPower: 498,
   sinkCurrent: 499,
   voltage: 500,
@@ -82,13 +98,44 @@ export const EA_MODBUS = {
   actualPower: 509,
 } as const;
 
-/** State word bits (505–506 as one 32-bit value). */
+/** State word bits (505–506 as one 32-bit value) [PG §4.11.5.2, MB: 505]. */
 export const EA_STATE = {
   outputOn: 1 << 7,
   remote: 1 << 11,
-  sinkMode: 1 << 12,
   alarm: 1 << 15,
+  /** Source (0) or sink (1) mode [PG §4.11.5.2: bit 31]. Unsigned: 0x8000_0000. */
+  sinkMode: 0x8000_0000,
 } as const;
+
+/** Named alarm bits of the state word, OVP, OCP, OPP, OT, PF at bits 16–20 — unconfirmed (see header). */
+export const EA_ALARM_BITS: ReadonlyArray<readonly [name: string, bit: number]> = [
+  ["OVP", 16],
+  ["OCP", 17],
+  ["OPP", 18],
+  ["OT", 19],
+  ["PF", 20],
+];
+
+/**
+ * Returns the alarms a state word reports: none unless bit 15 (alarms active) is set, then the named
+ * bits that are set, or ["alarm"] when none is (the names' bit positions are unconfirmed, bit 15 is not).
+ */
+export function eaAlarmNames(state: number): string[] {
+  if ((state & EA_STATE.alarm) === 0) return [];
+  const names = EA_ALARM_BITS.filter(([, bit]) => ((state >>> bit) & 1) === 1).map(([name]) => name);
+  return names.length > 0 ? names : ["alarm"];
+}
+
+/** The instrument does not take the operation mode the driver needs (U/I/P). */
+export class EaOperationModeError extends CellbenchError {
+  constructor(deviceId: string, detail: string) {
+    super(
+      "CYCLER_MODE_REFUSED",
+      `device "${deviceId}" stays in U/I/R mode (${detail}): the resistance set value would limit the current. ` +
+        "Switch the instrument to U/I/P (or release the interface that holds it) and reconnect",
+    );
+  }
+}
 
 /** Raw value of 100 % of a rating [PG MB: "Translating set values and actual values"]. */
 export const EA_FULL_SCALE = 0xcccc;
@@ -262,6 +309,14 @@ export class EaPsbModbus implements Device {
     await this.modbus.writeCoil(EA_MODBUS.remoteCoil, true);
     await this.modbus.writeCoil(EA_MODBUS.outputCoil, false);
     this.channel.outputSwitchedOff();
+    // U/I/P: in U/I/R the resistance set value acts and can limit the current [PG MB: 409].
+    await this.modbus.writeCoil(EA_MODBUS.operationModeCoil, false);
+    const [uir] = await this.modbus.readCoils(EA_MODBUS.operationModeCoil, 1);
+    if (uir !== false)
+      throw new EaOperationModeError(
+        this.id,
+        `coil ${EA_MODBUS.operationModeCoil} reads back ON after it was written OFF`,
+      );
     const state = await readState(this.modbus);
     if ((state & EA_STATE.remote) === 0)
       throw new CyclerRemoteDeniedError(this.id, "state bit 11 (remote) stays clear after coil 402 was set");
@@ -306,14 +361,21 @@ class EaModbusBackend implements ChannelBackend {
       5,
     );
     const state = ((high << 16) | low) >>> 0;
-    if (state & EA_STATE.alarm)
-      throw new CyclerDeviceAlarmError(this.deviceId, `state word 0x${state.toString(16)}`);
+    // Alarm bits stay set until acknowledged (411, [PG §4.11.2]); the driver never acknowledges: the
+    // fault stands until the operator clears it at the instrument.
+    const alarms = eaAlarmNames(state);
+    if (alarms.length > 0)
+      throw new CyclerDeviceAlarmError(
+        this.deviceId,
+        `${alarms.join(", ")}; state word 0x${state.toString(16).padStart(8, "0")}`,
+      );
     if ((state & EA_STATE.remote) === 0)
       throw new CyclerRemoteDeniedError(
         this.deviceId,
         "state bit 11 (remote) went clear: someone took local control",
       );
-    const sign = state & EA_STATE.sinkMode ? -1 : 1;
+    // The actual current is unsigned [PG §8.3.5.2]: bit 31 says sink [PG §4.11.5.2].
+    const sign = (state & EA_STATE.sinkMode) !== 0 ? -1 : 1;
     return {
       voltageV: fromEaRaw(u, this.nominal.voltageV),
       currentA: sign * fromEaRaw(i, this.nominal.currentA),

@@ -152,6 +152,46 @@ describe("ea/psb-modbus against its emulator", () => {
     expect((await ch.read()).currentA).toBe(0);
   });
 
+  it("an instrument left in U/I/R: the driver sets U/I/P at connect, so the resistance does not limit the current", async () => {
+    // 0.5 Ω from 4.2 V to a cell near 3.7 V would hold the charge near 1 A in U/I/R.
+    await overTcp(50, 0.5, { operationMode: "UIR", resistanceOhm: 0.5 });
+    expect(emulator!.operationMode).toBe("UIP");
+    const ch = psb!.channels[0]!;
+    await ch.apply({ mode: "cc", currentA: 3, minV: 2.5, maxV: 4.2 });
+    expect((await ch.read()).currentA).toBeCloseTo(3, 2);
+    await ch.toSafeState();
+  });
+
+  it("the emulator in U/I/R limits the current through its resistance set value", async () => {
+    await overTcp(50, 0.5, { operationMode: "UIR", resistanceOhm: 0.5 });
+    emulator!.setOperationMode("UIR");
+    const ch = psb!.channels[0]!;
+    await ch.apply({ mode: "cc", currentA: 3, minV: 2.5, maxV: 4.2 });
+    const reading = await ch.read();
+    expect(reading.currentA).toBeGreaterThan(0.2);
+    expect(reading.currentA).toBeLessThan(2);
+    await ch.toSafeState();
+  });
+
+  it("a latched OVP is reported by name on every poll and stays latched: the driver never acknowledges it", async () => {
+    await overTcp(50, 0.5);
+    const ch = psb!.channels[0]!;
+    await ch.apply({ mode: "cc", currentA: 1, minV: 2.5, maxV: 4.2 });
+    emulator!.trip("OVP");
+    expect(emulator!.outputOn).toBe(false);
+    for (let k = 0; k < 3; k++) {
+      const err = await rejection(ch.read());
+      expect(err.code).toBe("CYCLER_DEVICE_ALARM");
+      expect(err.message).toMatch(/\bOVP\b/);
+    }
+    expect(emulator!.alarms).toEqual(["OVP"]);
+    expect(emulator!.acknowledgements).toBe(0);
+    // The operator acknowledges at the instrument; then the channel reads again.
+    emulator!.acknowledge();
+    await ch.toSafeState();
+    expect((await ch.read()).currentA).toBe(0);
+  });
+
   it("over a pty with link timing at 19200 baud: transactions take the wire's time", async () => {
     await overPty(10, 0.5, { linkTiming: true, turnaroundMs: 5 }, 19_200);
     const ch = psb!.channels[0]!;

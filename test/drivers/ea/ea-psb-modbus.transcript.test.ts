@@ -27,19 +27,30 @@ function read(address: number, values: number[]): ModbusExchange {
 function coil(address: number, value: boolean): ModbusExchange {
   return { request: { functionCode: 5, address, value }, response: { functionCode: 5, address, value } };
 }
+function readCoil(address: number, value: boolean): ModbusExchange {
+  return {
+    request: { functionCode: 1, address, quantity: 1 },
+    response: { functionCode: 1, bits: [value, false, false, false, false, false, false, false] },
+  };
+}
 function reg(address: number, value: number): ModbusExchange {
   return { request: { functionCode: 6, address, value }, response: { functionCode: 6, address, value } };
 }
 
 const REMOTE = 1 << 11;
 const OUTPUT = 1 << 7;
-const SINK = 1 << 12;
 const ALARM = 1 << 15;
+/** State bits 16–31 sit in register 505 (the high word): bit 31 is 0x8000 there. */
+const SINK_HIGH = 1 << (31 - 16);
+const OVP_HIGH = 1 << (16 - 16);
+const OT_HIGH = 1 << (19 - 16);
 
 const CONNECT: ModbusExchange[] = [
   read(1, ascii("PSB 10060-60", 20)),
   coil(402, true),
   coil(405, false),
+  coil(409, false),
+  readCoil(409, false),
   read(505, [0, REMOTE]),
 ];
 
@@ -95,7 +106,7 @@ describe("ea/psb-modbus transcript", () => {
       reg(501, A(0)),
       reg(500, V(2.5)),
       reg(499, A(3)),
-      read(505, [0, REMOTE | OUTPUT | SINK, V(3.6), A(3), W(10.8)]),
+      read(505, [SINK_HIGH, REMOTE | OUTPUT, V(3.6), A(3), W(10.8)]),
       // cv 4.1 V, 1.5 A charge limit (501, source), 2 A discharge limit (499, sink).
       reg(499, A(2)),
       reg(500, V(4.1)),
@@ -166,6 +177,67 @@ describe("ea/psb-modbus transcript", () => {
         await expect(psb.channels[0]!.read()).rejects.toMatchObject({ code: "CYCLER_DEVICE_ALARM" });
         await expect(psb.channels[0]!.read()).rejects.toMatchObject({ code: "CYCLER_REMOTE_DENIED" });
         psb.session.close();
+      },
+      { framing: "rtu", unit: 1 },
+    );
+  });
+
+  it("takes the current's sign from state bit 31 (sink mode), not from bit 12", async () => {
+    await expectModbusExchange(
+      [
+        ...CONNECT,
+        read(505, [SINK_HIGH, REMOTE | OUTPUT, V(3.6), A(3), W(10.8)]),
+        read(505, [0, REMOTE | OUTPUT | (1 << 12), V(3.9), A(2), W(7.8)]),
+      ],
+      async (t) => {
+        const psb = open(t);
+        await psb.connect();
+        expect((await psb.channels[0]!.read()).currentA).toBeCloseTo(-3, 3);
+        expect((await psb.channels[0]!.read()).currentA).toBeCloseTo(2, 3);
+        psb.session.close();
+      },
+      { framing: "rtu", unit: 1 },
+    );
+  });
+
+  it("sets U/I/P mode at connect and refuses an instrument that stays in U/I/R", async () => {
+    await expectModbusExchange(
+      [
+        read(1, ascii("PSB 10060-60", 20)),
+        coil(402, true),
+        coil(405, false),
+        coil(409, false),
+        readCoil(409, true),
+      ],
+      async (t) => {
+        await expect(open(t).connect()).rejects.toMatchObject({
+          code: "CYCLER_MODE_REFUSED",
+          message: expect.stringMatching(/U\/I\/R/),
+        });
+      },
+      { framing: "rtu", unit: 1 },
+    );
+  });
+
+  it("names a latched alarm on every poll and never acknowledges it (no write to 411)", async () => {
+    await expectModbusExchange(
+      [
+        ...CONNECT,
+        read(505, [OVP_HIGH, REMOTE | ALARM, V(3.7), 0, 0]),
+        read(505, [OVP_HIGH | OT_HIGH, REMOTE | ALARM, V(3.7), 0, 0]),
+        coil(402, false),
+      ],
+      async (t) => {
+        const psb = open(t);
+        await psb.connect();
+        await expect(psb.channels[0]!.read()).rejects.toMatchObject({
+          code: "CYCLER_DEVICE_ALARM",
+          message: expect.stringMatching(/\bOVP\b/),
+        });
+        const again = psb.channels[0]!.read();
+        await expect(again).rejects.toMatchObject({ code: "CYCLER_DEVICE_ALARM" });
+        await expect(again).rejects.toThrow(/OVP.*OT|OT.*OVP/);
+        await psb.close();
       },
       { framing: "rtu", unit: 1 },
     );
