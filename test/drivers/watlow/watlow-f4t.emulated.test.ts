@@ -75,6 +75,41 @@ describe("watlow/f4t against its emulator over loopback TCP", () => {
     }
   }, 60_000);
 
+  it("refuses a controller in °F, naming Display Units, and connects once it is set to C", async () => {
+    const emu = await startWatlowF4tEmulator({
+      listen: "tcp://127.0.0.1:0",
+      options: { displayUnits: "F" },
+    });
+    cleanups.push(() => emu.stop());
+    const dev = new WatlowF4t({ id: "tc2", driver: "watlow/f4t", transport: emu.listen, options: {} });
+    cleanups.push(() => dev.close());
+    const err = await rejection(dev.connect());
+    expect(err).toBeInstanceOf(CellbenchError);
+    expect(err.code).toBe("WATLOW_WRONG_UNITS");
+    expect(err.message).toMatch(/Display Units/);
+    expect(err.message).toMatch(/register 1328 = 30/);
+    expect(emu.device.writes).toEqual([]);
+    emu.device.displayUnits = "C";
+    await dev.connect();
+    await dev.chamber.setSetpoint(25);
+    expect(emu.device.loops[0]!.state().setpointC).toBe(25);
+  }, 30_000);
+
+  it("refuses a controller whose floats come high word first, naming the word order setting", async () => {
+    const emu = await startWatlowF4tEmulator({
+      listen: "tcp://127.0.0.1:0",
+      options: { wordOrder: "high-first" },
+    });
+    cleanups.push(() => emu.stop());
+    const dev = new WatlowF4t({ id: "tc2", driver: "watlow/f4t", transport: emu.listen, options: {} });
+    cleanups.push(() => dev.close());
+    const err = await rejection(dev.connect());
+    expect(err.code).toBe("WATLOW_BAD_CONFIG");
+    expect(err.message).toMatch(/word order/i);
+    expect(err.message).toMatch(/low word first/i);
+    expect(emu.device.writes).toEqual([]);
+  }, 30_000);
+
   it("fails fast while the connection is down, then re-identifies and restores the set point", async () => {
     const { emu, dev } = await bench();
     await dev.chamber.setSetpoint(50);

@@ -21,7 +21,11 @@ function identify(
   part = "F4T1R1AAAA1A1AA",
 ): ModbusExchange[] {
   const o = 160 * (loop - 1);
-  return [read(16, partNumber(part)), read(2774 + o, [...float(limits[0]), ...float(limits[1])])];
+  return [
+    read(16, partNumber(part)),
+    read(1328, [15]),
+    read(2774 + o, [...float(limits[0]), ...float(limits[1])]),
+  ];
 }
 
 function f4t(t: Transcript, options: Record<string, unknown> = {}): WatlowF4t {
@@ -89,6 +93,55 @@ describe("watlow/f4t transcript", () => {
         await dev.connect();
         expect((await rejection(dev.chamber.setSetpoint(95))).code).toBe("SETPOINT_OUT_OF_RANGE");
         await dev.close();
+      },
+      RTU,
+    );
+  });
+
+  it("refuses a controller in °F (Display Units 1328 = F (30)) before reading or writing any temperature", async () => {
+    await expectModbusExchange(
+      [read(16, partNumber("F4T1R1AAAA1A1AA")), read(1328, [30])],
+      async (t) => {
+        const err = await rejection(f4t(t).connect());
+        expect(err.code).toBe("WATLOW_WRONG_UNITS");
+        expect(err.message).toContain("register 1328 = 30");
+        expect(err.message).toContain("set Display Units to C");
+      },
+      RTU,
+    );
+    await expectModbusExchange(
+      [read(16, partNumber("F4T1R1AAAA1A1AA")), read(1328, [0])],
+      async (t) => {
+        const err = await rejection(f4t(t).connect());
+        expect(err.code).toBe("WATLOW_BAD_CONFIG");
+        expect(err.message).toContain("neither C (15) nor F (30)");
+      },
+      RTU,
+    );
+  });
+
+  it("refuses limits that make sense only high word first, and limits that make sense in neither order", async () => {
+    const high = (v: number) => fromFloat32(v, "high-first");
+    await expectModbusExchange(
+      [read(16, partNumber("F4T1R1AAAA1A1AA")), read(1328, [15]), read(2774, [...high(-40), ...high(110)])],
+      async (t) => {
+        const err = await rejection(f4t(t).connect());
+        expect(err.code).toBe("WATLOW_BAD_CONFIG");
+        expect(err.message).toContain("only high word first ([-40, 110] °C");
+        expect(err.message).toContain("low word first");
+      },
+      RTU,
+    );
+    await expectModbusExchange(
+      [
+        read(16, partNumber("F4T1R1AAAA1A1AA")),
+        read(1328, [15]),
+        read(2774, [0xffff, 0x7fff, 0xffff, 0x7fff]),
+      ],
+      async (t) => {
+        const err = await rejection(f4t(t).connect());
+        expect(err.code).toBe("WATLOW_BAD_CONFIG");
+        expect(err.message).toContain("not temperatures in either word order");
       },
       RTU,
     );
