@@ -1,6 +1,6 @@
 import type { CellSpec } from "../../drivers/capabilities.js";
 import { VirtualClock } from "../../drivers/clock.js";
-import "../../drivers/all.js";
+import "../../drivers/sim/register.js";
 import { Bench, type ChamberSlot } from "../bench/bench.js";
 import type { BenchConfig } from "../config/load-config.js";
 import type { Profile } from "../profile/ast.js";

@@ -16,6 +16,8 @@ export interface WorkerPoolOptions {
   maxHeapMb?: number;
   /** Tasks waiting for a worker at most; beyond that, SERVER_BUSY (default 16). */
   maxQueued?: number;
+  /** CPU priority of the workers (default WORKER_NICE: below the daemon's, so sampling comes first). */
+  nice?: number;
 }
 
 /** A task failed in the worker: the error it threw, with its code, message and issues. */
@@ -58,7 +60,7 @@ interface Slot {
 /** A worker that has not loaded its code by then is replaced (a host too busy to start one). */
 const START_TIMEOUT_MS = 120_000;
 /** Worker priority: below the daemon's, so its sampling loop gets the CPU first, but not starved. */
-const WORKER_NICE = 10;
+export const WORKER_NICE = 10;
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -69,6 +71,7 @@ export class WorkerPool {
   private readonly size: number;
   private readonly maxHeapMb: number;
   private readonly maxQueued: number;
+  private readonly nice: number;
 
   constructor(
     private readonly entry: URL,
@@ -77,6 +80,7 @@ export class WorkerPool {
     this.size = Math.max(1, options.workers ?? 1);
     this.maxHeapMb = options.maxHeapMb ?? 512;
     this.maxQueued = options.maxQueued ?? 16;
+    this.nice = options.nice ?? WORKER_NICE;
   }
 
   /**
@@ -167,7 +171,7 @@ export class WorkerPool {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     try {
-      if (worker.pid !== undefined) setPriority(worker.pid, WORKER_NICE);
+      if (worker.pid !== undefined) setPriority(worker.pid, this.nice);
     } catch {
       // Not allowed here: the worker runs at normal priority.
     }

@@ -295,11 +295,12 @@ describe("issue 10 over HTTP: a daemon on a simulated bench", () => {
       { chambers: ["{ id: tc1, device: tc1, channels: [ch1] }"] },
     );
     await withDaemon(path, async (d) => {
-      // The profile sets the chamber (so validation knows the temperature), then holds below the cell's voltage.
+      // The profile sets the chamber (so validation knows the temperature), soaks until the cell is hot
+      // too (its thermal time constant is about 25 min), then holds below the cell's voltage.
       const reply = await d.startRun({
         channel: "ch1",
         cell: NMC_18650,
-        profile: profileText("cv-down", ["{ chamber: 50 °C, soak: 1 min }", "Hold at 3.0 V for 10 minutes"]),
+        profile: profileText("cv-down", ["{ chamber: 50 °C, soak: 60 min }", "Hold at 3.0 V for 10 minutes"]),
       });
       expect(reply.status, JSON.stringify(reply.body)).toBe(201);
       const run = reply.body.id;

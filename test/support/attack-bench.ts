@@ -7,6 +7,7 @@
 import { expect } from "vitest";
 import { SystemClock } from "../../drivers/clock.js";
 import { raiseSamplingPriority } from "../../src/sampling/process-priority.js";
+import { WORKER_NICE } from "../../src/work/worker-pool.js";
 import {
   auth,
   type HttpBench,
@@ -56,6 +57,7 @@ export async function openAttackBench(options: HttpBenchOptions = {}): Promise<A
   });
   // As the daemon does at start-up: sampling at raised priority (where allowed), workers started.
   raiseSamplingPriority();
+  sharedProfileWork(WORKER_NICE);
   await sharedProfileWork().ready();
   await h.app.listen({ host: "127.0.0.1", port: 0 });
   const address = h.app.server.address();

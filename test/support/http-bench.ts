@@ -149,10 +149,13 @@ let profileWork: ProfileWork | undefined;
 
 /**
  * One profile worker per test process, started on first use: each costs a process start, and the
- * benches of one test file can share it. It ends with the test process.
+ * benches of one test file can share it. It ends with the test process. Its workers run at the
+ * priority given by the first caller: the functional suite's at the test's own (a worker at +10
+ * beside CPU burners gets too little CPU to answer within a test's time), the attack suite's at the
+ * daemon's WORKER_NICE.
  */
-export function sharedProfileWork(): ProfileWork {
-  profileWork ??= new ProfileWork();
+export function sharedProfileWork(nice = 0): ProfileWork {
+  profileWork ??= new ProfileWork({ nice });
   return profileWork;
 }
 

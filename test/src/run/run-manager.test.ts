@@ -148,8 +148,8 @@ describe("an ended run (issue 11: finished runs' heavy state released)", () => {
 });
 
 describe("RunManager estimates", () => {
-  // Estimates run on the profile worker, as in the daemon.
-  const work = new ProfileWork();
+  // Estimates run on the profile worker, as in the daemon (at the test's priority: see sharedProfileWork).
+  const work = new ProfileWork({ nice: 0 });
   afterAll(() => work.close());
   const estimator = (input: EstimateInput) => work.run("estimate", input);
   const rest = (durationS: number) => profile([step({ kind: "rest" }, { durationS })]);
