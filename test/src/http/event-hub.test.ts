@@ -6,8 +6,8 @@ import {
   REPLAY_MAX_EVENTS,
   Ring,
 } from "../../../src/http/event-hub.js";
-import type { CellRecord } from "../../../src/run/records.js";
 import type { RunEvent } from "../../../src/run/run-manager.js";
+import { cellRecord } from "../../support/cell-record.js";
 
 function fakeManager() {
   const listeners = new Set<(e: RunEvent) => void>();
@@ -25,24 +25,7 @@ function fakeManager() {
   };
 }
 
-const record = (t: number, run = "R1"): CellRecord => ({
-  channel: "ch1",
-  run,
-  cell: "c",
-  tWallMs: 1000 * t,
-  testTimeS: t,
-  stepTimeS: t,
-  voltageV: 3.7,
-  currentA: 1,
-  temperatureC: 25,
-  powerW: 3.7,
-  chargeAh: 0,
-  dischargeAh: 0,
-  chargeWh: 0,
-  dischargeWh: 0,
-  stepIndex: 1,
-  cycleIndex: 1,
-});
+const record = (t: number, run = "R1") => cellRecord({ run, tWallMs: 1000 * t, testTimeS: t, stepTimeS: t });
 
 const sample = (t: number, run = "R1"): RunEvent => ({ type: "sample", run, record: record(t, run) });
 const state = (s: "running" | "completed", run = "R1"): RunEvent => ({

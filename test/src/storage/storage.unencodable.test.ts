@@ -1,27 +1,10 @@
 /** Issue 11, finding 1: the log methods run on the sampling path and never throw. */
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/log.js";
-import type { CellRecord } from "../../../src/run/records.js";
 import { Storage } from "../../../src/storage/storage.js";
+import { cellRecord } from "../../support/cell-record.js";
 
-const record = (cell: string): CellRecord => ({
-  channel: "ch1",
-  run: "R1",
-  cell,
-  tWallMs: 1_764_100_000_000,
-  testTimeS: 1,
-  stepTimeS: 1,
-  voltageV: 3.7,
-  currentA: 1,
-  temperatureC: 25,
-  powerW: 3.7,
-  chargeAh: 0,
-  dischargeAh: 0,
-  chargeWh: 0,
-  dischargeWh: 0,
-  stepIndex: 0,
-  cycleIndex: 0,
-});
+const record = (cell: string) => cellRecord({ cell, tWallMs: 1_764_100_000_000, testTimeS: 1, stepTimeS: 1 });
 
 describe("a record line protocol cannot carry", () => {
   it("is counted, logged once and reported, never thrown at the caller", async () => {

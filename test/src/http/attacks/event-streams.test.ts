@@ -17,6 +17,7 @@ import {
   openAttackBench,
   underAttack,
 } from "../../../support/attack-bench.js";
+import { cellRecord } from "../../../support/cell-record.js";
 import { type HttpBench, openHttpBench, TOKENS } from "../../../support/http-bench.js";
 import { eventually } from "../../../support/wait.js";
 
@@ -391,24 +392,7 @@ describe("event stream limits over HTTP", () => {
     const socket = serverSockets[0] as net.Socket;
     socket.cork();
     const listeners = (bench.runs as unknown as { listeners: Set<(e: RunEvent) => void> }).listeners;
-    const record = {
-      channel: "ch1",
-      run: "R-fake",
-      cell: "c",
-      tWallMs: 0,
-      testTimeS: 0,
-      stepTimeS: 0,
-      voltageV: 3.7,
-      currentA: 1,
-      temperatureC: 25,
-      powerW: 3.7,
-      chargeAh: 0,
-      dischargeAh: 0,
-      chargeWh: 0,
-      dischargeWh: 0,
-      stepIndex: 1,
-      cycleIndex: 1,
-    };
+    const record = cellRecord({ run: "R-fake" });
     for (let i = 0; i < 1000 && bench.app.liveClients() > 0; i++)
       for (const listener of listeners) listener({ type: "sample", run: "R-fake", record });
     expect(bench.app.liveClients()).toBe(0);
