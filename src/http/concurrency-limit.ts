@@ -1,4 +1,4 @@
-import { BusyError } from "./http-errors.js";
+import { type BusyCode, BusyError } from "./http-errors.js";
 
 export interface ConcurrencyLimitOptions {
   /** What is limited, as the error names it: "profile checks", "exports", "event streams". */
@@ -11,6 +11,8 @@ export interface ConcurrencyLimitOptions {
   maxQueued?: number;
   /** Retry-After of a refusal, seconds. */
   retryAfterS?: number;
+  /** Code of a refusal beyond the total (default SERVER_BUSY). */
+  totalCode?: BusyCode;
 }
 
 /**
@@ -77,7 +79,7 @@ export class ConcurrencyLimit {
   }
 
   private busy(scope: "token" | "total"): BusyError {
-    const { what, perToken, total, retryAfterS = 5 } = this.options;
+    const { what, perToken, total, maxQueued = 0, retryAfterS = 5, totalCode = "SERVER_BUSY" } = this.options;
     return scope === "token"
       ? new BusyError(
           "TOO_MANY_CONCURRENT",
@@ -85,8 +87,8 @@ export class ConcurrencyLimit {
           retryAfterS,
         )
       : new BusyError(
-          "SERVER_BUSY",
-          `the daemon is serving its maximum of ${total} ${what} at once; retry in ${retryAfterS} s`,
+          totalCode,
+          `the daemon is serving its maximum of ${total} ${what} at once, with ${maxQueued} waiting; retry in ${retryAfterS} s`,
           retryAfterS,
         );
   }

@@ -61,19 +61,15 @@ export class StorageUnavailableError extends CellbenchError {
   }
 }
 
-export class DryRunBusyError extends CellbenchError {
-  constructor(readonly retryAfterS: number) {
-    super(
-      "DRY_RUN_BUSY",
-      `too many profile checks are waiting for the dry-run simulator; retry in ${retryAfterS} s`,
-    );
-  }
-}
+export type BusyCode = "TOO_MANY_CONCURRENT" | "SERVER_BUSY" | "DRY_RUN_BUSY";
 
-/** Too much of one kind of work at once: per token (TOO_MANY_CONCURRENT, 429) or in total (SERVER_BUSY, 503). */
+/**
+ * Too much of one kind of work at once: per token (TOO_MANY_CONCURRENT, 429) or in total
+ * (SERVER_BUSY, or DRY_RUN_BUSY for the dry-run simulator, 503).
+ */
 export class BusyError extends CellbenchError {
   constructor(
-    code: "TOO_MANY_CONCURRENT" | "SERVER_BUSY",
+    code: BusyCode,
     message: string,
     readonly retryAfterS: number,
   ) {

@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { StoredProfile } from "../../profile-store/profile-store.js";
-import { DryRunGate } from "../dry-run-gate.js";
+import { ConcurrencyLimit } from "../concurrency-limit.js";
 import { ProfileStoreFullError, UnknownProfileError } from "../http-errors.js";
 import { channelRanges, profileInput } from "../profile-resolve.js";
 import { readCell } from "../request-input.js";
@@ -20,7 +20,13 @@ const bearer = [{ bearer: [] }];
 
 /** GET/POST /api/v1/profiles, GET /api/v1/profiles/:id, POST /api/v1/profiles/check. */
 export function registerProfileRoutes(app: App, ctx: ServerContext): void {
-  const gate = new DryRunGate(ctx.options.dryRun?.maxConcurrent ?? 1, ctx.options.dryRun?.maxQueued ?? 4);
+  const dryRuns = new ConcurrencyLimit({
+    what: "dry runs",
+    perToken: Number.POSITIVE_INFINITY,
+    total: ctx.options.dryRun?.maxConcurrent ?? 1,
+    maxQueued: ctx.options.dryRun?.maxQueued ?? 4,
+    totalCode: "DRY_RUN_BUSY",
+  });
   const maxSamples = ctx.options.dryRun?.maxSamples ?? 200_000;
   const driveCycleDir = ctx.options.driveCycleDir;
   const checkLimit = ctx.options.checkRateLimit ?? { max: 20, windowMs: 60_000 };
@@ -132,7 +138,7 @@ export function registerProfileRoutes(app: App, ctx: ServerContext): void {
       const cell = readCell(body.cell, "body.cell");
       const token = request.principal?.id ?? "anonymous";
       const result = await ctx.profileLimit.run(token, () =>
-        gate.run(() =>
+        dryRuns.run(token, () =>
           ctx.work.run("check", {
             value,
             field,

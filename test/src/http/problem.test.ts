@@ -3,7 +3,7 @@ import { CellbenchError } from "../../../protocols/cellbench-error.js";
 import { UnknownChannelError } from "../../../src/bench/bench-errors.js";
 import { CellError } from "../../../src/cell/cell.js";
 import { InvalidTransitionError } from "../../../src/engine/run-errors.js";
-import { DryRunBusyError, HttpProtocolError } from "../../../src/http/http-errors.js";
+import { BusyError, HttpProtocolError } from "../../../src/http/http-errors.js";
 import { ERROR_STATUS, problemOf, validationIssues } from "../../../src/http/problem.js";
 import { ProfileError } from "../../../src/profile/profile-error.js";
 import { UnknownRunError } from "../../../src/run/run-errors.js";
@@ -53,7 +53,7 @@ describe("problemOf", () => {
   });
 
   it("adds Retry-After for errors that know when to retry, and keeps protocol errors' status", () => {
-    expect(problemOf(new DryRunBusyError(5), "/x").headers).toEqual({ "retry-after": "5" });
+    expect(problemOf(new BusyError("DRY_RUN_BUSY", "busy", 5), "/x").headers).toEqual({ "retry-after": "5" });
     const limited = problemOf(new HttpProtocolError("RATE_LIMITED", 429, "slow down"), "/x");
     expect(limited.problem.status).toBe(429);
     expect(limited.problem.code).toBe("RATE_LIMITED");
