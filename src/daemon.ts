@@ -14,7 +14,7 @@ import type { Logger } from "./log.js";
 import { RunManager } from "./run/run-manager.js";
 import { RunStore } from "./run/run-store.js";
 import { PaceMonitor, paceMessage } from "./sampling/pace-monitor.js";
-import { raiseSamplingPriority, SAMPLING_NICE } from "./sampling/process-priority.js";
+import { logPriority, raiseSamplingPriority } from "./sampling/process-priority.js";
 import { Storage } from "./storage/storage.js";
 import { ProfileWork } from "./work/profile-work.js";
 
@@ -115,13 +115,7 @@ export class Daemon {
       runStore.close();
       throw err;
     }
-    const priority = raiseSamplingPriority();
-    if (priority.raised) logger.info({ nice: priority.nice }, "sampling at raised CPU priority");
-    else
-      logger.warn(
-        { nice: priority.nice, reason: priority.reason },
-        `could not raise the CPU priority to nice ${SAMPLING_NICE}; on a busy host sampling may be late (grant CAP_SYS_NICE, or set Nice=${SAMPLING_NICE} in the systemd unit)`,
-      );
+    logPriority(logger, raiseSamplingPriority());
     // Parsing, validation and dry runs of profiles happen in worker processes (nice 10), off the sampling loop.
     const work = new ProfileWork({ warm: true });
     const runs = new RunManager(bench, {

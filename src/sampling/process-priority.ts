@@ -1,4 +1,5 @@
 import { getPriority, setPriority } from "node:os";
+import type { Logger } from "../log.js";
 
 /**
  * Nice value the daemon asks for: its sampling loop and safety checks come before other work on
@@ -19,7 +20,18 @@ export function raiseSamplingPriority(): PriorityOutcome {
     setPriority(0, SAMPLING_NICE);
     return { raised: true, nice: getPriority(0) };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    return { raised: false, nice: before, reason: code };
+    // os.setPriority throws ERR_SYSTEM_ERROR; the errno that says why (EACCES) is in `info`.
+    const e = err as NodeJS.ErrnoException & { info?: { code?: string } };
+    return { raised: false, nice: before, reason: e.info?.code ?? e.code ?? String(err) };
   }
+}
+
+/** Logs the outcome at start-up: info when raised, a warning with what to grant when not. */
+export function logPriority(logger: Pick<Logger, "info" | "warn">, outcome: PriorityOutcome): void {
+  if (outcome.raised) logger.info({ nice: outcome.nice }, "sampling at raised CPU priority");
+  else
+    logger.warn(
+      { nice: outcome.nice, reason: outcome.reason },
+      `could not raise the CPU priority to nice ${SAMPLING_NICE}; on a busy host sampling may be late (grant CAP_SYS_NICE, or set Nice=${SAMPLING_NICE} in the systemd unit)`,
+    );
 }
