@@ -1,5 +1,6 @@
-import { getPriority, setPriority } from "node:os";
+import { getPriority } from "node:os";
 import type { Logger } from "../log.js";
+import { errnoOf, setNiceOfEveryThread } from "../thread-nice.js";
 
 /**
  * Nice value the daemon asks for: its sampling loop and safety checks come before other work on
@@ -12,17 +13,18 @@ export type PriorityOutcome =
   | { raised: true; nice: number }
   | { raised: false; nice: number; reason: string };
 
-/** Raises this process's CPU priority to SAMPLING_NICE if allowed; never throws. */
+/**
+ * Raises every thread of this process to SAMPLING_NICE if allowed (all of them: setNiceOfEveryThread
+ * says why); never throws.
+ */
 export function raiseSamplingPriority(): PriorityOutcome {
   const before = getPriority(0);
   if (before <= SAMPLING_NICE) return { raised: true, nice: before };
   try {
-    setPriority(0, SAMPLING_NICE);
+    setNiceOfEveryThread(SAMPLING_NICE);
     return { raised: true, nice: getPriority(0) };
   } catch (err) {
-    // os.setPriority throws ERR_SYSTEM_ERROR; the errno that says why (EACCES) is in `info`.
-    const e = err as NodeJS.ErrnoException & { info?: { code?: string } };
-    return { raised: false, nice: before, reason: e.info?.code ?? e.code ?? String(err) };
+    return { raised: false, nice: before, reason: errnoOf(err) };
   }
 }
 

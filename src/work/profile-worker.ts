@@ -1,11 +1,23 @@
 /** Entry of a profile worker process (started by ProfileWork through WorkerPool). */
 import { CellbenchError } from "../../protocols/cellbench-error.js";
+import { setNiceOfEveryThread } from "../thread-nice.js";
 import { runTask } from "./profile-tasks.js";
 import type { ProfileTasks } from "./task-types.js";
 import type { TaskReply } from "./worker-pool.js";
 
 const send = process.send?.bind(process);
 if (!send) throw new Error("profile-worker.ts runs as a worker process (forked with an IPC channel)");
+
+// The pool's nice value for this worker (argv[2]): for every thread, or its collector threads would
+// keep the daemon's raised priority and compete with the sampling loop.
+const nice = Number(process.argv[2]);
+if (Number.isInteger(nice)) {
+  try {
+    setNiceOfEveryThread(nice);
+  } catch {
+    // Lowering one's priority is always allowed; if it fails anyway, the worker still works.
+  }
+}
 
 // The daemon went away (or closed the pool): nothing is left to work for.
 process.on("disconnect", () => process.exit(0));

@@ -2,7 +2,7 @@
  * Heavy request work (profile parsing, validation, dry runs, estimates) runs here, in worker
  * processes, never on the sampling loop. Each worker runs one task at a time under a memory limit
  * and a deadline: a task that runs out of either costs only its worker, which is replaced. Workers
- * run at the lowest CPU priority (nice 19), so on a busy host the sampling loop gets the CPU first.
+ * run at a lower CPU priority (WORKER_NICE), so on a busy host the sampling loop gets the CPU first.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { setPriority } from "node:os";
@@ -98,6 +98,11 @@ export class WorkerPool {
       await new Promise<void>((resolve) => this.readyWaiters.push(resolve));
   }
 
+  /** Process ids of the workers started. */
+  get pids(): number[] {
+    return this.slots.flatMap((s) => (s.worker.pid === undefined ? [] : [s.worker.pid]));
+  }
+
   /** Tasks running and waiting. */
   get load(): { running: number; queued: number } {
     return { running: this.slots.filter((s) => s.task).length, queued: this.queue.length };
@@ -162,7 +167,9 @@ export class WorkerPool {
   private spawn(): Slot {
     // Under tsx (npm start, the tests) the worker loads the same TypeScript loader first.
     const typescript = this.entry.pathname.endsWith(".ts");
-    const worker = fork(fileURLToPath(this.entry), [], {
+    // The worker lowers all its own threads to `nice` (the argument); setting it here too lowers
+    // its main thread before its code has even loaded.
+    const worker = fork(fileURLToPath(this.entry), [String(this.nice)], {
       execArgv: [
         `--max-old-space-size=${this.maxHeapMb}`,
         ...(typescript ? ["--import", import.meta.resolve("tsx")] : []),

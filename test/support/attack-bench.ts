@@ -4,6 +4,7 @@
  * wake-up's lateness, the ticks it missed, and whether any run faulted.
  */
 
+import { PerformanceObserver } from "node:perf_hooks";
 import { expect } from "vitest";
 import { SystemClock } from "../../drivers/clock.js";
 import { raiseSamplingPriority } from "../../src/sampling/process-priority.js";
@@ -38,6 +39,8 @@ export interface LatenessFigures {
   maxMs: number;
   /** Deadlines the sampling loops skipped because a tick or the event loop overran. */
   missed: number;
+  /** The longest garbage-collection pause in the window, ms (a stall's likely cause when it matches maxMs). */
+  gcMaxMs: number;
 }
 
 export interface AttackReport {
@@ -93,10 +96,10 @@ export async function openAttackBench(options: HttpBenchOptions = {}): Promise<A
   return Object.assign(h, { url, runId, samples });
 }
 
-function figures(samples: number[], missed: number): LatenessFigures {
+function figures(samples: number[], missed: number, gcMaxMs: number): LatenessFigures {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  return { ticks: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), missed };
+  return { ticks: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), missed, gcMaxMs };
 }
 
 const missedSoFar = (h: AttackBench) => h.bench.pollerStats().reduce((sum, p) => sum + p.stats.missed, 0);
@@ -105,11 +108,20 @@ const missedSoFar = (h: AttackBench) => h.bench.pollerStats().reduce((sum, p) =>
 async function window(h: AttackBench, body: () => Promise<unknown>, minMs: number): Promise<LatenessFigures> {
   h.samples.length = 0;
   const missed = missedSoFar(h);
+  let gcMaxMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, entry.duration);
+  });
+  gc.observe({ entryTypes: ["gc"] });
   const started = Date.now();
-  await body();
-  const left = minMs - (Date.now() - started);
-  if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
-  return figures(h.samples, missedSoFar(h) - missed);
+  try {
+    await body();
+    const left = minMs - (Date.now() - started);
+    if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+  } finally {
+    gc.disconnect();
+  }
+  return figures(h.samples, missedSoFar(h) - missed, gcMaxMs);
 }
 
 /**
