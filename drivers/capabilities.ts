@@ -110,13 +110,36 @@ export interface Chamber {
   toSafeState(): Promise<void>;
 }
 
-/** A connected instrument: one cycler with channels, a chamber controller, or both. */
+/** Why a temperature input has no valid value: the instrument's open-sensor or overload reading. */
+export type TemperatureInputFault = "open" | "overload" | "out-of-range";
+
+/** One temperature input's value in a scan, or why it has none. */
+export type TemperatureInputReading =
+  | { readonly ok: true; readonly temperatureC: number }
+  | { readonly ok: false; readonly fault: TemperatureInputFault; readonly detail: string };
+
+/**
+ * The temperature inputs of a data-acquisition unit or input module (thermocouples, RTDs): one scan
+ * reads every configured input at once, so one acquisition per sampling period serves them all.
+ */
+export interface TemperatureInputs {
+  /** Input ids configured on the device, as the bench configuration names them ("101", "3"). */
+  readonly inputs: readonly string[];
+  /**
+   * Reads every configured input once. A bad sensor is a reading with `ok: false`; a device that
+   * does not answer (or answers garbage) rejects, like any other read.
+   */
+  scan(): Promise<ReadonlyMap<string, TemperatureInputReading>>;
+}
+
+/** A connected instrument: one cycler with channels, a chamber controller, temperature inputs, or several. */
 export interface Device {
   readonly id: string;
   /** `vendor/model` as registered, e.g. `sim/cycler`, `watlow/f4`. */
   readonly driver: string;
   readonly channels: readonly CyclerChannel[];
   readonly chamber?: Chamber;
+  readonly temperatureInputs?: TemperatureInputs;
   /** Opens the transport and checks the instrument's identity. */
   connect(): Promise<void>;
   close(): Promise<void>;
