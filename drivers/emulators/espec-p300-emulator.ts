@@ -1,15 +1,22 @@
 /**
  * Emulated Espec P300 controller (also what SCP-220 / ES-102 answer to these commands): ASCII lines
  * ending in CR LF both ways, over a serial line (9600 8N1) or TCP (port 10001 on the real chamber).
- * Commands and replies as in drivers/espec/espec-p300.ts. The air follows the chamber physics on a
+ * Written from Espec North America's library (github.com/EspecNorthAmerica/ChamberConnectLibrary at
+ * 1d2deb8: chamberconnectlibrary/especinteract.py for the line format, the RS-485 `<address>,` prefix,
+ * port 10001 and the NA: texts; chamberconnectlibrary/p300.py for TYPE?, TEMP?, MON?, MODE?,
+ * `TEMP, S<value>` and `MODE,<mode>`) and shared/reference/instruments.md (the `OK:<command>` echo,
+ * which the library never reads), not from the driver. The air follows the chamber physics on a
  * clock: CONSTANT regulates to the set point; STANDBY and OFF leave the air drifting to the room.
+ * Link timing models the wire only (10 bits a character); `turnaroundMs` adds a device latency, for
+ * which no published figure exists.
  *
  * Options (all optional):
  *   address: none        RS-485 address; when set, only commands prefixed "<address>," are answered
  *   mode: "STANDBY"      operating mode at start (OFF, STANDBY, CONSTANT)
  *   setpointC: 25        constant set point at start
  *   alarmLimitsC: rangeC the HIGH / LOW fields of TEMP? (set points outside are refused)
- *   typeReply: "T,S2,<rangeC max>"   the reply to TYPE? (maximum temperature last)
+ *   typeReply: "T,S2,<rangeC max>"   the reply to TYPE? (maximum temperature last; any spacing, e.g.
+ *                        "T, S2, 160.0", is sent as given)
  *   protect: false       key protection on: settings answer NA:PROTECT ON
  *   echoSpacing: "as-sent"   spacing of the OK: echo: "as-sent" (the manual's examples, `OK:TEMP, S25.0`)
  *                        or "compact", every blank dropped (`OK:TEMP,S28.0` for `TEMP, S28.0`, as a

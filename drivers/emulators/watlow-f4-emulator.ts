@@ -1,8 +1,14 @@
 /**
  * Emulated Watlow Series F4 controller on a Modbus RTU line (FC03 read / FC06 write, 16-bit signed
  * registers scaled by the input's decimal places), its air driven by the chamber physics on a clock.
- * Register map as used by drivers/watlow/watlow-f4.ts (see the manual references there). Registers
+ * Register map from Espec North America's library, which drives real F4s
+ * (github.com/EspecNorthAmerica/ChamberConnectLibrary at 1d2deb8, chamberconnectlibrary/watlowf4.py:
+ * 100/104 input values, 103/107 output 1A/1B power, 200 mode, 300/319 set points, 602/603 limits,
+ * 606 decimals, 608 units, 901 °C/°F, 25 save) and shared/reference/instruments.md (0 model, 101/105/109
+ * input errors, 108; no public source at hand for these), not from the driver. Registers
  * outside the map answer exception 2 (ILLEGAL DATA ADDRESS), values outside limits exception 3.
+ * Link timing: 11-bit characters and t3.5 ("MODBUS over serial line" V1.02, 2.5.1.1) and a 30 ms
+ * device turnaround, the pause Watlow recommends (chamberconnectlibrary/modbus.py:373-375).
  *
  * Options (all optional):
  *   unit: 1 | [1, 2]       unit id(s); several ids make several controllers, each with its own air

@@ -3,17 +3,35 @@
  * over its ASCII protocol.
  *
  * Follows the Espec "P300 Communication Manual" (serial RS-232C / RS-485 communication and the
- * command reference) — cited below as [P300 CM, <command>]. Every command and reply is one ASCII line
- * ending in CR LF; a refused command answers `NA:<reason>`; on RS-485 every command starts with
- * `<address>,`. Facts as in shared/reference/instruments.md.
+ * command reference) — cited below as [P300 CM, <command>] — and, where it confirms a fact, Espec
+ * North America's own Python library, github.com/EspecNorthAmerica/ChamberConnectLibrary at 1d2deb8
+ * (2018), cited as [CCL, <file>:<line>]. Every command and reply is one ASCII line ending in CR LF; a
+ * refused command answers `NA:<reason>`; on RS-485 every command starts with `<address>,`. Facts as
+ * in shared/reference/instruments.md.
  *
  * Transport: `serial:///dev/serial/by-id/...?baud=9600` (8N1) or `tcp://<host>:10001` (the
  * chamber's LAN option / a serial-to-Ethernet adapter).
  *
  * Options (all optional):
  *   address: none           RS-485 address; commands are then sent as "<address>,<command>"
- *   timeoutMs: 1000  minGapMs: 0  connectTimeoutMs: 5000  retryMs: 2000
+ *   timeoutMs: 3000  minGapMs: 0  connectTimeoutMs: 5000  retryMs: 2000
  *   rangeC: [lo, hi]        the chamber's own range; intersected with TYPE? and the TEMP? limits
+ *
+ * Reply timeout, 3000 ms: what Espec's own library waits ([CCL, chamberconnectlibrary/especinteract.py:62],
+ * EspecSerial `timeout=kwargs.get('timeout', 3)`). The emulator models the wire only (9600 8N1, no
+ * device latency): the longest exchange this driver makes, `99,MODE, CONSTANT` answered by
+ * `OK:MODE, CONSTANT`, takes 39.6 ms, `99,TEMP?` 34.4 ms (measured through the emulator: 34.9 ms
+ * median); the timeout is 76× the longest. Reproduce (prints what it measures):
+ *   npx vitest run --project suite test/drivers/espec/espec-p300.turnaround.test.ts
+ * Waiting longer does not delay the daemon's safety: the bench's watchdog runs on its own loop and
+ * faults the runs in a silent chamber after `sampling.watchdog` (default 1 s) whatever a read is still
+ * waiting for. What it delays is this driver's own next command (a safe-state STANDBY too) after a
+ * reply that never comes: by up to the timeout, plus the 250 ms quiet period and the TYPE?
+ * resynchronisation. The link is this device's own (one transport per device): no other instrument
+ * waits behind it.
+ *
+ * Not confirmed by the library (it never reads the reply to a setting, and sends `MODE,STANDBY` /
+ * `MODE,CONSTANT` without the blank): the `OK:<command>` echo, and `MODE, <mode>` with a blank.
  *
  * Safe state is `MODE, STANDBY`, not `MODE, OFF` [P300 CM, MODE]: STANDBY stops temperature control
  * (heaters and refrigerator off) but keeps the controller's instrumentation running, so the air
@@ -40,10 +58,19 @@ import { EspecBadReplyError, EspecCommandRefusedError } from "./espec-errors.js"
 
 export const ESPEC_P300_DRIVER = "espec/p300";
 
+/** Default reply timeout, ms (see the header: Espec's library waits 3 s). */
+export const ESPEC_P300_DEFAULT_TIMEOUT_MS = 3000;
+
 const DEFAULT_RANGE_C: [number, number] = [-40, 110];
 const NUMBER = /^[-+]?\d+(?:\.\d+)?$/;
-/** A TYPE? reply: sensor and controller codes, then the maximum temperature (`T,S2,160.0`, `T,T,S2,160.0`). */
-const TYPE_REPLY = /^[A-Z][A-Z0-9]*(?:,[A-Z][A-Z0-9]*)+,[-+]?\d+(?:\.\d+)?$/i;
+/**
+ * A TYPE? reply: sensor and controller codes, then the maximum temperature (`T,S2,160.0`,
+ * `T,T,S2,160.0`) [P300 CM, TYPE?]; [CCL, chamberconnectlibrary/p300.py:304] reads it as
+ * drybulb[,wetbulb],controller,tempmax split at commas. Blanks around the fields are allowed:
+ * controllers space their replies in their own way (as their OK: echoes, issue 9), and this is also
+ * the resynchronisation reply, so a reply it refused would leave the link unusable.
+ */
+const TYPE_REPLY = /^\s*[A-Z][A-Z0-9-]*(?:\s*,\s*[A-Z][A-Z0-9-]*)+\s*,\s*[-+]?\d+(?:\.\d+)?\s*$/i;
 
 type Commanded = { kind: "setpoint"; celsius: number } | { kind: "safe" } | undefined;
 
@@ -70,7 +97,7 @@ export class EspecP300 implements Device {
     const o = new ChamberOptionReader(config);
     this.url = o.transport("serial:///dev/serial/by-id/<adapter>?baud=9600");
     const address = o.integer("address", undefined, 0, 99);
-    this.timeoutMs = o.number("timeoutMs", 1000, 10, 60_000);
+    this.timeoutMs = o.number("timeoutMs", ESPEC_P300_DEFAULT_TIMEOUT_MS, 10, 60_000);
     this.minGapMs = o.number("minGapMs", 0, 0, 10_000);
     this.connectTimeoutMs = o.number("connectTimeoutMs", 5000, 10, 600_000);
     this.retryMs = o.number("retryMs", 2000, 10, 600_000);
@@ -95,7 +122,8 @@ export class EspecP300 implements Device {
   private async open(): Promise<void> {
     if (this.session) return;
     const transport = createTransport(this.url);
-    // [P300 CM, communication format]: CR LF ends every line both ways; the client trims the CR on read.
+    // [P300 CM, communication format], [CCL, chamberconnectlibrary/especinteract.py:55]: CR LF ends
+    // every line both ways; the client trims the CR on read.
     const client = new ScpiClient(transport, {
       writeTerminator: "\r\n",
       readTerminator: "\n",
@@ -186,10 +214,10 @@ export class EspecP300Chamber implements Chamber {
   /** @internal Reads TYPE? (maximum temperature) and TEMP? (limits); on connect and every reconnect. */
   async identify(client: ScpiClient): Promise<void> {
     this.client = client;
-    // [P300 CM, TYPE?]: "<sensor codes>,<controller>,<maximum temperature>".
+    // [P300 CM, TYPE?], [CCL, chamberconnectlibrary/p300.py:304]:
+    // "<sensor codes>,<controller>,<maximum temperature>".
     const type = await this.ask("TYPE?");
-    const fields = type.split(",");
-    const max = Number(fields.at(-1));
+    const max = Number(type.split(",").at(-1)?.trim());
     if (!TYPE_REPLY.test(type) || !Number.isFinite(max))
       throw new EspecBadReplyError(this.id, "TYPE?", type, "a TYPE? reply such as T,S2,160.0");
     this.typeMaxC = max;
@@ -221,11 +249,14 @@ export class EspecP300Chamber implements Chamber {
 
   /** Returns the command as sent on the wire (with the RS-485 address prefix when configured). */
   wire(command: string): string {
-    // [P300 CM, RS-485]: "<address>,<command>".
+    // [P300 CM, RS-485], [CCL, chamberconnectlibrary/especinteract.py:94]: "<address>,<command>".
     return this.address === undefined ? command : `${this.address},${command}`;
   }
 
-  /** Sends `TEMP?` and parses "PV,SP,HIGH,LOW" [P300 CM, TEMP?]; keeps the limits current. */
+  /**
+   * Sends `TEMP?` and parses "PV,SP,HIGH,LOW" [P300 CM, TEMP?], [CCL, chamberconnectlibrary/p300.py:358];
+   * keeps the limits current.
+   */
   private async readTemp(): Promise<{ pv: number; sp: number }> {
     const reply = await this.ask("TEMP?");
     const fields = reply.split(",");
@@ -238,9 +269,11 @@ export class EspecP300Chamber implements Chamber {
   }
 
   private async applySetpoint(celsius: number): Promise<void> {
-    // [P300 CM, TEMP]: "TEMP, S<value>" sets the constant set point; one decimal place.
+    // [P300 CM, TEMP], [CCL, chamberconnectlibrary/p300.py:1038]: "TEMP, S<value>" sets the constant
+    // set point; one decimal place.
     await this.command(`TEMP, S${celsius.toFixed(1)}`);
-    // [P300 CM, MODE?/MODE]: the set point only acts in CONSTANT operation.
+    // [P300 CM, MODE?/MODE], [CCL, chamberconnectlibrary/p300.py:327 and :1152]: the set point only
+    // acts in CONSTANT operation.
     const reply = await this.ask("MODE?");
     const mode = canonicalLineText(reply);
     if (!/^(OFF|STANDBY|CONSTANT|RUN)/.test(mode))
@@ -263,7 +296,10 @@ export class EspecP300Chamber implements Chamber {
       throw new EspecBadReplyError(this.id, command, reply, `"OK:${command}" (up to spaces and case)`);
   }
 
-  /** Sends one line and returns the reply; `NA:` (any spacing or case) becomes ESPEC_COMMAND_REFUSED. */
+  /**
+   * Sends one line and returns the reply; `NA:` (any spacing or case) becomes ESPEC_COMMAND_REFUSED
+   * [CCL, chamberconnectlibrary/especinteract.py:103].
+   */
   private async ask(command: string): Promise<string> {
     const reply = await this.client!.query(this.wire(command));
     const refused = /^NA\s*:(.*)$/i.exec(reply);

@@ -5,7 +5,10 @@
  * holding registers, FC06 write single register; 16-bit signed values; no float registers) and its
  * appendix "Modbus Register Numbers" — cited below as [F4 UM, Modbus registers: <parameter>].
  * Facts were cross-checked against shared/reference/instruments.md and public driver code; the
- * register numbers in this file are the ones listed there.
+ * register numbers in this file are the ones listed there. Where Espec North America's library reads
+ * or writes the same register on an F4 it is cited as [CCL, <line>]: github.com/EspecNorthAmerica/
+ * ChamberConnectLibrary at 1d2deb8 (2018), chamberconnectlibrary/watlowf4.py unless another file is named.
+ * Registers 0 (model number) and 101 (input 1 error) have no public source at hand: unverified.
  *
  * Transport: `serial:///dev/serial/by-id/...?baud=19200&unit=1` (9600 or 19200 8N1 on the F4's
  * Communications setup page). The unit id comes from `?unit=` or `options.unit` (default 1).
@@ -13,7 +16,7 @@
  *
  * Options (all optional):
  *   unit: 1                 Modbus address (1..247)
- *   timeoutMs: 300          reply timeout per transaction
+ *   timeoutMs: 500          reply timeout per transaction (see below)
  *   minGapMs: 30            pause between transactions with this controller (it needs ~30 ms)
  *   rangeC: [lo, hi]        the chamber's own range; intersected with set point limits 602 / 603
  *   safeSetpointC: 22       safe state: set point 1 goes to this (room) temperature
@@ -21,6 +24,21 @@
  *
  * Register 25 (save to EEPROM) is never written: set point 1 is volatile on purpose, so thousands of
  * set-point changes do not wear out the controller's EEPROM.
+ *
+ * Reply timeout, 500 ms. Espec's library waits far longer (10 s for an F4, [CCL, :278]; 3 s by default,
+ * [CCL, chamberconnectlibrary/modbus.py:382]), but it drives one controller from a script. Here a
+ * timeout is how long a dead controller holds its RS-485 line: every other unit on the line waits
+ * behind it, up to the timeout plus the 250 ms quiet period after it. 500 + 250 ms stays below the
+ * shortest default watchdog (1 s), so a dead F4 cannot hold back a healthy neighbour's safe-state write
+ * for a whole watchdog period; at 3 s it would for 3.25 s. The bench's watchdog itself is unaffected:
+ * it runs on its own loop and faults the runs in a silent chamber after `sampling.watchdog`. Against
+ * the turnaround the emulator models (30 ms device latency as Watlow asks, [CCL, modbus.py:373-375],
+ * plus 11-bit characters and t3.5), the slowest transaction of this driver, the 3-register read at
+ * connect, takes 55.8 ms at 9600 baud and 42.9 ms at 19200: the timeout is 9.0× and 11.7× that (a set
+ * point write, measured through the emulator: 52.9 ms median at 9600, 41.5 ms at 19200, modelled 52.3
+ * and 41.2). Reproduce (prints what it measures):
+ *   npx vitest run --project suite test/drivers/watlow/watlow-f4.turnaround.test.ts
+ * Alone on its line an F4 can take `timeoutMs: 3000`.
  */
 
 import type { ModbusDevice } from "../../protocols/modbus/modbus-bus.js";
@@ -39,30 +57,33 @@ import {
 
 export const WATLOW_F4_DRIVER = "watlow/f4";
 
+/** Default reply timeout, ms (see the header). */
+export const WATLOW_F4_DEFAULT_TIMEOUT_MS = 500;
+
 /** Register numbers, [F4 UM, Modbus registers]. */
 export const F4 = {
-  /** "Model number": 5270 on an F4, i.e. the ASCII codes 52 ("4") and 70 ("F"). */
+  /** "Model number": 5270 on an F4, i.e. the ASCII codes 52 ("4") and 70 ("F"). Unverified. */
   model: 0,
-  /** "Save to EEPROM" — never written by this driver. */
+  /** "Save to EEPROM" — never written by this driver ([CCL, :522] writes it to save profiles). */
   saveToEeprom: 25,
-  /** "Input 1 process value", signed, × 10^decimals. */
+  /** "Input 1 process value", signed, × 10^decimals [CCL, :352]. */
   input1Value: 100,
-  /** "Input 1 error" (0 = no error). */
+  /** "Input 1 error" (0 = no error). Unverified. */
   input1Error: 101,
-  /** "Output 1A power", % × 100. */
+  /** "Output 1A power", % × 100 [CCL, :424]. */
   output1aPower: 103,
-  /** "Mode": 0/1 static set point, 2 profile running, 3 profile held. */
+  /** "Mode": 0/1 static set point, 2 profile running, 3 profile held [CCL, :330]. */
   mode: 200,
-  /** "Set point 1" (static set point of loop 1), signed, × 10^decimals. */
+  /** "Set point 1" (static set point of loop 1), signed, × 10^decimals [CCL, :329 and :347]. */
   setpoint1: 300,
-  /** "Set point 1 low limit" / "high limit", signed, × 10^decimals. */
+  /** "Set point 1 low limit" / "high limit", signed, × 10^decimals [CCL, :358-359]. */
   setpoint1Low: 602,
   setpoint1High: 603,
-  /** "Input 1 decimal places" (0..3). */
+  /** "Input 1 decimal places" (0..3) [CCL, :111]. */
   input1Decimals: 606,
-  /** "Input 1 units": 0 temperature, 1 %RH, 2 PSI, 3 none. */
+  /** "Input 1 units": 0 temperature, 1 %RH, 2 PSI, 3 none [CCL, :394]. */
   input1Units: 608,
-  /** "°C or °F" display units of temperatures: 1 °C, 0 °F. */
+  /** "°C or °F" display units of temperatures: 1 °C, 0 °F [CCL, :396]. */
   temperatureUnit: 901,
 } as const;
 
@@ -79,8 +100,8 @@ export class WatlowF4 extends ModbusChamberDevice<WatlowF4Chamber> {
     const settings = readModbusLinkSettings(o, {
       exampleUrl: "serial:///dev/serial/by-id/<adapter>?baud=19200&unit=1",
       units: [1, 247],
-      timeoutMs: 300,
-      // Watlow asks for about 30 ms between transactions.
+      timeoutMs: WATLOW_F4_DEFAULT_TIMEOUT_MS,
+      // Watlow asks for about 30 ms between transactions [CCL, modbus.py:373-375].
       minGapMs: 30,
     });
     const rangeC = o.range("rangeC");

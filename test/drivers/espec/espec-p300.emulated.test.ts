@@ -90,6 +90,22 @@ describe("espec/p300 against its emulator", () => {
     60_000,
   );
 
+  it("works with a controller that spaces its TYPE? reply and echoes compactly, resynchronising after a late reply (issue 12)", async () => {
+    const emu = await emulator("tcp://127.0.0.1:0", { typeReply: "T, S2, 90.0", echoSpacing: "compact" });
+    const dev = await connected(emu.listen);
+    expect(dev.chamber.ranges.temperatureC[1]).toBe(90);
+    await dev.chamber.setSetpoint(30);
+    emu.faults.set({ lateReply: { next: 1, delayMs: 350 } });
+    expect((await rejection(dev.chamber.read())).code).toBe("SCPI_TIMEOUT");
+    // The next read resynchronises on the spaced TYPE? reply, then reads; a refused resync would fail every read.
+    await eventually(
+      async () => (await dev.chamber.read().catch(() => undefined))?.setpointC === 30,
+      "a read after resynchronising",
+      10_000,
+    );
+    expect(emu.commands.filter((c) => c === "TYPE?").length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
   it("does not connect to a chamber on another RS-485 address", async () => {
     const p = await pty();
     await emulator(`serial://${p.b}?baud=9600`, { address: 2 });

@@ -136,6 +136,58 @@ describe("espec/p300 transcript", () => {
     );
   });
 
+  it("takes a TYPE? reply with blanks around its fields, at connect and when resynchronising (issue 12)", async () => {
+    await expectExchange(
+      [
+        ["TYPE?", "T, T, S2, 90.0"],
+        ["TEMP?", "23.0,25.0,100.0,-40.0"],
+        { command: "TEMP?", reply: "11.1,25.0,100.0,-40.0", delayMs: 200 },
+        ["TYPE?", " T ,S2 , 160.0 "],
+        ["TEMP?", "22.2,25.0,100.0,-40.0"],
+      ],
+      async (t) => {
+        const dev = p300(t);
+        await dev.connect();
+        expect(dev.chamber.ranges.temperatureC).toEqual([-40, 90]);
+        expect((await rejection(dev.chamber.read())).code).toBe("SCPI_TIMEOUT");
+        expect((await dev.chamber.read()).temperatureC).toBe(22.2);
+        await dev.close();
+      },
+      CRLF,
+    );
+  });
+
+  it("names what to change for an NA: text in any case or spacing (issue 12)", async () => {
+    await expectExchange(
+      [...IDENTIFY, ["TEMP, S40.0", "NA:Protect On"], ["TEMP, S40.0", "na: data  out of range"]],
+      async (t) => {
+        const dev = p300(t);
+        await dev.connect();
+        const protect = await rejection(dev.chamber.setSetpoint(40));
+        expect(protect).toMatchObject({ code: "ESPEC_COMMAND_REFUSED", deviceText: "Protect On" });
+        expect(protect.message).toContain("key protection");
+        const range = await rejection(dev.chamber.setSetpoint(40));
+        expect(range).toMatchObject({ code: "ESPEC_COMMAND_REFUSED", deviceText: "data  out of range" });
+        expect(range.message).toContain("outside what the chamber allows");
+        await dev.close();
+      },
+      CRLF,
+    );
+  });
+
+  it("waits 3 s for a reply unless told otherwise, as Espec's own library does (issue 12)", async () => {
+    await expectExchange(
+      [...IDENTIFY, ["TEMP?"]],
+      async (t) => {
+        const dev = new EspecP300({ id: "tc3", driver: "espec/p300", transport: t.url });
+        await dev.connect();
+        expect(await rejection(dev.chamber.read())).toMatchObject({ code: "SCPI_TIMEOUT", timeoutMs: 3000 });
+        await dev.close();
+      },
+      CRLF,
+    );
+  });
+
   it("turns NA: replies into typed errors carrying the controller's text", async () => {
     await expectExchange(
       [...IDENTIFY, ["TEMP, S40.0", "NA:PROTECT ON"]],

@@ -156,6 +156,19 @@ describe("watlow/f4 transcript", () => {
     );
   });
 
+  it("waits 500 ms for a reply unless told otherwise (issue 12)", async () => {
+    await expectModbusExchange(
+      [...identify(1), { request: { functionCode: 0x03, address: 100, quantity: 2 }, response: null }],
+      async (t) => {
+        const dev = new WatlowF4({ id: "tc1", driver: "watlow/f4", transport: `${t.url}?unit=1` });
+        await dev.connect();
+        expect(await rejection(dev.chamber.read())).toMatchObject({ code: "MODBUS_TIMEOUT", timeoutMs: 500 });
+        await dev.close();
+      },
+      RTU,
+    );
+  });
+
   it("passes an exception reply on as a typed error", async () => {
     await expectModbusExchange(
       [
