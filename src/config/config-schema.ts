@@ -7,12 +7,28 @@ const Duration = Type.Union([Type.String({ minLength: 1 }), Type.Number({ exclus
 /** Bench, device, channel and chamber ids; bench, channel and chamber ids become InfluxDB tags. */
 const Id = Type.String({ pattern: ID_PATTERN });
 
+/** A temperature input of a sensor device (a DAQ's `101`, a module's `3`). */
+const SensorRef = Type.Object(
+  {
+    device: Id,
+    input: Type.Union([Type.String({ minLength: 1, maxLength: 32 }), Type.Integer({ minimum: 0 })]),
+  },
+  { additionalProperties: false },
+);
+const Sensors = Type.Array(SensorRef, { minItems: 1, maxItems: 16 });
+
+/** A cycler channel: its id, or its id and the sensors on its cell (safety uses the hottest). */
+const ChannelEntry = Type.Union([
+  Id,
+  Type.Object({ id: Id, temperature: Type.Optional(Sensors) }, { additionalProperties: false }),
+]);
+
 export const DeviceSchema = Type.Object(
   {
     id: Id,
     driver: Type.String({ pattern: "^[a-z0-9-]+/[a-z0-9-]+$" }),
     transport: Type.Optional(Type.String({ minLength: 1 })),
-    channels: Type.Optional(Type.Array(Id, { uniqueItems: true })),
+    channels: Type.Optional(Type.Array(ChannelEntry)),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { additionalProperties: false },
@@ -23,6 +39,8 @@ export const ChamberSchema = Type.Object(
     id: Id,
     device: Id,
     channels: Type.Array(Id, { uniqueItems: true }),
+    /** Extra temperature sensors in the chamber (recorded with its readings). */
+    sensors: Type.Optional(Sensors),
   },
   { additionalProperties: false },
 );

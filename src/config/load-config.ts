@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { parse as parseYaml } from "yaml";
 import type { DeviceConfig } from "../../drivers/capabilities.js";
@@ -25,7 +26,9 @@ export interface BenchConfig {
   influx?: { url: string; database: string; username?: string; password?: string; token?: string };
   store: string;
   devices: DeviceConfig[];
-  chambers: { id: string; device: string; channels: string[] }[];
+  chambers: { id: string; device: string; channels: string[]; sensors?: SensorRef[] }[];
+  /** The temperature sensors on each channel's cell (channels without any are absent). */
+  cellSensors?: Record<string, SensorRef[]>;
   samplingPeriodMs: number;
   /** A channel without a fresh sample this long goes to safe state (default 5 periods, at least 1 s). */
   watchdogMs?: number;
@@ -36,6 +39,15 @@ export interface BenchConfig {
    */
   tokenSource?: { from: "file" } | { from: "CELLBENCH_TOKENS"; fileTokensReplaced: number };
 }
+
+/** A temperature input of a sensor device: `{ device: "daq1", input: "101" }`. */
+export interface SensorRef {
+  device: string;
+  input: string;
+}
+
+/** How a sensor is named in errors, logs and record fields: `daq1:101`. */
+export const sensorName = (s: SensorRef) => `${s.device}:${s.input}`;
 
 /** Parses "100 ms", "1 s", "2 min" (the profile language's durations) or a bare number of milliseconds. */
 export function parseDurationMs(value: string | number, where: string): number {
@@ -73,20 +85,51 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
   const issues: string[] = [];
 
   const channelOwner = new Map<string, string>();
-  const deviceIds = new Set<string>();
+  const deviceIds = new Set(config.devices.map((d) => d.id));
+  const seenDevices = new Set<string>();
+  const cellSensors: Record<string, SensorRef[]> = {};
+  /** Where each sensor is used, so a second use names the first. */
+  const sensorUse = new Map<string, string>();
+  const readSensors = (refs: readonly { device: string; input: string | number }[], where: string) =>
+    refs.map((ref, k) => {
+      const sensor = { device: ref.device, input: String(ref.input) };
+      const at = `${where}[${k}]`;
+      if (!deviceIds.has(sensor.device))
+        issues.push(`${at}.device: no device "${sensor.device}"; name a sensor device listed under devices`);
+      const first = sensorUse.get(sensorName(sensor));
+      if (first)
+        issues.push(
+          `${at}: input ${sensor.input} of "${sensor.device}" is already used at ${first}; a sensor measures one cell or chamber`,
+        );
+      else sensorUse.set(sensorName(sensor), at);
+      return sensor;
+    });
+  const devices: DeviceConfig[] = [];
   for (const [i, d] of config.devices.entries()) {
-    if (deviceIds.has(d.id))
+    if (seenDevices.has(d.id))
       issues.push(`devices[${i}].id: device id "${d.id}" is used twice; give each device its own id`);
-    deviceIds.add(d.id);
-    for (const ch of d.channels ?? []) {
+    seenDevices.add(d.id);
+    const channels: string[] = [];
+    for (const [j, entry] of (d.channels ?? []).entries()) {
+      const ch = typeof entry === "string" ? entry : entry.id;
       const other = channelOwner.get(ch);
       if (other)
         issues.push(
-          `devices[${i}].channels: channel "${ch}" is already provided by device "${other}"; rename one`,
+          other === d.id
+            ? `devices[${i}].channels: channel "${ch}" is listed twice; list each channel once`
+            : `devices[${i}].channels: channel "${ch}" is already provided by device "${other}"; rename one`,
         );
       channelOwner.set(ch, d.id);
+      channels.push(ch);
+      if (typeof entry !== "string" && entry.temperature)
+        cellSensors[ch] = readSensors(entry.temperature, `devices[${i}].channels[${j}].temperature`);
     }
+    const { channels: _entries, ...rest } = d;
+    devices.push({ ...rest, ...(d.channels ? { channels } : {}) });
   }
+  const chamberSensors = (config.chambers ?? []).map((c, i) =>
+    c.sensors ? readSensors(c.sensors, `chambers[${i}].sensors`) : undefined,
+  );
   const chamberOfChannel = new Map<string, string>();
   for (const [i, c] of (config.chambers ?? []).entries()) {
     if (!deviceIds.has(c.device))
@@ -140,8 +183,12 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
       bench: config.bench,
       http: { host: config.http?.host ?? "127.0.0.1", port: config.http?.port ?? 8080 },
       store: config.store ?? "./var/cellbench.db",
-      devices: config.devices.map((d) => ({ ...d })),
-      chambers: (config.chambers ?? []).map((c) => ({ ...c, channels: [...c.channels] })),
+      devices,
+      chambers: (config.chambers ?? []).map((c, i) => {
+        const sensors = chamberSensors[i];
+        return { id: c.id, device: c.device, channels: [...c.channels], ...(sensors ? { sensors } : {}) };
+      }),
+      ...(Object.keys(cellSensors).length > 0 ? { cellSensors } : {}),
       samplingPeriodMs,
       ...(watchdogMs !== undefined ? { watchdogMs } : {}),
       tokens,
@@ -222,10 +269,19 @@ function pointerToPath(pointer: string): string {
 }
 
 /** Schema errors, one per path (the first is the most useful), phrased as what to change. */
-function schemaErrors(raw: unknown): string[] {
+function schemaErrors(raw: unknown, schema: TSchema = ConfigSchema, prefix = ""): string[] {
   const byPath = new Map<string, string>();
-  for (const e of Value.Errors(ConfigSchema, raw)) {
-    if (byPath.has(e.path)) continue;
+  for (const e of Value.Errors(schema, raw)) {
+    const path = prefix + e.path;
+    if (byPath.has(path)) continue;
+    // A value that may be one of several shapes (a channel id, or an object): judge it by the shape
+    // it has, so the message says what is wrong with it rather than "Expected union value".
+    const branches = (e.schema as { anyOf?: TSchema[] }).anyOf;
+    const branch = branches?.find((b) => (b as { type?: unknown }).type === jsonType(e.value));
+    if (branch) {
+      for (const issue of schemaErrors(e.value, branch, path)) byPath.set(issue, issue);
+      continue;
+    }
     const message =
       e.message === "Expected required property"
         ? "missing; add it"
@@ -234,9 +290,16 @@ function schemaErrors(raw: unknown): string[] {
           : (e.schema as { pattern?: unknown }).pattern === ID_PATTERN && typeof e.value === "string"
             ? `${shorten(e.value)} is not an id; use ${ID_RULE}`
             : e.message;
-    byPath.set(e.path, `${pointerToPath(e.path)}: ${message}`);
+    byPath.set(path, `${pointerToPath(path)}: ${message}`);
   }
   return [...byPath.values()];
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (Number.isInteger(value)) return "integer";
+  return typeof value;
 }
 
 /** A value quoted for a message, cut after 40 characters (an id of 70,000 is not repeated whole). */
