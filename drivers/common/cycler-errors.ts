@@ -86,3 +86,26 @@ export class CyclerProfileAbortedError extends CellbenchError {
     );
   }
 }
+
+/** A setting the driver wrote reads back otherwise: the instrument keeps a value the driver cannot change. */
+export class CyclerSettingNotAppliedError extends CellbenchError {
+  constructor(deviceId: string, detail: string) {
+    super(
+      "CYCLER_SETTING_NOT_APPLIED",
+      `device "${deviceId}": ${detail}. Check the instrument's limit settings (front panel or another interface) ` +
+        "and reconnect",
+    );
+  }
+}
+
+/** The measured current flows against the set direction: the instrument's sign convention is not the driver's. */
+export class CyclerCurrentSignError extends CellbenchError {
+  constructor(deviceId: string, detail: string) {
+    super(
+      "CYCLER_CURRENT_SIGN",
+      `device "${deviceId}": ${detail}; the instrument reports current with the other sign than the driver ` +
+        "assumes (or the cell is wired reversed). The output was not trusted: check the wiring and the " +
+        "instrument's current sign convention before running again",
+    );
+  }
+}

@@ -3,12 +3,17 @@
  * SCPI client on the device's transport, the supervised session and channel, the identity seen at
  * connect (a reconnect must find the same instrument), the ratings in use, and the close sequence.
  * Each driver adds its take-over sequence (`initialize`) and its channel backend.
+ *
+ * Writes read the error queue afterwards (CyclerScpi.write) unless a driver says otherwise
+ * (CyclerScpi.writeUnchecked): on the EA PSB reading the queue acknowledges alarms, which the driver
+ * must leave to the operator.
  */
 import {
   createTransport,
   type IdentityPattern,
   type InstrumentIdentity,
   ScpiClient,
+  ScpiDeviceError,
   type Transport,
 } from "../../protocols/index.js";
 import type { CyclerMode, CyclerRanges, Device, DeviceConfig, DriverContext } from "../capabilities.js";
@@ -37,7 +42,36 @@ export interface ScpiCyclerSetup {
   errorQuery: string;
   /** Command that hands the front panel back on close (`SYST:LOCK OFF`, `SYST:LOC`). */
   releaseCommand: string;
-  backend(scpi: ScpiClient, ranges: () => CyclerRanges): ChannelBackend;
+  backend(scpi: CyclerScpi, ranges: () => CyclerRanges): ChannelBackend;
+}
+
+/** The SCPI commands a cycler driver sends: writes checked against the error queue, or not. */
+export class CyclerScpi {
+  constructor(readonly client: ScpiClient) {}
+
+  /** Sends a setting, then reads the error queue; throws SCPI_DEVICE_ERROR when it holds errors. */
+  async write(command: string): Promise<void> {
+    await this.client.write(command);
+    const errors = await this.client.readErrors();
+    if (errors.length > 0) throw new ScpiDeviceError(command, errors);
+  }
+
+  /** Sends a setting without reading the error queue (a refusal stays in the queue). */
+  writeUnchecked(command: string): Promise<void> {
+    return this.client.write(command);
+  }
+
+  query(command: string): Promise<string> {
+    return this.client.query(command);
+  }
+
+  queryNumber(command: string, options: Parameters<ScpiClient["queryNumber"]>[1] = {}): Promise<number> {
+    return this.client.queryNumber(command, options);
+  }
+
+  queryNumbers(command: string, options: Parameters<ScpiClient["queryNumbers"]>[1] = {}): Promise<number[]> {
+    return this.client.queryNumbers(command, options);
+  }
 }
 
 export abstract class ScpiCyclerDevice implements Device {
@@ -46,6 +80,8 @@ export abstract class ScpiCyclerDevice implements Device {
   readonly channels: readonly SupervisedChannel[];
   readonly transport: Transport;
   readonly scpi: ScpiClient;
+  /** The commands the driver sends, over `scpi`. */
+  protected readonly commands: CyclerScpi;
   readonly session: InstrumentSession;
   protected readonly channel: SupervisedChannel;
   /** Ratings in use, known once `initialize` has set them (reported by the instrument or configured). */
@@ -66,8 +102,10 @@ export abstract class ScpiCyclerDevice implements Device {
       readTerminator: "\n",
       timeoutMs: setup.timings.timeoutMs,
       errorQuery: setup.errorQuery,
+      checkErrorsAfterWrite: false,
       minGapMs: setup.timings.minGapMs,
     });
+    this.commands = new CyclerScpi(this.scpi);
     const { session, channel } = superviseCycler({
       deviceId: this.id,
       channelId: setup.channelId,
@@ -80,7 +118,7 @@ export abstract class ScpiCyclerDevice implements Device {
         if (outside) throw new CyclerRatingMismatchError(this.id, outside);
         this.identityAtConnect ??= identity;
       },
-      backend: setup.backend(this.scpi, () => this.ranges()),
+      backend: setup.backend(this.commands, () => this.ranges()),
       ranges: () => this.ranges(),
     });
     this.session = session;
@@ -107,10 +145,14 @@ export abstract class ScpiCyclerDevice implements Device {
     return this.session.connect();
   }
 
-  /** Stops stepping, hands the front panel back (when the link is up) and closes the transport; the output is left as it is. */
+  /**
+   * Stops stepping, hands the front panel back (when the link is up) and closes the transport; the
+   * output is left as it is. The error queue is not read: a refusal changes nothing here.
+   */
   async close(): Promise<void> {
     this.channel.stopStepping();
-    if (this.session.state === "ready") await this.scpi.write(this.releaseCommand).catch(() => undefined);
+    if (this.session.state === "ready")
+      await this.commands.writeUnchecked(this.releaseCommand).catch(() => undefined);
     this.session.close();
     this.scpi.dispose();
     await this.transport.close();

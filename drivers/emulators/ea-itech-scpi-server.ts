@@ -90,6 +90,19 @@ const SHORT_FORMS: Record<string, string> = {
   LEVEL: "LEV",
   PROTECTION: "PROT",
   SCALAR: "SCAL",
+  STATUS: "STAT",
+  QUESTIONABLE: "QUES",
+  CONDITION: "COND",
+  EVENT: "EVEN",
+  OPERATION: "OPER",
+  CLEAR: "CLE",
+  ALARM: "ALAR",
+  COUNT: "COUN",
+  OVOLTAGE: "OVOL",
+  OCURRENT: "OCUR",
+  OPOWER: "OPOW",
+  OTEMPERATURE: "OTEM",
+  PFAIL: "PFA",
 };
 
 /** Splits and normalises one command line. */
@@ -136,6 +149,8 @@ export interface ScpiServerOptions {
   timing: LinkTiming;
   /** Error-queue query forms the instrument knows. */
   errorQueryAll: boolean;
+  /** Called after every read of the error queue (an EA PSB acknowledges alarms then). */
+  onErrorQueueRead?: () => void;
 }
 
 export class EmulatedScpiServer {
@@ -205,10 +220,12 @@ export class EmulatedScpiServer {
     const { header, query } = command;
     if (header === "SYST:ERR" && query) {
       const next = this.errorQueue.shift();
+      this.options.onErrorQueueRead?.();
       return next ? `${next.code},"${next.message}"` : '0,"No error"';
     }
     if (header === "SYST:ERR:ALL" && query && this.options.errorQueryAll) {
       const all = this.errorQueue.splice(0);
+      this.options.onErrorQueueRead?.();
       return all.length > 0 ? all.map((e) => `${e.code},"${e.message}"`).join(",") : '0,"No error"';
     }
     if (header === "*CLS" && !query) {

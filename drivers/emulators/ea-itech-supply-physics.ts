@@ -12,7 +12,9 @@
  *   at zero current (OCV plus polarisation), re-evaluated on every setting and measurement; within a
  *   side the cell model itself moves from constant current to constant voltage (cccv) or is
  *   power-limited (cp), whichever limit binds at the present voltage.
- * - current priority (ITECH FUNC CURR): a signed current with low/high voltage clamps (the model's cc).
+ * - current priority (ITECH FUNC CURR): a signed current with low/high voltage clamps (the model's cc),
+ *   limited by the instrument's source and sink power limits when given (ITECH POW:LIM, POW:LIM:NEG):
+ *   where the current would exceed the power limit at the cell's voltage, the cell runs at that power.
  */
 import type { Chemistry, CyclerSetpoint } from "../capabilities.js";
 import type { Clock } from "../clock.js";
@@ -33,7 +35,15 @@ export interface VoltagePriority {
 export type SupplyDrive =
   | { kind: "off" }
   | ({ kind: "voltage-priority" } & VoltagePriority)
-  | { kind: "current-priority"; currentA: number; lowV: number; highV: number };
+  | {
+      kind: "current-priority";
+      currentA: number;
+      lowV: number;
+      highV: number;
+      /** Power limits, ≥ 0 (none: unlimited). */
+      sourcePowerW?: number;
+      sinkPowerW?: number;
+    };
 
 export type Regulation = "off" | "CV" | "CC" | "CP";
 
@@ -123,9 +133,13 @@ export class SupplyCell {
   private effectiveSetpoint(): CyclerSetpoint {
     const d = this.supplyDrive;
     if (d.kind === "off") return { mode: "rest" };
-    if (d.kind === "current-priority")
-      return { mode: "cc", currentA: d.currentA, minV: d.lowV, maxV: d.highV };
     const cell = this.slot.cell;
+    if (d.kind === "current-priority") {
+      const limitW = d.currentA >= 0 ? d.sourcePowerW : d.sinkPowerW;
+      if (limitW !== undefined && Math.abs(d.currentA) * cell.voltageV > limitW)
+        return { mode: "cp", powerW: Math.sign(d.currentA) * limitW, minV: d.lowV, maxV: d.highV };
+      return { mode: "cc", currentA: d.currentA, minV: d.lowV, maxV: d.highV };
+    }
     const openCircuitV = cell.ocvV + cell.v1 + cell.v2;
     if (openCircuitV < d.voltageV) {
       if (d.sourceCurrentA <= 0 || d.sourcePowerW <= 0) return { mode: "rest" };

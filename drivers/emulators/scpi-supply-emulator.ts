@@ -57,7 +57,7 @@ export function prepareScpiSupply(
 export async function serveScpiSupply(
   parts: ScpiSupplyParts,
   execute: (command: ScpiCommand) => string | undefined,
-  options: { errorQueryAll: boolean },
+  options: { errorQueryAll: boolean; onErrorQueueRead?: () => void },
 ): Promise<ScpiSupplyEmulator> {
   const { name, listen, supply, faults, timing } = parts;
   const server = new EmulatedScpiServer({
@@ -67,6 +67,7 @@ export async function serveScpiSupply(
     faults,
     timing,
     errorQueryAll: options.errorQueryAll,
+    onErrorQueueRead: options.onErrorQueueRead,
   });
   await server.start();
   return {

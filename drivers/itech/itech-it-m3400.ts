@@ -3,13 +3,25 @@
  * SCPI (`\n`; USB-TMC/virtual COM, LAN port 30000, RS-232 — any transport URL).
  *
  * Follows: ITECH "IT-M3400 Series Programming Guide", command reference, cited below as
- * [PG: <command>]; model ratings from the IT-M3400 datasheet's model table. Not checked against the
- * guide itself (it was not at hand): the sign convention of CURR:LIM:NEG (sent here as a negative
- * number, as public drivers do) and whether FUNC may change while the output is on (the driver always
- * switches the output off first, which is safe either way). Commands as in cellbench's instrument notes.
+ * [PG: <command>]; model ratings from the IT-M3400 datasheet's model table. The guide itself was not
+ * at hand: headers are the guide's as quoted in issue 12 and cellbench's instrument notes, and the
+ * sign conventions come from a public driver of the ITECH IT6000C, which shares this command family
+ * (Python package `openbench.drivers.itech_it6000c`, cited as [IT6000C driver]). UNVERIFIED for the
+ * IT-M3400 (no published IT-M3400 source found): the sign of CURR:LIM:NEG and POW:LIM:NEG (sent
+ * negative), the sign of MEAS:CURR:DC? while sinking (negative), the STAT:QUES:COND? protection bits
+ * (itech-protection.ts), and whether FUNC may change while the output is on (the driver always
+ * switches the output off first, which is safe either way). The driver checks the current sign at
+ * run time (see read) and reads back the power limits (see connect).
  *
  *   connect     *IDN? (ITECH, IT-M34xx) [PG: *IDN?]; SYST:REM (front panel locked) [PG: SYSTem:REMote];
- *               OUTP OFF [PG: OUTPut]; REM:SENS ON|OFF when options.remoteSense is set [PG: REMote:SENSe]
+ *               OUTP OFF [PG: OUTPut]; SENS:REM ON|OFF when options.remoteSense is set
+ *               [PG: SENSe[:REMote][:STATe], issue 12 finding 5 — earlier versions sent REM:SENS, which
+ *               is not a documented header]
+ *               POW:LIM <W> and POW:LIM:NEG <−W>, the channel's power (rating or options.limits), read
+ *               back with POW:LIM? and POW:LIM:NEG?: a limit left on the instrument would cap the current
+ *               silently; a different read-back refuses the connection (CYCLER_SETTING_NOT_APPLIED)
+ *               [PG: POWer:LIMit, POWer:LIMit:NEGative; sign as in the IT6000C driver: positive for
+ *               source, negative for sink]
  *   cc, profile FUNC CURR [PG: FUNCtion]; CURR <A>, signed: negative = sink [PG: CURRent];
  *               VOLT:LIM:LOW <V>, VOLT:LIM:HIGH <V> as the clamps [PG: VOLTage:LIMit:LOW, VOLTage:LIMit:HIGH]
  *   cv, cccv    FUNC VOLT; VOLT <V> [PG: VOLTage]; CURR:LIM:POS <A> (source) and CURR:LIM:NEG <−A> (sink)
@@ -17,8 +29,13 @@
  *               positive and its discharge limit as the negative limit, each its own; cccv limits the
  *               other quadrant to 0 A, so the instrument runs CC into the CV voltage and tapers by itself
  *   cp          not offered: the commands above have no power priority (ranges.modes omits "cp")
- *   read        MEAS:VOLT:DC?, MEAS:CURR:DC? (current negative when sinking) [PG: MEASure:VOLTage:DC?,
- *               MEASure:CURRent:DC?]
+ *   read        STAT:QUES:COND? first: a tripped protection (OVP, OCP, OPP, UVP, OTP, UCP) is reported as
+ *               CYCLER_DEVICE_ALARM with its name, and never cleared by the driver (no OUTP:PROT:CLE)
+ *               [PG: STATus:QUEStionable:CONDition?]; then MEAS:VOLT:DC?, MEAS:CURR:DC? (current negative
+ *               when sinking [IT6000C driver]) [PG: MEASure:VOLTage:DC?, MEASure:CURRent:DC?]. In FUNC
+ *               CURR with the output on and the voltage inside the clamps, a current flowing against
+ *               the set one (more than half of it) raises CYCLER_CURRENT_SIGN: the sign convention is
+ *               then not the one assumed here (or the cell is wired reversed)
  *   errors      SYST:ERR? after every write until 0,"No error" [PG: SYSTem:ERRor?]
  *   close       SYST:LOC (front panel back) [PG: SYSTem:LOCal]; the output is left as it is
  *
@@ -30,14 +47,27 @@
  * Options: ratings { voltageV, currentA, powerW } (default: from the model in *IDN?), timeoutMs
  * (default 1000), connectTimeoutMs, retryMs, minGapMs, remoteSense ("on" | "off"), limits.
  */
-import type { InstrumentIdentity, ScpiClient } from "../../protocols/index.js";
-import type { CyclerMode, CyclerReading, DeviceConfig, DriverContext } from "../capabilities.js";
-import { CyclerRatingMismatchError } from "../common/cycler-errors.js";
+import type { InstrumentIdentity } from "../../protocols/index.js";
+import type {
+  CyclerMode,
+  CyclerRanges,
+  CyclerReading,
+  DeviceConfig,
+  DriverContext,
+} from "../capabilities.js";
+import {
+  CyclerCurrentSignError,
+  CyclerDeviceAlarmError,
+  CyclerRatingMismatchError,
+  CyclerSettingNotAppliedError,
+} from "../common/cycler-errors.js";
 import { DriverOptionReader, type Ratings } from "../common/driver-options.js";
-import { ScpiCyclerDevice } from "../common/scpi-cycler-device.js";
+import { type CyclerScpi, ScpiCyclerDevice } from "../common/scpi-cycler-device.js";
+import { queryStatusRegister } from "../common/status-register.js";
 import type { ChannelBackend, LevelSetpoint } from "../common/supervised-channel.js";
 import { readCyclerTimings } from "../common/supervised-cycler.js";
 import { formatSetValue } from "../common/supply-set-values.js";
+import { ITECH_PROTECTION_QUERY, itechProtectionNames } from "./itech-protection.js";
 
 export const ITECH_IT_M3400_DRIVER = "itech/it-m3400";
 
@@ -105,7 +135,7 @@ export class ItechItM3400 extends ScpiCyclerDevice {
       modes: IT_M3400_MODES,
       errorQuery: "SYST:ERR?",
       releaseCommand: "SYST:LOC",
-      backend: (scpi) => new ItechBackend(scpi),
+      backend: (scpi, ranges) => new ItechBackend(config.id, scpi, ranges),
     });
     this.configuredRatings = configuredRatings;
     this.remoteSense = sense === "on" ? "ON" : sense === "off" ? "OFF" : undefined;
@@ -119,19 +149,43 @@ export class ItechItM3400 extends ScpiCyclerDevice {
         this.id,
         `unknown ratings for model "${identity.model}"; set options.ratings { voltageV, currentA, powerW }`,
       );
-    await this.scpi.write("SYST:REM");
-    await this.scpi.write("OUTP OFF");
+    await this.commands.write("SYST:REM");
+    await this.commands.write("OUTP OFF");
     this.channel.outputSwitchedOff();
-    if (this.remoteSense) await this.scpi.write(`REM:SENS ${this.remoteSense}`);
+    if (this.remoteSense) await this.commands.write(`SENS:REM ${this.remoteSense}`);
     this.rated = rated;
+    await this.setPowerLimits(this.ranges().powerW);
     return identity;
+  }
+
+  /** Writes POW:LIM and POW:LIM:NEG (source and sink, the latter negative) and reads both back. */
+  private async setPowerLimits(powerW: number): Promise<void> {
+    for (const [command, value] of [
+      ["POW:LIM", powerW],
+      ["POW:LIM:NEG", -powerW],
+    ] as const) {
+      await this.commands.write(`${command} ${formatSetValue(value)}`);
+      const readBack = await this.commands.queryNumber(`${command}?`, { siUnit: "W" });
+      if (Math.abs(readBack - value) > Math.max(0.01, powerW * 1e-3))
+        throw new CyclerSettingNotAppliedError(
+          this.id,
+          `${command}? reads ${readBack} W after "${command} ${formatSetValue(value)}" was written, so the ` +
+            `instrument would limit the ${value >= 0 ? "source" : "sink"} power to ${Math.abs(readBack)} W`,
+        );
+    }
   }
 }
 
 class ItechBackend implements ChannelBackend {
   private written: ItechSettings | undefined;
+  /** Whether the output is on as far as this backend switched it (false when unknown). */
+  private outputOn = false;
 
-  constructor(private readonly scpi: ScpiClient) {}
+  constructor(
+    private readonly deviceId: string,
+    private readonly scpi: CyclerScpi,
+    private readonly ranges: () => CyclerRanges,
+  ) {}
 
   async writeLevels(setpoint: LevelSetpoint, outputOn: boolean): Promise<{ switchedOutputOff?: boolean }> {
     const next = settingsFor(setpoint);
@@ -141,6 +195,7 @@ class ItechBackend implements ChannelBackend {
     if (previous === undefined || previous.func !== next.func) {
       if (live) {
         await this.scpi.write("OUTP OFF");
+        this.outputOn = false;
         live = false;
         switchedOutputOff = true;
       }
@@ -155,17 +210,45 @@ class ItechBackend implements ChannelBackend {
   }
 
   async setOutput(on: boolean): Promise<void> {
+    this.outputOn = false;
     await this.scpi.write(on ? "OUTP ON" : "OUTP OFF");
+    this.outputOn = on;
   }
 
   async measure(): Promise<CyclerReading> {
-    const voltageV = await this.scpi.queryNumber("MEAS:VOLT:DC?", { unit: "V" });
-    const currentA = await this.scpi.queryNumber("MEAS:CURR:DC?", { unit: "A" });
+    const condition = await queryStatusRegister(this.scpi, ITECH_PROTECTION_QUERY);
+    const tripped = itechProtectionNames(condition);
+    if (tripped.length > 0)
+      throw new CyclerDeviceAlarmError(
+        this.deviceId,
+        `${tripped.join(", ")}; ${ITECH_PROTECTION_QUERY} ${condition}`,
+      );
+    const voltageV = await this.scpi.queryNumber("MEAS:VOLT:DC?", { siUnit: "V" });
+    const currentA = await this.scpi.queryNumber("MEAS:CURR:DC?", { siUnit: "A" });
+    this.checkCurrentSign(voltageV, currentA);
     return { voltageV, currentA, temperatureC: Number.NaN };
   }
 
   forgetSettings(): void {
     this.written = undefined;
+    this.outputOn = false;
+  }
+
+  /**
+   * In FUNC CURR with the output on and the voltage inside the clamps, the instrument regulates the set
+   * current: one flowing the other way (more than half of it) means its sign is not the assumed one.
+   */
+  private checkCurrentSign(voltageV: number, currentA: number): void {
+    const set = this.written;
+    if (!this.outputOn || set === undefined || set.func !== "CURR" || set.currentA === 0) return;
+    const margin = Math.max(0.01, (set.highV - set.lowV) * 0.01);
+    if (voltageV <= set.lowV + margin || voltageV >= set.highV - margin) return;
+    const floorA = Math.max(0.5 * Math.abs(set.currentA), this.ranges().currentA[1] * 0.001);
+    if (currentA * set.currentA < 0 && Math.abs(currentA) > floorA)
+      throw new CyclerCurrentSignError(
+        this.deviceId,
+        `CURR ${formatSetValue(set.currentA)} is set but MEAS:CURR:DC? reads ${currentA} A at ${voltageV} V`,
+      );
   }
 }
 

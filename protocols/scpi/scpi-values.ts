@@ -1,4 +1,5 @@
 import { type ScpiErrorEntry, ScpiReplyError } from "./scpi-errors.js";
+import { siFactor, siUnitChoices } from "./si-prefix.js";
 
 export interface ScpiQuantity {
   value: number;
@@ -9,6 +10,11 @@ export interface ScpiQuantity {
 export interface ParseNumberOptions {
   /** Required unit when the reply carries one (exact, case-sensitive: "mV" is not "V"). */
   unit?: string;
+  /**
+   * Base unit of a reply that may carry an SI prefix (si-prefix.ts): the value is scaled to it
+   * ("1.5 kW" with siUnit "W" → 1500); any other unit is refused. Takes the place of `unit`.
+   */
+  siUnit?: string;
   /** Returns NaN / ±Infinity for SCPI's 9.91E37 / ±9.9E37 instead of throwing. Default false. */
   allowNonFinite?: boolean;
   /** Command the reply answered, for the error message. */
@@ -44,6 +50,16 @@ export function parseScpiQuantity(text: string, options: ParseNumberOptions = {}
       `means ${Number.isNaN(value) ? "not a number" : "over range"} (SCPI ${Number.isNaN(value) ? "9.91E37" : "9.9E37"}); the measurement is not usable`,
       options.command,
     );
+  if (options.siUnit !== undefined) {
+    const factor = siFactor(unit, options.siUnit);
+    if (factor === undefined)
+      throw new ScpiReplyError(
+        text,
+        `is in "${unit}", which is not ${siUnitChoices(options.siUnit)}; the instrument answers in a unit the driver cannot convert`,
+        options.command,
+      );
+    return { value: value * factor, unit: options.siUnit };
+  }
   if (options.unit !== undefined && unit !== "" && unit !== options.unit)
     throw new ScpiReplyError(text, `is in ${unit}, expected ${options.unit}`, options.command);
   return { value, unit };
@@ -54,9 +70,11 @@ export function parseScpiNumber(text: string, options: ParseNumberOptions = {}):
   return parseScpiQuantity(text, options).value;
 }
 
-export interface ParseNumbersOptions extends Omit<ParseNumberOptions, "unit"> {
+export interface ParseNumbersOptions extends Omit<ParseNumberOptions, "unit" | "siUnit"> {
   /** Required unit of each field, in order (e.g. ["V", "A", "W"] for MEAS:ARR?). */
   units?: readonly string[];
+  /** Base unit of each field, in order, each may carry an SI prefix (see ParseNumberOptions.siUnit). */
+  siUnits?: readonly string[];
   /** Required number of fields. */
   count?: number;
 }
@@ -64,10 +82,12 @@ export interface ParseNumbersOptions extends Omit<ParseNumberOptions, "unit"> {
 /** Parses a comma-separated list: `"48.00 V, 2.00 A, 96.00 W"` → [48, 2, 96]. */
 export function parseScpiNumbers(text: string, options: ParseNumbersOptions = {}): number[] {
   const fields = text.split(",");
-  const expected = options.count ?? options.units?.length;
+  const expected = options.count ?? options.units?.length ?? options.siUnits?.length;
   if (expected !== undefined && fields.length !== expected)
     throw new ScpiReplyError(text, `has ${fields.length} fields, expected ${expected}`, options.command);
-  return fields.map((field, i) => parseScpiNumber(field, { ...options, unit: options.units?.[i] }));
+  return fields.map((field, i) =>
+    parseScpiNumber(field, { ...options, unit: options.units?.[i], siUnit: options.siUnits?.[i] }),
+  );
 }
 
 const ERROR_ENTRY = /([+-]?\d+)\s*,\s*"((?:[^"]|"")*)"/g;

@@ -87,7 +87,7 @@ describe("ea/psb-scpi against its emulator over a pty", () => {
     await readUntil(ch, () => !ch.steppingProfile, "the profile's last point", { periodMs: 10 });
     const written = emulator!.commands
       .slice(before)
-      .filter((c) => !c.startsWith("SYST:ERR") && !c.startsWith("MEAS"));
+      .filter((c) => !c.startsWith("SYST:ERR") && !c.startsWith("MEAS") && !c.startsWith("STAT:QUES"));
     expect(written).toEqual([
       "SOUR:CURR 0",
       "SOUR:VOLT 2.5",
@@ -126,6 +126,7 @@ describe("ea/psb-scpi against its emulator over a pty", () => {
     expect(emulator!.outputOn).toBe(false);
     expect(emulator!.commands.slice(commandsBefore).filter((c) => !c.startsWith("SYST:ERR"))).toEqual([
       "*IDN?",
+      "STAT:QUES:COND?",
       "SYST:LOCK ON",
       "SYST:LOCK:OWN?",
       "OUTP OFF",
