@@ -10,6 +10,9 @@
 import { CellbenchError } from "../../protocols/cellbench-error.js";
 import type { Transport } from "../../protocols/transport/transport.js";
 import type { Clock } from "../clock.js";
+import type { EaPsbModbusEmulator } from "./ea-psb-modbus-emulator.js";
+import type { EaPsbScpiEmulator } from "./ea-psb-scpi-emulator.js";
+import type { ItechItM3400Emulator } from "./itech-it-m3400-emulator.js";
 
 export interface EmulatorStartOptions {
   /**
@@ -47,6 +50,25 @@ export interface EmulatorDriverHints {
   options?: Record<string, unknown>;
 }
 
+/** The instrument set up in other units or another data format than the driver works in. */
+export type OtherUnits =
+  /** Connect must refuse, with this error code: the driver cannot scale or decode what it would read. */
+  | { options: Record<string, unknown>; refusedWith: string; what: string }
+  /** The driver reads it all the same: readings still come out in V, A, °C. */
+  | { options: Record<string, unknown>; readsSI: true; what: string };
+
+/**
+ * What the conformance suite's cross-cutting checks need of an emulator: each real instrument's
+ * other units or formats, and (cyclers) a device alarm to latch. An emulator declares each, or says
+ * why the instrument has none, so a new driver cannot skip a check by leaving it out.
+ */
+export interface EmulatorConformance {
+  /** Emulator options for every other unit or format the instrument offers, or why it has none. */
+  otherUnits: readonly OtherUnits[] | { none: string };
+  /** Latches a device alarm named `name` (cyclers): the driver must report it as a fault naming it. */
+  alarm?: { name: string; trip(emulator: RunningEmulator): void };
+}
+
 export interface EmulatorInfo {
   /** Driver name this emulator answers for, `vendor/model`. */
   name: string;
@@ -55,6 +77,8 @@ export interface EmulatorInfo {
   load(): Promise<EmulatorStart>;
   /** How to configure the real driver against this emulator's defaults (used by the conformance suite). */
   driverHints: EmulatorDriverHints;
+  /** The instrument's other modes, for the conformance suite's cross-cutting checks. */
+  conformance?: EmulatorConformance;
 }
 
 export class UnknownEmulatorError extends CellbenchError {
@@ -72,18 +96,44 @@ const BUILT_IN: EmulatorInfo[] = [
     description: "Watlow F4 on Modbus RTU (one or more unit ids on one line), chamber physics, fault knobs",
     load: async () => (await import("./watlow-f4-emulator.js")).startWatlowF4Emulator,
     driverHints: { unit: 1 },
+    conformance: {
+      otherUnits: [
+        { what: "°F (register 901)", options: { temperatureUnit: "F" }, refusedWith: "WATLOW_WRONG_UNITS" },
+      ],
+    },
   },
   {
     name: "watlow/f4t",
     description: "Watlow F4T on Modbus TCP (floats, low word first), chamber physics per loop, fault knobs",
     load: async () => (await import("./watlow-f4t-emulator.js")).startWatlowF4tEmulator,
     driverHints: { unit: 1 },
+    conformance: {
+      otherUnits: [
+        {
+          what: "°F (Display Units, register 1328)",
+          options: { displayUnits: "F" },
+          refusedWith: "WATLOW_WRONG_UNITS",
+        },
+        {
+          what: "floats high word first",
+          options: { wordOrder: "high-first" },
+          refusedWith: "WATLOW_BAD_CONFIG",
+        },
+      ],
+    },
   },
   {
     name: "espec/p300",
     description: "Espec P300 ASCII protocol (CR LF), serial or TCP, chamber physics, fault knobs",
     load: async () => (await import("./espec-p300-emulator.js")).startEspecP300Emulator,
     driverHints: {},
+    conformance: {
+      otherUnits: {
+        none:
+          "the P300 command set has no temperature-unit setting or query (ChamberConnectLibrary, p300.py); " +
+          "TEMP? is taken as °C, unverified against Espec's manual",
+      },
+    },
   },
   {
     name: "ea/psb-scpi",
@@ -91,6 +141,12 @@ const BUILT_IN: EmulatorInfo[] = [
       "EA PSB 10000 on SCPI, cell physics of sim/cycler on its terminals, fault knobs, link timing",
     load: async () => (await import("./ea-psb-scpi-emulator.js")).startEaPsbScpiEmulator,
     driverHints: { channels: ["ch1"] },
+    conformance: {
+      otherUnits: [
+        { what: "power answered in kW (high-power models)", options: { powerUnit: "kW" }, readsSI: true },
+      ],
+      alarm: { name: "OVP", trip: (emulator) => (emulator as EaPsbScpiEmulator).tripAlarm("OVP") },
+    },
   },
   {
     name: "ea/psb-modbus",
@@ -101,12 +157,29 @@ const BUILT_IN: EmulatorInfo[] = [
       channels: ["ch1"],
       options: { nominal: { voltageV: 60, currentA: 60, powerW: 1500 } },
     },
+    conformance: {
+      // Every Modbus value is a fraction of the ratings: an instrument of other ratings is another scale.
+      otherUnits: [
+        {
+          what: "a PSB 10080-60 where a 60 V model is configured",
+          options: { model: "PSB 10080-60", nominal: { voltageV: 80, currentA: 60, powerW: 1500 } },
+          refusedWith: "CYCLER_RATING_MISMATCH",
+        },
+      ],
+      alarm: { name: "OT", trip: (emulator) => (emulator as EaPsbModbusEmulator).trip("OT") },
+    },
   },
   {
     name: "itech/it-m3400",
     description: "ITECH IT-M3432 on SCPI (FUNC CURR/VOLT, signed current), cell physics, fault knobs",
     load: async () => (await import("./itech-it-m3400-emulator.js")).startItechItM3400Emulator,
     driverHints: { channels: ["ch1"] },
+    conformance: {
+      otherUnits: {
+        none: "MEAS? answers are bare numbers in V and A, with no unit setting (IT6000C-family drivers); unverified against ITECH's guide",
+      },
+      alarm: { name: "OVP", trip: (emulator) => (emulator as ItechItM3400Emulator).tripProtection("OVP") },
+    },
   },
 ];
 
