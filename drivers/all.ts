@@ -4,3 +4,4 @@ import "./ea/register.js";
 import "./itech/register.js";
 import "./watlow/register.js";
 import "./espec/register.js";
+import "./modbus/register.js";

@@ -28,12 +28,15 @@ export interface ModbusLinkSettings {
   retryMs: number;
 }
 
+/** What readModbusLinkSettings needs of an option reader (ChamberOptionReader, or another device kind's). */
+export type ModbusLinkOptionSource = Pick<ChamberOptionReader, "transport" | "integer" | "number" | "fail">;
+
 /**
- * Reads the link options every Modbus chamber driver takes: the transport URL, the unit id (from
+ * Reads the link options every Modbus driver takes: the transport URL, the unit id (from
  * `options.unit` or `?unit=` in the URL, not both differently), timeouts, pacing and retry.
  */
 export function readModbusLinkSettings(
-  o: ChamberOptionReader,
+  o: ModbusLinkOptionSource,
   defaults: { exampleUrl: string; units: [number, number]; timeoutMs: number; minGapMs: number },
 ): ModbusLinkSettings {
   const url = o.transport(defaults.exampleUrl);
