@@ -57,3 +57,9 @@ export class UnknownChamberError extends CellbenchError {
     );
   }
 }
+
+export class SensorNotAvailableError extends CellbenchError {
+  constructor(where: string, sensor: { device: string; input: string }, problem: string) {
+    super("SENSOR_NOT_AVAILABLE", `${where}: sensor ${sensor.device}:${sensor.input}: ${problem}`);
+  }
+}

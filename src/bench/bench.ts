@@ -27,6 +27,7 @@ import {
   UnknownChannelError,
 } from "./bench-errors.js";
 import { type DeviceLinkStatus, DeviceLinks } from "./device-links.js";
+import { assertSensorsAvailable, SensorScans, type SensorTemperature } from "./sensor-scans.js";
 
 export interface ChannelSlot {
   id: string;
@@ -49,6 +50,8 @@ export interface ChamberSlot {
   readErrors: number;
   /** Why the chamber was put into safe state by a safety fault; set points are refused until cleared. */
   latched: string | undefined;
+  /** Extra sensors in the chamber, as of its latest reading. */
+  sensors: SensorTemperature | undefined;
 }
 
 export interface BenchEvents {
@@ -77,6 +80,8 @@ export class Bench {
   readonly supervisor = new SafetySupervisor();
   /** The wall clock as each source last read it (backwards steps are reported once). */
   private readonly wallSeen = new Map<string, number>();
+  /** The latest scan of each sensor device; a scan older than the watchdog time is stale. */
+  private readonly sensorScans: SensorScans;
 
   private constructor(
     readonly config: BenchConfig,
@@ -86,7 +91,9 @@ export class Bench {
     /** Link state of every device (real instruments report drops and reconnects). */
     readonly links: DeviceLinks,
   ) {
-    this.watchdog = new Watchdog(config.watchdogMs ?? defaultWatchdogMs(config.samplingPeriodMs));
+    const watchdogMs = config.watchdogMs ?? defaultWatchdogMs(config.samplingPeriodMs);
+    this.watchdog = new Watchdog(watchdogMs);
+    this.sensorScans = new SensorScans(watchdogMs);
     const chamberOf = chamberIndex(config);
     for (const device of devices) {
       for (const channel of device.channels) {
@@ -113,6 +120,7 @@ export class Bench {
         owner: undefined,
         readErrors: 0,
         latched: undefined,
+        sensors: undefined,
       });
     }
   }
@@ -132,6 +140,16 @@ export class Bench {
       reportLink: links.report,
     };
     const devices = config.devices.map((d) => createDevice(d, context));
+    assertSensorsAvailable(
+      [
+        ...Object.entries(config.cellSensors ?? {}).map(([ch, sensors]) => ({
+          where: `channel ${ch}`,
+          sensors,
+        })),
+        ...config.chambers.map((c) => ({ where: `chamber ${c.id}`, sensors: c.sensors ?? [] })),
+      ],
+      devices,
+    );
     const connected: Device[] = [];
     try {
       for (const device of devices) {
@@ -140,6 +158,8 @@ export class Bench {
       }
       const bench = new Bench(config, clock, devices, events, links);
       await bench.allSafe();
+      // A first scan before any channel is sampled: cells must not fault for want of one.
+      for (const device of devices) if (device.temperatureInputs) await bench.scanSensors(device);
       return bench;
     } catch (err) {
       await Promise.allSettled(connected.map((d) => d.close()));
@@ -166,7 +186,11 @@ export class Bench {
     });
     this.pollers.push(watchdog);
     watchdog.start();
-    for (const device of this.devices) {
+    // Sensor devices first: within a period their scan starts before the channels it serves are read.
+    const sensorsFirst = [...this.devices].sort(
+      (a, b) => Number(b.temperatureInputs !== undefined) - Number(a.temperatureInputs !== undefined),
+    );
+    for (const device of sensorsFirst) {
       const poller = new Poller({
         name: device.id,
         periodMs: this.config.samplingPeriodMs,
@@ -342,6 +366,7 @@ export class Bench {
   }
 
   private async poll(device: Device): Promise<void> {
+    if (device.temperatureInputs) await this.scanSensors(device);
     if (device.chamber) {
       const slot = [...this.chambers.values()].find((c) => c.device === device);
       if (slot) await this.pollChamber(slot);
@@ -351,6 +376,17 @@ export class Bench {
       await this.pollChannel(this.channels.get(channel.id) as ChannelSlot).catch((err: unknown) =>
         this.events.error?.(channel.id, err),
       );
+    }
+  }
+
+  /** One scan of a sensor device; a failure is reported, and its inputs go stale (SensorScans). */
+  private async scanSensors(device: Device): Promise<void> {
+    if (!device.temperatureInputs) return;
+    const tMonoMs = this.clock.now();
+    try {
+      this.sensorScans.record(device.id, tMonoMs, await device.temperatureInputs.scan());
+    } catch (err) {
+      this.events.error?.(device.id, err);
     }
   }
 
@@ -399,6 +435,8 @@ export class Bench {
       const reading = await slot.chamber.read();
       const tWallMs = this.stampWall(chamberKey(slot.id), slot.latest?.tWallMs);
       slot.latest = { ...reading, tMonoMs: this.clock.now(), tWallMs };
+      const sensors = this.config.chambers.find((c) => c.id === slot.id)?.sensors;
+      slot.sensors = sensors ? this.sensorScans.temperatureOf(sensors, slot.latest.tMonoMs) : undefined;
       this.watchdog.fresh(chamberKey(slot.id), slot.latest.tMonoMs);
     } catch (err) {
       slot.readErrors++;
@@ -466,7 +504,7 @@ export class Bench {
         tWallMs,
         voltageV: r.voltageV,
         currentA: r.currentA,
-        temperatureC: r.temperatureC,
+        ...this.cellTemperature(slot.id, r.temperatureC, this.clock.now()),
       };
     } catch (err) {
       slot.readErrors++;
@@ -487,6 +525,20 @@ export class Bench {
       this.violating.add(slot.id);
       await this.onViolation(slot, violation);
     }
+  }
+
+  /** The cell temperature of a sample: from the channel's configured sensors when it has any, else its own. */
+  private cellTemperature(
+    channelId: string,
+    own: number,
+    nowMs: number,
+  ): Pick<ChannelSample, "temperatureC" | "temperatureAgeMs" | "temperatureFault" | "temperaturesC"> {
+    const sensors = this.config.cellSensors?.[channelId];
+    if (!sensors) return { temperatureC: own };
+    const t = this.sensorScans.temperatureOf(sensors, nowMs);
+    return t.ok
+      ? { temperatureC: t.temperatureC, temperatureAgeMs: t.ageMs, temperaturesC: t.bySensor }
+      : { temperatureC: Number.NaN, temperatureFault: t.fault };
   }
 
   private report(source: string, call: () => void): void {

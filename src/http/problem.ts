@@ -46,6 +46,7 @@ export const ERROR_STATUS: Readonly<Record<string, { status: number; title: stri
   PROFILE_TOO_COSTLY: { status: 422, title: "Checking the profile exceeded its time or memory budget" },
   CELL_INVALID: { status: 422, title: "The cell is invalid" },
   TEMPERATURE_UNMEASURED: { status: 422, title: "The channel measures no cell temperature" },
+  TEMPERATURE_SENSOR_FAULT: { status: 409, title: "A temperature sensor of the channel has failed" },
   STEP_STRING_INVALID: { status: 422, title: "A step string is invalid" },
   QUANTITY_INVALID: { status: 422, title: "A quantity is invalid" },
   DRIVE_CYCLE_INVALID: { status: 422, title: "A drive cycle is invalid" },

@@ -24,3 +24,13 @@ export class TemperatureUnmeasuredError extends CellbenchError {
     );
   }
 }
+
+export class TemperatureSensorFaultError extends CellbenchError {
+  constructor(channel: string, fault: string) {
+    super(
+      "TEMPERATURE_SENSOR_FAULT",
+      `channel ${channel} cannot start a run: ${fault}; check the sensor, its wiring and its device ` +
+        "(a temperature override does not apply to a channel with configured sensors)",
+    );
+  }
+}

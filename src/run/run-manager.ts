@@ -1,6 +1,5 @@
 import type { CellSpec } from "../../drivers/capabilities.js";
 import type { Bench, ChannelSlot } from "../bench/bench.js";
-import type { DryRunEstimate } from "../engine/dry-run.js";
 import type {
   RunCheckpoint,
   RunDefinition,
@@ -18,7 +17,12 @@ import type { EstimateInput, RunEstimate } from "../work/task-types.js";
 import { estimateStartSoc } from "./estimate-start.js";
 import { progressOf, type RunProgress } from "./progress.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "./records.js";
-import { FaultNotClearedError, TemperatureUnmeasuredError, UnknownRunError } from "./run-errors.js";
+import {
+  FaultNotClearedError,
+  TemperatureSensorFaultError,
+  TemperatureUnmeasuredError,
+  UnknownRunError,
+} from "./run-errors.js";
 import type { RunStore, StoredRun } from "./run-store.js";
 
 /** Where logged records go (the storage layer, src/storage/storage.ts); every method is cheap and never throws. */
@@ -161,6 +165,8 @@ export class RunManager {
     const slot = this.bench.channel(request.channel);
     this.assertChannelFree(slot);
     const override = request.temperatureOverride;
+    const sensorFault = slot.latest?.temperatureFault;
+    if (sensorFault) throw new TemperatureSensorFaultError(slot.id, sensorFault);
     if (override === undefined && slot.latest && Number.isNaN(slot.latest.temperatureC))
       throw new TemperatureUnmeasuredError(slot.id, request.cell.id);
     const chamber = slot.chamberId ? this.bench.chambers.get(slot.chamberId) : undefined;

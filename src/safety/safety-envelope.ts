@@ -97,6 +97,8 @@ export function checkSample(
   }
   const t = s.temperatureC;
   if (Number.isNaN(t)) {
+    // A configured sensor that fails is a fault whatever the run was started with.
+    if (s.temperatureFault) return { kind: "no-temperature", reason: s.temperatureFault };
     return options.temperatureRequired
       ? { kind: "no-temperature", reason: "no cell temperature reading (sensor lost or missing)" }
       : undefined;
@@ -116,21 +118,27 @@ export function checkSample(
   }
   const [tMin, tMax] = envelope.temperatureC;
   if (t > tMax + TEMPERATURE_MARGIN_C)
-    return { kind: "over-temperature", reason: `temperature ${fmt(t)} °C outside ${tMin}..${tMax} °C` };
+    return {
+      kind: "over-temperature",
+      reason: `temperature ${fmt(t)} °C${atSensor(s)} outside ${tMin}..${tMax} °C`,
+    };
   if (t < tMin - TEMPERATURE_MARGIN_C)
-    return { kind: "under-temperature", reason: `temperature ${fmt(t)} °C outside ${tMin}..${tMax} °C` };
+    return {
+      kind: "under-temperature",
+      reason: `temperature ${fmt(t)} °C${atSensor(s)} outside ${tMin}..${tMax} °C`,
+    };
   if (s.currentA > DIRECTION_DEADBAND_A && outside(t, envelope.chargeTemperatureC)) {
     const [lo, hi] = envelope.chargeTemperatureC;
     return {
       kind: "charge-window",
-      reason: `charging at ${fmt(t)} °C, outside the cell's ${lo}..${hi} °C charge window`,
+      reason: `charging at ${fmt(t)} °C${atSensor(s)}, outside the cell's ${lo}..${hi} °C charge window`,
     };
   }
   if (s.currentA < -DIRECTION_DEADBAND_A && outside(t, envelope.dischargeTemperatureC)) {
     const [lo, hi] = envelope.dischargeTemperatureC;
     return {
       kind: "discharge-window",
-      reason: `discharging at ${fmt(t)} °C, outside the cell's ${lo}..${hi} °C discharge window`,
+      reason: `discharging at ${fmt(t)} °C${atSensor(s)}, outside the cell's ${lo}..${hi} °C discharge window`,
     };
   }
   return undefined;
@@ -149,4 +157,12 @@ export function outside(t: number, window: [number, number]): boolean {
 
 function fmt(x: number): string {
   return Number.isFinite(x) ? String(Math.round(x * 1000) / 1000) : String(x);
+}
+
+/** " at sensor daq1:102": the configured sensor the sample's temperature came from (its hottest), if any. */
+function atSensor(s: ChannelSample): string {
+  const entries = Object.entries(s.temperaturesC ?? {});
+  if (entries.length === 0) return "";
+  const [name] = entries.reduce((hot, e) => (e[1] > hot[1] ? e : hot));
+  return ` at sensor ${name}`;
 }
