@@ -4,4 +4,5 @@ import "./ea/register.js";
 import "./itech/register.js";
 import "./watlow/register.js";
 import "./espec/register.js";
+import "./keysight/register.js";
 import "./modbus/register.js";
