@@ -181,6 +181,20 @@ const BUILT_IN: EmulatorInfo[] = [
       alarm: { name: "OVP", trip: (emulator) => (emulator as ItechItM3400Emulator).tripProtection("OVP") },
     },
   },
+  {
+    name: "keysight/daq970a",
+    description:
+      "Keysight DAQ970A / 34970A on SCPI, thermocouples on 34901A slots, temperatures from the simulated cells, fault knobs",
+    load: async () => (await import("./keysight-daq970a-emulator.js")).startKeysightDaq970aEmulator,
+    driverHints: { options: { inputs: { "101": "K", "102": "T" } } },
+    conformance: {
+      // The driver sets UNIT:TEMP C at every connect and reads it back.
+      otherUnits: [
+        { what: "°F on every channel (UNIT:TEMP F)", options: { temperatureUnit: "F" }, readsSI: true },
+        { what: "kelvin on every channel (UNIT:TEMP K)", options: { temperatureUnit: "K" }, readsSI: true },
+      ],
+    },
+  },
 ];
 
 const emulators = new Map<string, EmulatorInfo>(BUILT_IN.map((info) => [info.name, info]));

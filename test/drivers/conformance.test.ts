@@ -168,6 +168,11 @@ describe("driver conformance", () => {
             expect(reading.voltageV).toBeGreaterThan(channel.ranges.voltageV[0] - 1);
             expect(reading.voltageV).toBeLessThan(channel.ranges.voltageV[1] + 1);
           }
+          // Emulated inputs read 25 °C unless told otherwise: 77 (°F) or 298 (K) would be another unit.
+          for (const reading of (await device.temperatureInputs?.scan())?.values() ?? []) {
+            expect(reading.ok).toBe(true);
+            if (reading.ok) expect(Math.abs(reading.temperatureC - 25)).toBeLessThan(10);
+          }
           if (device.chamber) {
             const [lo, hi] = device.chamber.ranges.temperatureC;
             const { temperatureC } = await device.chamber.read();
