@@ -195,6 +195,21 @@ const BUILT_IN: EmulatorInfo[] = [
       ],
     },
   },
+  {
+    name: "modbus/temperature-inputs",
+    description:
+      "Temperature input module on Modbus RTU or TCP (Eletechsup R4DCB08 or Juying DAM-PT100 map), temperatures from the cells, open/overload per input, Modbus fault knobs",
+    load: async () =>
+      (await import("./modbus-temperature-inputs-emulator.js")).startModbusTemperatureInputsEmulator,
+    driverHints: { unit: 1, options: { preset: "eletechsup-r4dcb08" } },
+    conformance: {
+      otherUnits: {
+        none:
+          "neither preset module has a unit or format setting (R4DCB08: signed 0.1 °C; DAM-PT100: °C floats, high word " +
+          "first); a register map set wrongly in an explicit configuration cannot be detected from the wire beyond rangeC",
+      },
+    },
+  },
 ];
 
 const emulators = new Map<string, EmulatorInfo>(BUILT_IN.map((info) => [info.name, info]));
