@@ -805,6 +805,7 @@ export class RunEngine {
       voltageV: s.voltageV,
       currentA: s.currentA,
       temperatureC: s.temperatureC,
+      ...(s.temperaturesC ? { sensorsC: s.temperaturesC } : {}),
       powerW: s.voltageV * s.currentA,
       chargeAh: this.total.chargeAh,
       dischargeAh: this.total.dischargeAh,

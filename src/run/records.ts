@@ -18,6 +18,8 @@ export interface CellRecord {
   voltageV: number;
   currentA: number;
   temperatureC: number;
+  /** Each configured sensor on the cell, by `device:input` (temperatureC is the hottest). */
+  sensorsC?: Record<string, number>;
   powerW: number;
   /** Charge into the cell since the run started, Ah (≥ 0). */
   chargeAh: number;

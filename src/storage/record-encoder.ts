@@ -9,6 +9,7 @@
 import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord } from "../run/records.js";
 import { LineProtocolError } from "./errors.js";
 import {
+  escapeKey,
   formatFloat,
   formatInteger,
   formatTimestampMs,
@@ -105,7 +106,8 @@ export class RecordEncoder {
       return (
         `${prefix} voltage_v=${voltageV},current_a=${currentA},temperature_c=${temperatureC},power_w=${powerW},` +
         `charge_ah=${chargeAh},discharge_ah=${dischargeAh},charge_wh=${chargeWh},discharge_wh=${dischargeWh},` +
-        `test_time_s=${testTimeS},step_time_s=${stepTimeS},step_index=${step},cycle_index=${cycle} ${time}`
+        `test_time_s=${testTimeS},step_time_s=${stepTimeS},step_index=${step},cycle_index=${cycle}` +
+        `${sensorFields(r.sensorsC)} ${time}`
       );
     }
     let fields = "";
@@ -119,7 +121,7 @@ export class RecordEncoder {
     fields = float(fields, CELL_FIELDS.dischargeWh, dischargeWh);
     fields = float(fields, CELL_FIELDS.testTimeS, testTimeS);
     fields = float(fields, CELL_FIELDS.stepTimeS, stepTimeS);
-    fields += `${fields ? "," : ""}step_index=${step},cycle_index=${cycle}`;
+    fields += `${fields ? "," : ""}step_index=${step},cycle_index=${cycle}${sensorFields(r.sensorsC)}`;
     return `${prefix} ${fields} ${time}`;
   }
 
@@ -197,6 +199,22 @@ export class RecordEncoder {
     this.lastEventMs.set(series, t);
     return formatTimestampMs(t);
   }
+}
+
+/** Field key of one sensor's value on a cell: `temperature_c_daq1_101` for sensor `daq1:101`. */
+export function sensorFieldKey(sensor: string): string {
+  return `${CELL_FIELDS.temperatureC}_${sensor.replace(/:/g, "_")}`;
+}
+
+/** `,temperature_c_<device>_<input>=<value>` for every sensor value line protocol can carry. */
+function sensorFields(sensors: Record<string, number> | undefined): string {
+  if (!sensors) return "";
+  let fields = "";
+  for (const [sensor, value] of Object.entries(sensors)) {
+    const text = formatFloat(value);
+    if (text !== undefined) fields += `,${escapeKey(sensorFieldKey(sensor), "sensor field key")}=${text}`;
+  }
+  return fields;
 }
 
 function float(fields: string, key: string, value: number): string {

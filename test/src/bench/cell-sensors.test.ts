@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../drivers/clock.js";
 import { Bench } from "../../../src/bench/bench.js";
 import type { BenchConfig } from "../../../src/config/load-config.js";
+import type { CellRecord } from "../../../src/run/records.js";
 import { RunManager } from "../../../src/run/run-manager.js";
 import { profile, step } from "../../support/profile-builders.js";
 import { RESTING, registerScriptedCycler } from "../../support/scripted-cycler.js";
@@ -80,11 +81,23 @@ describe("cell temperature from configured sensors", () => {
     expect(sample?.temperatureFault).toBeUndefined();
   });
 
-  it("lifts the no-temperature refusal: a run starts without an override", async () => {
-    const { runs, clock } = await openBench();
+  it("lifts the no-temperature refusal: a run starts without an override, and its records carry every sensor", async () => {
+    const { bench, clock } = await openBench();
+    const records: CellRecord[] = [];
+    const runs = new RunManager(bench, {
+      sink: {
+        logCell: (r) => records.push(r),
+        logCycle: () => undefined,
+        logRunEvent: () => undefined,
+        setCheckpoint: () => undefined,
+        deleteCheckpoint: () => undefined,
+      },
+    });
+    daq.set("101", 26);
     await runs.create({ channel: "ch1", cell: NMC_18650, profile: charge() }, "R1");
     await clock.advanceTo(10 * PERIOD_MS);
     expect(runs.get("R1").state).toBe("running");
+    expect(records.at(-1)).toMatchObject({ temperatureC: 26, sensorsC: { "daq1:101": 26, "daq1:102": 25 } });
   });
 
   it("faults the run within one period when a sensor passes the cell's limit, naming the sensor", async () => {

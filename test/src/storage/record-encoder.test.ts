@@ -39,6 +39,19 @@ describe("RecordEncoder (pure)", () => {
     );
   });
 
+  it("adds one field per configured sensor, named temperature_c_<device>_<input>, in both encodings", () => {
+    const enc = new RecordEncoder("b1");
+    const sensorsC = { "daq1:101": 24.5, "daq1:102": 27.25, "tc-mod.2:7": Number.NaN };
+    const tail = `step_index=4i,cycle_index=12i,temperature_c_daq1_101=24.5,temperature_c_daq1_102=27.25 ${T0}`;
+    expect(enc.cell(cellRecord({ temperatureC: 27.25, sensorsC }))).toMatch(
+      new RegExp(`temperature_c=27.25,.*,${tail}$`),
+    );
+    // A value missing elsewhere (slow path) keeps the sensor fields.
+    const slow = enc.cell(cellRecord({ temperatureC: 27.25, powerW: Number.NaN, sensorsC }));
+    expect(slow).not.toContain("power_w");
+    expect(slow.endsWith(tail)).toBe(true);
+  });
+
   it("encodes chamber readings, run events and cycles", () => {
     const enc = new RecordEncoder("b1");
     expect(
