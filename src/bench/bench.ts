@@ -82,6 +82,8 @@ export class Bench {
   private readonly wallSeen = new Map<string, number>();
   /** The latest scan of each sensor device; a scan older than the watchdog time is stale. */
   private readonly sensorScans: SensorScans;
+  /** Scans under way, by sensor device: a channel sampled meanwhile waits for them (bounded). */
+  private readonly scansInFlight = new Map<string, Promise<void>>();
 
   private constructor(
     readonly config: BenchConfig,
@@ -381,13 +383,33 @@ export class Bench {
 
   /** One scan of a sensor device; a failure is reported, and its inputs go stale (SensorScans). */
   private async scanSensors(device: Device): Promise<void> {
-    if (!device.temperatureInputs) return;
+    const inputs = device.temperatureInputs;
+    if (!inputs) return;
     const tMonoMs = this.clock.now();
-    try {
-      this.sensorScans.record(device.id, tMonoMs, await device.temperatureInputs.scan());
-    } catch (err) {
-      this.events.error?.(device.id, err);
-    }
+    const scan = inputs.scan().then(
+      (readings) => this.sensorScans.record(device.id, tMonoMs, readings),
+      (err: unknown) => this.events.error?.(device.id, err),
+    );
+    this.scansInFlight.set(device.id, scan);
+    await scan;
+    this.scansInFlight.delete(device.id);
+  }
+
+  /**
+   * Waits for the scans under way of the devices measuring `channelId`'s cell, for at most half a
+   * sampling period after `startMs`: a channel and its sensors are then read in the same period.
+   */
+  private async awaitScans(channelId: string, startMs: number): Promise<void> {
+    const scans = (this.config.cellSensors?.[channelId] ?? []).flatMap(
+      (s) => this.scansInFlight.get(s.device) ?? [],
+    );
+    if (scans.length === 0) return;
+    const abort = new AbortController();
+    await Promise.race([
+      Promise.all(scans),
+      this.clock.sleepUntil(startMs + this.config.samplingPeriodMs / 2, abort.signal).catch(() => undefined),
+    ]);
+    abort.abort();
   }
 
   /**
@@ -498,6 +520,7 @@ export class Bench {
     const tWallMs = this.stampWall(slot.id, slot.latest?.tWallMs);
     try {
       const r = await slot.channel.read();
+      await this.awaitScans(slot.id, tMonoMs);
       sample = {
         channel: slot.id,
         tMonoMs,

@@ -12,6 +12,8 @@ export interface ScriptedSensors {
   set(input: string, temperatureC: number): void;
   /** When set, scans reject with it (a device that answers garbage or not at all). */
   failure: Error | undefined;
+  /** When set, scans wait for it before answering (an acquisition that takes a while). */
+  hold: Promise<void> | undefined;
   scans: number;
 }
 
@@ -23,6 +25,7 @@ export function registerScriptedSensors(name: string, inputs: readonly string[])
       this.readings.set(input, { ok: true, temperatureC });
     },
     failure: undefined,
+    hold: undefined,
     scans: 0,
   };
   registerDriver({
@@ -37,6 +40,7 @@ export function registerScriptedSensors(name: string, inputs: readonly string[])
         inputs,
         scan: async () => {
           script.scans++;
+          await script.hold;
           if (script.failure) throw script.failure;
           return new Map(script.readings);
         },

@@ -114,6 +114,25 @@ describe("cell temperature from configured sensors", () => {
     expect(safeStates).toBeGreaterThan(before);
   });
 
+  it("reads a channel and its sensors in the same period: the channel waits for a scan under way", async () => {
+    const { runs, clock } = await openBench();
+    await runs.create({ channel: "ch1", cell: NMC_18650, profile: charge() }, "R1");
+    await clock.advanceTo(10 * PERIOD_MS);
+    let release = () => {};
+    daq.hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    daq.set("102", 75);
+    await clock.advanceTo(10 * PERIOD_MS + PERIOD_MS);
+    expect(runs.get("R1").state).toBe("running");
+    // The scan of period 11 answers 20 ms into the period; the channel's sample of period 11 uses it.
+    await clock.advanceTo(11 * PERIOD_MS + 20);
+    release();
+    daq.hold = undefined;
+    await clock.advanceTo(11 * PERIOD_MS + 21);
+    expect(runs.get("R1").state).toBe("faulted");
+  });
+
   it("faults the run when a thermocouple opens mid-run, naming it; an override does not start another", async () => {
     const { runs, clock } = await openBench();
     await runs.create({ channel: "ch1", cell: NMC_18650, profile: charge() }, "R1");
