@@ -8,7 +8,7 @@ import type {
 import type { Clock } from "../../drivers/clock.js";
 import { createDevice, driverInfo } from "../../drivers/registry.js";
 import { SHUTDOWN_STEP_MS, settledWithin } from "../bounded-wait.js";
-import type { BenchConfig } from "../config/load-config.js";
+import type { BenchConfig, SensorRef } from "../config/load-config.js";
 import type { ChamberLink, RunDefinition, RunEngineListener } from "../engine/run-engine.js";
 import { RunEngine } from "../engine/run-engine.js";
 import { ChamberSupervisor, hotterThanCells } from "../safety/chamber-supervisor.js";
@@ -37,6 +37,8 @@ export interface ChannelSlot {
   latest: ChannelSample | undefined;
   run: RunEngine | undefined;
   readErrors: number;
+  /** The temperature sensors on the channel's cell (configuration); empty: the channel's own reading. */
+  sensors: readonly SensorRef[];
 }
 
 export interface ChamberSlot {
@@ -107,6 +109,7 @@ export class Bench {
           latest: undefined,
           run: undefined,
           readErrors: 0,
+          sensors: config.cellSensors?.[channel.id] ?? [],
         });
       }
     }
@@ -387,12 +390,44 @@ export class Bench {
     if (!inputs) return;
     const tMonoMs = this.clock.now();
     const scan = inputs.scan().then(
-      (readings) => this.sensorScans.record(device.id, tMonoMs, readings),
-      (err: unknown) => this.events.error?.(device.id, err),
+      (readings) => {
+        this.sensorScans.record(device.id, tMonoMs, readings);
+        return true;
+      },
+      (err: unknown) => {
+        this.events.error?.(device.id, err);
+        return false;
+      },
     );
-    this.scansInFlight.set(device.id, scan);
-    await scan;
+    this.scansInFlight.set(
+      device.id,
+      scan.then(() => undefined),
+    );
+    const recorded = await scan;
     this.scansInFlight.delete(device.id);
+    if (!recorded) return;
+    // A scan that finds a cell too hot or a sensor failed acts at once, not at the channel's next sample.
+    for (const slot of this.channels.values())
+      if (slot.sensors.some((sensor) => sensor.device === device.id))
+        await this.superviseTemperature(slot).catch((err: unknown) => this.events.error?.(slot.id, err));
+  }
+
+  /**
+   * Checks the channel's latest sample again with the cell temperature of a new scan, as if it were a
+   * new sample (the run engine does not see it: its electrical values are not new).
+   */
+  private async superviseTemperature(slot: ChannelSlot): Promise<void> {
+    const latest = slot.latest;
+    if (!latest) return;
+    const sample: ChannelSample = {
+      ...latest,
+      temperatureAgeMs: undefined,
+      temperatureFault: undefined,
+      temperaturesC: undefined,
+      ...this.cellTemperature(slot.id, Number.NaN, this.clock.now()),
+    };
+    slot.latest = sample;
+    await this.supervise(slot, sample);
   }
 
   /**
@@ -538,11 +573,25 @@ export class Bench {
     this.watchdog.fresh(slot.id, tMonoMs);
     // Listeners and the run's own handling report their errors: none may skip the checks below.
     this.report(slot.id, () => this.events.channelSample?.(slot, sample));
+    await this.supervise(slot, sample, async () => {
+      if (slot.run && !slot.run.isTerminal)
+        await slot.run.onSample(sample).catch((err: unknown) => this.events.error?.(slot.id, err));
+    });
+  }
+
+  /**
+   * The safety supervisor's decision on a sample, carried out: safe state first, then the run sees
+   * the sample (`toRun`), then a violation faults (or suspends) the run.
+   */
+  private async supervise(
+    slot: ChannelSlot,
+    sample: ChannelSample,
+    toRun?: () => Promise<void>,
+  ): Promise<void> {
     const run = slot.run?.isUnderway ? slot.run : undefined;
     const violation = this.supervisor.inspect(sample, run !== undefined);
     if (violation) await this.safeState(slot);
-    if (slot.run && !slot.run.isTerminal)
-      await slot.run.onSample(sample).catch((err: unknown) => this.events.error?.(slot.id, err));
+    await toRun?.();
     if (!violation) this.violating.delete(slot.id);
     else if (run || !this.violating.has(slot.id)) {
       this.violating.add(slot.id);
@@ -556,8 +605,8 @@ export class Bench {
     own: number,
     nowMs: number,
   ): Pick<ChannelSample, "temperatureC" | "temperatureAgeMs" | "temperatureFault" | "temperaturesC"> {
-    const sensors = this.config.cellSensors?.[channelId];
-    if (!sensors) return { temperatureC: own };
+    const sensors = this.channel(channelId).sensors;
+    if (sensors.length === 0) return { temperatureC: own };
     const t = this.sensorScans.temperatureOf(sensors, nowMs);
     return t.ok
       ? { temperatureC: t.temperatureC, temperatureAgeMs: t.ageMs, temperaturesC: t.bySensor }

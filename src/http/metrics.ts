@@ -93,6 +93,28 @@ export class BenchMetrics {
       (s) => s.latest?.temperatureC,
     );
     channelGauge(
+      "cellbench_channel_temperature_age_seconds",
+      "Age of the sensor scan behind the cell temperature (channels with configured sensors)",
+      (s) => (s.latest?.temperatureAgeMs === undefined ? undefined : s.latest.temperatureAgeMs / 1000),
+    );
+    channelGauge(
+      "cellbench_channel_temperature_fault",
+      "1 while a configured sensor of the channel is faulted, stale or missing (a safety fault), else 0",
+      (s) => (s.latest && s.sensors.length > 0 ? Number(s.latest.temperatureFault !== undefined) : undefined),
+    );
+    new Gauge({
+      name: "cellbench_sensor_temperature_celsius",
+      help: "Latest value of each configured temperature sensor on a cell",
+      labelNames: ["channel", "sensor"],
+      registers,
+      collect() {
+        this.reset();
+        for (const slot of source()?.bench.channels.values() ?? [])
+          for (const [sensor, v] of Object.entries(slot.latest?.temperaturesC ?? {}))
+            if (Number.isFinite(v)) this.set({ channel: slot.id, sensor }, v);
+      },
+    });
+    channelGauge(
       "cellbench_channel_read_errors",
       "Failed reads of the channel since start-up",
       (s) => s.readErrors,

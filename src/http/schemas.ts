@@ -116,12 +116,24 @@ export const CellInput = Type.Object(
 
 // ---- bench ---------------------------------------------------------------------------------------
 
+/** Each configured temperature sensor's value, by `device:input`. */
+const SensorValues = Type.Record(Type.String(), Type.Number(), {
+  description: 'Each configured sensor, by "device:input" (temperature_c is the hottest)',
+});
+
 export const SampleView = Type.Object({
   time: Type.String({ format: "date-time" }),
   voltage_v: Nullable(Type.Number()),
   current_a: Nullable(Type.Number()),
   temperature_c: Nullable(Type.Number()),
   age_s: Type.Number({ description: "Seconds since the sample was taken (bench clock)" }),
+  temperature_age_s: Nullable(
+    Type.Number({ description: "Age of the sensor scan behind temperature_c (channels with sensors)" }),
+  ),
+  temperature_fault: Nullable(
+    Type.String({ description: "Why a channel with sensors has no temperature: a safety fault" }),
+  ),
+  sensors_c: Nullable(SensorValues),
 });
 
 /** The link to a device as its driver reports it (simulated devices are always up). */
@@ -168,6 +180,9 @@ export const BenchView = Type.Object({
       chamber: Nullable(Type.String()),
       run: Nullable(Type.Object({ id: Type.String(), state: RunStateSchema })),
       read_errors: Type.Integer(),
+      temperature_sensors: Type.Array(Type.String(), {
+        description: 'The sensors on the cell ("device:input"); empty: the channel\'s own reading, if any',
+      }),
       ranges: Type.Object({
         voltage_v: Type.Array(Type.Number()),
         current_a: Type.Array(Type.Number()),
@@ -189,6 +204,8 @@ export const BenchView = Type.Object({
           temperature_c: Nullable(Type.Number()),
           setpoint_c: Nullable(Type.Number()),
           output_pct: Nullable(Type.Number()),
+          sensors_c: Nullable(SensorValues),
+          sensor_fault: Nullable(Type.String()),
         }),
       ),
     }),
@@ -198,6 +215,9 @@ export const BenchView = Type.Object({
       id: Type.String(),
       driver: Type.String(),
       channels: Type.Array(Type.String()),
+      temperature_inputs: Type.Array(Type.String(), {
+        description: "Inputs of a sensor device; empty for others",
+      }),
       link: LinkView,
     }),
   ),
@@ -213,6 +233,7 @@ export const RecordView = Type.Object({
   voltage_v: Nullable(Type.Number()),
   current_a: Nullable(Type.Number()),
   temperature_c: Nullable(Type.Number()),
+  sensors_c: Type.Optional(SensorValues),
   power_w: Nullable(Type.Number()),
   charge_ah: Type.Number(),
   discharge_ah: Type.Number(),

@@ -3,6 +3,7 @@ import { type Clock, SystemClock } from "../../drivers/clock.js";
 import { PacedClock } from "../../drivers/paced-clock.js";
 import type { Bench } from "../bench/bench.js";
 import type { DeviceLinkStatus } from "../bench/device-links.js";
+import { sensorName } from "../config/load-config.js";
 import type { DryRunEstimate } from "../engine/dry-run.js";
 import type { StepChange } from "../engine/run-engine.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
@@ -19,6 +20,11 @@ export function isTerminalState(state: RunState): boolean {
 
 export const iso = (ms: number): string => new Date(Number.isFinite(ms) ? ms : 0).toISOString();
 
+/** The finite values of a record (JSON has no NaN). */
+function finiteValues(values: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => Number.isFinite(v)));
+}
+
 /** Replaces NaN and ±Infinity by null (JSON has neither). */
 export const num = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
@@ -30,6 +36,7 @@ export function recordView(r: CellRecord): RecordViewT {
     voltage_v: num(r.voltageV),
     current_a: num(r.currentA),
     temperature_c: num(r.temperatureC),
+    ...(r.sensorsC ? { sensors_c: finiteValues(r.sensorsC) } : {}),
     power_w: num(r.powerW),
     charge_ah: r.chargeAh,
     discharge_ah: r.dischargeAh,
@@ -148,6 +155,7 @@ export function benchView(bench: Bench): BenchViewT {
       chamber: slot.chamberId ?? null,
       run: slot.run ? { id: slot.run.id, state: slot.run.currentState } : null,
       read_errors: slot.readErrors,
+      temperature_sensors: slot.sensors.map(sensorName),
       ranges: {
         voltage_v: [...slot.channel.ranges.voltageV],
         current_a: [...slot.channel.ranges.currentA],
@@ -160,6 +168,10 @@ export function benchView(bench: Bench): BenchViewT {
             current_a: num(slot.latest.currentA),
             temperature_c: num(slot.latest.temperatureC),
             age_s: Math.max(0, (nowMono - slot.latest.tMonoMs) / 1000),
+            temperature_age_s:
+              slot.latest.temperatureAgeMs === undefined ? null : slot.latest.temperatureAgeMs / 1000,
+            temperature_fault: slot.latest.temperatureFault ?? null,
+            sensors_c: slot.latest.temperaturesC ? finiteValues(slot.latest.temperaturesC) : null,
           }
         : null,
     })),
@@ -175,6 +187,8 @@ export function benchView(bench: Bench): BenchViewT {
             temperature_c: num(slot.latest.temperatureC),
             setpoint_c: num(slot.latest.setpointC),
             output_pct: num(slot.latest.outputPct),
+            sensors_c: slot.sensors?.ok ? finiteValues(slot.sensors.bySensor) : null,
+            sensor_fault: slot.sensors && !slot.sensors.ok ? slot.sensors.fault : null,
           }
         : null,
     })),
@@ -182,6 +196,7 @@ export function benchView(bench: Bench): BenchViewT {
       id: d.id,
       driver: d.driver,
       channels: d.channels.map((c) => c.id),
+      temperature_inputs: [...(d.temperatureInputs?.inputs ?? [])],
       link: linkView(bench.links.of(d.id)),
     })),
   };

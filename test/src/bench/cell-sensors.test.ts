@@ -133,6 +133,26 @@ describe("cell temperature from configured sensors", () => {
     expect(runs.get("R1").state).toBe("faulted");
   });
 
+  it("acts on a slow scan as soon as it answers, not at the channel's next sample", async () => {
+    const { runs, clock } = await openBench();
+    await runs.create({ channel: "ch1", cell: NMC_18650, profile: charge() }, "R1");
+    await clock.advanceTo(10 * PERIOD_MS);
+    let release = () => {};
+    daq.hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    daq.set("101", 80);
+    // Longer than the channel waits for it (half a period): the channel's sample of period 11 goes on without it.
+    await clock.advanceTo(11 * PERIOD_MS + 70);
+    expect(runs.get("R1").state).toBe("running");
+    const before = safeStates;
+    release();
+    daq.hold = undefined;
+    await clock.advanceTo(11 * PERIOD_MS + 71);
+    expect(runs.get("R1").state).toBe("faulted");
+    expect(safeStates).toBeGreaterThan(before);
+  });
+
   it("faults the run when a thermocouple opens mid-run, naming it; an override does not start another", async () => {
     const { runs, clock } = await openBench();
     await runs.create({ channel: "ch1", cell: NMC_18650, profile: charge() }, "R1");
