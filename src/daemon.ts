@@ -107,7 +107,14 @@ export class Daemon {
           const last = chamberLoggedAt.get(slot.id);
           if (last !== undefined && reading.tMonoMs - last < chamberEveryMs) return;
           chamberLoggedAt.set(slot.id, reading.tMonoMs);
-          storage.logChamber({ chamber: slot.id, ...reading });
+          storage.logChamber({
+            chamber: slot.id,
+            tWallMs: reading.tWallMs,
+            temperatureC: reading.temperatureC,
+            setpointC: reading.setpointC,
+            outputPct: reading.outputPct,
+            ...(slot.sensors?.ok ? { sensorsC: slot.sensors.bySensor } : {}),
+          });
         },
       });
     } catch (err) {

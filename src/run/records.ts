@@ -39,6 +39,8 @@ export interface ChamberRecord {
   temperatureC: number;
   setpointC: number;
   outputPct: number;
+  /** The chamber's extra sensors, by `device:input`. */
+  sensorsC?: Record<string, number>;
 }
 
 export type RunState =

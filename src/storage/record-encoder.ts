@@ -132,6 +132,8 @@ export class RecordEncoder {
     fields = float(fields, CHAMBER_FIELDS.temperatureC, r.temperatureC);
     fields = float(fields, CHAMBER_FIELDS.setpointC, r.setpointC);
     fields = float(fields, CHAMBER_FIELDS.outputPct, r.outputPct);
+    fields += sensorFields(r.sensorsC);
+    if (fields.startsWith(",")) fields = fields.slice(1);
     if (!fields) return undefined;
     return `${prefix} ${fields} ${formatTimestampMs(r.tWallMs)}`;
   }
@@ -201,7 +203,7 @@ export class RecordEncoder {
   }
 }
 
-/** Field key of one sensor's value on a cell: `temperature_c_daq1_101` for sensor `daq1:101`. */
+/** Field key of one sensor's value (cell or chamber): `temperature_c_daq1_101` for sensor `daq1:101`. */
 export function sensorFieldKey(sensor: string): string {
   return `${CELL_FIELDS.temperatureC}_${sensor.replace(/:/g, "_")}`;
 }

@@ -187,6 +187,27 @@ describe("cell temperature from configured sensors", () => {
     expect(bench.channel("ch1").latest?.temperatureFault).toMatch(/stale/);
   });
 
+  it("reads a chamber's extra sensors with its readings", async () => {
+    daq.set("103", 31.5);
+    const c = config();
+    c.devices.push({ id: "cdev", driver: "sim/chamber" });
+    c.chambers.push({
+      id: "oven",
+      device: "cdev",
+      channels: ["ch1"],
+      sensors: [{ device: "daq1", input: "103" }],
+    });
+    const { bench, clock } = await openBench(c);
+    await clock.advanceTo(3 * PERIOD_MS);
+    expect(bench.chambers.get("oven")?.sensors).toMatchObject({ ok: true, bySensor: { "daq1:103": 31.5 } });
+    daq.readings.set("103", { ok: false, fault: "overload", detail: "-9.9E+37" });
+    await clock.advanceTo(5 * PERIOD_MS);
+    expect(bench.chambers.get("oven")?.sensors).toEqual({
+      ok: false,
+      fault: "sensor daq1:103: overload (-9.9E+37)",
+    });
+  });
+
   it("refuses to open a bench whose sensor is not an input of its device, or not a sensor device", async () => {
     await expect(
       Bench.open(config([{ device: "daq1", input: "109" }]), new VirtualClock()),

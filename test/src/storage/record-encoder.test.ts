@@ -52,6 +52,27 @@ describe("RecordEncoder (pure)", () => {
     expect(slow.endsWith(tail)).toBe(true);
   });
 
+  it("adds a chamber's extra sensors as fields, even when the controller reads nothing", () => {
+    const enc = new RecordEncoder("b1");
+    const sensorsC = { "daq1:110": 30.5 };
+    expect(
+      enc.chamber({ chamber: "tc1", tWallMs: T0, temperatureC: 25, setpointC: 25, outputPct: 1, sensorsC }),
+    ).toBe(
+      `chamber,bench=b1,chamber=tc1 temperature_c=25,setpoint_c=25,output_pct=1,temperature_c_daq1_110=30.5 ${T0}`,
+    );
+    const nan = Number.NaN;
+    expect(
+      enc.chamber({
+        chamber: "tc1",
+        tWallMs: T0,
+        temperatureC: nan,
+        setpointC: nan,
+        outputPct: nan,
+        sensorsC,
+      }),
+    ).toBe(`chamber,bench=b1,chamber=tc1 temperature_c_daq1_110=30.5 ${T0}`);
+  });
+
   it("encodes chamber readings, run events and cycles", () => {
     const enc = new RecordEncoder("b1");
     expect(
