@@ -2,10 +2,11 @@
  * `npm run demo:emulated [-- --physics-speed N] [--dir DIR] [--port N] [--espec-port N] [--store FILE]`:
  * the whole real path without hardware.
  *
- * 1. socat makes two pseudo-terminal pairs under DIR, /tmp/cellbench-demo by default (one per serial line);
- * 2. wire-level emulators answer on the far ends: an EA PSB on SCPI, two Watlow F4 controllers on
- *    one emulated RS-485 line (units 1 and 2, with 19200-baud link timing and the F4's 30 ms
- *    turnaround), and an Espec P300 on 127.0.0.1:10001 (or --espec-port; 0 picks a free port);
+ * 1. socat makes three pseudo-terminal pairs under DIR, /tmp/cellbench-demo by default (one per serial line);
+ * 2. wire-level emulators answer on the far ends: an EA PSB on SCPI, a Keysight DAQ970A whose
+ *    thermocouple 101 sits on the PSB's emulated cell, two Watlow F4 controllers on one emulated
+ *    RS-485 line (units 1 and 2, with 19200-baud link timing and the F4's 30 ms turnaround), and an
+ *    Espec P300 on 127.0.0.1:10001 (or --espec-port; 0 picks a free port);
  * 3. the daemon runs examples/emulated-bench.yaml with the REAL drivers over those links
  *    (what `npx tsx src/cli/main.ts serve --config examples/emulated-bench.yaml` runs; started here as
  *    `node --import tsx ...` so it is one process that gets exactly one signal). --port N is passed on
@@ -13,7 +14,7 @@
  *
  * When --dir, --espec-port or --store (the SQLite outbox and run store; the YAML says
  * ./var/cellbench-emulated.db) differ from the YAML's, the daemon serves a derived copy,
- * DIR/emulated-bench.yaml: examples/emulated-bench.yaml with exactly its three pty transports, the
+ * DIR/emulated-bench.yaml: examples/emulated-bench.yaml with exactly its four pty transports, the
  * Espec's TCP port and the store line replaced. Every string replaced must appear in the YAML exactly
  * once (checked on every start, defaults too), so the YAML and this script cannot drift apart
  * silently. Run it from the repository root.
@@ -31,6 +32,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ScaledClock, SystemClock } from "../drivers/clock.js";
+import type { EaPsbScpiEmulator } from "../drivers/emulators/ea-psb-scpi-emulator.js";
 import { type RunningEmulator, startEmulator } from "../drivers/emulators/registry.js";
 
 /** What examples/emulated-bench.yaml says: the pty folder, the Espec's port, the store, the API port. */
@@ -110,6 +112,7 @@ function substitutions(dir: string, especPort: number, storePath: string): [stri
   ];
   return [
     serial("psb1?baud=115200"),
+    serial("daq1?baud=115200"),
     serial("rs485?baud=19200&unit=1"),
     serial("rs485?baud=19200&unit=2"),
     [`transport: tcp://127.0.0.1:${YAML_ESPEC_PORT}`, `transport: tcp://127.0.0.1:${especPort}`],
@@ -198,11 +201,23 @@ async function main(): Promise<number> {
   mkdirSync(DIR, { recursive: true });
   await ptyPair("psb1");
   checkNotStopped();
+  await ptyPair("daq1");
+  checkNotStopped();
   await ptyPair("rs485");
   checkNotStopped();
   // Each emulator is pushed as soon as it runs, so stopAll() stops it if a later one fails to start.
+  const psb = (await startEmulator("ea/psb-scpi", {
+    listen: `serial://${DIR}/psb1.emu?baud=115200`,
+    clock,
+  })) as EaPsbScpiEmulator;
+  emulators.push(psb);
   emulators.push(
-    await startEmulator("ea/psb-scpi", { listen: `serial://${DIR}/psb1.emu?baud=115200`, clock }),
+    await startEmulator("keysight/daq970a", {
+      listen: `serial://${DIR}/daq1.emu?baud=115200`,
+      // Thermocouple 101 on the PSB's cell; the others read the room.
+      options: { temperatureOf: (input: string) => (input === "101" ? psb.supply.cell.temperatureC : 25) },
+      clock,
+    }),
   );
   emulators.push(
     await startEmulator("watlow/f4", {

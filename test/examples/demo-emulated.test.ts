@@ -179,13 +179,11 @@ describe("examples/demo-emulated.ts", () => {
           body: JSON.stringify({ channel: "ch1", cell: NMC_CELL_BODY, profile: PROFILE, ...extra }),
           signal: AbortSignal.timeout(10_000),
         });
-      // The emulated PSB, like the real one, measures no cell temperature: the cell's limits need a sensor or an override.
-      const refused = await start({});
-      expect(refused.status).toBe(422);
-      expect(((await refused.json()) as { code: string }).code).toBe("TEMPERATURE_UNMEASURED");
-      const created = await start({
-        temperature_override: { reason: "demo: no thermocouple on the emulated bench" },
-      });
+      // The emulated PSB, like the real one, measures no cell temperature: the emulated DAQ's
+      // thermocouple on its cell does, so a run starts without an override.
+      const ch1 = bench.body.channels[0] as BenchView["channels"][number] & { temperature_sensors: string[] };
+      expect(ch1.temperature_sensors).toEqual(["daq1:101"]);
+      const created = await start({});
       const createdBody = (await created.json()) as RunView;
       expect(created.status, JSON.stringify(createdBody)).toBe(201);
 
