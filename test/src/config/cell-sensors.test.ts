@@ -106,5 +106,4 @@ describe("cell temperature sensors in the bench configuration", () => {
     ]);
     expect(channel("ch 1")[0]).toMatch(/^devices\[0\]\.channels\[0\]: "ch 1" is not an id; use 1 to 64/);
   });
-
 });
