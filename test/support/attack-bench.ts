@@ -141,6 +141,8 @@ export async function underAttack(
       .filter((r) => r.state === "faulted" || r.state === "aborted")
       .map((r) => `${r.id} ${r.state}: ${r.reason}`);
   const harmedBefore = new Set(harmed());
+  // The set-up's garbage (fixtures, earlier attacks) is collected now, not inside a measured window.
+  (globalThis as { gc?: () => void }).gc?.();
   const before = await window(h, async () => undefined, minMs);
   const during = await window(h, attack, minMs);
   const after = await window(h, async () => undefined, minMs);
