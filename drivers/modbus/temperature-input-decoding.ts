@@ -55,35 +55,26 @@ export function decodeInput(
   };
   let value: number;
   let shown: string;
+  /** The module's open-sensor or overload value, as a fault; undefined for any other raw value. */
+  const markedValue = (raw: number, text: string) =>
+    raw === map.openValue
+      ? fault("open", `input ${n} reads ${text}, the module's open-sensor value: no sensor or a broken wire`)
+      : raw === map.overloadValue
+        ? fault("overload", `input ${n} reads ${text}, the module's overload value: above the input's range`)
+        : undefined;
   if (map.dataType === "int16") {
     const raw = word(address);
     shown = `0x${raw.toString(16).toUpperCase().padStart(4, "0")}`;
-    if (raw === map.openValue)
-      return fault(
-        "open",
-        `input ${n} reads ${shown}, the module's open-sensor value: no sensor or a broken wire`,
-      );
-    if (raw === map.overloadValue)
-      return fault(
-        "overload",
-        `input ${n} reads ${shown}, the module's overload value: above the input's range`,
-      );
+    const marked = markedValue(raw, shown);
+    if (marked) return marked;
     const inverse = 1 / map.scale;
     // Dividing by a whole inverse keeps 219 × 0.1 at 21.9 rather than 21.900000000000002.
     value = Number.isInteger(inverse) ? toInt16(raw) / inverse : toInt16(raw) * map.scale;
   } else {
     const raw = toFloat32([word(address), word(address + 1)], map.wordOrder);
     shown = String(raw);
-    if (raw === map.openValue)
-      return fault(
-        "open",
-        `input ${n} reads ${shown}, the module's open-sensor value: no sensor or a broken wire`,
-      );
-    if (raw === map.overloadValue)
-      return fault(
-        "overload",
-        `input ${n} reads ${shown}, the module's overload value: above the input's range`,
-      );
+    const marked = markedValue(raw, shown);
+    if (marked) return marked;
     if (!Number.isFinite(raw))
       return fault(
         "out-of-range",
