@@ -82,6 +82,11 @@ export class ProgramCursor {
     return { kind: "step", node, path: node.path, text: node.text };
   }
 
+  /** Whether the current item lies inside an iteration of a cycle loop. */
+  inCycle(): boolean {
+    return !this.finished && this.stack.some((f) => f.loop !== undefined && isInnermostLoop(f.loop));
+  }
+
   /** Loop iteration counters from the outermost loop inwards (for display and checkpoints). */
   loopCounters(): { path: string; iteration: number }[] {
     return this.stack.flatMap((f) => (f.loop ? [{ path: f.loop.path, iteration: f.iteration }] : []));

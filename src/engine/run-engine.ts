@@ -9,7 +9,7 @@ import type { Clock } from "../../drivers/clock.js";
 import { SAFE_STATE_WAIT_MS, settledWithin } from "../bounded-wait.js";
 import { deratedLimits } from "../cell/derating.js";
 import type { ChamberNode, Direction, LimitAction, LogCriteria, Profile, StepNode } from "../profile/ast.js";
-import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
+import type { CellRecord, CycleRecord, RunEventRecord, RunState, StepRecord } from "../run/records.js";
 import type { ChannelSample } from "../sampling/sample.js";
 import { effectiveLogCriteria } from "../storage/log-gate.js";
 import { addInterval, minus, type Throughput, zeroThroughput } from "./accumulators.js";
@@ -21,6 +21,7 @@ import {
   resolveCondition,
   VoltageSlope,
 } from "./conditions.js";
+import { type CycleState, CycleTracker } from "./cycle-tracker.js";
 import { type CursorPosition, ProgramCursor, type ProgramItem } from "./program-cursor.js";
 import { InvalidTransitionError } from "./run-errors.js";
 import {
@@ -31,6 +32,7 @@ import {
   sameSetpoint,
   setpointFor,
 } from "./setpoints.js";
+import { StepRecorder, type StepStats } from "./step-recorder.js";
 
 export interface RunDefinition {
   id: string;
@@ -41,6 +43,8 @@ export interface RunDefinition {
    * that measures none (a run event records it); absent: the run needs one.
    */
   temperatureOverride?: string;
+  /** Discharge capacity of the cell's first cycle ever (its history), Ah: the base of capacity retention. */
+  firstCycleDischargeAh?: number;
 }
 
 /** Whether current may flow in a direction now (the safety supervisor's temperature windows). */
@@ -84,12 +88,16 @@ export interface RunEngineListener {
   state?(event: RunEventRecord): void;
   step?(change: StepChange): void;
   cycle?(summary: CycleRecord): void;
+  /** A step ended (its record for the `step` measurement). */
+  stepEnd?(record: StepRecord): void;
   /**
    * A listener call above threw (logging or encoding failed). The run goes on: its steps, limits
    * and safety never wait for a listener, and the error is reported here instead.
    */
-  error?(err: unknown, during: "sample" | "state" | "step" | "cycle"): void;
+  error?(err: unknown, during: Notification): void;
 }
+
+type Notification = "sample" | "state" | "step" | "cycle" | "stepEnd";
 
 /** Everything needed to continue a run after a restart (written with each outbox commit). */
 export interface RunCheckpoint {
@@ -107,6 +115,10 @@ export interface RunCheckpoint {
   chamberWithinSinceS: number | null;
   /** The chamber set point the run last commanded (restored before it resumes after a restart). */
   lastChamber?: ChamberMemory | null;
+  /** Cycle accounting (absent in checkpoints written before cycles were counted by cycle loops). */
+  cycles?: CycleState;
+  /** The current step's record so far. */
+  stepStats?: StepStats;
 }
 
 /** A chamber step or sweep iteration, as much of it as a resume needs to restore the chamber. */
@@ -168,13 +180,11 @@ export class RunEngine {
   private readonly slope = new VoltageSlope(DVDT_WINDOW_S);
   private active: ActiveStep | undefined;
   private stepIndex = 0;
-  private cycleIndex = 1;
   private stepElapsedS = 0;
   private testTimeS = 0;
   private total = zeroThroughput();
-  private cycleStart = zeroThroughput();
-  private cycleMinT = Number.POSITIVE_INFINITY;
-  private cycleMaxT = Number.NEGATIVE_INFINITY;
+  private readonly cycles: CycleTracker;
+  private readonly stepRecorder = new StepRecorder();
   private chamberWithinSinceS: number | null = null;
   private lastChamber: ChamberMemory | null = null;
   /** While the chamber is brought back after a restart: the step to continue and its elapsed time. */
@@ -188,6 +198,8 @@ export class RunEngine {
   private queue: Promise<unknown> = Promise.resolve();
   /** Step-start totals kept across an interruption, for the step that resumes. */
   private resumeStepStart: Throughput | undefined;
+  /** The interrupted step's record so far, for the step that resumes. */
+  private restoredStepStats: StepStats | undefined;
   /** Set when the run starts to end (faulted, completed...): nothing drives the channel after it. */
   private finishing = false;
   /** The step's output is held off until the cell is in the temperature window of its direction. */
@@ -205,6 +217,7 @@ export class RunEngine {
     this.channelId = channel.id;
     this.cursor = new ProgramCursor(run.profile.steps);
     this.window = driveWindow(run.cell, run.profile.safety, channel.ranges);
+    this.cycles = new CycleTracker(run.firstCycleDischargeAh);
   }
 
   /** The profile's steps (the chamber set points it will ask for). */
@@ -240,7 +253,7 @@ export class RunEngine {
       stepIndex: this.stepIndex,
       stepPath: this.isTerminal ? null : (item?.path ?? null),
       stepText: this.isTerminal ? null : (item?.text ?? null),
-      cycleIndex: this.cycleIndex,
+      cycleIndex: this.cycles.cycleIndex,
       stepElapsedS: this.stepElapsedS,
       testTimeS: this.testTimeS,
       total: { ...this.total },
@@ -254,12 +267,12 @@ export class RunEngine {
       state: this.state,
       positions: this.cursor.positions(),
       stepIndex: this.stepIndex,
-      cycleIndex: this.cycleIndex,
+      cycleIndex: this.cycles.cycleIndex,
       // While the chamber is being restored, the interrupted step's own time is the one to keep.
       stepElapsedS: this.restoring?.stepElapsedS ?? this.stepElapsedS,
       testTimeS: this.testTimeS,
       total: { ...this.total },
-      cycleStart: { ...this.cycleStart },
+      cycleStart: { ...(this.cycles.state().openedAt ?? this.total) },
       stepStart: {
         ...((this.restoring ? this.resumeStepStart : this.active?.stepStart) ??
           this.resumeStepStart ??
@@ -267,6 +280,8 @@ export class RunEngine {
       },
       chamberWithinSinceS: this.chamberWithinSinceS,
       lastChamber: this.lastChamber,
+      cycles: this.cycles.state(),
+      ...(this.stepRecorder.snapshot() ? { stepStats: this.stepRecorder.snapshot() } : {}),
     };
   }
 
@@ -275,11 +290,20 @@ export class RunEngine {
     if (this.state !== "queued") throw new InvalidTransitionError(this.id, this.state, "restore");
     this.cursor.restore(cp.positions);
     this.stepIndex = cp.stepIndex;
-    this.cycleIndex = cp.cycleIndex;
     this.stepElapsedS = cp.stepElapsedS;
     this.testTimeS = cp.testTimeS;
     this.total = { ...cp.total };
-    this.cycleStart = { ...cp.cycleStart };
+    this.cycles.restore(
+      cp.cycles ?? {
+        cycleIndex: cp.cycleIndex,
+        openedAt: this.cursor.inCycle() ? cp.cycleStart : null,
+        minTemperatureC: null,
+        maxTemperatureC: null,
+        firstDischargeAh: null,
+        lastDischargeAh: null,
+      },
+    );
+    this.restoredStepStats = cp.stepStats;
     this.resumeStepStart = { ...cp.stepStart };
     this.chamberWithinSinceS = cp.chamberWithinSinceS;
     this.lastChamber = cp.lastChamber ?? null;
@@ -445,10 +469,7 @@ export class RunEngine {
     if (dtS > 0) this.integrate(s, dtS);
     this.integratedToMono = Math.max(from, s.tMonoMs);
     this.testTimeS += dtS;
-    if (!Number.isNaN(s.temperatureC)) {
-      this.cycleMinT = Math.min(this.cycleMinT, s.temperatureC);
-      this.cycleMaxT = Math.max(this.cycleMaxT, s.temperatureC);
-    }
+    this.cycles.temperature(s.temperatureC);
     this.prev = s;
     // Limits are the safety supervisor's (it saw this sample first and faults the run if need be).
     if (this.state === "paused") {
@@ -472,6 +493,7 @@ export class RunEngine {
       return;
     }
     const slope = this.slope.push(this.testTimeS, s.voltageV);
+    this.stepRecorder.sample(s, this.stepElapsedS);
     const active = this.active as ActiveStep;
     const inputs: ConditionInputs = {
       voltageV: s.voltageV,
@@ -599,10 +621,12 @@ export class RunEngine {
   /** Ends the active item and enters the next one (or ends the run). */
   private async leave(reason: string, then: LimitAction): Promise<void> {
     if (then.kind === "abort") return this.finish("aborted", reason);
-    let cyclesEnded = 0;
-    if (then.kind === "goto") this.cursor.goto(then.label);
-    else cyclesEnded = this.cursor.advance().cyclesEnded;
-    for (let i = 0; i < cyclesEnded; i++) this.endCycle();
+    this.endStep(reason);
+    if (then.kind === "goto") {
+      this.cursor.goto(then.label);
+      // A goto out of the cycle loop ends the cycle it was in.
+      if (!this.cursor.inCycle()) this.endCycle();
+    } else if (this.cursor.advance().cyclesEnded > 0) this.endCycle();
     const next = this.cursor.current();
     if (!next) return this.finish("completed", "");
     await this.enter(next, reason);
@@ -619,6 +643,12 @@ export class RunEngine {
       this.stepIndex++;
     }
     this.slope.reset();
+    if (this.cursor.inCycle()) this.cycles.open(this.total);
+    const resumed = options.keepElapsed
+      ? (this.restoredStepStats ?? this.stepRecorder.snapshot())
+      : undefined;
+    this.restoredStepStats = undefined;
+    this.stepRecorder.begin(item, this.prev, resumed);
     const node: StepNode | undefined = item.kind === "step" ? item.node : undefined;
     const action = node?.action;
     const direction = action && "direction" in action ? action.direction : undefined;
@@ -648,7 +678,7 @@ export class RunEngine {
         channel: this.channelId,
         tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
         stepIndex: this.stepIndex,
-        cycleIndex: this.cycleIndex,
+        cycleIndex: this.cycles.cycleIndex,
         path: item.path,
         text: item.text,
         endedBecause,
@@ -739,24 +769,32 @@ export class RunEngine {
   }
 
   private endCycle(): void {
-    const c = minus(this.total, this.cycleStart);
-    this.notify("cycle", (l) =>
-      l.cycle?.({
-        channel: this.channelId,
-        run: this.id,
-        cell: this.run.cell.id,
-        tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
-        cycleIndex: this.cycleIndex,
-        ...c,
-        coulombicEfficiency: c.chargeAh > 0 ? c.dischargeAh / c.chargeAh : Number.NaN,
-        minTemperatureC: Number.isFinite(this.cycleMinT) ? this.cycleMinT : Number.NaN,
-        maxTemperatureC: Number.isFinite(this.cycleMaxT) ? this.cycleMaxT : Number.NaN,
-      }),
-    );
-    this.cycleIndex++;
-    this.cycleStart = { ...this.total };
-    this.cycleMinT = Number.POSITIVE_INFINITY;
-    this.cycleMaxT = Number.NEGATIVE_INFINITY;
+    const summary = this.cycles.close(this.total, {
+      channel: this.channelId,
+      run: this.id,
+      cell: this.run.cell.id,
+      tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
+    });
+    if (summary) this.notify("cycle", (l) => l.cycle?.(summary));
+  }
+
+  /** Emits the record of the step that ends now (before the cursor moves on). */
+  private endStep(reason: string): void {
+    const active = this.active;
+    if (!active || this.restoring) return;
+    const record = this.stepRecorder.end({
+      channel: this.channelId,
+      run: this.id,
+      cell: this.run.cell.id,
+      tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
+      stepIndex: this.stepIndex,
+      cycleIndex: this.cycles.isOpen ? this.cycles.cycleIndex : 0,
+      endReason: reason,
+      durationS: this.stepElapsedS,
+      stepStart: active.stepStart,
+      total: this.total,
+    });
+    if (record) this.notify("stepEnd", (l) => l.stepEnd?.(record));
   }
 
   private async finish(state: RunState, reason: string): Promise<void> {
@@ -771,8 +809,8 @@ export class RunEngine {
     });
     if (!(await settledWithin([safe], SAFE_STATE_WAIT_MS)))
       safeError = new Error(`the instrument did not confirm within ${SAFE_STATE_WAIT_MS} ms`);
-    const partial = minus(this.total, this.cycleStart);
-    if (state === "completed" && partial.chargeAh + partial.dischargeAh > 0) this.endCycle();
+    this.endStep(reason ? `${state}: ${reason}` : state);
+    if (state === "completed") this.endCycle();
     this.active = undefined;
     const why = safeError ? `${reason}; safe state failed: ${errorMessage(safeError)}` : reason;
     this.setState(state, why);
@@ -812,7 +850,7 @@ export class RunEngine {
       chargeWh: this.total.chargeWh,
       dischargeWh: this.total.dischargeWh,
       stepIndex: this.stepIndex,
-      cycleIndex: this.cycleIndex,
+      cycleIndex: this.cycles.cycleIndex,
     };
     this.lastRecord = record;
     this.notify("sample", (l) =>
@@ -823,7 +861,7 @@ export class RunEngine {
     );
   }
 
-  private notify(during: "sample" | "state" | "step" | "cycle", call: (l: RunEngineListener) => void): void {
+  private notify(during: Notification, call: (l: RunEngineListener) => void): void {
     try {
       call(this.listener);
     } catch (err) {

@@ -63,6 +63,10 @@ export interface RunEventRecord {
   stepIndex: number;
 }
 
+/**
+ * One cycle: an iteration of a cycle loop (a loop marked `cycle: true`, else an innermost loop).
+ * Steps outside cycle loops belong to no cycle; their step records carry cycle index 0.
+ */
 export interface CycleRecord {
   channel: string;
   run: string;
@@ -75,6 +79,59 @@ export interface CycleRecord {
   dischargeWh: number;
   /** dischargeAh / chargeAh of this cycle; NaN when nothing was charged. */
   coulombicEfficiency: number;
+  /** dischargeWh / chargeWh of this cycle; NaN when nothing was charged. */
+  energyEfficiency: number;
+  /** dischargeAh / the discharge capacity of the cell's first cycle; NaN until one is known. */
+  capacityRetention: number;
   minTemperatureC: number;
   maxTemperatureC: number;
+}
+
+/** What a step did, for the `step` measurement (Step Type in BDF terms). */
+export type StepType =
+  | "rest"
+  | "chamber"
+  | "cc_charge"
+  | "cc_discharge"
+  | "cp_charge"
+  | "cp_discharge"
+  | "cr_discharge"
+  | "cr_charge"
+  | "cccv_charge"
+  | "cccv_discharge"
+  | "cv"
+  | "ramp"
+  | "drive_cycle";
+
+/** The seconds into a pulse step at which its DC internal resistance is taken. */
+export const DCIR_TIMES_S = [0.1, 1, 10] as const;
+
+/** One completed step. Ah and Wh moved during the step, magnitudes ≥ 0. */
+export interface StepRecord {
+  channel: string;
+  run: string;
+  cell: string;
+  /** When the step ended (UTC epoch ms). */
+  tWallMs: number;
+  stepIndex: number;
+  /** The cycle the step belongs to; 0 for steps outside cycle loops. */
+  cycleIndex: number;
+  path: string;
+  type: StepType;
+  /** Its termination or limit, or why the run ended during it. */
+  endReason: string;
+  durationS: number;
+  chargeAh: number;
+  dischargeAh: number;
+  chargeWh: number;
+  dischargeWh: number;
+  /** The last reading before the step began (NaN when the run began with it and nothing was read yet). */
+  startVoltageV: number;
+  endVoltageV: number;
+  maxTemperatureC: number;
+  /**
+   * ΔV/ΔI from the reading before the step to its first reading at or after 0.1, 1 and 10 s (never
+   * later than 1.5 times that), in ohms; only for constant-current steps that change the current.
+   */
+  dcirOhm: { s0p1?: number; s1?: number; s10?: number };
 }

@@ -16,7 +16,7 @@ import { LogGate } from "../storage/log-gate.js";
 import type { EstimateInput, RunEstimate } from "../work/task-types.js";
 import { estimateStartSoc } from "./estimate-start.js";
 import { progressOf, type RunProgress } from "./progress.js";
-import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "./records.js";
+import type { CellRecord, CycleRecord, RunEventRecord, RunState, StepRecord } from "./records.js";
 import {
   FaultNotClearedError,
   TemperatureSensorFaultError,
@@ -30,6 +30,7 @@ export interface RunSink {
   logCell(record: CellRecord): void;
   logRunEvent(record: RunEventRecord): void;
   logCycle(record: CycleRecord): void;
+  logStep(record: StepRecord): void;
   /** Stored with the next group commit, together with the lines logged before it. */
   setCheckpoint(run: string, checkpoint: RunCheckpoint): void;
   deleteCheckpoint(run: string): void;
@@ -334,6 +335,7 @@ export class RunManager {
         emit({ type: "sample", run: stored.id, record });
       },
       step: (change) => emit({ type: "step", run: stored.id, change }),
+      stepEnd: (record) => sink?.logStep(record),
       cycle: (summary) => {
         sink?.logCycle(summary);
         emit({ type: "cycle", run: stored.id, summary });

@@ -6,7 +6,7 @@
  *
  *   cell,bench=b1,cell=NMC-0042,channel=ch1,run=R7 voltage_v=4.1012,current_a=1.2,...,step_index=4i,cycle_index=12i 1764100000123
  */
-import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord } from "../run/records.js";
+import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord, StepRecord } from "../run/records.js";
 import { LineProtocolError } from "./errors.js";
 import {
   escapeKey,
@@ -22,6 +22,7 @@ export const MEASUREMENTS = {
   chamber: "chamber",
   runEvent: "run_event",
   cycle: "cycle",
+  step: "step",
 } as const;
 
 /** Field keys of the `cell` measurement (the export and the continuous queries read the same names). */
@@ -56,8 +57,32 @@ export const CYCLE_FIELDS = {
   dischargeWh: "discharge_wh",
   /** Dimensionless (discharge Ah / charge Ah); left out when nothing was charged. */
   coulombicEfficiency: "coulombic_efficiency",
+  /** Dimensionless (discharge Wh / charge Wh); left out when nothing was charged. */
+  energyEfficiency: "energy_efficiency",
+  /** Dimensionless: discharge Ah / the cell's first cycle's; left out until that is known. */
+  capacityRetention: "capacity_retention",
   minTemperatureC: "min_temperature_c",
   maxTemperatureC: "max_temperature_c",
+} as const;
+
+/** Field keys of the `step` measurement: one point per completed step, at its end. */
+export const STEP_FIELDS = {
+  stepIndex: "step_index",
+  cycleIndex: "cycle_index",
+  path: "path",
+  type: "step_type",
+  endReason: "end_reason",
+  durationS: "duration_s",
+  chargeAh: "charge_ah",
+  dischargeAh: "discharge_ah",
+  chargeWh: "charge_wh",
+  dischargeWh: "discharge_wh",
+  startVoltageV: "start_voltage_v",
+  endVoltageV: "end_voltage_v",
+  maxTemperatureC: "max_temperature_c",
+  dcir0p1sOhm: "dcir_0p1s_ohm",
+  dcir1sOhm: "dcir_1s_ohm",
+  dcir10sOhm: "dcir_10s_ohm",
 } as const;
 
 const PREFIX_CACHE_LIMIT = 1024;
@@ -156,15 +181,43 @@ export class RecordEncoder {
     fields = float(fields, CYCLE_FIELDS.chargeWh, r.chargeWh);
     fields = float(fields, CYCLE_FIELDS.dischargeWh, r.dischargeWh);
     fields = float(fields, CYCLE_FIELDS.coulombicEfficiency, r.coulombicEfficiency);
+    fields = float(fields, CYCLE_FIELDS.energyEfficiency, r.energyEfficiency);
+    fields = float(fields, CYCLE_FIELDS.capacityRetention, r.capacityRetention);
     fields = float(fields, CYCLE_FIELDS.minTemperatureC, r.minTemperatureC);
     fields = float(fields, CYCLE_FIELDS.maxTemperatureC, r.maxTemperatureC);
     return `${prefix} ${fields} ${this.eventTime(prefix, r.tWallMs)}`;
   }
 
-  private prefix(kind: "cell" | "cycle", channel: string, run: string, cell: string): string;
+  /** Encodes a completed step's record. */
+  step(r: StepRecord): string {
+    const prefix = this.prefix("step", r.channel, r.run, r.cell);
+    const F = STEP_FIELDS;
+    let fields =
+      `${F.stepIndex}=${formatInteger(r.stepIndex, "stepIndex")},${F.cycleIndex}=${formatInteger(r.cycleIndex, "cycleIndex")},` +
+      `${F.path}=${quoteFieldString(r.path)},${F.type}=${quoteFieldString(r.type)},${F.endReason}=${quoteFieldString(r.endReason)}`;
+    fields = float(fields, F.durationS, r.durationS);
+    fields = float(fields, F.chargeAh, r.chargeAh);
+    fields = float(fields, F.dischargeAh, r.dischargeAh);
+    fields = float(fields, F.chargeWh, r.chargeWh);
+    fields = float(fields, F.dischargeWh, r.dischargeWh);
+    fields = float(fields, F.startVoltageV, r.startVoltageV);
+    fields = float(fields, F.endVoltageV, r.endVoltageV);
+    fields = float(fields, F.maxTemperatureC, r.maxTemperatureC);
+    if (r.dcirOhm.s0p1 !== undefined) fields = float(fields, F.dcir0p1sOhm, r.dcirOhm.s0p1);
+    if (r.dcirOhm.s1 !== undefined) fields = float(fields, F.dcir1sOhm, r.dcirOhm.s1);
+    if (r.dcirOhm.s10 !== undefined) fields = float(fields, F.dcir10sOhm, r.dcirOhm.s10);
+    return `${prefix} ${fields} ${this.eventTime(prefix, r.tWallMs)}`;
+  }
+
+  private prefix(kind: "cell" | "cycle" | "step", channel: string, run: string, cell: string): string;
   private prefix(kind: "run_event", channel: string, run: string): string;
   private prefix(kind: "chamber", chamber: string): string;
-  private prefix(kind: "cell" | "cycle" | "run_event" | "chamber", a: string, b = "", c = ""): string {
+  private prefix(
+    kind: "cell" | "cycle" | "step" | "run_event" | "chamber",
+    a: string,
+    b = "",
+    c = "",
+  ): string {
     // Nested maps: no key string is built per sample.
     const byA = this.prefixes.get(kind)?.get(a);
     const cached = byA?.get(b)?.get(c);

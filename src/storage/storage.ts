@@ -12,7 +12,7 @@
  */
 import { type Logger, pino } from "pino";
 import type { Clock } from "../../drivers/clock.js";
-import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord } from "../run/records.js";
+import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord, StepRecord } from "../run/records.js";
 import type { BackoffOptions } from "./backoff.js";
 import { type BdfExportOptions, bdfCsvChunks } from "./bdf-export.js";
 import { Forwarder } from "./forwarder.js";
@@ -205,6 +205,11 @@ export class Storage {
   /** Encodes and appends a cycle summary. */
   logCycle(record: CycleRecord): void {
     this.append("cycle summary", () => this.encoder.cycle(record));
+  }
+
+  /** Encodes and appends a completed step's record. */
+  logStep(record: StepRecord): void {
+    this.append("step record", () => this.encoder.step(record));
   }
 
   /**

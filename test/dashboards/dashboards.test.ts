@@ -93,6 +93,8 @@ beforeAll(async () => {
     chargeWh: 4,
     dischargeWh: 3.6,
     coulombicEfficiency: 0.99,
+    energyEfficiency: 0.9,
+    capacityRetention: 1,
     minTemperatureC: 24,
     maxTemperatureC: 26,
   });

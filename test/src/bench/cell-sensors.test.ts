@@ -88,6 +88,7 @@ describe("cell temperature from configured sensors", () => {
       sink: {
         logCell: (r) => records.push(r),
         logCycle: () => undefined,
+        logStep: () => undefined,
         logRunEvent: () => undefined,
         setCheckpoint: () => undefined,
         deleteCheckpoint: () => undefined,

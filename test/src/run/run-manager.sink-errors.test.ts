@@ -24,6 +24,7 @@ function encodingSink(): RunSink & { encoded: string[] } {
     logCell: (r) => encoded.push(encoder.cell(r)),
     logRunEvent: (e) => encoded.push(encoder.runEvent(e)),
     logCycle: (c) => encoded.push(encoder.cycle(c)),
+    logStep: (r) => encoded.push(encoder.step(r)),
     setCheckpoint: () => undefined,
     deleteCheckpoint: () => undefined,
   };

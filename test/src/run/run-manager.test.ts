@@ -28,6 +28,7 @@ function memorySink(): RunSink & {
     logCell: (r) => cells.push(r),
     logRunEvent: (e) => events.push(e),
     logCycle: () => undefined,
+    logStep: () => undefined,
     setCheckpoint: (run, cp: RunCheckpoint) => checkpoints.set(run, { state: structuredClone(cp) }),
     deleteCheckpoint: (run) => checkpoints.delete(run),
   };

@@ -43,6 +43,7 @@ describe("a channel without a cell temperature", () => {
       sink: {
         logCell: () => undefined,
         logCycle: () => undefined,
+        logStep: () => undefined,
         logRunEvent: (e) => events.push(e),
         setCheckpoint: () => undefined,
         deleteCheckpoint: () => undefined,

@@ -1,6 +1,12 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord } from "../../../src/run/records.js";
+import type {
+  CellRecord,
+  ChamberRecord,
+  CycleRecord,
+  RunEventRecord,
+  StepRecord,
+} from "../../../src/run/records.js";
 import { RecordEncoder } from "../../../src/storage/record-encoder.js";
 import { type Influxd, startInfluxd } from "../../support/influxd.js";
 
@@ -102,12 +108,41 @@ describe("RecordEncoder (pure)", () => {
         chargeWh: 4,
         dischargeWh: 3.7,
         coulombicEfficiency: Number.NaN,
+        energyEfficiency: 0.925,
+        capacityRetention: 0.98,
         minTemperatureC: 24.8,
         maxTemperatureC: 27.1,
       }),
     ).toBe(
       "cycle,bench=b1,cell=C1,channel=ch1,run=R7 cycle_index=3i,charge_ah=1,discharge_ah=0.98,charge_wh=4," +
-        `discharge_wh=3.7,min_temperature_c=24.8,max_temperature_c=27.1 ${T0}`,
+        `discharge_wh=3.7,energy_efficiency=0.925,capacity_retention=0.98,min_temperature_c=24.8,max_temperature_c=27.1 ${T0}`,
+    );
+    expect(
+      enc.step({
+        channel: "ch1",
+        run: "R7",
+        cell: "C1",
+        tWallMs: T0 + 5,
+        stepIndex: 12,
+        cycleIndex: 0,
+        path: "steps[3].steps[0]",
+        type: "cc_discharge",
+        endReason: 'step time 10 s "pulse"',
+        durationS: 10,
+        chargeAh: 0,
+        dischargeAh: 0.0083,
+        chargeWh: 0,
+        dischargeWh: 0.031,
+        startVoltageV: 3.71,
+        endVoltageV: 3.62,
+        maxTemperatureC: Number.NaN,
+        dcirOhm: { s0p1: 0.021, s10: 0.03 },
+      }),
+    ).toBe(
+      'step,bench=b1,cell=C1,channel=ch1,run=R7 step_index=12i,cycle_index=0i,path="steps[3].steps[0]",' +
+        'step_type="cc_discharge",end_reason="step time 10 s \\"pulse\\"",duration_s=10,charge_ah=0,discharge_ah=0.0083,' +
+        "charge_wh=0,discharge_wh=0.031,start_voltage_v=3.71,end_voltage_v=3.62,dcir_0p1s_ohm=0.021,dcir_10s_ohm=0.03 " +
+        `${T0 + 5}`,
     );
   });
 
@@ -252,10 +287,32 @@ describe("RecordEncoder round trip through a real influxd", () => {
       chargeWh: 3.9,
       dischargeWh: 3.6,
       coulombicEfficiency: 0.9988 / 1.0123,
+      energyEfficiency: 3.6 / 3.9,
+      capacityRetention: Number.NaN,
       minTemperatureC: 24.5,
       maxTemperatureC: 31.25,
     };
-    await write([enc.chamber(chamber) as string, enc.runEvent(event), enc.cycle(cycle)]);
+    const step: StepRecord = {
+      channel: "ch1",
+      run: "R=7",
+      cell: "C 1",
+      tWallMs: T0,
+      stepIndex: 9,
+      cycleIndex: 2,
+      path: "steps[2].steps[0]",
+      type: "cccv_charge",
+      endReason: 'current < C/20 "taper"',
+      durationS: 5400.5,
+      chargeAh: 1.0123,
+      dischargeAh: 0,
+      chargeWh: 3.9,
+      dischargeWh: 0,
+      startVoltageV: 3.4,
+      endVoltageV: 4.2,
+      maxTemperatureC: 27.5,
+      dcirOhm: { s1: 0.042 },
+    };
+    await write([enc.chamber(chamber) as string, enc.runEvent(event), enc.cycle(cycle), enc.step(step)]);
     const [c] = await select(`SELECT * FROM chamber WHERE bench = 'b-events'`);
     expect(rowsAsObjects(c as Series)).toEqual([
       {
@@ -293,8 +350,33 @@ describe("RecordEncoder round trip through a real influxd", () => {
         charge_wh: 3.9,
         discharge_wh: 3.6,
         coulombic_efficiency: 0.9988 / 1.0123,
+        energy_efficiency: 3.6 / 3.9,
         min_temperature_c: 24.5,
         max_temperature_c: 31.25,
+      },
+    ]);
+    const [st] = await select(`SELECT * FROM step WHERE bench = 'b-events'`);
+    expect(rowsAsObjects(st as Series)).toEqual([
+      {
+        time: T0,
+        bench: "b-events",
+        channel: "ch1",
+        run: "R=7",
+        cell: "C 1",
+        step_index: 9,
+        cycle_index: 2,
+        path: "steps[2].steps[0]",
+        step_type: "cccv_charge",
+        end_reason: 'current < C/20 "taper"',
+        duration_s: 5400.5,
+        charge_ah: 1.0123,
+        discharge_ah: 0,
+        charge_wh: 3.9,
+        discharge_wh: 0,
+        start_voltage_v: 3.4,
+        end_voltage_v: 4.2,
+        max_temperature_c: 27.5,
+        dcir_1s_ohm: 0.042,
       },
     ]);
   });
