@@ -5,7 +5,7 @@ import { Bench, type ChamberSlot } from "../bench/bench.js";
 import type { BenchConfig } from "../config/load-config.js";
 import type { Profile } from "../profile/ast.js";
 import { assertProfileValid } from "../profile/validate.js";
-import type { CellRecord, CycleRecord, RunState } from "../run/records.js";
+import type { CellRecord, CycleRecord, RunState, StepRecord } from "../run/records.js";
 import type { StepChange } from "./run-engine.js";
 import { type StepTimeline, StepTimelineBuilder } from "./step-timeline.js";
 
@@ -51,6 +51,10 @@ export interface DryRunOptions {
   maxDurationS?: number;
   /** Receives every simulated sample (for `--out FILE.csv`). */
   onRecord?: (record: CellRecord) => void;
+  /** Receives every cycle summary (the estimate lists only the first LISTED_CYCLES). */
+  onCycle?: (summary: CycleRecord) => void;
+  /** Receives every completed step's record. */
+  onStep?: (record: StepRecord) => void;
 }
 
 /**
@@ -127,7 +131,9 @@ export async function dryRun(
               durationS: -1,
             });
         },
+        stepEnd: (record) => options.onStep?.(record),
         cycle: (summary) => {
+          options.onCycle?.(summary);
           cycleCount++;
           if (cycles.length < LISTED_CYCLES) cycles.push(summary);
         },

@@ -32,7 +32,7 @@ import {
   sameSetpoint,
   setpointFor,
 } from "./setpoints.js";
-import { StepRecorder, type StepStats } from "./step-recorder.js";
+import { StepRecorder, type StepStats, stepIds } from "./step-recorder.js";
 
 export interface RunDefinition {
   id: string;
@@ -184,7 +184,7 @@ export class RunEngine {
   private testTimeS = 0;
   private total = zeroThroughput();
   private readonly cycles: CycleTracker;
-  private readonly stepRecorder = new StepRecorder();
+  private readonly stepRecorder: StepRecorder;
   private chamberWithinSinceS: number | null = null;
   private lastChamber: ChamberMemory | null = null;
   /** While the chamber is brought back after a restart: the step to continue and its elapsed time. */
@@ -218,6 +218,7 @@ export class RunEngine {
     this.cursor = new ProgramCursor(run.profile.steps);
     this.window = driveWindow(run.cell, run.profile.safety, channel.ranges);
     this.cycles = new CycleTracker(run.firstCycleDischargeAh);
+    this.stepRecorder = new StepRecorder(stepIds(run.profile.steps));
   }
 
   /** The profile's steps (the chamber set points it will ask for). */

@@ -1,4 +1,4 @@
-import type { Action } from "../profile/ast.js";
+import type { Action, ProfileNode } from "../profile/ast.js";
 import { DCIR_TIMES_S, type StepRecord, type StepType } from "../run/records.js";
 import { minus, type Throughput } from "./accumulators.js";
 import type { ProgramItem } from "./program-cursor.js";
@@ -50,6 +50,27 @@ function actionType(action: Action): StepType {
   }
 }
 
+/**
+ * Numbers a profile's nodes depth first from 1 (a sweep's chamber phase shares its sweep's number),
+ * keyed by path: what a cycler schedule calls the step number.
+ */
+export function stepIds(nodes: ProfileNode[], ids = new Map<string, number>()): Map<string, number> {
+  for (const node of nodes) {
+    ids.set(node.path, ids.size + 1);
+    if (node.type === "repeat" || node.type === "sweep") stepIds(node.steps, ids);
+  }
+  return ids;
+}
+
+/** The step number of `path`: its own, or that of the longest path it extends (a loop's instance of a node). */
+function stepIdOf(ids: ReadonlyMap<string, number>, path: string): number {
+  for (let end = path.length; end > 0; end--) {
+    const id = ids.get(path.slice(0, end));
+    if (id !== undefined) return id;
+  }
+  return 0;
+}
+
 function isPulseCandidate(item: ProgramItem): boolean {
   return (
     item.kind === "step" && item.node.action.kind === "constant" && item.node.action.value.kind !== "power"
@@ -64,6 +85,8 @@ function isPulseCandidate(item: ProgramItem): boolean {
 export class StepRecorder {
   private stats: StepStats | undefined;
   private item: ProgramItem | undefined;
+
+  constructor(private readonly ids: ReadonlyMap<string, number>) {}
 
   /** A step begins; `before` is the channel's last reading (undefined before the first). */
   begin(item: ProgramItem, before: StepReading | undefined, restored?: StepStats): void {
@@ -89,6 +112,8 @@ export class StepRecorder {
     const s = this.stats;
     if (!s) return;
     s.endVoltageV = r.voltageV;
+    // A run's first step has no reading before it: it starts at its own first one.
+    if (Number.isNaN(s.startVoltageV)) s.startVoltageV = r.voltageV;
     if (r.temperatureC > s.maxTemperatureC) s.maxTemperatureC = r.temperatureC;
     const before = s.before;
     if (!before) return;
@@ -133,6 +158,7 @@ export class StepRecorder {
       tWallMs: fields.tWallMs,
       stepIndex: fields.stepIndex,
       cycleIndex: fields.cycleIndex,
+      stepId: stepIdOf(this.ids, item.path),
       path: item.path,
       type: stepTypeOf(item),
       endReason: fields.endReason,

@@ -116,6 +116,11 @@ export interface StepRecord {
   stepIndex: number;
   /** The cycle the step belongs to; 0 for steps outside cycle loops. */
   cycleIndex: number;
+  /**
+   * The step's number in the profile (depth first from 1, as a cycler's schedule numbers its steps):
+   * the same for every iteration of a loop — BDF's Step ID, where stepIndex is its Step Count.
+   */
+  stepId: number;
   path: string;
   type: StepType;
   /** Its termination or limit, or why the run ended during it. */
@@ -125,7 +130,7 @@ export interface StepRecord {
   dischargeAh: number;
   chargeWh: number;
   dischargeWh: number;
-  /** The last reading before the step began (NaN when the run began with it and nothing was read yet). */
+  /** The last reading before the step began (the run's first step: its own first reading). */
   startVoltageV: number;
   endVoltageV: number;
   maxTemperatureC: number;

@@ -69,6 +69,7 @@ export const CYCLE_FIELDS = {
 export const STEP_FIELDS = {
   stepIndex: "step_index",
   cycleIndex: "cycle_index",
+  stepId: "step_id",
   path: "path",
   type: "step_type",
   endReason: "end_reason",
@@ -194,6 +195,7 @@ export class RecordEncoder {
     const F = STEP_FIELDS;
     let fields =
       `${F.stepIndex}=${formatInteger(r.stepIndex, "stepIndex")},${F.cycleIndex}=${formatInteger(r.cycleIndex, "cycleIndex")},` +
+      `${F.stepId}=${formatInteger(r.stepId, "stepId")},` +
       `${F.path}=${quoteFieldString(r.path)},${F.type}=${quoteFieldString(r.type)},${F.endReason}=${quoteFieldString(r.endReason)}`;
     fields = float(fields, F.durationS, r.durationS);
     fields = float(fields, F.chargeAh, r.chargeAh);

@@ -125,6 +125,7 @@ describe("RecordEncoder (pure)", () => {
         tWallMs: T0 + 5,
         stepIndex: 12,
         cycleIndex: 0,
+        stepId: 7,
         path: "steps[3].steps[0]",
         type: "cc_discharge",
         endReason: 'step time 10 s "pulse"',
@@ -139,7 +140,7 @@ describe("RecordEncoder (pure)", () => {
         dcirOhm: { s0p1: 0.021, s10: 0.03 },
       }),
     ).toBe(
-      'step,bench=b1,cell=C1,channel=ch1,run=R7 step_index=12i,cycle_index=0i,path="steps[3].steps[0]",' +
+      'step,bench=b1,cell=C1,channel=ch1,run=R7 step_index=12i,cycle_index=0i,step_id=7i,path="steps[3].steps[0]",' +
         'step_type="cc_discharge",end_reason="step time 10 s \\"pulse\\"",duration_s=10,charge_ah=0,discharge_ah=0.0083,' +
         "charge_wh=0,discharge_wh=0.031,start_voltage_v=3.71,end_voltage_v=3.62,dcir_0p1s_ohm=0.021,dcir_10s_ohm=0.03 " +
         `${T0 + 5}`,
@@ -299,6 +300,7 @@ describe("RecordEncoder round trip through a real influxd", () => {
       tWallMs: T0,
       stepIndex: 9,
       cycleIndex: 2,
+      stepId: 5,
       path: "steps[2].steps[0]",
       type: "cccv_charge",
       endReason: 'current < C/20 "taper"',
@@ -365,6 +367,7 @@ describe("RecordEncoder round trip through a real influxd", () => {
         cell: "C 1",
         step_index: 9,
         cycle_index: 2,
+        step_id: 5,
         path: "steps[2].steps[0]",
         step_type: "cccv_charge",
         end_reason: 'current < C/20 "taper"',
