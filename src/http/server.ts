@@ -40,6 +40,7 @@ import { assertDepth } from "./request-input.js";
 import { registerEventRoutes } from "./routes/event-routes.js";
 import { registerExportRoutes } from "./routes/export-routes.js";
 import { registerProfileRoutes } from "./routes/profile-routes.js";
+import { registerRecordRoutes } from "./routes/record-routes.js";
 import { registerRunRoutes } from "./routes/run-routes.js";
 import { registerSafetyRoutes } from "./routes/safety-routes.js";
 import { registerSystemRoutes } from "./routes/system-routes.js";
@@ -346,6 +347,7 @@ export function buildServer(deps: ServerDeps): App {
     registerProfileRoutes(api, ctx);
     registerRunRoutes(api, ctx);
     registerExportRoutes(api, ctx);
+    registerRecordRoutes(api, ctx);
     registerSafetyRoutes(api, ctx);
     registerEventRoutes(api, ctx);
     done();

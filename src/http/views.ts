@@ -119,6 +119,8 @@ export function cycleView(c: CycleRecord) {
     charge_wh: c.chargeWh,
     discharge_wh: c.dischargeWh,
     coulombic_efficiency: num(c.coulombicEfficiency),
+    energy_efficiency: num(c.energyEfficiency),
+    capacity_retention: num(c.capacityRetention),
     min_temperature_c: num(c.minTemperatureC),
     max_temperature_c: num(c.maxTemperatureC),
   };

@@ -29,6 +29,7 @@ import { type InfluxTarget, normaliseTarget } from "./influx-target.js";
 import { HttpLineWriter, type LineWriter } from "./line-writer.js";
 import { Outbox, type StoredCheckpoint } from "./outbox.js";
 import { RecordEncoder } from "./record-encoder.js";
+import { queryRunRecords, type RunRecordsQuery, type StoredRecord } from "./run-records-query.js";
 import { buildStorageStatus, renderStorageMetrics, type StorageStatus } from "./storage-status.js";
 
 export interface StorageOptions {
@@ -282,6 +283,16 @@ export class Storage {
       database: this.target.database,
       bench: options.bench ?? this.encoder.bench,
       retentionPolicy: options.retentionPolicy ?? this.target.retentionPolicy,
+    });
+  }
+
+  /** Reads a page of a run's step or cycle records of this bench back from InfluxDB. */
+  runRecords(q: Omit<RunRecordsQuery, "database" | "bench" | "retentionPolicy">): Promise<StoredRecord[]> {
+    return queryRunRecords(createInfluxQuery(this.target), {
+      ...q,
+      database: this.target.database,
+      bench: this.encoder.bench,
+      retentionPolicy: this.target.retentionPolicy,
     });
   }
 
