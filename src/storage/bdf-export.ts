@@ -8,6 +8,10 @@
  *   Test Time / s (test_time_second), Unix Time / s (unix_time_second), Voltage / V (voltage_volt),
  *   Current / A (current_ampere), Power / W (power_watt), Cycle Count / 1 (cycle_count),
  *   Step Count / 1 (step_count: +1 at every step start, never resets — our step_index),
+ *   Step ID / 1 (step_id: the step's number in the test program, repeating across cycles — our
+ *   step record's step_id) and Step Type / 1 (step_type: the step's operating mode, a label; BDF has
+ *   no controlled vocabulary for it yet — ours are `rest`, `cc_charge`, `cccv_charge`, `cv`, ...),
+ *   both from the run's `step` records, so the step still running when the export is made has none,
  *   Step Time / s (step_time_second), Charging Capacity / Ah (charging_capacity_ah),
  *   Discharging Capacity / Ah (discharging_capacity_ah), Charging Energy / Wh (charging_energy_wh),
  *   Discharging Energy / Wh (discharging_energy_wh) — all four cumulative from the test start, as
@@ -25,7 +29,11 @@ import type { Writable } from "node:stream";
 import type { InfluxDB } from "influx";
 import { ExportQueryError } from "./errors.js";
 import type { InfluxQueryText } from "./influx-client.js";
-import { CELL_FIELDS, CHAMBER_FIELDS, MEASUREMENTS } from "./record-encoder.js";
+import { measurementRef, quoteIdent, stringLiteral } from "./influxql.js";
+import { CELL_FIELDS, CHAMBER_FIELDS, MEASUREMENTS, STEP_FIELDS } from "./record-encoder.js";
+
+/** Columns filled from the run's step records, by its step index, not from the cell samples. */
+const FROM_STEPS: ReadonlySet<string> = new Set([STEP_FIELDS.stepId, STEP_FIELDS.type]);
 
 /** Cell fields exported, in column order, with their BDF column names. */
 const CELL_COLUMNS: readonly (readonly [field: string, column: string])[] = [
@@ -36,6 +44,8 @@ const CELL_COLUMNS: readonly (readonly [field: string, column: string])[] = [
   [CELL_FIELDS.powerW, "Power / W"],
   [CELL_FIELDS.cycleIndex, "Cycle Count / 1"],
   [CELL_FIELDS.stepIndex, "Step Count / 1"],
+  [STEP_FIELDS.stepId, "Step ID / 1"],
+  [STEP_FIELDS.type, "Step Type / 1"],
   [CELL_FIELDS.stepTimeS, "Step Time / s"],
   [CELL_FIELDS.chargeAh, "Charging Capacity / Ah"],
   [CELL_FIELDS.dischargeAh, "Discharging Capacity / Ah"],
@@ -159,7 +169,9 @@ export async function* bdfCsvChunks(influx: ExportSource, options: BdfExportOpti
   const pageSize = Math.max(1, options.pageSize ?? EXPORT_PAGE_ROWS);
   const sliceRows = Math.max(1, options.sliceRows ?? EXPORT_SLICE_ROWS);
   const from = measurementRef(options.retentionPolicy, MEASUREMENTS.cell);
-  const fields = CELL_COLUMNS.filter(([field]) => field !== "time").map(([field]) => quoteIdent(field));
+  const fields = CELL_COLUMNS.filter(([field]) => field !== "time" && !FROM_STEPS.has(field)).map(([field]) =>
+    quoteIdent(field),
+  );
   const where = `${quoteIdent("bench")} = ${stringLiteral(options.bench)} AND ${quoteIdent("run")} = ${stringLiteral(options.run)}`;
   const cellPages = pagedRows(
     influx,
@@ -171,9 +183,11 @@ export async function* bdfCsvChunks(influx: ExportSource, options: BdfExportOpti
     pageSize,
   );
 
+  const steps = await stepLookup(influx, options, pageSize);
   let ambient: AsOfReader | undefined;
   for await (const page of cellPages) {
     const index = CELL_COLUMNS.map(([field]) => page.columns.indexOf(field));
+    const stepIndexAt = page.columns.indexOf(CELL_FIELDS.stepIndex);
     if (withAmbient && !ambient) {
       const firstTime = Number(page.values[0]?.[0] ?? 0);
       ambient = new AsOfReader(influx, options, firstTime, pageSize);
@@ -190,7 +204,13 @@ export async function* bdfCsvChunks(influx: ExportSource, options: BdfExportOpti
         let line = "";
         for (let i = 0; i < index.length; i++) {
           const col = index[i] as number;
-          const value = CELL_COLUMNS[i]?.[0] === "time" ? t / 1000 : row[col];
+          const field = CELL_COLUMNS[i]?.[0];
+          const value =
+            field === "time"
+              ? t / 1000
+              : field !== undefined && FROM_STEPS.has(field)
+                ? steps.get(Number(row[stepIndexAt]))?.[field === STEP_FIELDS.stepId ? 0 : 1]
+                : row[col];
           line += `${i === 0 ? "" : ","}${csvValue(value)}`;
         }
         if (ambient) line += `,${csvValue(await ambient.valueAt(t))}`;
@@ -288,6 +308,35 @@ async function queryPage(
   return result?.series?.[0];
 }
 
+/**
+ * Step ID and Step Type of every completed step of the run, by step index. One entry per step
+ * (a few tens of bytes): a 1000-cycle test of 10 steps each holds 10,000.
+ */
+async function stepLookup(
+  influx: ExportSource,
+  options: BdfExportOptions,
+  pageSize: number,
+): Promise<Map<number, [id: unknown, type: unknown]>> {
+  const lookup = new Map<number, [unknown, unknown]>();
+  const from = measurementRef(options.retentionPolicy, MEASUREMENTS.step);
+  const where = `${quoteIdent("bench")} = ${stringLiteral(options.bench)} AND ${quoteIdent("run")} = ${stringLiteral(options.run)}`;
+  const select = [STEP_FIELDS.stepIndex, STEP_FIELDS.stepId, STEP_FIELDS.type].map(quoteIdent).join(", ");
+  const pages = pagedRows(
+    influx,
+    options,
+    (timeCondition) =>
+      `SELECT ${select} FROM ${from} WHERE ${timeCondition ? `${where} AND ${timeCondition}` : where}`,
+    pageSize,
+  );
+  for await (const page of pages) {
+    const [at, id, type] = [STEP_FIELDS.stepIndex, STEP_FIELDS.stepId, STEP_FIELDS.type].map((f) =>
+      page.columns.indexOf(f),
+    ) as [number, number, number];
+    for (const row of page.values) lookup.set(Number(row[at]), [row[id], row[type]]);
+  }
+  return lookup;
+}
+
 /** Latest chamber temperature at or before a time, read lazily in time order. */
 class AsOfReader {
   private readonly rows: AsyncGenerator<Page>;
@@ -335,20 +384,6 @@ class AsOfReader {
     if (!this.current || t - this.current.t > this.maxAgeMs) return null;
     return this.current.value;
   }
-}
-
-function measurementRef(retentionPolicy: string | undefined, measurement: string): string {
-  return retentionPolicy
-    ? `${quoteIdent(retentionPolicy)}.${quoteIdent(measurement)}`
-    : quoteIdent(measurement);
-}
-
-function quoteIdent(identifier: string): string {
-  return `"${identifier.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-}
-
-function stringLiteral(value: string): string {
-  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
 
 function csvValue(value: unknown): string {

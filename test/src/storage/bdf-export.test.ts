@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CellRecord } from "../../../src/run/records.js";
+import type { CellRecord, StepRecord } from "../../../src/run/records.js";
 import { bdfColumns, bdfCsvChunks, writeBdfCsv } from "../../../src/storage/bdf-export.js";
 import { createInfluxClient } from "../../../src/storage/influx-client.js";
 import { RecordEncoder } from "../../../src/storage/record-encoder.js";
@@ -50,6 +50,32 @@ function cell(i: number, overrides: Partial<CellRecord> = {}): CellRecord {
   };
 }
 
+/** Step `index` ends 10 s after it began (cell rows 10·(index−1) .. 10·index − 1). */
+function stepRecord(index: number, overrides: Partial<StepRecord> = {}): StepRecord {
+  return {
+    channel: "ch1",
+    run: "R-export",
+    cell: "C1",
+    tWallMs: T0 + index * 10_000 + 50,
+    stepIndex: index,
+    cycleIndex: 1,
+    stepId: 2 + (index % 2),
+    path: `steps[1].steps[${index % 2}]`,
+    type: index % 2 ? "cc_discharge" : "rest",
+    endReason: "step time 10 s",
+    durationS: 10,
+    chargeAh: 0,
+    dischargeAh: 0.001,
+    chargeWh: 0,
+    dischargeWh: 0.0035,
+    startVoltageV: 3.6,
+    endVoltageV: 3.5,
+    maxTemperatureC: 25,
+    dcirOhm: {},
+    ...overrides,
+  };
+}
+
 async function collect(gen: AsyncGenerator<string>): Promise<string[][]> {
   let text = "";
   for await (const chunk of gen) text += chunk;
@@ -76,6 +102,9 @@ describe("BDF CSV export from a real influxd", () => {
         }) as string,
       );
     lines.push(enc.cell(cell(5, { run: "R-other" })), new RecordEncoder("b2").cell(cell(6)));
+    // Steps 1..5 have ended (records at their ends); step 6, rows 50..52, was still running.
+    for (let step = 1; step <= 5; step++) lines.push(enc.step(stepRecord(step)));
+    lines.push(enc.step(stepRecord(6, { run: "R-other" })));
     await write(lines);
 
     const influx = createInfluxClient({ url: influxd.url, database: DB });
@@ -90,6 +119,8 @@ describe("BDF CSV export from a real influxd", () => {
       "Power / W",
       "Cycle Count / 1",
       "Step Count / 1",
+      "Step ID / 1",
+      "Step Type / 1",
       "Step Time / s",
       "Charging Capacity / Ah",
       "Discharging Capacity / Ah",
@@ -114,6 +145,8 @@ describe("BDF CSV export from a real influxd", () => {
           r.powerW,
           r.cycleIndex,
           r.stepIndex,
+          r.stepIndex <= 5 ? 2 + (r.stepIndex % 2) : "",
+          r.stepIndex <= 5 ? (r.stepIndex % 2 ? "cc_discharge" : "rest") : "",
           r.stepTimeS,
           r.chargeAh,
           r.dischargeAh,
@@ -139,7 +172,7 @@ describe("BDF CSV export from a real influxd", () => {
     expect(withChamber.slice(1).map((r) => r[r.length - 1])).toEqual(["30", ""]);
     const without = await collect(bdfCsvChunks(influx, { database: DB, bench: "b3", run: "R-amb" }));
     expect(without[0]).toEqual(bdfColumns(false));
-    expect(without[1]).toHaveLength(13);
+    expect(without[1]).toHaveLength(15);
   });
 
   it("neither loses nor repeats rows when several series share timestamps across page boundaries", async () => {
