@@ -1,7 +1,8 @@
-import { createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load-config.js";
-import { RunStore } from "../run/run-store.js";
+import { runMetadata } from "../run/run-metadata.js";
+import { RunStore, type StoredRun } from "../run/run-store.js";
 import { writeBdfCsv } from "../storage/bdf-export.js";
 import { createInfluxClient } from "../storage/influx-client.js";
 import { resolveSchema } from "../storage/influx-schema.js";
@@ -12,6 +13,8 @@ const USAGE = "usage: cellbench export RUN --format bdf-csv [--out FILE] [--conf
 /**
  * `cellbench export`: reads a run back from the bench's InfluxDB and writes Battery Data Format
  * CSV to --out (or stdout). The ambient column comes from the chamber the run's channel sits in.
+ * With --out, the run's metadata (its cell and test, from the bench's store) goes beside the CSV
+ * as FILE.metadata.json (FILE without its .csv).
  */
 export async function exportCommand(argv: string[], print: (line: string) => void): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -31,11 +34,13 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
   if (!config.influx) throw new UsageError(`${config.source} has no influx section; nothing to export from`);
 
   let chamber: string | undefined;
+  let stored: StoredRun | undefined;
   if (config.store !== ":memory:" && existsSync(config.store)) {
     const store = new RunStore(config.store);
-    const stored = store.all().find((r) => r.id === run);
+    stored = store.all().find((r) => r.id === run);
     store.close();
-    chamber = stored ? config.chambers.find((c) => c.channels.includes(stored.channel))?.id : undefined;
+    const channel = stored?.channel;
+    chamber = channel ? config.chambers.find((c) => c.channels.includes(channel))?.id : undefined;
   }
   const influx = createInfluxClient(config.influx);
   const out = values.out ? createWriteStream(values.out) : process.stdout;
@@ -56,5 +61,10 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
       out.end(resolve);
     });
     print(`exported ${rows} rows of run ${run} to ${values.out}`);
+    if (stored) {
+      const metadataPath = `${values.out.replace(/\.csv$/i, "")}.metadata.json`;
+      writeFileSync(metadataPath, `${JSON.stringify(runMetadata(stored, config.bench), null, 2)}\n`);
+      print(`wrote the run's metadata to ${metadataPath}`);
+    } else print(`run ${run} is not in ${config.store}: no metadata file written beside the CSV`);
   }
 }

@@ -222,6 +222,11 @@ export class RunManager {
     return this.info(id);
   }
 
+  /** The run as stored (its cell and profile in full), for its metadata. */
+  stored(id: string): StoredRun {
+    return structuredClone(this.managed(id).stored);
+  }
+
   list(state?: RunState): RunInfo[] {
     return [...this.runs.keys()].map((id) => this.info(id)).filter((r) => !state || r.state === state);
   }

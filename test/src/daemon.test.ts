@@ -136,7 +136,30 @@ describe("the daemon's data path into a real influxd", () => {
     const csv = readFileSync(csvPath, "utf8").trim().split("\n");
     expect(csv[0]).toContain("Test Time / s,Unix Time / s,Voltage / V,Current / A");
     expect(csv.length - 1).toBe(logged.length);
-    expect(printed).toEqual([`exported ${logged.length} rows of run R20261125-0001 to ${csvPath}`]);
+    const metadataPath = join(scratch, "export.metadata.json");
+    expect(printed).toEqual([
+      `exported ${logged.length} rows of run R20261125-0001 to ${csvPath}`,
+      `wrote the run's metadata to ${metadataPath}`,
+    ]);
+    const metadata = JSON.parse(readFileSync(metadataPath, "utf8"));
+    expect(metadata.run).toMatchObject({
+      id: "R20261125-0001",
+      bench: "e2e",
+      channel: "ch1",
+      state: "completed",
+    });
+    expect(metadata.cell).toMatchObject({
+      id: cell.id,
+      chemistry: cell.chemistry,
+      nominal_capacity_ah: cell.capacityAh,
+    });
+    // Step ID and Step Type come from the run's step records: every row's step has ended.
+    const header = (csv[0] as string).split(",");
+    const [idAt, typeAt] = [header.indexOf("Step ID / 1"), header.indexOf("Step Type / 1")];
+    expect(new Set(csv.slice(1).map((l) => l.split(",")[typeAt]))).toEqual(
+      new Set(["cc_discharge", "rest", "cc_charge"]),
+    );
+    expect(new Set(csv.slice(1).map((l) => l.split(",")[idAt]))).toEqual(new Set(["1", "2", "3"]));
     // 25 minutes at 100 ms, every sample logged (the profile sets no criteria).
     expect(logged.length).toBeGreaterThan(15_000);
     expect(stored.length).toBe(logged.length);

@@ -1,4 +1,5 @@
 import { Type } from "@sinclair/typebox";
+import { runMetadata } from "../../run/run-metadata.js";
 import type { RecordKind } from "../../storage/run-records-query.js";
 import { StorageUnavailableError } from "../http-errors.js";
 import { errorResponses, RunIdParams } from "../schemas.js";
@@ -40,8 +41,24 @@ const SUMMARY: Record<RecordKind, string> = {
   cycle: "A run's cycles: Ah, Wh, coulombic and energy efficiency, capacity retention, min/max T",
 };
 
-/** The run's step and cycle records, as written to InfluxDB (what a lab publishes). */
+/** The run's step and cycle records, as written to InfluxDB, and its metadata (what a lab publishes). */
 export function registerRecordRoutes(app: App, ctx: ServerContext): void {
+  app.get(
+    "/api/v1/runs/:id/metadata",
+    {
+      config: { role: "viewer" },
+      schema: {
+        summary:
+          "The run's metadata: its cell (identity, chemistry, capacity, limits) and test, the BDF CSV's companion",
+        tags: ["runs"],
+        security: bearer,
+        params: RunIdParams,
+        response: { 200: Type.Record(Type.String(), Type.Unknown()), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => runMetadata(ctx.runs.stored(request.params.id), ctx.bench.config.bench),
+  );
+
   for (const kind of ["step", "cycle"] as const) {
     app.get(
       `/api/v1/runs/:id/${kind}s`,

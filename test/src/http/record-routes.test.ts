@@ -121,6 +121,23 @@ describe("run records over the API", () => {
     expect(cycles[0]?.capacity_retention).toBe(1);
   });
 
+  it("gives the run's metadata: the cell and the test", async () => {
+    const { status, body } = await get("/api/v1/runs/R20261204-0001/metadata");
+    expect(status).toBe(200);
+    expect(body.run).toMatchObject({
+      id: "R20261204-0001",
+      bench: "records",
+      channel: "ch1",
+      profile: "two-cycles",
+    });
+    expect(body.cell).toMatchObject({
+      id: NMC_18650.id,
+      chemistry: NMC_18650.chemistry,
+      nominal_capacity_ah: NMC_18650.capacityAh,
+      voltage_v: NMC_18650.voltageV,
+    });
+  });
+
   it("answers 400 for a bad page size and 404 for an unknown run", async () => {
     expect((await get("/api/v1/runs/R20261204-0001/steps?limit=0")).status).toBe(400);
     expect((await get("/api/v1/runs/R20261204-0001/cycles?limit=5000")).status).toBe(400);
