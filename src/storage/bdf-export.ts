@@ -24,6 +24,14 @@
 import type { Writable } from "node:stream";
 import type { InfluxDB } from "influx";
 import { ExportQueryError } from "./errors.js";
+import {
+  type DownsampledSource,
+  type ExportPlan,
+  type ExportSegment,
+  exportSegments,
+  planExport,
+  SOURCE_COLUMN,
+} from "./export-source.js";
 import type { InfluxQueryText } from "./influx-client.js";
 import { CELL_FIELDS, CHAMBER_FIELDS, MEASUREMENTS } from "./record-encoder.js";
 
@@ -61,6 +69,13 @@ export interface BdfExportOptions {
   ambientMaxAgeS?: number;
   /** Retention policy to read (default: the database's default policy). */
   retentionPolicy?: string;
+  /**
+   * The long-term policy: rows whose raw points have expired are read from it, and the export
+   * then has a last column, Data Source, on every row (export-source.ts). Absent: raw only.
+   */
+  downsampled?: DownsampledSource;
+  /** Told what the export reads, before the header is yielded. */
+  onPlan?: (plan: ExportPlan) => void;
   /** Rows per query (default 2,000: about 350 kB of JSON, parsed in one slice of about 1 ms). */
   pageSize?: number;
   /** Rows formatted per slice of the event loop, and per yielded chunk (default 500). */
@@ -154,13 +169,54 @@ interface Page {
  * order; an empty run yields the header only.
  */
 export async function* bdfCsvChunks(influx: ExportSource, options: BdfExportOptions): AsyncGenerator<string> {
+  let segments: ExportSegment[] = [{ retentionPolicy: options.retentionPolicy }];
+  if (options.downsampled) {
+    const raw = await firstCellTime(influx, options, options.retentionPolicy);
+    const downsampled = await firstCellTime(influx, options, options.downsampled.retentionPolicy);
+    const plan = planExport(raw, downsampled, options.downsampled);
+    options.onPlan?.(plan);
+    segments = exportSegments(plan, options.retentionPolicy, options.downsampled);
+  }
+  const columns = bdfColumns(options.chamber !== undefined);
+  if (segments.some((s) => s.label !== undefined)) columns.push(SOURCE_COLUMN);
+  yield `${columns.map(csvField).join(",")}\n`;
+  for (const segment of segments)
+    yield* segmentChunks(influx, { ...options, retentionPolicy: segment.retentionPolicy }, segment);
+}
+
+/** Time (ms) of the run's first cell point in a policy, or undefined when it has none. */
+async function firstCellTime(
+  influx: ExportSource,
+  options: BdfExportOptions,
+  retentionPolicy: string | undefined,
+): Promise<number | undefined> {
+  const page = await queryPage(
+    influx,
+    options,
+    `SELECT ${quoteIdent(CELL_FIELDS.voltageV)} FROM ${measurementRef(retentionPolicy, MEASUREMENTS.cell)} WHERE ${runCondition(options)} ORDER BY time ASC LIMIT 1`,
+  );
+  const first = page?.values[0];
+  return first ? Number(first[0]) : undefined;
+}
+
+function runCondition(options: BdfExportOptions): string {
+  return `${quoteIdent("bench")} = ${stringLiteral(options.bench)} AND ${quoteIdent("run")} = ${stringLiteral(options.run)}`;
+}
+
+/** The rows of one segment (one retention policy) of an export, without the header. */
+async function* segmentChunks(
+  influx: ExportSource,
+  options: BdfExportOptions,
+  segment: ExportSegment,
+): AsyncGenerator<string> {
   const withAmbient = options.chamber !== undefined;
-  yield `${bdfColumns(withAmbient).map(csvField).join(",")}\n`;
   const pageSize = Math.max(1, options.pageSize ?? EXPORT_PAGE_ROWS);
   const sliceRows = Math.max(1, options.sliceRows ?? EXPORT_SLICE_ROWS);
   const from = measurementRef(options.retentionPolicy, MEASUREMENTS.cell);
   const fields = CELL_COLUMNS.filter(([field]) => field !== "time").map(([field]) => quoteIdent(field));
-  const where = `${quoteIdent("bench")} = ${stringLiteral(options.bench)} AND ${quoteIdent("run")} = ${stringLiteral(options.run)}`;
+  const before = segment.beforeMs === undefined ? "" : ` AND time < ${segment.beforeMs}ms`;
+  const where = `${runCondition(options)}${before}`;
+  const suffix = segment.label === undefined ? "" : `,${csvField(segment.label)}`;
   const cellPages = pagedRows(
     influx,
     options,
@@ -194,7 +250,7 @@ export async function* bdfCsvChunks(influx: ExportSource, options: BdfExportOpti
           line += `${i === 0 ? "" : ","}${csvValue(value)}`;
         }
         if (ambient) line += `,${csvValue(await ambient.valueAt(t))}`;
-        chunk += `${line}\n`;
+        chunk += `${line}${suffix}\n`;
       }
       exportSliceDone(performance.now() - began);
       yield chunk;
