@@ -4,6 +4,7 @@ import { loadConfig } from "../config/load-config.js";
 import { runMetadata } from "../run/run-metadata.js";
 import { RunStore, type StoredRun } from "../run/run-store.js";
 import { writeBdfCsv } from "../storage/bdf-export.js";
+import { describePlan, downsampledSource, type ExportPlan } from "../storage/export-source.js";
 import { createInfluxClient } from "../storage/influx-client.js";
 import { resolveSchema } from "../storage/influx-schema.js";
 import { UsageError } from "./cli-error.js";
@@ -44,23 +45,34 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
   }
   const influx = createInfluxClient(config.influx);
   const out = values.out ? createWriteStream(values.out) : process.stdout;
+  const schema = resolveSchema(config.influx.database, config.influx.schema);
+  const read: { plan: ExportPlan } = { plan: { source: "raw" } };
   const { rows } = await writeBdfCsv(
     influx,
     {
       database: config.influx.database,
       bench: config.bench,
       run,
-      retentionPolicy: resolveSchema(config.influx.database).raw.name,
+      retentionPolicy: schema.raw.name,
+      downsampled: downsampledSource(schema),
+      onPlan: (plan) => {
+        read.plan = plan;
+      },
       ...(chamber ? { chamber } : {}),
     },
     out,
   );
+  // Whoever reads the CSV must not take downsampled rows for raw: said on stderr when it goes to stdout.
+  if (!values.out && read.plan.source !== "raw")
+    console.error(`cellbench: run ${run}: ${describePlan(read.plan)}; see the Data Source column`);
   if (values.out) {
     await new Promise<void>((resolve, reject) => {
       out.once("error", reject);
       out.end(resolve);
     });
-    print(`exported ${rows} rows of run ${run} to ${values.out}`);
+    print(
+      `exported ${rows} rows of run ${run} to ${values.out}${read.plan.source === "raw" ? "" : ` (${describePlan(read.plan)})`}`,
+    );
     if (stored) {
       const metadataPath = `${values.out.replace(/\.csv$/i, "")}.metadata.json`;
       writeFileSync(metadataPath, `${JSON.stringify(runMetadata(stored, config.bench), null, 2)}\n`);

@@ -1,4 +1,5 @@
 import { createWriteStream, type WriteStream } from "node:fs";
+import { csvNumber } from "../format-number.js";
 import type { CellRecord } from "../run/records.js";
 
 const COLUMNS: [string, (r: CellRecord) => number][] = [
@@ -16,7 +17,11 @@ const COLUMNS: [string, (r: CellRecord) => number][] = [
   ["discharge_wh", (r) => r.dischargeWh],
 ];
 
-/** Writes simulated samples as CSV, one row per sample, honouring the stream's back-pressure by buffering rows. */
+/**
+ * Writes simulated samples as CSV, one row per sample, honouring the stream's back-pressure by
+ * buffering rows. Every number reads back equal (`csvNumber`: shortest exact decimal; NaN and
+ * ±Infinity as an empty cell).
+ */
 export class TraceCsvWriter {
   private readonly out: WriteStream;
   private buffer: string[] = [];
@@ -27,7 +32,7 @@ export class TraceCsvWriter {
   }
 
   write(record: CellRecord): void {
-    this.buffer.push(`${COLUMNS.map(([, get]) => formatNumber(get(record))).join(",")}\n`);
+    this.buffer.push(`${COLUMNS.map(([, get]) => csvNumber(get(record))).join(",")}\n`);
     if (this.buffer.length >= 4096) this.flush();
   }
 
@@ -44,8 +49,4 @@ export class TraceCsvWriter {
     this.out.write(this.buffer.join(""));
     this.buffer = [];
   }
-}
-
-function formatNumber(x: number): string {
-  return Number.isInteger(x) ? String(x) : x.toPrecision(8).replace(/\.?0+$/, "");
 }

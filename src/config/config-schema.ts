@@ -65,6 +65,13 @@ export const ConfigSchema = Type.Object(
           username: Type.Optional(Type.String()),
           password: Type.Optional(Type.String()),
           token: Type.Optional(Type.String()),
+          /** How long InfluxDB keeps raw points: "inf" (the default) or a duration such as "400d". */
+          retention: Type.Optional(
+            Type.Object(
+              { raw: Type.Optional(Type.String({ minLength: 1 })) },
+              { additionalProperties: false },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),

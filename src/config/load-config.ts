@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import type { DeviceConfig } from "../../drivers/capabilities.js";
 import { CellbenchError } from "../../protocols/cellbench-error.js";
 import { parseDuration } from "../profile/step-string.js";
+import { parseRetention, type SchemaOptions } from "../storage/influx-schema.js";
 import { ID_PATTERN, ID_RULE } from "../storage/tag-values.js";
 import { ConfigSchema, type RawConfig } from "./config-schema.js";
 
@@ -23,7 +24,15 @@ export interface BenchConfig {
   source: string;
   bench: string;
   http: { host: string; port: number };
-  influx?: { url: string; database: string; username?: string; password?: string; token?: string };
+  influx?: {
+    url: string;
+    database: string;
+    username?: string;
+    password?: string;
+    token?: string;
+    /** Retention policies from influx.retention (absent: the defaults, raw kept forever). */
+    schema?: SchemaOptions;
+  };
   store: string;
   devices: DeviceConfig[];
   chambers: { id: string; device: string; channels: string[]; sensors?: SensorRef[] }[];
@@ -173,9 +182,18 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
     tokens = parsed.tokens;
     tokenSource = { from: "CELLBENCH_TOKENS", fileTokensReplaced: fileTokens.length };
   }
+  let schema: SchemaOptions | undefined;
+  if (config.influx?.retention?.raw !== undefined) {
+    try {
+      schema = { raw: { duration: parseRetention(config.influx.retention.raw, "influx.retention.raw") } };
+    } catch (err) {
+      issues.push((err as Error).message);
+    }
+  }
   if (issues.length > 0) throw new ConfigError(source, issues);
 
-  return build(influxWithEnv(config.influx, env));
+  const influx = influxWithEnv(config.influx, env);
+  return build(influx && schema ? { ...influx, schema } : influx);
 
   function build(influxConfig: BenchConfig["influx"]): BenchConfig {
     const result: BenchConfig = {
@@ -206,7 +224,11 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
  */
 function influxWithEnv(file: RawConfig["influx"], env: NodeJS.ProcessEnv): BenchConfig["influx"] {
   if (!file && !env.INFLUX_URL && !env.INFLUX_DB) return undefined;
-  const influx = { ...(file ?? { url: "http://127.0.0.1:8086", database: "cellbench" }) };
+  const { retention: _retention, ...settings } = file ?? {
+    url: "http://127.0.0.1:8086",
+    database: "cellbench",
+  };
+  const influx: NonNullable<BenchConfig["influx"]> = settings;
   if (env.INFLUX_URL) influx.url = env.INFLUX_URL;
   if (env.INFLUX_DB) influx.database = env.INFLUX_DB;
   if (env.INFLUX_TOKEN) influx.token = env.INFLUX_TOKEN;

@@ -8,6 +8,7 @@
  */
 import type { BenchConfig } from "../config/load-config.js";
 import { defaultWatchdogMs } from "../safety/watchdog.js";
+import { DEFAULT_RAW_RETENTION } from "../storage/influx-schema.js";
 import { type ConfigViewT, REDACTED } from "./schemas.js";
 
 /** Builds the redacted view of a configuration. */
@@ -15,7 +16,11 @@ export function configView(config: BenchConfig): ConfigViewT {
   let influx: ConfigViewT["influx"] = null;
   if (config.influx) {
     const { url, database, username, password, token } = config.influx;
-    influx = { url: redactUrl(url), database };
+    influx = {
+      url: redactUrl(url),
+      database,
+      retention: { raw: config.influx.schema?.raw?.duration ?? DEFAULT_RAW_RETENTION },
+    };
     if (username !== undefined) influx.username = username;
     if (password !== undefined) influx.password = REDACTED;
     if (token !== undefined) influx.token = REDACTED;

@@ -428,6 +428,9 @@ export const ConfigView = Type.Object(
         username: Type.Optional(Type.String()),
         password: Type.Optional(Redacted),
         token: Type.Optional(Redacted),
+        retention: Type.Object({
+          raw: Type.String({ description: 'How long raw points are kept: "INF" (forever) or e.g. "400d"' }),
+        }),
       }),
     ),
     store: Type.String({ description: "The database of runs and profiles" }),

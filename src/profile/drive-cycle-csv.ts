@@ -11,6 +11,7 @@
  * Headerless files (PyBaMM's US06.csv) are current in A. Times start at 0 and increase.
  */
 import { CellbenchError } from "../../protocols/cellbench-error.js";
+import { formatNumber } from "../format-number.js";
 import type { DriveCyclePoint } from "./ast.js";
 
 export interface DriveCycleTrace {
@@ -73,7 +74,7 @@ export function parseDriveCycleCsv(text: string): DriveCycleTrace {
     }
     if (previous !== undefined && !(tS > previous.tS)) {
       throw new DriveCycleCsvError(
-        `line ${lineNo}: time ${cells[0]} is not after ${formatNumber(previous.tS / timeScale)}; times must increase`,
+        `line ${lineNo}: time ${cells[0]} is not after ${formatNumber(previous.tS / timeScale, { maxDecimals: 6 })}; times must increase`,
       );
     }
     points.push({ tS, value });
@@ -121,10 +122,6 @@ function valueColumnUnit(cell: string, lineNo: number): { unit: "A" | "W"; scale
   throw new DriveCycleCsvError(
     `line ${lineNo}: the value column "${cell}" names neither a current (A, mA) nor a power (W, mW); write e.g. "current_A" or "power_W"`,
   );
-}
-
-function formatNumber(x: number): string {
-  return String(Math.round(x * 1e6) / 1e6);
 }
 
 /**

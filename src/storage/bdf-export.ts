@@ -28,6 +28,14 @@
 import type { Writable } from "node:stream";
 import type { InfluxDB } from "influx";
 import { ExportQueryError } from "./errors.js";
+import {
+  type DownsampledSource,
+  type ExportPlan,
+  type ExportSegment,
+  exportSegments,
+  planExport,
+  SOURCE_COLUMN,
+} from "./export-source.js";
 import type { InfluxQueryText } from "./influx-client.js";
 import { measurementRef, quoteIdent, stringLiteral } from "./influxql.js";
 import { CELL_FIELDS, CHAMBER_FIELDS, MEASUREMENTS, STEP_FIELDS } from "./record-encoder.js";
@@ -71,6 +79,13 @@ export interface BdfExportOptions {
   ambientMaxAgeS?: number;
   /** Retention policy to read (default: the database's default policy). */
   retentionPolicy?: string;
+  /**
+   * The long-term policy: rows whose raw points have expired are read from it, and the export
+   * then has a last column, Data Source, on every row (export-source.ts). Absent: raw only.
+   */
+  downsampled?: DownsampledSource;
+  /** Told what the export reads, before the header is yielded. */
+  onPlan?: (plan: ExportPlan) => void;
   /** Rows per query (default 2,000: about 350 kB of JSON, parsed in one slice of about 1 ms). */
   pageSize?: number;
   /** Rows formatted per slice of the event loop, and per yielded chunk (default 500). */
@@ -164,15 +179,59 @@ interface Page {
  * order; an empty run yields the header only.
  */
 export async function* bdfCsvChunks(influx: ExportSource, options: BdfExportOptions): AsyncGenerator<string> {
+  let segments: ExportSegment[] = [{ retentionPolicy: options.retentionPolicy }];
+  if (options.downsampled) {
+    const raw = await firstCellTime(influx, options, options.retentionPolicy);
+    const downsampled = await firstCellTime(influx, options, options.downsampled.retentionPolicy);
+    const plan = planExport(raw, downsampled, options.downsampled);
+    options.onPlan?.(plan);
+    segments = exportSegments(plan, options.retentionPolicy, options.downsampled);
+  }
+  const columns = bdfColumns(options.chamber !== undefined);
+  if (segments.some((s) => s.label !== undefined)) columns.push(SOURCE_COLUMN);
+  yield `${columns.map(csvField).join(",")}\n`;
+  // Step records are kept where the run's raw points are written (they are not downsampled).
+  const steps = await stepLookup(influx, options, Math.max(1, options.pageSize ?? EXPORT_PAGE_ROWS));
+  for (const segment of segments)
+    yield* segmentChunks(influx, { ...options, retentionPolicy: segment.retentionPolicy }, segment, steps);
+}
+
+/** Time (ms) of the run's first cell point in a policy, or undefined when it has none. */
+async function firstCellTime(
+  influx: ExportSource,
+  options: BdfExportOptions,
+  retentionPolicy: string | undefined,
+): Promise<number | undefined> {
+  const page = await queryPage(
+    influx,
+    options,
+    `SELECT ${quoteIdent(CELL_FIELDS.voltageV)} FROM ${measurementRef(retentionPolicy, MEASUREMENTS.cell)} WHERE ${runCondition(options)} ORDER BY time ASC LIMIT 1`,
+  );
+  const first = page?.values[0];
+  return first ? Number(first[0]) : undefined;
+}
+
+function runCondition(options: BdfExportOptions): string {
+  return `${quoteIdent("bench")} = ${stringLiteral(options.bench)} AND ${quoteIdent("run")} = ${stringLiteral(options.run)}`;
+}
+
+/** The rows of one segment (one retention policy) of an export, without the header. */
+async function* segmentChunks(
+  influx: ExportSource,
+  options: BdfExportOptions,
+  segment: ExportSegment,
+  steps: StepLookup,
+): AsyncGenerator<string> {
   const withAmbient = options.chamber !== undefined;
-  yield `${bdfColumns(withAmbient).map(csvField).join(",")}\n`;
   const pageSize = Math.max(1, options.pageSize ?? EXPORT_PAGE_ROWS);
   const sliceRows = Math.max(1, options.sliceRows ?? EXPORT_SLICE_ROWS);
   const from = measurementRef(options.retentionPolicy, MEASUREMENTS.cell);
   const fields = CELL_COLUMNS.filter(([field]) => field !== "time" && !FROM_STEPS.has(field)).map(([field]) =>
     quoteIdent(field),
   );
-  const where = `${quoteIdent("bench")} = ${stringLiteral(options.bench)} AND ${quoteIdent("run")} = ${stringLiteral(options.run)}`;
+  const before = segment.beforeMs === undefined ? "" : ` AND time < ${segment.beforeMs}ms`;
+  const where = `${runCondition(options)}${before}`;
+  const suffix = segment.label === undefined ? "" : `,${csvField(segment.label)}`;
   const cellPages = pagedRows(
     influx,
     options,
@@ -183,7 +242,6 @@ export async function* bdfCsvChunks(influx: ExportSource, options: BdfExportOpti
     pageSize,
   );
 
-  const steps = await stepLookup(influx, options, pageSize);
   let ambient: AsOfReader | undefined;
   for await (const page of cellPages) {
     const index = CELL_COLUMNS.map(([field]) => page.columns.indexOf(field));
@@ -214,7 +272,7 @@ export async function* bdfCsvChunks(influx: ExportSource, options: BdfExportOpti
           line += `${i === 0 ? "" : ","}${csvValue(value)}`;
         }
         if (ambient) line += `,${csvValue(await ambient.valueAt(t))}`;
-        chunk += `${line}\n`;
+        chunk += `${line}${suffix}\n`;
       }
       exportSliceDone(performance.now() - began);
       yield chunk;
@@ -308,6 +366,8 @@ async function queryPage(
   return result?.series?.[0];
 }
 
+type StepLookup = Map<number, [id: unknown, type: unknown]>;
+
 /**
  * Step ID and Step Type of every completed step of the run, by step index. One entry per step
  * (a few tens of bytes): a 1000-cycle test of 10 steps each holds 10,000.
@@ -316,7 +376,7 @@ async function stepLookup(
   influx: ExportSource,
   options: BdfExportOptions,
   pageSize: number,
-): Promise<Map<number, [id: unknown, type: unknown]>> {
+): Promise<StepLookup> {
   const lookup = new Map<number, [unknown, unknown]>();
   const from = measurementRef(options.retentionPolicy, MEASUREMENTS.step);
   const where = `${quoteIdent("bench")} = ${stringLiteral(options.bench)} AND ${quoteIdent("run")} = ${stringLiteral(options.run)}`;

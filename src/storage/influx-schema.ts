@@ -1,9 +1,10 @@
 /**
- * Schema management through node-influx (DESIGN §3): the database, a raw retention policy (default,
- * e.g. 90 d) and a long-term policy fed by continuous queries are created when missing. Idempotent:
- * running it again (every start-up, every "database not found") changes nothing unless the
- * configuration changed (a different raw duration is ALTERed). Benches sharing a database create the
- * same objects under the same names, so they must share the downsampling settings.
+ * Schema management through node-influx (DESIGN §3): the database, a raw retention policy (kept
+ * forever unless configured otherwise) and a long-term policy fed by continuous queries are created
+ * when missing. Idempotent: running it again (every start-up, every "database not found") changes
+ * nothing unless the configuration changed (a different raw duration is ALTERed, and reported with
+ * its old and new duration). Benches sharing a database create the same objects under the same
+ * names, so they must share the retention and downsampling settings.
  *
  * Continuous queries only see data that has arrived when they run, and the outbox may deliver hours
  * late after an outage. `backfillDownsample` re-runs the same SELECT ... INTO over a time range; the
@@ -21,7 +22,7 @@ import {
 } from "./record-encoder.js";
 
 export interface SchemaOptions {
-  /** Raw policy, written to, default of the database (default `raw`, 90d). */
+  /** Raw policy, written to, default of the database (default `raw`, INF: kept forever). */
   raw?: { name?: string; duration?: string };
   /** Long-term policy the continuous queries write to (default `long_term`, INF). */
   longTerm?: { name?: string; duration?: string };
@@ -44,6 +45,8 @@ export interface SchemaReport {
   createdDatabase: boolean;
   createdPolicies: string[];
   alteredPolicies: string[];
+  /** The durations altered policies had and have now, as InfluxDB prints them ("2160h0m0s", "INF"). */
+  durationChanges: { policy: string; from: string; to: string }[];
   createdQueries: string[];
   /** cellbench continuous queries found that the current settings do not define (left alone). */
   staleQueries: string[];
@@ -60,13 +63,32 @@ export interface DownsampleQuery {
 }
 
 const DURATION = /^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$/;
+/** Raw data is kept forever unless the configuration says otherwise (a test of 1,000 cycles runs 105 days). */
+export const DEFAULT_RAW_RETENTION = "INF";
+/** InfluxDB refuses retention policies shorter than an hour. */
+const MIN_RETENTION_MS = 3_600_000;
+
+/**
+ * Checks a configured retention duration: "inf" (any case: kept forever) or an InfluxQL duration
+ * of at least 1h such as "400d", "52w", "2160h". Returns it as InfluxQL ("INF", "400d"); throws
+ * InfluxSchemaError saying what to write.
+ */
+export function parseRetention(text: string, where: string): string {
+  if (/^inf$/i.test(text.trim())) return DEFAULT_RAW_RETENTION;
+  const hint = `write "inf" to keep the data forever, or a duration of at least 1h such as "400d", "52w" or "2160h" (units w, d, h, m, s)`;
+  if (!/^(\d+(w|d|h|m|s))+$/.test(text))
+    throw new InfluxSchemaError(`${where}: ${JSON.stringify(text)} is not a retention duration; ${hint}`);
+  if (durationMs(text) < MIN_RETENTION_MS)
+    throw new InfluxSchemaError(`${where}: ${JSON.stringify(text)} is shorter than InfluxDB allows; ${hint}`);
+  return text;
+}
 const CQ_PREFIX = "cellbench_v1_";
 
 /** Fills in defaults and checks durations. */
 export function resolveSchema(database: string, options: SchemaOptions = {}): ResolvedSchema {
   const schema: ResolvedSchema = {
     database,
-    raw: { name: options.raw?.name ?? "raw", duration: options.raw?.duration ?? "90d" },
+    raw: { name: options.raw?.name ?? "raw", duration: options.raw?.duration ?? DEFAULT_RAW_RETENTION },
     longTerm: { name: options.longTerm?.name ?? "long_term", duration: options.longTerm?.duration ?? "INF" },
     every: options.every ?? "1m",
     eventEvery: options.eventEvery ?? "1s",
@@ -142,6 +164,7 @@ export async function ensureSchema(influx: InfluxDB, schema: ResolvedSchema): Pr
     createdDatabase: false,
     createdPolicies: [],
     alteredPolicies: [],
+    durationChanges: [],
     createdQueries: [],
     staleQueries: [],
   };
@@ -166,13 +189,14 @@ export async function ensureSchema(influx: InfluxDB, schema: ResolvedSchema): Pr
       });
       report.createdPolicies.push(schema.raw.name);
     } else if (durationMs(raw.duration) !== durationMs(schema.raw.duration) || !raw.default) {
-      await influx.alterRetentionPolicy(schema.raw.name, {
-        database: db,
-        duration: schema.raw.duration,
-        replication: raw.replicaN || 1,
-        isDefault: true,
-      });
+      await alterPolicy(influx, db, raw, schema.raw.duration, true);
       report.alteredPolicies.push(schema.raw.name);
+      if (durationMs(raw.duration) !== durationMs(schema.raw.duration))
+        report.durationChanges.push({
+          policy: schema.raw.name,
+          from: printedDuration(raw.duration),
+          to: schema.raw.duration,
+        });
     }
     const longTerm = find(schema.longTerm.name);
     if (!longTerm) {
@@ -184,13 +208,13 @@ export async function ensureSchema(influx: InfluxDB, schema: ResolvedSchema): Pr
       });
       report.createdPolicies.push(schema.longTerm.name);
     } else if (durationMs(longTerm.duration) !== durationMs(schema.longTerm.duration)) {
-      await influx.alterRetentionPolicy(schema.longTerm.name, {
-        database: db,
-        duration: schema.longTerm.duration,
-        replication: longTerm.replicaN || 1,
-        isDefault: false,
-      });
+      await alterPolicy(influx, db, longTerm, schema.longTerm.duration, false);
       report.alteredPolicies.push(schema.longTerm.name);
+      report.durationChanges.push({
+        policy: schema.longTerm.name,
+        from: printedDuration(longTerm.duration),
+        to: schema.longTerm.duration,
+      });
     }
   });
   await step("check continuous queries", async () => {
@@ -227,6 +251,42 @@ export async function backfillDownsample(
       }),
     );
   }
+}
+
+interface ExistingPolicy {
+  name: string;
+  duration: string;
+  shardGroupDuration: string;
+  replicaN: number;
+}
+
+/**
+ * ALTERs a policy's duration (and default flag). InfluxDB refuses a duration shorter than the
+ * policy's shard group duration (7 days for an INF policy), so that shrinks too when it must, to
+ * what InfluxDB picks for a new policy of the duration.
+ */
+async function alterPolicy(
+  influx: InfluxDB,
+  database: string,
+  policy: ExistingPolicy,
+  duration: string,
+  isDefault: boolean,
+): Promise<void> {
+  const ms = durationMs(duration);
+  const shardMs = durationMs(policy.shardGroupDuration);
+  const shard =
+    ms > 0 && shardMs > ms
+      ? ` SHARD DURATION ${ms < 2 * 86_400_000 ? "1h" : ms <= 180 * 86_400_000 ? "1d" : "7d"}`
+      : "";
+  await influx.query(
+    `ALTER RETENTION POLICY ${quote(policy.name)} ON ${quote(database)} DURATION ${duration} REPLICATION ${policy.replicaN || 1}${shard}${isDefault ? " DEFAULT" : ""}`,
+    { database, method: "POST" },
+  );
+}
+
+/** InfluxDB prints an infinite duration as "0s". */
+function printedDuration(duration: string): string {
+  return durationMs(duration) === 0 ? "INF" : duration;
 }
 
 async function continuousQueryNames(influx: InfluxDB, database: string): Promise<string[]> {

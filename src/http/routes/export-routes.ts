@@ -1,6 +1,8 @@
 import { Readable } from "node:stream";
 import { Type } from "@sinclair/typebox";
 import type { FastifyReply } from "fastify";
+import { describePlan, downsampledSource, type ExportPlan } from "../../storage/export-source.js";
+import { resolveSchema } from "../../storage/influx-schema.js";
 import { ConcurrencyLimit } from "../concurrency-limit.js";
 import { StorageUnavailableError } from "../http-errors.js";
 import { ExportQuery, errorResponses, RunIdParams } from "../schemas.js";
@@ -38,7 +40,10 @@ export function registerExportRoutes(app: App, ctx: ServerContext): void {
       schema: {
         summary: "Export a run's logged samples as Battery Data Format CSV",
         description:
-          "Streams the run's rows in time order. A token may have a few exports in progress at once (429 beyond), " +
+          "Streams the run's rows in time order. Rows whose raw samples have expired come from the downsampled " +
+          "long-term data: the CSV then has a last column, Data Source (`raw` or `downsampled 1m`), and the " +
+          "X-Cellbench-Data-Source header says raw, downsampled or mixed. " +
+          "A token may have a few exports in progress at once (429 beyond), " +
           "and the daemon serves a few in total (503 beyond); both answers carry Retry-After.",
         tags: ["runs"],
         security: bearer,
@@ -67,9 +72,17 @@ export function registerExportRoutes(app: App, ctx: ServerContext): void {
       if (request.raw.socket?.destroyed) done();
       try {
         const chamber = ctx.bench.channels.get(info.channel)?.chamberId;
+        const influx = ctx.config.influx;
+        const read: { plan: ExportPlan } = { plan: { source: "raw" } };
         const chunks = storage.exportRunCsv({
           run: info.id,
           ...(chamber ? { chamber } : {}),
+          ...(influx
+            ? { downsampled: downsampledSource(resolveSchema(influx.database, influx.schema)) }
+            : {}),
+          onPlan: (plan) => {
+            read.plan = plan;
+          },
           signal: abort.signal,
         });
         // Read the header and the first slice before answering, so a failing query is still a problem response.
@@ -85,7 +98,12 @@ export function registerExportRoutes(app: App, ctx: ServerContext): void {
         }
         return (reply as FastifyReply)
           .type("text/csv; charset=utf-8")
-          .header("content-disposition", `attachment; filename="${info.id}.csv"`)
+          .header(
+            "content-disposition",
+            `attachment; filename="${info.id}${read.plan.source === "raw" ? "" : `.${read.plan.source}`}.csv"`,
+          )
+          .header("x-cellbench-data-source", read.plan.source)
+          .header("x-cellbench-data-note", describePlan(read.plan))
           .send(Readable.from(all(), { objectMode: false, highWaterMark: READ_AHEAD_BYTES }));
       } catch (err) {
         release();

@@ -56,6 +56,7 @@ describe("GET /api/v1/config", () => {
         username: "influx-user",
         password: "***",
         token: "***",
+        retention: { raw: "INF" },
       },
       store: ":memory:",
       devices: [
@@ -147,6 +148,14 @@ describe("configView", () => {
     samplingPeriodMs: 100,
     tokens: [{ role: "admin", token: "config-admin-token-0000" }],
   };
+
+  it("shows the raw retention the storage layer applies: configured, or INF by default", () => {
+    const influx = { url: "http://127.0.0.1:8086", database: "lab" };
+    expect(configView({ ...base, influx }).influx?.retention).toEqual({ raw: "INF" });
+    expect(
+      configView({ ...base, influx: { ...influx, schema: { raw: { duration: "400d" } } } }).influx?.retention,
+    ).toEqual({ raw: "400d" });
+  });
 
   it("redacts driver options under secret keys and credentials in transport URLs", () => {
     const text = JSON.stringify(configView(base));

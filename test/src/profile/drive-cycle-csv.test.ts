@@ -53,6 +53,8 @@ describe("parseDriveCycleCsv", () => {
     ],
     ["5,1\n6,2\n", "line 1: the first time is 5; a drive cycle starts at time 0"],
     ["0,1\n2,2\n2,3\n", "line 3: time 2 is not after 2; times must increase"],
+    // 1001 ms is 1.001 s, and 1.001 / 0.001 is 1001.0000000000001: the message rounds it back.
+    ["time_ms,current_A\n0,1\n1001,2\n1001,3\n", "line 4: time 1001 is not after 1001; times must increase"],
     ["time_s,current_A\n0,1\n", "has 1 data rows; a drive cycle needs at least 2 (time, value) rows"],
   ];
   it.each(bad)("rejects %j", (text, message) => {

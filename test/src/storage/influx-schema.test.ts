@@ -9,6 +9,7 @@ import {
   downsampleQueries,
   durationMs,
   ensureSchema,
+  parseRetention,
   resolveSchema,
 } from "../../../src/storage/influx-schema.js";
 import { RecordEncoder } from "../../../src/storage/record-encoder.js";
@@ -66,16 +67,19 @@ describe("ensureSchema against a real influxd", () => {
       createdDatabase: true,
       createdPolicies: ["raw", "long_term"],
       alteredPolicies: [],
+      durationChanges: [],
       createdQueries: downsampleQueries(schema).map((q) => q.name),
       staleQueries: [],
     });
     const rps = await policies("schema1");
-    expect(rps.find((p) => p.name === "raw")).toMatchObject({ duration: "2160h0m0s", default: true });
+    // Raw points are kept forever unless the configuration says otherwise (InfluxDB prints INF as 0s).
+    expect(rps.find((p) => p.name === "raw")).toMatchObject({ duration: "0s", default: true });
     expect(rps.find((p) => p.name === "long_term")).toMatchObject({ duration: "0s", default: false });
     const nothing = {
       createdDatabase: false,
       createdPolicies: [],
       alteredPolicies: [],
+      durationChanges: [],
       createdQueries: [],
       staleQueries: [],
     };
@@ -94,11 +98,51 @@ describe("ensureSchema against a real influxd", () => {
       resolveSchema("schema2", { raw: { duration: "30d" }, every: "5m" }),
     );
     expect(report.alteredPolicies).toEqual(["raw"]);
+    expect(report.durationChanges).toEqual([{ policy: "raw", from: "INF", to: "30d" }]);
     expect(report.createdQueries).toHaveLength(3);
     expect(report.staleQueries.sort()).toEqual(
       ["cellbench_v1_cell_1m", "cellbench_v1_chamber_1m", "cellbench_v1_cycle_1m"].sort(),
     );
     expect((await policies("schema2")).find((p) => p.name === "raw")).toMatchObject({ duration: "720h0m0s" });
+  });
+
+  it("lifts the finite raw policy of an existing database to the configured retention, saying from what", async () => {
+    const db = "schema_old";
+    // What earlier versions created: raw kept 90 days.
+    await influxd.query(`CREATE DATABASE ${db}`);
+    await influxd.query(`CREATE RETENTION POLICY raw ON ${db} DURATION 90d REPLICATION 1 DEFAULT`);
+    const influx = createInfluxClient({ url: influxd.url, database: db });
+    const lifted = await ensureSchema(influx, resolveSchema(db));
+    expect(lifted.alteredPolicies).toEqual(["raw"]);
+    expect(lifted.durationChanges).toEqual([{ policy: "raw", from: "2160h0m0s", to: "INF" }]);
+    expect((await policies(db)).find((p) => p.name === "raw")).toMatchObject({
+      duration: "0s",
+      default: true,
+    });
+
+    const configured = resolveSchema(db, {
+      raw: { duration: parseRetention("400d", "influx.retention.raw") },
+    });
+    expect((await ensureSchema(influx, configured)).durationChanges).toEqual([
+      { policy: "raw", from: "INF", to: "400d" },
+    ]);
+    expect((await policies(db)).find((p) => p.name === "raw")).toMatchObject({ duration: "9600h0m0s" });
+    expect((await ensureSchema(influx, configured)).alteredPolicies).toEqual([]);
+  });
+
+  it("shrinks the shard group duration with the policy when InfluxDB needs it (INF's is 7 days)", async () => {
+    const db = "schema_short";
+    const influx = createInfluxClient({ url: influxd.url, database: db });
+    await ensureSchema(influx, resolveSchema(db));
+    expect((await policies(db)).find((p) => p.name === "raw")).toMatchObject({
+      shardGroupDuration: "168h0m0s",
+    });
+    const report = await ensureSchema(influx, resolveSchema(db, { raw: { duration: "2d" } }));
+    expect(report.durationChanges).toEqual([{ policy: "raw", from: "INF", to: "2d" }]);
+    expect((await policies(db)).find((p) => p.name === "raw")).toMatchObject({
+      duration: "48h0m0s",
+      shardGroupDuration: "24h0m0s",
+    });
   });
 
   it("downsamples raw points into the long-term policy with the same tags (continuous query bodies run as a backfill)", async () => {
