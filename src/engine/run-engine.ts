@@ -19,11 +19,16 @@ import {
   describeCondition,
   type ResolvedCondition,
   resolveCondition,
+  restingSoc,
+  socEstimate,
+  socUnknown,
+  stepUsingSoc,
   VoltageSlope,
 } from "./conditions.js";
 import { type CursorPosition, ProgramCursor, type ProgramItem } from "./program-cursor.js";
 import { InvalidTransitionError } from "./run-errors.js";
 import {
+  changesDuringStep,
   type DriveWindow,
   deratedWindow,
   driveCycleDurationS,
@@ -41,6 +46,11 @@ export interface RunDefinition {
    * that measures none (a run event records it); absent: the run needs one.
    */
   temperatureOverride?: string;
+  /**
+   * The cell's state of charge when the run starts (0..1), when the caller knows it (a dry run's
+   * simulated cell); otherwise the engine reads it off the cell's rest voltage at start.
+   */
+  startSoc?: number;
 }
 
 /** Whether current may flow in a direction now (the safety supervisor's temperature windows). */
@@ -107,6 +117,8 @@ export interface RunCheckpoint {
   chamberWithinSinceS: number | null;
   /** The chamber set point the run last commanded (restored before it resumes after a restart). */
   lastChamber?: ChamberMemory | null;
+  /** The cell's SOC when the run started (null: unknown), for `until 80% SOC` after a restart. */
+  startSoc?: number | null;
 }
 
 /** A chamber step or sweep iteration, as much of it as a resume needs to restore the chamber. */
@@ -192,6 +204,8 @@ export class RunEngine {
   private finishing = false;
   /** The step's output is held off until the cell is in the temperature window of its direction. */
   private waiting: { reason: string; sinceS: number } | undefined;
+  /** The cell's SOC when the run started, for SOC conditions; undefined when unknown. */
+  private startSoc: number | undefined;
 
   constructor(
     private readonly run: RunDefinition,
@@ -267,6 +281,7 @@ export class RunEngine {
       },
       chamberWithinSinceS: this.chamberWithinSinceS,
       lastChamber: this.lastChamber,
+      startSoc: this.startSoc ?? null,
     };
   }
 
@@ -283,6 +298,7 @@ export class RunEngine {
     this.resumeStepStart = { ...cp.stepStart };
     this.chamberWithinSinceS = cp.chamberWithinSinceS;
     this.lastChamber = cp.lastChamber ?? null;
+    this.startSoc = cp.startSoc ?? undefined;
     this.state = "interrupted";
   }
 
@@ -293,6 +309,9 @@ export class RunEngine {
       this.integratedToMono = this.clock.now();
       this.setState("running", "");
       if (this.cursor.done) return this.finish("completed", "profile has no steps");
+      this.startSoc = this.run.startSoc ?? restingSoc(this.run.cell, this.gate?.latest());
+      const socStep = this.startSoc === undefined ? stepUsingSoc(this.run.profile.steps) : undefined;
+      if (socStep) return this.finish("aborted", socUnknown(socStep));
       await this.enter(this.cursor.current() as ProgramItem, "");
     });
   }
@@ -480,6 +499,7 @@ export class RunEngine {
       stepAh: stepMagnitude(minus(this.total, active.stepStart), "Ah"),
       stepWh: stepMagnitude(minus(this.total, active.stepStart), "Wh"),
       dvdtMvPerS: slope,
+      soc: socEstimate(this.startSoc, this.total, this.run.cell.capacityAh),
     };
     const outcome =
       active.item.kind === "chamber" ? this.chamberOutcome(active) : this.stepOutcome(active, inputs);
@@ -636,9 +656,7 @@ export class RunEngine {
       dynamic:
         (this.run.cell.derating !== undefined &&
           (action?.kind === "constant" || action?.kind === "cccv" || action?.kind === "hold")) ||
-        (action?.kind === "constant"
-          ? action.value.kind === "resistance"
-          : action?.kind === "drive-cycle" && action.unit === "W"),
+        (action !== undefined && changesDuringStep(action)),
       piecewiseConstant: action?.kind === "drive-cycle",
       log: effectiveLogCriteria(this.run.profile.log, node),
     };
@@ -719,7 +737,8 @@ export class RunEngine {
     if (!latest) return undefined;
     const v = Number.isFinite(voltageV) ? voltageV : latest.voltageV;
     let direction: Direction | undefined;
-    if (action.kind === "constant" || action.kind === "cccv") direction = action.direction;
+    if (action.kind === "constant" || action.kind === "cccv" || action.kind === "ramp")
+      direction = action.direction;
     else if (action.kind === "hold" && Number.isFinite(v))
       direction = action.volts >= v ? "charge" : "discharge";
     if (!direction) return undefined;

@@ -11,8 +11,18 @@
  */
 import type { CellSpec, ChamberRanges, CyclerMode, CyclerRanges } from "../../drivers/capabilities.js";
 import { type Cell, temperatureWindows } from "../cell/cell.js";
-import type { Condition, Direction, DriveValue, Profile, ProfileNode, StepNode } from "./ast.js";
+import type {
+  Condition,
+  Direction,
+  DriveValue,
+  Profile,
+  ProfileNode,
+  StepNode,
+  TemplateNode,
+} from "./ast.js";
+import { forEachInstance, instancePath, instantiate } from "./loop-variables.js";
 import { ProfileError, type ProfileIssue } from "./profile-error.js";
+import { StepStringError } from "./step-string.js";
 import { checkStructure } from "./structure.js";
 
 export interface BenchRanges {
@@ -53,7 +63,7 @@ class Validator {
   private readonly chargeA: Bound;
   private readonly dischargeA: Bound;
   private readonly windows: { charge: Range; discharge: Range };
-  private readonly stepAmbient = new Map<StepNode, Ambient>();
+  private readonly stepAmbient = new Map<StepNode | TemplateNode, Ambient>();
 
   constructor(
     private readonly profile: Profile,
@@ -98,6 +108,18 @@ class Validator {
     this.checkSafety();
     this.followAmbient();
     this.visit(this.profile.steps);
+    // Every iteration's instance of a step with loop variables (those that do not parse are
+    // reported by checkStructure).
+    forEachInstance(this.profile.steps, ({ node, bindings }) => {
+      let step: StepNode;
+      try {
+        step = instantiate(node, bindings);
+      } catch (e) {
+        if (e instanceof StepStringError) return;
+        throw e;
+      }
+      this.checkStep(step, instancePath(node, bindings), node);
+    });
     return this.issues;
   }
 
@@ -137,7 +159,8 @@ class Validator {
             if (extra) current = union(current, extra);
           }
           switch (node.type) {
-            case "step": {
+            case "step":
+            case "template": {
               this.stepAmbient.set(node, union(this.stepAmbient.get(node) ?? new Map(), current));
               for (const limit of node.limits) {
                 if (limit.then.kind !== "goto") continue;
@@ -199,6 +222,8 @@ class Validator {
         case "repeat":
           this.visit(node.steps);
           break;
+        case "template":
+          break;
         case "sweep":
           for (const [k, c] of node.chamberC.entries())
             this.checkChamberSetpoint(c, `${node.path}.sweep.chamber[${k}]`);
@@ -241,8 +266,9 @@ class Validator {
     }
   }
 
-  private checkStep(node: StepNode): void {
-    const say = (message: string): void => this.issue(node.path, `"${node.text}" ${message}`);
+  /** Checks a step; an instance of a template gives its path with the iteration and the template (its ambient). */
+  private checkStep(node: StepNode, path = node.path, ambientOf: StepNode | TemplateNode = node): void {
+    const say = (message: string): void => this.issue(path, `"${node.text}" ${message}`);
     const action = node.action;
     const ends =
       node.termination.durationS !== undefined ||
@@ -267,7 +293,24 @@ class Validator {
         this.checkSetVoltage(action.holdVolts, "holds", say);
         break;
       case "hold":
-        this.checkSetVoltage(action.volts, "holds", say);
+        this.checkSetVoltage(action.volts, action.toVolts === undefined ? "holds" : "ramps from", say);
+        if (action.toVolts !== undefined) this.checkSetVoltage(action.toVolts, "ramps to", say);
+        if (action.currentLimit) {
+          const limitA =
+            action.currentLimit.kind === "current"
+              ? action.currentLimit.amps
+              : action.currentLimit.kind === "c-rate"
+                ? action.currentLimit.c * this.cell.capacityAh
+                : Number.NaN;
+          if (!(limitA > 0))
+            say('limits the hold to a current that is not greater than 0; write e.g. "at most 1 A"');
+        }
+        break;
+      case "ramp":
+        // A ramp's value moves between its ends: checking both checks all of it.
+        for (const end of [action.from, action.to])
+          if (!isZero(end)) this.checkDrive(end, action.direction, say);
+        if (!(action.overS > 0)) say('ramps over no time; write e.g. "over 10 minutes"');
         break;
       case "drive-cycle":
         this.checkDriveCycle(action.direction, action.unit, action.points, say);
@@ -276,7 +319,9 @@ class Validator {
         break;
     }
     for (const condition of node.termination.conditions) this.checkCondition(condition, say);
-    this.checkTemperature(node, say);
+    for (const limit of node.limits)
+      if (limit.when.kind === "retention" || limit.when.kind === "soc") this.checkCondition(limit.when, say);
+    this.checkTemperature(node, ambientOf, say);
   }
 
   private bound(direction: Direction): Bound {
@@ -371,6 +416,14 @@ class Validator {
           `ends at ${round(condition.volts)} V, outside the voltage window ${fmtRange(this.voltageWindow, "V")} of ${this.voltageWindowBy}; the cycler stops at the window's edge, so the step would never end there — use a voltage within it`,
         );
       }
+    } else if (condition.kind === "soc") {
+      if (!(condition.fraction >= 0 && condition.fraction <= 1)) {
+        say(`ends at ${round(condition.fraction * 100)} % SOC, outside 0-100 %; use e.g. "until 80% SOC"`);
+      }
+    } else if (condition.kind === "retention") {
+      say(
+        'ends on capacity retention, which ends repeat loops, not steps; put until: "capacity < 80 % of cycle 1" on the repeat',
+      );
     } else if (condition.kind === "temperature") {
       const range = this.profile.safety?.temperatureC
         ? ([
@@ -386,8 +439,12 @@ class Validator {
     }
   }
 
-  private checkTemperature(node: StepNode, say: (m: string) => void): void {
-    const ambient = this.stepAmbient.get(node);
+  private checkTemperature(
+    node: StepNode,
+    ambientOf: StepNode | TemplateNode,
+    say: (m: string) => void,
+  ): void {
+    const ambient = this.stepAmbient.get(ambientOf);
     if (!ambient) return;
     const { charges, discharges } = directionsOf(node);
     const check = (window: Range, verb: string, what: string): void => {
@@ -417,6 +474,7 @@ function directionsOf(node: StepNode): { charges: boolean; discharges: boolean }
       return { charges: false, discharges: false };
     case "constant":
     case "cccv":
+    case "ramp":
       return { charges: a.direction === "charge", discharges: a.direction === "discharge" };
     case "drive-cycle": {
       const forward = a.points.some((p) => p.value > 0);
@@ -440,6 +498,8 @@ function modeOf(node: StepNode): CyclerMode | undefined {
       return "cccv";
     case "constant":
       return a.value.kind === "power" ? "cp" : "cc";
+    case "ramp":
+      return a.to.kind === "power" ? "cp" : "cc";
     case "drive-cycle":
       return a.unit === "A" ? "profile" : "cp";
   }
@@ -449,4 +509,12 @@ function union(a: Ambient, b: Ambient): Ambient {
   const out = new Map(a);
   for (const [k, v] of b) if (!out.has(k)) out.set(k, v);
   return out;
+}
+
+function isZero(value: DriveValue): boolean {
+  return (
+    (value.kind === "current" && value.amps === 0) ||
+    (value.kind === "c-rate" && value.c === 0) ||
+    (value.kind === "power" && value.watts === 0)
+  );
 }

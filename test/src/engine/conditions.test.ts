@@ -14,6 +14,7 @@ const first: ConditionInputs = {
   stepAh: 0,
   stepWh: 0,
   dvdtMvPerS: undefined,
+  soc: undefined,
 };
 const resolve = (c: Condition) => resolveCondition(c, { direction: undefined, capacityAh: 3, first });
 const at = (dvdtMvPerS: number | undefined): ConditionInputs => ({ ...first, dvdtMvPerS });

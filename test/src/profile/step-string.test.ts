@@ -468,9 +468,9 @@ describe("bad step strings say what was expected at which word", () => {
     ["", 'empty step; write e.g. "Rest for 10 minutes"'],
     [
       "Dischrge at 1C for 1 h",
-      'unknown instruction "Dischrge"; start with Charge, Discharge, Rest, Hold or Run',
+      'unknown instruction "Dischrge"; start with Charge, Discharge, Rest, Hold, Ramp or Run',
     ],
-    ["42 A for 1 h", 'expected an instruction (Charge, Discharge, Rest, Hold or Run) at "42"'],
+    ["42 A for 1 h", 'expected an instruction (Charge, Discharge, Rest, Hold, Ramp or Run) at "42"'],
     ["Charge with 1C for 1 h", 'expected "at" or "following" after "Charge", found "with"'],
     ["Charge at fast for 1 h", 'expected a value after "at", found "fast"; write e.g. "Charge at 1 A"'],
     ["Charge at 1 for 1 h", 'expected a unit after 1, found "for"; use A, mA, W, mW, Ohm, C or C/n'],
@@ -499,16 +499,16 @@ describe("bad step strings say what was expected at which word", () => {
     ["Charge at 1C for 1 h for 2 h", 'a second duration at "for" (position 22); give one "for"'],
     [
       "Charge at 1C until 4.2 Q",
-      'unknown unit "Q" after 4.2; use V, mV, A, mA, C/n, Ah, mAh, Wh, °C or dV/dt < n mV/s',
+      'unknown unit "Q" after 4.2; use V, mV, A, mA, C/n, Ah, mAh, Wh, °C, % SOC or dV/dt < n mV/s',
     ],
     [
       "Charge at 1C until full",
-      'expected a condition after "until", found "full"; write e.g. "4.2 V", "C/20" or "60 °C"',
+      'expected a condition after "until", found "full"; write e.g. "4.2 V", "C/20", "80% SOC" or "60 °C"',
     ],
     ["Charge at 1C until 4.2 V or 5 h", '5 h is a duration, not a condition; write "for 5 h"'],
     [
       "Charge at 1C until 4.2",
-      "expected a unit after 4.2, found the end; use V, mV, A, mA, C/n, Ah, mAh, Wh, °C or dV/dt < n mV/s",
+      "expected a unit after 4.2, found the end; use V, mV, A, mA, C/n, Ah, mAh, Wh, °C, % SOC or dV/dt < n mV/s",
     ],
     ["Hold at 4.2 A for 1 h", 'unknown unit "A" after 4.2; Hold takes a voltage: use V or mV'],
     ["Hold 4.2 V for 1 h", 'expected "at" after "Hold", found "4.2"'],
