@@ -268,7 +268,7 @@ class StepStringParser {
       this.fail(`a ramp from ${fromText} to ${toText} never moves; give an end greater than 0`);
     }
     const overS = this.parseOver(`${fromText} to ${toText}`);
-    this.parseRampTermination();
+    this.parseRampTermination(overS);
     return { kind: "ramp", direction, from, to, overS };
   }
 
@@ -284,13 +284,14 @@ class StepStringParser {
   }
 
   /** Conditions after a ramp; its "over" duration is the step's, so a "for" would contradict it. */
-  private parseRampTermination(): void {
+  private parseRampTermination(overS: number): void {
     this.parseTermination();
     if (this.durationS !== undefined) {
       this.fail(
         'a ramp lasts its "over" duration; drop the "for ...", or hold the end value in a step of its own',
       );
     }
+    this.durationS = overS;
   }
 
   /** "Ramp voltage from 3.6 V to 4.1 V over 10 minutes [at most 1 A] [until ...]". */
@@ -305,7 +306,7 @@ class StepStringParser {
     const hold: Extract<Action, { kind: "hold" }> = { kind: "hold", volts, toVolts, overS };
     const limit = this.parseAtMost();
     if (limit) hold.currentLimit = limit;
-    this.parseRampTermination();
+    this.parseRampTermination(overS);
     return hold;
   }
 

@@ -173,7 +173,7 @@ function checkScope(node: TemplateNode, loops: LoopNode[], issues: ProfileIssue[
       path: node.path,
       message:
         defined.length > 0
-          ? `"${node.template}": {${name}} is not defined in this loop${didYouMean(name, defined)}; the variables here are ${defined.map((d) => `{${d}}`).join(", ")}`
+          ? `"${node.template}": {${name}} is not defined in this loop; the variables here are ${defined.map((d) => `{${d}}`).join(", ")}`
           : `"${node.template}": {${name}} is not defined: no loop around this step defines variables; add counter: ${name} to an enclosing repeat or sweep: { ${name}: [values] }`,
     });
   }

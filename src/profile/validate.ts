@@ -290,10 +290,10 @@ class Validator {
         break;
       case "cccv":
         this.checkDrive(action.value, action.direction, say);
-        this.checkSetVoltage(action.holdVolts, "holds", say);
+        this.checkSetVoltage(action.holdVolts, "holds at", say);
         break;
       case "hold":
-        this.checkSetVoltage(action.volts, action.toVolts === undefined ? "holds" : "ramps from", say);
+        this.checkSetVoltage(action.volts, action.toVolts === undefined ? "holds at" : "ramps from", say);
         if (action.toVolts !== undefined) this.checkSetVoltage(action.toVolts, "ramps to", say);
         if (action.currentLimit) {
           const limitA =
@@ -399,12 +399,12 @@ class Validator {
     const [lo, hi] = this.voltageWindow;
     if (volts < lo - 1e-9 || volts > hi + 1e-9) {
       say(
-        `${verb} at ${round(volts)} V, outside the voltage window ${fmtRange(this.voltageWindow, "V")} of ${this.voltageWindowBy}; use a voltage within it`,
+        `${verb} ${round(volts)} V, outside the voltage window ${fmtRange(this.voltageWindow, "V")} of ${this.voltageWindowBy}; use a voltage within it`,
       );
     }
     const cycler = this.bench.cycler.voltageV;
     if (volts < cycler[0] - 1e-9 || volts > cycler[1] + 1e-9) {
-      say(`${verb} at ${round(volts)} V, outside the cycler channel's ${fmtRange(cycler, "V")}`);
+      say(`${verb} ${round(volts)} V, outside the cycler channel's ${fmtRange(cycler, "V")}`);
     }
   }
 
