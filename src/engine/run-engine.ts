@@ -309,9 +309,8 @@ export class RunEngine {
       this.integratedToMono = this.clock.now();
       this.setState("running", "");
       if (this.cursor.done) return this.finish("completed", "profile has no steps");
-      this.startSoc = this.run.startSoc ?? restingSoc(this.run.cell, this.gate?.latest());
-      const socStep = this.startSoc === undefined ? stepUsingSoc(this.run.profile.steps) : undefined;
-      if (socStep) return this.finish("aborted", socUnknown(socStep));
+      const socRefusal = this.startSocRefusal();
+      if (socRefusal) return this.finish("aborted", socRefusal);
       await this.enter(this.cursor.current() as ProgramItem, "");
     });
   }
@@ -355,6 +354,8 @@ export class RunEngine {
       this.integratedToMono ??= this.clock.now();
       this.setState("running", "resumed");
       if (!item) return this.finish("completed", "");
+      const socRefusal = this.startSocRefusal();
+      if (socRefusal) return this.finish("aborted", socRefusal);
       if (this.active) {
         const paused = this.active.item;
         if (paused.kind === "chamber" && this.chamber) {
@@ -444,6 +445,17 @@ export class RunEngine {
   private startWaiting(reason: string): void {
     this.waiting = { reason, sinceS: this.testTimeS };
     this.setState("running", `waiting: ${reason}`);
+  }
+
+  /**
+   * Reads the cell's start SOC if the run has not begun a step (a run restored later kept its own);
+   * returns why the run may not go on when its profile ends a step on SOC and none is known.
+   */
+  private startSocRefusal(): string | undefined {
+    if (this.stepIndex === 0)
+      this.startSoc ??= this.run.startSoc ?? restingSoc(this.run.cell, this.gate?.latest());
+    const step = this.startSoc === undefined ? stepUsingSoc(this.run.profile.steps) : undefined;
+    return step === undefined ? undefined : socUnknown(step);
   }
 
   /** Feeds one sample of this run's channel. */
