@@ -189,7 +189,7 @@ class StepStringParser {
     if (value.kind === "resistance" && direction === "charge") {
       this.fail(`a resistance (${valueText}) can only discharge; write "Discharge at ${valueText}"`);
     }
-    if (this.lex.isWord("to") && !this.isVoltageAhead(1)) {
+    if (this.lex.isWord("to") && this.isRampEndAhead(1)) {
       this.lex.next();
       return this.parseRamp(direction, value, valueText);
     }
@@ -240,11 +240,22 @@ class StepStringParser {
 
   private lastNumberText = "";
 
-  /** True when the tokens from `ahead` on are a voltage ("4.2 V", "4200 mV"). */
-  private isVoltageAhead(ahead: number): boolean {
+  /**
+   * True when the tokens from `ahead` on are a current, C-rate, power or resistance ("2 A", "1C",
+   * "C/2"): the end of a ramp. Anything else after "to" is read as a CC-CV's voltage (and its
+   * errors speak of voltages).
+   */
+  private isRampEndAhead(ahead: number): boolean {
+    const first = this.lex.peek(ahead);
+    if (first.kind === "word") return first.text === "C" && this.lex.isSymbol("/", ahead + 1);
     const unit = this.lex.peek(ahead + 1);
+    if (first.kind !== "number" || unit.kind !== "word") return false;
+    const u = unit.text;
     return (
-      this.lex.peek(ahead).kind === "number" && unit.kind === "word" && VOLTAGE_UNITS[unit.text] !== undefined
+      u === "C" ||
+      CURRENT_UNITS[u] !== undefined ||
+      POWER_UNITS[u] !== undefined ||
+      RESISTANCE_UNITS[u] !== undefined
     );
   }
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Profile, ProfileNode, RepeatNode, TemplateNode } from "../../../src/profile/ast.js";
-import { parseProfile } from "../../../src/profile/document.js";
+import { ProfileTypeError, parseProfile } from "../../../src/profile/document.js";
 import {
   forEachInstance,
   instancePath,
@@ -391,5 +391,26 @@ steps:
     ).toEqual([
       "steps: the loop variables give more than 20000 different steps; use fewer sweep values or counters in step strings",
     ]);
+  });
+});
+
+describe("loop keys in strict JSON", () => {
+  it("refuses a counter, cycle or until of the wrong JSON type as the sender's error", () => {
+    const body = {
+      name: "strict",
+      steps: [{ repeat: 2, counter: 5, cycle: "true", until: 80, steps: ["Rest for 1 s"] }],
+    };
+    try {
+      parseProfile(body, { sourceName: "request body", strict: true });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ProfileTypeError);
+      expect((e as ProfileError).issues.map(formatIssue)).toEqual([
+        'steps[0].counter: expected the counter\'s name, such as "n", got 5',
+        'steps[0].cycle: expected true or false (true: each iteration of this loop is a cycle), got "true"',
+        'steps[0].until: expected a retention such as "capacity < 80 % of cycle 1", got 80',
+      ]);
+      return;
+    }
+    throw new Error("parsed");
   });
 });

@@ -713,3 +713,19 @@ describe("issue 14: CV current limit, ramps, SOC and loop retention", () => {
     throw new Error(`"${text}" parsed`);
   });
 });
+
+describe("ramps and CC-CV after to", () => {
+  it.each([
+    ["Charge at C/3 to 4.2, hold until C/20", 'expected a unit after 4.2, found ","; use V or mV'],
+    [
+      "Charge at 1 A to 4.2 Q, hold until C/20",
+      'unknown unit "Q" after 4.2; CC-CV takes a voltage: use V or mV',
+    ],
+    [
+      "Charge at 0 A to 4.2 V, hold until C/20",
+      "0 A must be greater than 0; Charge/Discharge gives the direction",
+    ],
+  ])("reads %j as a CC-CV with its errors", (text, detail) => {
+    expect(errorOf(text)).toBe(detail);
+  });
+});
