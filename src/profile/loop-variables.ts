@@ -11,8 +11,12 @@ import { parseStepString, StepStringError } from "./step-string.js";
 /** A variable's name: a letter or "_", then letters, digits or "_". */
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Most distinct step instances the loop variables of one profile may produce (validation parses each). */
-export const MAX_TEMPLATE_INSTANCES = 20_000;
+/**
+ * Most distinct step instances the loop variables of one profile may produce. Validation parses and
+ * checks each, on the daemon's main thread when a run starts: they are bounded like written steps
+ * (MAX_PROFILE_NODES).
+ */
+export const MAX_TEMPLATE_INSTANCES = 5000;
 
 /** Values of the loop variables in scope at one moment: name → value text. */
 export type Bindings = ReadonlyMap<string, string>;

@@ -41,8 +41,15 @@ export function executedSteps(nodes: ProfileNode[]): number {
   return total;
 }
 
-/** Returns the structural problems of a profile's steps (empty when there are none). */
-export function checkStructure(steps: ProfileNode[]): ProfileIssue[] {
+/** One instance of a step with loop variables, as parsed by checkStructure. */
+export type InstanceVisitor = (step: StepNode, path: string, template: TemplateNode) => void;
+
+/**
+ * Returns the structural problems of a profile's steps (empty when there are none). Each instance
+ * of a step with loop variables that parses is handed to `onInstance` (validation checks it there
+ * rather than parsing it again).
+ */
+export function checkStructure(steps: ProfileNode[], onInstance?: InstanceVisitor): ProfileIssue[] {
   const issues: ProfileIssue[] = [];
   const labels = new Map<string, string>();
   const gotos: { path: string; label: string }[] = [];
@@ -126,7 +133,7 @@ export function checkStructure(steps: ProfileNode[]): ProfileIssue[] {
     });
     return issues;
   }
-  checkInstances(steps, unscoped, issues);
+  checkInstances(steps, unscoped, issues, onInstance);
   if (executedSteps(steps) > MAX_EXECUTED_STEPS)
     issues.push({
       path: "steps",
@@ -258,7 +265,12 @@ function usesVariable(nodes: ProfileNode[], name: string): boolean {
 }
 
 /** Every instance of every template parses (the first failure of each is reported) and has sane timing. */
-function checkInstances(steps: ProfileNode[], unscoped: Set<TemplateNode>, issues: ProfileIssue[]): void {
+function checkInstances(
+  steps: ProfileNode[],
+  unscoped: Set<TemplateNode>,
+  issues: ProfileIssue[],
+  onInstance: InstanceVisitor | undefined,
+): void {
   const failed = new Set<TemplateNode>();
   const complete = forEachInstance(steps, ({ node, bindings }) => {
     if (unscoped.has(node) || failed.has(node)) return;
@@ -273,6 +285,7 @@ function checkInstances(steps: ProfileNode[], unscoped: Set<TemplateNode>, issue
       return;
     }
     checkStep(step, path, issues);
+    onInstance?.(step, path, node);
   });
   if (!complete) {
     issues.push({

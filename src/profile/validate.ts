@@ -20,9 +20,7 @@ import type {
   StepNode,
   TemplateNode,
 } from "./ast.js";
-import { forEachInstance, instancePath, instantiate } from "./loop-variables.js";
 import { ProfileError, type ProfileIssue } from "./profile-error.js";
-import { StepStringError } from "./step-string.js";
 import { checkStructure } from "./structure.js";
 
 export interface BenchRanges {
@@ -104,22 +102,15 @@ class Validator {
   }
 
   run(): ProfileIssue[] {
-    this.issues.push(...checkStructure(this.profile.steps));
+    // Every iteration's instance of a step with loop variables, checked once the ambient is known.
+    const instances: [StepNode, string, TemplateNode][] = [];
+    this.issues.push(
+      ...checkStructure(this.profile.steps, (step, path, node) => instances.push([step, path, node])),
+    );
     this.checkSafety();
     this.followAmbient();
     this.visit(this.profile.steps);
-    // Every iteration's instance of a step with loop variables (those that do not parse are
-    // reported by checkStructure).
-    forEachInstance(this.profile.steps, ({ node, bindings }) => {
-      let step: StepNode;
-      try {
-        step = instantiate(node, bindings);
-      } catch (e) {
-        if (e instanceof StepStringError) return;
-        throw e;
-      }
-      this.checkStep(step, instancePath(node, bindings), node);
-    });
+    for (const [step, path, node] of instances) this.checkStep(step, path, node);
     return this.issues;
   }
 

@@ -389,7 +389,7 @@ steps:
         steps: ["Rest for {a} s or until {b} V"]
 `),
     ).toEqual([
-      "steps: the loop variables give more than 20000 different steps; use fewer sweep values or counters in step strings",
+      "steps: the loop variables give more than 5000 different steps; use fewer sweep values or counters in step strings",
     ]);
   });
 });
