@@ -735,10 +735,11 @@ class DocumentReader {
     const { soakS, toleranceC } = this.soakAndTolerance(item, path);
     if (item.steps === undefined) this.issue(`${path}.steps`, "missing; a sweep needs steps: [...]");
     const steps = item.steps === undefined ? [] : this.nodeList(item.steps, `${path}.steps`);
+    const swept = Object.entries(values).map(([name, v]) => `; ${name} = ${v.join(", ")}`);
     const node: SweepNode = {
       type: "sweep",
       path,
-      text: `sweep chamber ${chamberC.join(", ")} °C, soak ${formatSeconds(soakS)}, tolerance ${toleranceC} °C`,
+      text: `sweep chamber ${chamberC.join(", ")} °C, soak ${formatSeconds(soakS)}, tolerance ${toleranceC} °C${swept.join("")}`,
       chamberC,
       soakS,
       toleranceC,

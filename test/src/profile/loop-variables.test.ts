@@ -150,6 +150,7 @@ steps:
       type: "sweep",
       chamberC: [0, 25],
       variables: { values: { c: ["0.2C", "1C"] } },
+      text: "sweep chamber 0, 25 °C, soak 1 h, tolerance 1 °C; c = 0.2C, 1C",
     });
   });
 
