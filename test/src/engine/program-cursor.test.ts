@@ -239,3 +239,36 @@ steps:
     expect(trace(new ProgramCursor(p.steps)).cycles).toBe(3);
   });
 });
+
+describe("ProgramCursor checkpoints with loop variables", () => {
+  it("continues from any restored position exactly as the original cursor does", () => {
+    const p = doc(`
+name: life
+steps:
+  - Rest for 1 s
+  - repeat: 3
+    counter: n
+    cycle: true
+    until: capacity < 80 % of cycle 1
+    steps:
+      - sweep: { c: [0.5C, 1C] }
+        steps: ["Discharge at {c} for {n} s", Rest for 2 s]
+      - Charge at 1C for {n} minutes
+  - Rest for 3 s
+`);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 1, max: 4 }), (k, leaveAfter) => {
+        let ends = 0;
+        const exit: LoopExit = () => ++ends >= leaveAfter;
+        const a = new ProgramCursor(p.steps);
+        for (let i = 0; i < k && !a.done; i++) a.advance(exit);
+        const b = new ProgramCursor(p.steps);
+        b.restore(JSON.parse(JSON.stringify(a.positions())));
+        const endsAtRestore = ends;
+        const remaining = trace(a, exit);
+        ends = endsAtRestore;
+        expect(trace(b, exit)).toEqual(remaining);
+      }),
+    );
+  });
+});
