@@ -1,4 +1,7 @@
-import type { Comparison, Condition, Direction } from "../profile/ast.js";
+import type { CellSpec } from "../../drivers/capabilities.js";
+import { ocvCurve, socAtOcv } from "../../drivers/sim/ocv-curves.js";
+import type { Comparison, Condition, Direction, ProfileNode } from "../profile/ast.js";
+import type { ChannelSample } from "../sampling/sample.js";
 
 /** What conditions are evaluated against: the latest sample plus step-level accumulations. */
 export interface ConditionInputs {
@@ -10,6 +13,8 @@ export interface ConditionInputs {
   stepWh: number;
   /** dV/dt over the recent window, mV/s; undefined until the window holds enough history. */
   dvdtMvPerS: number | undefined;
+  /** The cell's state of charge estimate (0..1, see socEstimate); undefined when the run has none. */
+  soc: number | undefined;
 }
 
 /** A condition with its comparison fixed and its threshold in SI units, ready to test samples. */
@@ -70,6 +75,23 @@ export function resolveCondition(
         threshold: condition.wh,
         measure: (x) => x.stepWh,
       };
+    case "soc": {
+      // Like voltage: SOC rises on charge, falls on discharge, otherwise crosses from where it starts.
+      const first = context.first.soc;
+      const op =
+        condition.op ??
+        (context.direction === "charge"
+          ? ">"
+          : context.direction === "discharge"
+            ? "<"
+            : first === undefined
+              ? "<"
+              : crossFrom(first, condition.fraction));
+      return { source: condition, op, threshold: condition.fraction, measure: (x) => x.soc };
+    }
+    case "retention":
+      // Ends loops, not steps (validation refuses it in a step): the engine evaluates it per cycle.
+      return { source: condition, op: condition.op, threshold: condition.fraction, measure: () => undefined };
     case "temperature":
       return {
         source: condition,
@@ -124,7 +146,66 @@ export function describeCondition(c: ResolvedCondition): string {
       return `temperature ${op} ${c.threshold} °C`;
     case "dvdt":
       return `${signedSlope(c.source) ? "dV/dt" : "|dV/dt|"} ${op} ${c.threshold} mV/s`;
+    case "soc":
+      return `SOC ${op} ${round(c.threshold * 100)} %`;
+    case "retention":
+      return `capacity ${op} ${round(c.threshold * 100)} % of cycle ${c.source.ofCycle}`;
   }
+}
+
+/**
+ * The path of the first step that ends (or is limited) on the cell's SOC, if any. A step whose
+ * string uses loop variables counts when its text mentions SOC (its instances may).
+ */
+export function stepUsingSoc(nodes: ProfileNode[]): string | undefined {
+  for (const node of nodes) {
+    switch (node.type) {
+      case "step":
+        if ([...node.termination.conditions, ...node.limits.map((l) => l.when)].some((c) => c.kind === "soc"))
+          return node.path;
+        break;
+      case "template":
+        if (/soc/i.test(node.template) || node.limits.some((l) => l.when.kind === "soc")) return node.path;
+        break;
+      case "repeat":
+      case "sweep": {
+        const inner = stepUsingSoc(node.steps);
+        if (inner) return inner;
+        break;
+      }
+      case "chamber":
+        break;
+    }
+  }
+  return undefined;
+}
+
+/** Why a run whose profile ends a step on SOC (at `path`) cannot start. */
+export function socUnknown(path: string): string {
+  return `${path} ends on the cell's SOC, but the run has no SOC estimate: the cell was not at rest (|I| at most C/100) when the run started, so its SOC could not be read off its rest voltage; start the run with the cell at rest, or end the step on a voltage instead`;
+}
+
+/**
+ * The cell's state of charge read off its chemistry's open-circuit curve, when the sample shows it
+ * at rest (|I| at most C/100); undefined when it does not (then nothing honest can be said).
+ */
+export function restingSoc(cell: CellSpec, sample: ChannelSample | undefined): number | undefined {
+  if (!sample || !Number.isFinite(sample.voltageV) || !Number.isFinite(sample.currentA)) return undefined;
+  if (Math.abs(sample.currentA) > cell.capacityAh / 100) return undefined;
+  return Math.min(1, Math.max(0, socAtOcv(ocvCurve(cell.chemistry), sample.voltageV)));
+}
+
+/**
+ * A run's SOC estimate: the SOC when it started plus the net charge moved since (charge minus
+ * discharge, Ah) over the cell's nominal capacity. Undefined when the start SOC is unknown.
+ */
+export function socEstimate(
+  startSoc: number | undefined,
+  moved: { chargeAh: number; dischargeAh: number },
+  capacityAh: number,
+): number | undefined {
+  if (startSoc === undefined || !(capacityAh > 0)) return undefined;
+  return startSoc + (moved.chargeAh - moved.dischargeAh) / capacityAh;
 }
 
 function round(x: number): number {

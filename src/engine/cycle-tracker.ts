@@ -12,6 +12,8 @@ export interface CycleState {
   firstDischargeAh: number | null;
   /** Discharge capacity of the last cycle that ended, Ah. */
   lastDischargeAh: number | null;
+  /** Discharge capacities of the cycles a loop's `until` compares against, by cycle index. */
+  kept?: Record<number, number>;
 }
 
 /**
@@ -27,12 +29,16 @@ export class CycleTracker {
   private maxT = Number.NEGATIVE_INFINITY;
   private firstDischargeAh: number | null = null;
   private lastDischargeAh: number | null = null;
+  private kept: Record<number, number> = {};
 
   /**
    * @param referenceAh the discharge capacity of the cell's first cycle ever (from its history), the
    *   base of capacity retention; without one, this run's cycle 1 is the base.
    */
-  constructor(private readonly referenceAh?: number) {}
+  constructor(
+    private readonly referenceAh?: number,
+    private readonly keep: ReadonlySet<number> = new Set(),
+  ) {}
 
   get cycleIndex(): number {
     return this.index;
@@ -66,6 +72,7 @@ export class CycleTracker {
     this.openedAt = null;
     this.firstDischargeAh ??= c.dischargeAh;
     this.lastDischargeAh = c.dischargeAh;
+    if (this.keep.has(this.index)) this.kept[this.index] = c.dischargeAh;
     const base = this.referenceAh ?? this.firstDischargeAh;
     const record: CycleRecord = {
       ...who,
@@ -81,11 +88,11 @@ export class CycleTracker {
     return record;
   }
 
-  /** The last ended cycle's discharge capacity as a fraction of this run's cycle 1 (NaN before two cycles are known). */
-  retentionOfCycle1(): number {
-    if (this.firstDischargeAh === null || this.lastDischargeAh === null || this.firstDischargeAh <= 0)
-      return Number.NaN;
-    return this.lastDischargeAh / this.firstDischargeAh;
+  /** The last ended cycle's discharge capacity as a fraction of cycle `n`'s (NaN while either is unknown). */
+  retentionOf(n: number): number {
+    const base = this.kept[n];
+    if (base === undefined || this.lastDischargeAh === null || base <= 0) return Number.NaN;
+    return this.lastDischargeAh / base;
   }
 
   state(): CycleState {
@@ -96,6 +103,7 @@ export class CycleTracker {
       maxTemperatureC: Number.isFinite(this.maxT) ? this.maxT : null,
       firstDischargeAh: this.firstDischargeAh,
       lastDischargeAh: this.lastDischargeAh,
+      kept: { ...this.kept },
     };
   }
 
@@ -106,5 +114,6 @@ export class CycleTracker {
     this.maxT = s.maxTemperatureC ?? Number.NEGATIVE_INFINITY;
     this.firstDischargeAh = s.firstDischargeAh;
     this.lastDischargeAh = s.lastDischargeAh;
+    this.kept = { ...(s.kept ?? {}) };
   }
 }

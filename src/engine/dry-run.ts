@@ -109,7 +109,8 @@ export async function dryRun(
     await chamber.setSetpoint(options.initialChamberC ?? 25);
     const engine = bench.attachRun(
       "dry",
-      { id: "dry-run", cell, profile },
+      // The simulated cell's SOC is known exactly: `until 80% SOC` needs no rest-voltage reading.
+      { id: "dry-run", cell, profile, startSoc: options.initialSoc ?? 0.5 },
       {
         sample: (record) => {
           last = record;

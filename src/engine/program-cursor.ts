@@ -1,4 +1,14 @@
-import type { ChamberNode, ProfileNode, RepeatNode, StepNode, SweepNode } from "../profile/ast.js";
+import type {
+  ChamberNode,
+  LoopNode,
+  ProfileNode,
+  RepeatNode,
+  StepNode,
+  SweepNode,
+  TemplateNode,
+} from "../profile/ast.js";
+import { cycleLoops } from "../profile/cycles.js";
+import { bindingsOf, instantiate, iterationsOf } from "../profile/loop-variables.js";
 
 /** What the run is doing now: a cycler step, or waiting for the chamber (a chamber step or a sweep's set point). */
 export type ProgramItem =
@@ -29,21 +39,32 @@ interface Frame {
 }
 
 export interface AdvanceOutcome {
-  /** Cycle ends passed while advancing (a cycle is one iteration of a loop that holds no further loop). */
+  /** Cycle ends passed while advancing: iterations of cycle loops that ended (see profile/cycles.ts). */
   cyclesEnded: number;
   done: boolean;
 }
 
 /**
+ * Asked at the end of each iteration of a repeat that has `until` (the last one too), after that
+ * iteration's cycle end is counted: true leaves the loop. `cyclesEnded` is how many cycles this
+ * advance has ended so far (the caller ends those before judging the loop's retention).
+ */
+export type LoopExit = (loop: RepeatNode, cyclesEnded: number) => boolean;
+
+/**
  * Walks a profile tree step by step: loops, sweeps, labels. Its whole state is the list of
- * CursorPositions (one per nesting level), which is what a checkpoint stores.
+ * CursorPositions (one per nesting level), which is what a checkpoint stores. Steps that use loop
+ * variables come out instantiated for the iteration the cursor is in.
  */
 export class ProgramCursor {
   private stack: Frame[];
   private finished = false;
+  private readonly cycles: Set<LoopNode>;
+  private instance: { node: TemplateNode; key: string; step: StepNode } | undefined;
 
   constructor(private readonly steps: ProfileNode[]) {
     this.stack = [{ nodes: steps, index: 0, iteration: 0 }];
+    this.cycles = cycleLoops(steps);
     this.settle();
   }
 
@@ -67,7 +88,11 @@ export class ProgramCursor {
         toleranceC: sweep.toleranceC,
       };
     }
-    const node = frame.nodes[frame.index] as StepNode | ChamberNode;
+    const node = frame.nodes[frame.index] as StepNode | ChamberNode | TemplateNode;
+    if (node.type === "template") {
+      const step = this.instantiate(node);
+      return { kind: "step", node: step, path: step.path, text: step.text };
+    }
     if (node.type === "chamber") {
       return {
         kind: "chamber",
@@ -82,9 +107,17 @@ export class ProgramCursor {
     return { kind: "step", node, path: node.path, text: node.text };
   }
 
-  /** Whether the current item lies inside an iteration of a cycle loop. */
+  /** True when the current item lies inside an iteration of a cycle loop (steps outside are in no cycle). */
   inCycle(): boolean {
-    return !this.finished && this.stack.some((f) => f.loop !== undefined && isInnermostLoop(f.loop));
+    return !this.finished && this.stack.some((f) => f.loop !== undefined && this.cycles.has(f.loop));
+  }
+
+  /** The loop variables' values where the cursor is (outer loops first): name → value text. */
+  bindings(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const f of this.stack)
+      if (f.loop) for (const [name, value] of bindingsOf(f.loop, f.iteration)) out.set(name, value);
+    return out;
   }
 
   /** Loop iteration counters from the outermost loop inwards (for display and checkpoints). */
@@ -118,11 +151,11 @@ export class ProgramCursor {
     this.settle();
   }
 
-  /** Moves past the current item to the next executable one. */
-  advance(): AdvanceOutcome {
+  /** Moves past the current item to the next executable one; `exitLoop` may end repeats with `until`. */
+  advance(exitLoop?: LoopExit): AdvanceOutcome {
     if (this.finished) return { cyclesEnded: 0, done: true };
     this.top().index++;
-    return this.settle();
+    return this.settle(exitLoop);
   }
 
   /** Jumps to the node labelled `label`; loop counters of loops that enclose both ends are kept. */
@@ -155,8 +188,16 @@ export class ProgramCursor {
     return this.stack[this.stack.length - 1] as Frame;
   }
 
+  private instantiate(node: TemplateNode): StepNode {
+    const bindings = this.bindings();
+    const key = JSON.stringify([...bindings]);
+    if (this.instance?.node !== node || this.instance.key !== key)
+      this.instance = { node, key, step: instantiate(node, bindings) };
+    return this.instance.step;
+  }
+
   /** Descends into loops and unwinds finished ones until the cursor rests on an item or the end. */
-  private settle(): AdvanceOutcome {
+  private settle(exitLoop?: LoopExit): AdvanceOutcome {
     let cyclesEnded = 0;
     for (;;) {
       const frame = this.top();
@@ -164,7 +205,7 @@ export class ProgramCursor {
       if (frame.index < frame.nodes.length) {
         const node = frame.nodes[frame.index] as ProfileNode;
         if (node.type === "repeat" || node.type === "sweep") {
-          const count = node.type === "repeat" ? node.count : node.chamberC.length;
+          const count = iterationsOf(node);
           if (count <= 0) {
             frame.index++;
             continue;
@@ -185,10 +226,11 @@ export class ProgramCursor {
         this.finished = true;
         return { cyclesEnded, done: true };
       }
-      if (isInnermostLoop(loop)) cyclesEnded++;
+      if (this.cycles.has(loop)) cyclesEnded++;
       frame.iteration++;
-      const count = loop.type === "repeat" ? loop.count : loop.chamberC.length;
-      if (frame.iteration < count) {
+      const leave =
+        loop.type === "repeat" && loop.until !== undefined && exitLoop?.(loop, cyclesEnded) === true;
+      if (!leave && frame.iteration < iterationsOf(loop)) {
         frame.index = loop.type === "sweep" ? -1 : 0;
         continue;
       }
@@ -196,17 +238,6 @@ export class ProgramCursor {
       this.top().index++;
     }
   }
-}
-
-const innermost = new WeakMap<RepeatNode | SweepNode, boolean>();
-
-function isInnermostLoop(loop: RepeatNode | SweepNode): boolean {
-  let known = innermost.get(loop);
-  if (known === undefined) {
-    known = !loop.steps.some((n) => n.type === "repeat" || n.type === "sweep");
-    innermost.set(loop, known);
-  }
-  return known;
 }
 
 /** Returns the index route from the top level to the node labelled `label`. */

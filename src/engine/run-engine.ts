@@ -8,7 +8,16 @@ import type {
 import type { Clock } from "../../drivers/clock.js";
 import { SAFE_STATE_WAIT_MS, settledWithin } from "../bounded-wait.js";
 import { deratedLimits } from "../cell/derating.js";
-import type { ChamberNode, Direction, LimitAction, LogCriteria, Profile, StepNode } from "../profile/ast.js";
+import type {
+  ChamberNode,
+  Direction,
+  LimitAction,
+  LogCriteria,
+  Profile,
+  ProfileNode,
+  RepeatNode,
+  StepNode,
+} from "../profile/ast.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState, StepRecord } from "../run/records.js";
 import type { ChannelSample } from "../sampling/sample.js";
 import { effectiveLogCriteria } from "../storage/log-gate.js";
@@ -19,12 +28,17 @@ import {
   describeCondition,
   type ResolvedCondition,
   resolveCondition,
+  restingSoc,
+  socEstimate,
+  socUnknown,
+  stepUsingSoc,
   VoltageSlope,
 } from "./conditions.js";
 import { type CycleState, CycleTracker } from "./cycle-tracker.js";
 import { type CursorPosition, ProgramCursor, type ProgramItem } from "./program-cursor.js";
 import { InvalidTransitionError } from "./run-errors.js";
 import {
+  changesDuringStep,
   type DriveWindow,
   deratedWindow,
   driveCycleDurationS,
@@ -45,6 +59,11 @@ export interface RunDefinition {
   temperatureOverride?: string;
   /** Discharge capacity of the cell's first cycle ever (its history), Ah: the base of capacity retention. */
   firstCycleDischargeAh?: number;
+  /**
+   * The cell's state of charge when the run starts (0..1), when the caller knows it (a dry run's
+   * simulated cell); otherwise the engine reads it off the cell's rest voltage at start.
+   */
+  startSoc?: number;
 }
 
 /** Whether current may flow in a direction now (the safety supervisor's temperature windows). */
@@ -119,6 +138,8 @@ export interface RunCheckpoint {
   cycles?: CycleState;
   /** The current step's record so far. */
   stepStats?: StepStats;
+  /** The cell's SOC when the run started (null: unknown), for `until 80% SOC` after a restart. */
+  startSoc?: number | null;
 }
 
 /** A chamber step or sweep iteration, as much of it as a resume needs to restore the chamber. */
@@ -204,6 +225,8 @@ export class RunEngine {
   private finishing = false;
   /** The step's output is held off until the cell is in the temperature window of its direction. */
   private waiting: { reason: string; sinceS: number } | undefined;
+  /** The cell's SOC when the run started, for SOC conditions; undefined when unknown. */
+  private startSoc: number | undefined;
 
   constructor(
     private readonly run: RunDefinition,
@@ -217,7 +240,7 @@ export class RunEngine {
     this.channelId = channel.id;
     this.cursor = new ProgramCursor(run.profile.steps);
     this.window = driveWindow(run.cell, run.profile.safety, channel.ranges);
-    this.cycles = new CycleTracker(run.firstCycleDischargeAh);
+    this.cycles = new CycleTracker(run.firstCycleDischargeAh, retentionBases(run.profile.steps));
     this.stepRecorder = new StepRecorder(stepIds(run.profile.steps));
   }
 
@@ -283,6 +306,7 @@ export class RunEngine {
       lastChamber: this.lastChamber,
       cycles: this.cycles.state(),
       ...(this.stepRecorder.snapshot() ? { stepStats: this.stepRecorder.snapshot() } : {}),
+      startSoc: this.startSoc ?? null,
     };
   }
 
@@ -308,6 +332,7 @@ export class RunEngine {
     this.resumeStepStart = { ...cp.stepStart };
     this.chamberWithinSinceS = cp.chamberWithinSinceS;
     this.lastChamber = cp.lastChamber ?? null;
+    this.startSoc = cp.startSoc ?? undefined;
     this.state = "interrupted";
   }
 
@@ -318,6 +343,8 @@ export class RunEngine {
       this.integratedToMono = this.clock.now();
       this.setState("running", "");
       if (this.cursor.done) return this.finish("completed", "profile has no steps");
+      const socRefusal = this.startSocRefusal();
+      if (socRefusal) return this.finish("aborted", socRefusal);
       await this.enter(this.cursor.current() as ProgramItem, "");
     });
   }
@@ -361,6 +388,8 @@ export class RunEngine {
       this.integratedToMono ??= this.clock.now();
       this.setState("running", "resumed");
       if (!item) return this.finish("completed", "");
+      const socRefusal = this.startSocRefusal();
+      if (socRefusal) return this.finish("aborted", socRefusal);
       if (this.active) {
         const paused = this.active.item;
         if (paused.kind === "chamber" && this.chamber) {
@@ -452,6 +481,17 @@ export class RunEngine {
     this.setState("running", `waiting: ${reason}`);
   }
 
+  /**
+   * Reads the cell's start SOC if the run has not begun a step (a run restored later kept its own);
+   * returns why the run may not go on when its profile ends a step on SOC and none is known.
+   */
+  private startSocRefusal(): string | undefined {
+    if (this.stepIndex === 0)
+      this.startSoc ??= this.run.startSoc ?? restingSoc(this.run.cell, this.gate?.latest());
+    const step = this.startSoc === undefined ? stepUsingSoc(this.run.profile.steps) : undefined;
+    return step === undefined ? undefined : socUnknown(step);
+  }
+
   /** Feeds one sample of this run's channel. */
   onSample(s: ChannelSample): Promise<void> {
     return this.serialise(() => this.handleSample(s));
@@ -503,6 +543,7 @@ export class RunEngine {
       stepAh: stepMagnitude(minus(this.total, active.stepStart), "Ah"),
       stepWh: stepMagnitude(minus(this.total, active.stepStart), "Wh"),
       dvdtMvPerS: slope,
+      soc: socEstimate(this.startSoc, this.total, this.run.cell.capacityAh),
     };
     const outcome =
       active.item.kind === "chamber" ? this.chamberOutcome(active) : this.stepOutcome(active, inputs);
@@ -627,7 +668,15 @@ export class RunEngine {
       this.cursor.goto(then.label);
       // A goto out of the cycle loop ends the cycle it was in.
       if (!this.cursor.inCycle()) this.endCycle();
-    } else if (this.cursor.advance().cyclesEnded > 0) this.endCycle();
+    } else {
+      // The cycle an iteration ends is closed before its loop's `until` judges it.
+      let ended = 0;
+      const outcome = this.cursor.advance((loop, cyclesEnded) => {
+        for (; ended < cyclesEnded; ended++) this.endCycle();
+        return this.loopUntilMet(loop);
+      });
+      for (; ended < outcome.cyclesEnded; ended++) this.endCycle();
+    }
     const next = this.cursor.current();
     if (!next) return this.finish("completed", "");
     await this.enter(next, reason);
@@ -667,9 +716,7 @@ export class RunEngine {
       dynamic:
         (this.run.cell.derating !== undefined &&
           (action?.kind === "constant" || action?.kind === "cccv" || action?.kind === "hold")) ||
-        (action?.kind === "constant"
-          ? action.value.kind === "resistance"
-          : action?.kind === "drive-cycle" && action.unit === "W"),
+        (action !== undefined && changesDuringStep(action)),
       piecewiseConstant: action?.kind === "drive-cycle",
       log: effectiveLogCriteria(this.run.profile.log, node),
     };
@@ -750,7 +797,8 @@ export class RunEngine {
     if (!latest) return undefined;
     const v = Number.isFinite(voltageV) ? voltageV : latest.voltageV;
     let direction: Direction | undefined;
-    if (action.kind === "constant" || action.kind === "cccv") direction = action.direction;
+    if (action.kind === "constant" || action.kind === "cccv" || action.kind === "ramp")
+      direction = action.direction;
     else if (action.kind === "hold" && Number.isFinite(v))
       direction = action.volts >= v ? "charge" : "discharge";
     if (!direction) return undefined;
@@ -777,6 +825,23 @@ export class RunEngine {
       tWallMs: this.prev?.tWallMs ?? this.clock.wallNow(),
     });
     if (summary) this.notify("cycle", (l) => l.cycle?.(summary));
+  }
+
+  /** Whether a loop's `until` holds after the cycle that just ended (capacity retention); says why in a run event. */
+  private loopUntilMet(loop: RepeatNode): boolean {
+    for (const c of loop.until ?? []) {
+      if (c.kind !== "retention") continue;
+      const retention = this.cycles.retentionOf(c.ofCycle);
+      if (Number.isNaN(retention)) continue;
+      if (c.op === "<" ? retention < c.fraction : retention > c.fraction) {
+        this.setState(
+          "running",
+          `${loop.path}: capacity ${(retention * 100).toFixed(1)} % of cycle ${c.ofCycle}'s, ${c.op} ${c.fraction * 100} %: the loop ends`,
+        );
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Emits the record of the step that ends now (before the cursor moves on). */
@@ -873,6 +938,17 @@ export class RunEngine {
       }
     }
   }
+}
+
+/** The cycles whose capacity a loop's `until` compares against. */
+function retentionBases(nodes: ProfileNode[], into = new Set<number>()): Set<number> {
+  for (const node of nodes) {
+    if (node.type !== "repeat" && node.type !== "sweep") continue;
+    if (node.type === "repeat")
+      for (const c of node.until ?? []) if (c.kind === "retention") into.add(c.ofCycle);
+    retentionBases(node.steps, into);
+  }
+  return into;
 }
 
 function stepMagnitude(t: Throughput, unit: "Ah" | "Wh"): number {

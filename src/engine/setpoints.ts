@@ -60,9 +60,46 @@ export function currentOf(value: DriveValue, capacityAh: number): number | undef
   return undefined;
 }
 
+/** Current magnitude of a value ramps move (current, C-rate: A) or power (W), by its kind. */
+function rampMagnitude(value: DriveValue, capacityAh: number): number {
+  return value.kind === "power" ? Math.abs(value.watts) : (currentOf(value, capacityAh) ?? 0);
+}
+
+/**
+ * Where a linear ramp from `from` to `to` over `overS` is at `elapsedS`: at `from` before it starts,
+ * at `to` from its end on. Rounded to a thousandth of the unit (1 mA, 1 mV, 1 mW) so that samples
+ * closer together than that give the same set point and the engine does not rewrite it.
+ */
+export function rampValue(from: number, to: number, overS: number, elapsedS: number): number {
+  const f = overS > 0 ? Math.min(1, Math.max(0, elapsedS / overS)) : 1;
+  const value = from + (to - from) * f;
+  const rounded = Math.round(value * 1000) / 1000;
+  // Rounding never leaves the ramp's span.
+  return Math.min(Math.max(rounded, Math.min(from, to)), Math.max(from, to));
+}
+
+/**
+ * Whether an action's set point changes during its step (so the engine re-evaluates it each sample):
+ * resistance steps (with the voltage), power drive cycles (with time) and ramps.
+ */
+export function changesDuringStep(action: Action): boolean {
+  switch (action.kind) {
+    case "constant":
+      return action.value.kind === "resistance";
+    case "drive-cycle":
+      return action.unit === "W";
+    case "ramp":
+      return true;
+    case "hold":
+      return action.toVolts !== undefined;
+    default:
+      return false;
+  }
+}
+
 /**
  * Returns the set point for an action at a given moment. Most actions give the same set point for
- * the whole step; resistance steps and power drive cycles depend on the moment (`voltageV`,
+ * the whole step; resistance steps, power drive cycles and ramps depend on the moment (`voltageV`,
  * `stepElapsedS`), so the engine re-evaluates them every sample and applies only changes.
  */
 export function setpointFor(
@@ -75,13 +112,32 @@ export function setpointFor(
   switch (action.kind) {
     case "rest":
       return { mode: "rest" };
-    case "hold":
+    case "hold": {
+      // The hold's own limit ("at most 1 A") narrows the window's either way; tightest wins.
+      const own = action.currentLimit ? currentOf(action.currentLimit, cell.capacityAh) : undefined;
+      const cap = own ?? Number.POSITIVE_INFINITY;
+      const voltageV =
+        action.toVolts !== undefined && action.overS !== undefined
+          ? rampValue(action.volts, action.toVolts, action.overS, now.stepElapsedS)
+          : action.volts;
       return {
         mode: "cv",
-        voltageV: action.volts,
-        chargeLimitA: window.chargeLimitA,
-        dischargeLimitA: window.dischargeLimitA,
+        voltageV,
+        chargeLimitA: Math.min(window.chargeLimitA, cap),
+        dischargeLimitA: Math.min(window.dischargeLimitA, cap),
       };
+    }
+    case "ramp": {
+      const s = sign(action.direction);
+      const at = rampValue(
+        rampMagnitude(action.from, cell.capacityAh),
+        rampMagnitude(action.to, cell.capacityAh),
+        action.overS,
+        now.stepElapsedS,
+      );
+      if (action.to.kind === "power") return { mode: "cp", powerW: s * at, minV, maxV };
+      return { mode: "cc", currentA: s * Math.min(at, limitOf(window, action.direction)), minV, maxV };
+    }
     case "cccv": {
       const amps = currentOf(action.value, cell.capacityAh);
       if (amps === undefined) throw new Error("CC-CV needs a current or C-rate");

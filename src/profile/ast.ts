@@ -29,7 +29,14 @@ export type Condition =
    * compared (a cell relaxes up or down), unless `signed`: the threshold was written with a sign
    * ("dV/dt < -0.5 mV/s", "dV/dt > +0.1 mV/s") and the slope itself is compared.
    */
-  | { kind: "dvdt"; op: Comparison; mvPerS: number; signed?: boolean };
+  | { kind: "dvdt"; op: Comparison; mvPerS: number; signed?: boolean }
+  /** The cell's state of charge estimate (0..1): start SOC plus net charge moved over the nominal capacity. */
+  | { kind: "soc"; op?: Comparison; fraction: number }
+  /**
+   * Ends a repeat loop (its `until:`), never a step: the capacity of the cycle that just ended
+   * compared with `fraction` of cycle `ofCycle`'s ("capacity < 80 % of cycle 1").
+   */
+  | { kind: "retention"; op: Comparison; fraction: number; ofCycle: number };
 
 export type Direction = "charge" | "discharge";
 
@@ -39,8 +46,18 @@ export type Action =
   | { kind: "constant"; direction: Direction; value: DriveValue }
   /** CC-CV as one step: drive at `value` to `holdVolts`, then hold until a condition (usually C/n). */
   | { kind: "cccv"; direction: Direction; value: DriveValue; holdVolts: number }
-  /** CV hold. */
-  | { kind: "hold"; volts: number }
+  /**
+   * CV hold. `currentLimit` caps the current either way ("at most 1 A", "at most 0.5C"; never above
+   * the drive window). With `toVolts` and `overS` the set point ramps linearly from `volts` to
+   * `toVolts` over `overS` seconds ("Ramp voltage from 3.6 V to 4.1 V over 10 minutes").
+   */
+  | { kind: "hold"; volts: number; currentLimit?: DriveValue; toVolts?: number; overS?: number }
+  /**
+   * A current, C-rate or power set point moving linearly from `from` to `to` over `overS` seconds
+   * (the step's duration): "Charge at 0.1C to 1C over 10 minutes". The ends are the same kind of
+   * value (current and C-rate mix: both are amps); `from` may be zero.
+   */
+  | { kind: "ramp"; direction: Direction; from: DriveValue; to: DriveValue; overS: number }
   /** Current (A) or power (W) versus time from a file; values are magnitudes applied in `direction`. */
   | { kind: "drive-cycle"; direction: Direction; file: string; unit: "A" | "W"; points: DriveCyclePoint[] };
 
@@ -102,22 +119,58 @@ export interface ChamberNode extends NodeBase {
   toleranceC: number;
 }
 
-export interface RepeatNode extends NodeBase {
+/**
+ * Loop variables usable as `{name}` in the step strings of a loop's body (see TemplateNode).
+ * `counter` is the 1-based iteration; each list of `values` gives one value per iteration, as
+ * written in the document (`"0.5C"`, `"3"`).
+ */
+export interface LoopVariables {
+  counter?: string;
+  values?: Record<string, string[]>;
+}
+
+interface LoopBase extends NodeBase {
+  steps: ProfileNode[];
+  variables?: LoopVariables;
+  /**
+   * Marks the loop's iterations as the run's cycles. When any loop of a profile is marked, only
+   * marked loops' iterations are cycles; otherwise each iteration of an innermost loop is one.
+   */
+  cycle?: boolean;
+}
+
+/** Runs `steps` `count` times. A `sweep:` of loop values without a chamber is a repeat, too. */
+export interface RepeatNode extends LoopBase {
   type: "repeat";
   count: number;
-  steps: ProfileNode[];
+  /** Leaves the loop at the end of the first iteration after which any condition holds (retention). */
+  until?: Condition[];
 }
 
 /** For each chamber temperature: set, wait for tolerance, soak, run `steps`. */
-export interface SweepNode extends NodeBase {
+export interface SweepNode extends LoopBase {
   type: "sweep";
   chamberC: number[];
   soakS: number;
   toleranceC: number;
-  steps: ProfileNode[];
 }
 
-export type ProfileNode = StepNode | ChamberNode | RepeatNode | SweepNode;
+/**
+ * A step whose string uses loop variables (`Discharge at {c} until 2.5 V`): the run cursor
+ * instantiates it for each iteration (src/profile/loop-variables.ts) and validation checks every
+ * instance before a run starts.
+ */
+export interface TemplateNode extends NodeBase {
+  type: "template";
+  /** The step string as written; `text` is the same. */
+  template: string;
+  limits: StepLimit[];
+  log?: LogCriteria;
+}
+
+export type LoopNode = RepeatNode | SweepNode;
+
+export type ProfileNode = StepNode | ChamberNode | RepeatNode | SweepNode | TemplateNode;
 
 export interface Profile {
   name: string;

@@ -14,6 +14,13 @@
  *     - { chamber: 25 °C, soak: 2 h, tolerance: 0.5 °C }        soak defaults to 0 s, tolerance to 1 °C
  *     - { repeat: 3, steps: [...] }
  *     - { sweep: { chamber: [-20, 0, 25] }, soak: 2 h, tolerance: 1 °C, steps: [...] }
+ *     - { sweep: { c: [0.1C, 0.5C, 1C] }, steps: ["Discharge at {c} until 2.5 V"] }
+ *     - { repeat: 500, counter: n, cycle: true, until: "capacity < 80 % of cycle 1", steps: [...] }
+ *
+ * Loops may name a 1-based `counter` and (sweeps) lists of values, alongside a `chamber` list or
+ * instead of it (then the sweep is a repeat over the values, with no chamber); their names are
+ * usable as `{name}` in the step strings of the body (loop-variables.ts). `cycle: true` marks the
+ * loops whose iterations are the run's cycles. A repeat's `until` ends it on capacity retention.
  *
  * Quantities are strings with units ("2 h", "5 mV") or numbers in SI (seconds, V, A, °C).
  * A strict document (a JSON request body) keeps its JSON types: no "25" for 25, no 3 for label "3".
@@ -25,6 +32,7 @@ import { isAbsolute, resolve } from "node:path";
 import type {
   Action,
   ChamberNode,
+  Condition,
   LimitAction,
   LogCriteria,
   Profile,
@@ -34,10 +42,18 @@ import type {
   StepLimit,
   StepNode,
   SweepNode,
+  TemplateNode,
 } from "./ast.js";
 import { DriveCycleCsvError, loopTrace, parseDriveCycleCsv } from "./drive-cycle-csv.js";
+import { isTemplate, TemplateSyntaxError, VARIABLE_NAME, variablesIn } from "./loop-variables.js";
 import { ProfileError, type ProfileIssue } from "./profile-error.js";
-import { type DriveCycleReference, parseCondition, parseStepString, StepStringError } from "./step-string.js";
+import {
+  type DriveCycleReference,
+  parseCondition,
+  parseLoopUntil,
+  parseStepString,
+  StepStringError,
+} from "./step-string.js";
 import { checkLog, checkStructure, formatSeconds } from "./structure.js";
 import { didYouMean, listOr } from "./suggest.js";
 import { readTextFile } from "./text-file.js";
@@ -77,8 +93,8 @@ const KIND_KEYS = ["step", "chamber", "repeat", "sweep"] as const;
 const KEYS_OF: Record<(typeof KIND_KEYS)[number], string[]> = {
   step: ["step", "label", "limits", "log"],
   chamber: ["chamber", "soak", "tolerance", "label"],
-  repeat: ["repeat", "steps", "label"],
-  sweep: ["sweep", "soak", "tolerance", "steps", "label"],
+  repeat: ["repeat", "steps", "label", "counter", "cycle", "until"],
+  sweep: ["sweep", "soak", "tolerance", "steps", "label", "counter", "cycle", "until"],
 };
 const KIND_NAMES: Record<(typeof KIND_KEYS)[number], string> = {
   step: "a step",
@@ -386,6 +402,11 @@ class DocumentReader {
           `${at}.when`,
           `expected a condition such as "4.25 V", "> 45 °C" or "C/50", got ${describeValue(entry.when)}`,
         );
+      } else if (isTemplate(entry.when)) {
+        this.issue(
+          `${at}.when`,
+          `"${entry.when}": loop variables may be used in the step string only; give the limit as a value`,
+        );
       } else {
         try {
           when = parseCondition(entry.when);
@@ -419,6 +440,7 @@ class DocumentReader {
     extras: { label?: string; limits?: StepLimit[]; log?: LogCriteria },
   ): ProfileNode[] {
     const trimmed = text.trim();
+    if (isTemplate(trimmed)) return this.templateStep(trimmed, path, textPath, extras);
     let parsed: ReturnType<typeof parseStepString>;
     try {
       parsed = parseStepString(trimmed);
@@ -457,6 +479,26 @@ class DocumentReader {
     };
     if (extras.label !== undefined) chamber.label = extras.label;
     return [chamber, step];
+  }
+
+  /** A step string with loop variables: checked per iteration by checkStructure, run per iteration by the cursor. */
+  private templateStep(
+    text: string,
+    path: string,
+    textPath: string,
+    extras: { label?: string; limits?: StepLimit[]; log?: LogCriteria },
+  ): ProfileNode[] {
+    try {
+      variablesIn(text);
+    } catch (e) {
+      if (!(e instanceof TemplateSyntaxError)) throw e;
+      this.issue(textPath, e.message);
+      return [];
+    }
+    const node: TemplateNode = { type: "template", path, text, template: text, limits: extras.limits ?? [] };
+    if (extras.label !== undefined) node.label = extras.label;
+    if (extras.log) node.log = extras.log;
+    return [node];
   }
 
   private driveCycle(
@@ -557,16 +599,127 @@ class DocumentReader {
       steps,
     };
     if (label !== undefined) node.label = label;
+    this.loopOptions(item, path, node);
+    if (item.until !== undefined) {
+      const until = this.loopUntil(item.until, `${path}.until`);
+      if (until.length > 0) node.until = until;
+    }
     return [node];
+  }
+
+  /** `counter:` and `cycle:`, shared by repeats and sweeps. */
+  private loopOptions(item: Json, path: string, node: RepeatNode | SweepNode): void {
+    if (item.counter !== undefined) {
+      if (typeof item.counter !== "string") {
+        this.typeIssue(
+          `${path}.counter`,
+          `expected the counter's name, such as "n", got ${describeValue(item.counter)}`,
+        );
+      } else if (this.variableName(item.counter, `${path}.counter`)) {
+        node.variables = { ...node.variables, counter: item.counter };
+      }
+    }
+    if (item.cycle !== undefined) {
+      if (typeof item.cycle !== "boolean") {
+        this.typeIssue(
+          `${path}.cycle`,
+          `expected true or false (true: each iteration of this loop is a cycle), got ${describeValue(item.cycle)}`,
+        );
+      } else if (item.cycle) {
+        node.cycle = true;
+      }
+    }
+  }
+
+  private variableName(name: string, path: string): boolean {
+    if (!VARIABLE_NAME.test(name)) {
+      this.issue(
+        path,
+        `"${name}" is not a variable name; use a letter or "_" followed by letters, digits or "_", e.g. n`,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  private loopUntil(value: unknown, path: string): Condition[] {
+    const texts = Array.isArray(value) ? value : [value];
+    const out: Condition[] = [];
+    for (const [k, text] of texts.entries()) {
+      const at = Array.isArray(value) ? `${path}[${k}]` : path;
+      if (typeof text !== "string") {
+        this.typeIssue(
+          at,
+          `expected a retention such as "capacity < 80 % of cycle 1", got ${describeValue(text)}`,
+        );
+        continue;
+      }
+      try {
+        out.push(parseLoopUntil(text));
+      } catch (e) {
+        if (!(e instanceof StepStringError)) throw e;
+        this.issue(at, e.message);
+      }
+    }
+    if (Array.isArray(value) && value.length === 0)
+      this.issue(path, 'is empty; give a retention such as "capacity < 80 % of cycle 1" or drop until');
+    return out;
   }
 
   private sweep(item: Json, path: string, label: string | undefined): ProfileNode[] {
     const chamberC: number[] = [];
+    const values: Record<string, string[]> = {};
     const spec = item.sweep;
+    if (item.until !== undefined) {
+      this.issue(
+        `${path}.until`,
+        "until ends repeat loops only; put the sweep inside a repeat with until:, or make the sweep a repeat with counter:",
+      );
+    }
     if (!isObject(spec)) {
-      this.issue(`${path}.sweep`, `expected { chamber: [temperatures] }, got ${describeValue(spec)}`);
+      this.issue(
+        `${path}.sweep`,
+        `expected { chamber: [temperatures] } or lists of values such as { c: [0.5C, 1C] }, got ${describeValue(spec)}`,
+      );
+    } else if (Object.keys(spec).length === 0) {
+      this.issue(
+        `${path}.sweep`,
+        "is empty; give chamber: [temperatures] or lists of values such as c: [0.5C, 1C]",
+      );
     } else {
-      this.unknownKeys(spec, ["chamber"], `${path}.sweep`, "sweep");
+      for (const [name, list] of Object.entries(spec)) {
+        if (name === "chamber") continue;
+        if (!this.variableName(name, `${path}.sweep.${name}`)) continue;
+        const texts = this.sweepValues(list, `${path}.sweep.${name}`);
+        if (texts) values[name] = texts;
+      }
+    }
+    if (isObject(spec) && spec.chamber === undefined) {
+      // Values only: a repeat over them, no chamber phase.
+      if (item.soak !== undefined || item.tolerance !== undefined) {
+        this.issue(
+          `${path}.${item.soak !== undefined ? "soak" : "tolerance"}`,
+          "soak and tolerance belong to a chamber sweep; add chamber: [temperatures] to sweep, or drop them",
+        );
+      }
+      const lengths = Object.values(values).map((v) => v.length);
+      if (item.steps === undefined) this.issue(`${path}.steps`, "missing; a sweep needs steps: [...]");
+      const steps = item.steps === undefined ? [] : this.nodeList(item.steps, `${path}.steps`);
+      const node: RepeatNode = {
+        type: "repeat",
+        path,
+        text: `sweep ${Object.entries(values)
+          .map(([name, v]) => `${name} = ${v.join(", ")}`)
+          .join("; ")}`,
+        count: lengths[0] ?? 0,
+        steps,
+        variables: { values },
+      };
+      if (label !== undefined) node.label = label;
+      this.loopOptions(item, path, node);
+      return Object.keys(values).length > 0 ? [node] : [];
+    }
+    if (isObject(spec)) {
       if (!Array.isArray(spec.chamber) || spec.chamber.length === 0) {
         this.issue(
           `${path}.sweep.chamber`,
@@ -582,17 +735,41 @@ class DocumentReader {
     const { soakS, toleranceC } = this.soakAndTolerance(item, path);
     if (item.steps === undefined) this.issue(`${path}.steps`, "missing; a sweep needs steps: [...]");
     const steps = item.steps === undefined ? [] : this.nodeList(item.steps, `${path}.steps`);
+    const swept = Object.entries(values).map(([name, v]) => `; ${name} = ${v.join(", ")}`);
     const node: SweepNode = {
       type: "sweep",
       path,
-      text: `sweep chamber ${chamberC.join(", ")} °C, soak ${formatSeconds(soakS)}, tolerance ${toleranceC} °C`,
+      text: `sweep chamber ${chamberC.join(", ")} °C, soak ${formatSeconds(soakS)}, tolerance ${toleranceC} °C${swept.join("")}`,
       chamberC,
       soakS,
       toleranceC,
       steps,
     };
+    if (Object.keys(values).length > 0) node.variables = { values };
     if (label !== undefined) node.label = label;
+    this.loopOptions(item, path, node);
     return [node];
+  }
+
+  /** A sweep's list of values for `{name}`: numbers or strings, kept as text. */
+  private sweepValues(list: unknown, path: string): string[] | undefined {
+    if (!Array.isArray(list) || list.length === 0) {
+      this.issue(path, `expected a list of values such as [0.5C, 1C, 2C], got ${describeValue(list)}`);
+      return undefined;
+    }
+    const texts: string[] = [];
+    for (const [k, v] of list.entries()) {
+      const at = `${path}[${k}]`;
+      if (typeof v === "number" && Number.isFinite(v)) texts.push(String(v));
+      else if (typeof v === "string" && v.trim() !== "" && !isTemplate(v)) texts.push(v.trim());
+      else if (typeof v === "string")
+        this.issue(
+          at,
+          `"${v}" is not a value; give a number or a quantity such as "1C" or "2 A" (no braces)`,
+        );
+      else this.typeIssue(at, `expected a number or a quantity such as "1C", got ${describeValue(v)}`);
+    }
+    return texts.length === list.length ? texts : undefined;
   }
 }
 

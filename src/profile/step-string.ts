@@ -4,10 +4,21 @@
  *   (Charge|Discharge) at VALUE [for DUR] [[or] until COND {or COND}] [at TEMP] [(DUR period)]
  *   (Charge|Discharge) at VALUE to VOLTS[,] hold until COND {or COND}            CC-CV, one step
  *   (Charge|Discharge) at VALUE until VOLTS then hold [at VOLTS] until COND      CC-CV (PyBaMM "then")
- *   Hold at VOLTS (for DUR | until COND {or COND})                              CV
+ *   Hold at VOLTS [at most CURRENT] (for DUR | until COND {or COND})            CV, own current limit
  *   Rest (for DUR | until COND {or COND})
  *   (Charge|Discharge) following FILE [for DUR] [until ...]                    drive cycle from a CSV
  *   Run NAME [(A)|(W)] [for DUR]                                               PyBaMM drive cycle = discharge following
+ *   (Charge|Discharge) at VALUE to VALUE over DUR [until COND {or COND}]        ramp (current, C-rate or power)
+ *   Ramp voltage from VOLTS to VOLTS over DUR [at most CURRENT] [until ...]     CV ramp
+ *
+ * CURRENT is a current or C-rate ("1 A", "0.5C", "C/2"); a ramp's first VALUE may be 0, and it
+ * lasts exactly its "over" duration unless a condition ends it first. Conditions include the
+ * cell's SOC estimate: "until 80% SOC", "until < 20 % SOC" (0-100 %, direction-resolved like
+ * voltage). "capacity < 80 % of cycle 1" ends a repeat loop (its `until:`), parsed by
+ * parseLoopUntil. Step strings in loops may use loop variables ("Discharge at {c} until 2.5 V"):
+ * the document substitutes their values before parsing (loop-variables.ts). None of these forms
+ * uses words PyBaMM gives another meaning: "over", "most", "Ramp", "%" and "SOC" appear in none
+ * of its Experiment strings, and "to" followed by a voltage stays a CC-CV.
  *
  * Keywords are case-insensitive and spaces between a number and its unit are optional, as in
  * PyBaMM. PyBaMM's per-step temperature ("at 25oC") and tags ("[tag1,tag2]") are accepted: the
@@ -62,8 +73,11 @@ export class StepStringError extends CellbenchError {
 }
 
 export const VALUE_UNIT_HINT = "use A, mA, W, mW, Ohm, C or C/n";
-export const CONDITION_UNIT_HINT = "use V, mV, A, mA, C/n, Ah, mAh, Wh, °C or dV/dt < n mV/s";
-const INSTRUCTIONS = "Charge, Discharge, Rest, Hold or Run";
+export const CONDITION_UNIT_HINT = "use V, mV, A, mA, C/n, Ah, mAh, Wh, °C, % SOC or dV/dt < n mV/s";
+const INSTRUCTIONS = "Charge, Discharge, Rest, Hold, Ramp or Run";
+const RAMP_HINT =
+  '"Ramp" moves a voltage: "Ramp voltage from 3.6 V to 4.1 V over 10 minutes"; a current, C-rate or power ramps in a Charge or Discharge step: "Charge at 0.1C to 1C over 10 minutes"';
+const RETENTION_EXAMPLE = '"capacity < 80 % of cycle 1"';
 
 /** Parses one step string; throws StepStringError naming the offending word. */
 export function parseStepString(text: string): ParsedStepString {
@@ -78,6 +92,17 @@ export function parseCondition(text: string): Condition {
   const parser = new StepStringParser(text);
   const condition = parser.parseCondition("the condition");
   parser.expectEnd("after the condition");
+  return condition;
+}
+
+/**
+ * Parses a repeat loop's `until:`, the capacity retention that ends a cycle-life loop:
+ * "capacity < 80 % of cycle 1" (also "80%", "≤", ">").
+ */
+export function parseLoopUntil(text: string): Condition {
+  const parser = new StepStringParser(text);
+  const condition = parser.parseRetention();
+  parser.expectEnd(`after the retention; write e.g. ${RETENTION_EXAMPLE}`);
   return condition;
 }
 
@@ -124,10 +149,16 @@ class StepStringParser {
           );
         }
         this.expectWord("at", `after "${first.text}"`);
-        action = { kind: "hold", volts: this.parseVolts("Hold") };
+        const hold: Extract<Action, { kind: "hold" }> = { kind: "hold", volts: this.parseVolts("Hold") };
+        const limit = this.parseAtMost();
+        if (limit) hold.currentLimit = limit;
         this.parseTermination();
+        action = hold;
         break;
       }
+      case "ramp":
+        action = this.parseVoltageRamp(first.text);
+        break;
       case "run":
         action = this.parseRun();
         break;
@@ -153,10 +184,17 @@ class StepStringParser {
     }
     this.expectWord("at", `after "${written}"`, '"at" or "following"');
     const valueStart = this.lex.peek();
-    const value = this.parseDriveValue();
+    const value = this.parseDriveValue(true);
     const valueText = this.text.slice(valueStart.start, this.lex.peek().start).trim();
     if (value.kind === "resistance" && direction === "charge") {
       this.fail(`a resistance (${valueText}) can only discharge; write "Discharge at ${valueText}"`);
+    }
+    if (this.lex.isWord("to") && this.isRampEndAhead(1)) {
+      this.lex.next();
+      return this.parseRamp(direction, value, valueText);
+    }
+    if (magnitudeOf(value) === 0) {
+      this.fail(`${valueText} must be greater than 0; Charge/Discharge gives the direction`);
     }
     if (this.lex.acceptWord("to")) {
       // CC-CV as one step: "Charge at C/3 to 4.2 V, hold until C/20".
@@ -201,6 +239,103 @@ class StepStringParser {
   }
 
   private lastNumberText = "";
+
+  /**
+   * True when the tokens from `ahead` on are a current, C-rate, power or resistance ("2 A", "1C",
+   * "C/2"): the end of a ramp. Anything else after "to" is read as a CC-CV's voltage (and its
+   * errors speak of voltages).
+   */
+  private isRampEndAhead(ahead: number): boolean {
+    const first = this.lex.peek(ahead);
+    if (first.kind === "word") return first.text === "C" && this.lex.isSymbol("/", ahead + 1);
+    const unit = this.lex.peek(ahead + 1);
+    if (first.kind !== "number" || unit.kind !== "word") return false;
+    const u = unit.text;
+    return (
+      u === "C" ||
+      CURRENT_UNITS[u] !== undefined ||
+      POWER_UNITS[u] !== undefined ||
+      RESISTANCE_UNITS[u] !== undefined
+    );
+  }
+
+  /** "... at 0.1C to 1C over 10 minutes [until ...]": a current, C-rate or power ramp. */
+  private parseRamp(direction: Direction, from: DriveValue, fromText: string): ParsedStepString["action"] {
+    const toStart = this.lex.peek();
+    const to = this.parseDriveValue(true);
+    const toText = this.text.slice(toStart.start, this.lex.peek().start).trim();
+    const amps = (v: DriveValue) => v.kind === "current" || v.kind === "c-rate";
+    if (from.kind === "resistance" || to.kind === "resistance") {
+      this.fail(
+        `a ramp moves a current, C-rate or power, not a resistance; e.g. "Discharge at 1 A to 3 A over 10 minutes"`,
+      );
+    }
+    if (amps(from) !== amps(to)) {
+      this.fail(
+        `a ramp goes from one current to another or one power to another, not from ${fromText} to ${toText}; give both ends in A, C or W`,
+      );
+    }
+    if (magnitudeOf(from) === 0 && magnitudeOf(to) === 0) {
+      this.fail(`a ramp from ${fromText} to ${toText} never moves; give an end greater than 0`);
+    }
+    const overS = this.parseOver(`${fromText} to ${toText}`);
+    this.parseRampTermination(overS);
+    return { kind: "ramp", direction, from, to, overS };
+  }
+
+  /** "over DUR" after a ramp's ends; a ramp without it has no rate. */
+  private parseOver(ends: string): number {
+    if (!this.lex.isWord("over")) {
+      this.fail(
+        `a ramp needs its duration: write "${ends} over 10 minutes" (found ${describeToken(this.lex.peek())}); to drive to a voltage write "to 4.2 V, hold until C/20"`,
+      );
+    }
+    this.lex.next();
+    return this.parseDuration('"over"');
+  }
+
+  /** Conditions after a ramp; its "over" duration is the step's, so a "for" would contradict it. */
+  private parseRampTermination(overS: number): void {
+    this.parseTermination();
+    if (this.durationS !== undefined) {
+      this.fail(
+        'a ramp lasts its "over" duration; drop the "for ...", or hold the end value in a step of its own',
+      );
+    }
+    this.durationS = overS;
+  }
+
+  /** "Ramp voltage from 3.6 V to 4.1 V over 10 minutes [at most 1 A] [until ...]". */
+  private parseVoltageRamp(written: string): Extract<Action, { kind: "hold" }> {
+    if (!this.lex.acceptWord("voltage"))
+      this.fail(`unexpected ${describeToken(this.lex.peek())} after "${written}"; ${RAMP_HINT}`);
+    this.expectWord("from", `after "${written} voltage"`);
+    const volts = this.parseVolts("from");
+    this.expectWord("to", `after the first voltage`, '"to", e.g. "from 3.6 V to 4.1 V"');
+    const toVolts = this.parseVolts("to");
+    const overS = this.parseOver(`from ${volts} V to ${toVolts} V`);
+    const hold: Extract<Action, { kind: "hold" }> = { kind: "hold", volts, toVolts, overS };
+    const limit = this.parseAtMost();
+    if (limit) hold.currentLimit = limit;
+    this.parseRampTermination(overS);
+    return hold;
+  }
+
+  /** "at most 1 A" / "at most 0.5C" after a CV voltage: the hold's own current limit. */
+  private parseAtMost(): DriveValue | undefined {
+    if (!this.lex.isWord("at") || !this.lex.isWord("most", 1)) return undefined;
+    this.lex.next();
+    this.lex.next();
+    const start = this.lex.peek();
+    const value = this.parseDriveValue(false, '"at most"', "at most 1 A");
+    if (value.kind !== "current" && value.kind !== "c-rate") {
+      const text = this.text.slice(start.start, this.lex.peek().start).trim();
+      this.fail(
+        `"at most" takes a current or C-rate, not ${text}; write e.g. "at most 1 A" or "at most 0.5C"`,
+      );
+    }
+    return value;
+  }
 
   /** "hold at 4.2 V" after a CC-CV target: the voltage must repeat the target. */
   private parseHoldVoltsAgain(holdVolts: number): void {
@@ -270,6 +405,11 @@ class StepStringParser {
 
   /** Reads `at TEMP`, `(DUR period)` and `[tags]` at the end of a step, then requires the end. */
   private parseSuffixes(result: ParsedStepString): void {
+    if (this.lex.isWord("at") && this.lex.isWord("most", 1)) {
+      this.fail(
+        '"at most <current>" limits a CV hold and goes right after its voltage: "Hold at 4.2 V at most 1 A for 2 hours or until C/50"',
+      );
+    }
     if (this.lex.isWord("at")) {
       this.lex.next();
       result.ambientC = this.parseTemperature();
@@ -322,7 +462,8 @@ class StepStringParser {
     return t;
   }
 
-  private parseDriveValue(): DriveValue {
+  /** A drive value; `allowZero` for a ramp's ends (the caller refuses a zero that is not one). */
+  private parseDriveValue(allowZero = false, after = '"at"', example = "Charge at 1 A"): DriveValue {
     const t = this.lex.peek();
     if (t.kind === "word" && t.text === "C" && this.lex.isSymbol("/", 1)) {
       this.lex.next();
@@ -331,13 +472,13 @@ class StepStringParser {
       if (!(n.value > 0)) this.fail(`C/${n.text} is not a rate; the divisor must be greater than 0`);
       return { kind: "c-rate", c: 1 / n.value };
     }
-    const n = this.parseNumber('"at"', "a value", "Charge at 1 A");
+    const n = this.parseNumber(after, "a value", example);
     const unit = readUnit(this.lex);
     if (!unit)
       this.fail(
         `expected a unit after ${n.text}, found ${describeToken(this.lex.peek())}; ${VALUE_UNIT_HINT}`,
       );
-    if (!(n.value > 0)) {
+    if (!(n.value > 0) && !(allowZero && n.value === 0)) {
       this.fail(`${n.text} ${unit.text} must be greater than 0; Charge/Discharge gives the direction`);
     }
     const u = unit.text;
@@ -354,11 +495,8 @@ class StepStringParser {
   }
 
   private parseVolts(context: string): number {
-    const n = this.parseNumber(
-      `"${context === "Hold" ? "at" : "to"}"`,
-      "a voltage",
-      `${context === "Hold" ? "Hold at" : "to"} 4.2 V`,
-    );
+    const word = context === "Hold" ? "at" : context === "from" ? "from" : "to";
+    const n = this.parseNumber(`"${word}"`, "a voltage", `${context === "Hold" ? "Hold at" : word} 4.2 V`);
     const unit = readUnit(this.lex);
     if (!unit)
       this.fail(`expected a unit after ${n.text}, found ${describeToken(this.lex.peek())}; use V or mV`);
@@ -433,12 +571,28 @@ class StepStringParser {
       if (!(n.value > 0)) this.fail(`C/${n.text} is not a rate; the divisor must be greater than 0`);
       return withOp({ kind: "c-rate", c: 1 / n.value });
     }
+    if (t.kind === "word" && t.text.toLowerCase() === "capacity") {
+      this.fail(
+        `capacity retention ends a repeat loop, not a step: put until: ${RETENTION_EXAMPLE} on the repeat; a step ends on the charge it moves with e.g. "until 2 Ah"`,
+      );
+    }
     if (t.kind !== "number") {
       this.fail(
-        `expected a condition after ${after}, found ${describeToken(t)}; write e.g. "4.2 V", "C/20" or "60 °C"`,
+        `expected a condition after ${after}, found ${describeToken(t)}; write e.g. "4.2 V", "C/20", "80% SOC" or "60 °C"`,
       );
     }
     const n = this.parseNumber(after, "a condition", "until 4.2 V");
+    if (this.lex.acceptSymbol("%")) {
+      if (!this.lex.acceptWord("soc")) {
+        this.fail(
+          `expected "SOC" after ${n.text} %, found ${describeToken(this.lex.peek())}; write e.g. "until 80% SOC"`,
+        );
+      }
+      if (!(n.value >= 0 && n.value <= 100)) {
+        this.fail(`${n.text} % SOC is outside 0-100 %; write e.g. "until 80% SOC"`);
+      }
+      return withOp({ kind: "soc", fraction: n.value / 100 });
+    }
     const unit = readUnit(this.lex);
     if (!unit)
       this.fail(
@@ -454,10 +608,44 @@ class StepStringParser {
     if (timeFactor(u) !== undefined) {
       this.fail(`${n.text} ${u} is a duration, not a condition; write "for ${n.text} ${u}"`);
     }
+    if (u.toLowerCase() === "soc") {
+      this.fail(
+        `write the SOC as a percentage: "until ${n.value <= 1 ? round(n.value * 100) : n.text}% SOC"`,
+      );
+    }
     this.fail(`unknown unit "${u}" after ${n.text}; ${CONDITION_UNIT_HINT}`);
   }
 
-  private parseComparison(): Comparison | undefined {
+  /** "capacity < 80 % of cycle 1": a repeat loop's until. */
+  parseRetention(): Condition {
+    const example = `write e.g. ${RETENTION_EXAMPLE}`;
+    const first = this.lex.peek();
+    if (!this.lex.acceptWord("capacity")) {
+      this.fail(
+        `a loop ends on the capacity retention, found ${describeToken(first)}; ${example} (to end a step on a condition, put "until ..." in the step string)`,
+      );
+    }
+    const op = this.parseComparison();
+    if (!op)
+      this.fail(`expected "<" or ">" after "capacity", found ${describeToken(this.lex.peek())}; ${example}`);
+    const n = this.parseNumber(`"capacity ${op}"`, "a percentage", "capacity < 80 % of cycle 1");
+    if (!this.lex.acceptSymbol("%")) {
+      this.fail(
+        `give the retention as a percentage of a cycle's capacity, found ${describeToken(this.lex.peek())} after ${n.text}; ${n.value > 0 && n.value <= 1 ? `write "capacity ${op} ${round(n.value * 100)} % of cycle 1"` : example}`,
+      );
+    }
+    if (!(n.value > 0 && n.value <= 100))
+      this.fail(`${n.text} % is not a retention; use more than 0 and at most 100 %`);
+    this.expectWord("of", `after "${n.text} %"`, `"of cycle <n>"`);
+    this.expectWord("cycle", `after "of"`, `"cycle <n>"`);
+    const cycle = this.parseNumber('"of cycle"', "a cycle number", "of cycle 1");
+    if (!(Number.isInteger(cycle.value) && cycle.value >= 1)) {
+      this.fail(`cycle ${cycle.text} is not a cycle number; cycles count from 1`);
+    }
+    return { kind: "retention", op, fraction: n.value / 100, ofCycle: cycle.value };
+  }
+
+  parseComparison(): Comparison | undefined {
     const t = this.lex.peek();
     if (t.kind !== "symbol") return undefined;
     if (t.text === "<" || t.text === "<=" || t.text === "≤") {
@@ -488,4 +676,22 @@ class StepStringParser {
     const t = this.lex.peek();
     if (t.kind !== "end") this.fail(`unexpected "${t.text}" ${where}`);
   }
+}
+
+/** Amps or watts of a drive value as written (C-rates as their multiple); 0 only for a zero. */
+function magnitudeOf(value: DriveValue): number {
+  switch (value.kind) {
+    case "current":
+      return value.amps;
+    case "c-rate":
+      return value.c;
+    case "power":
+      return value.watts;
+    case "resistance":
+      return value.ohms;
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
 }

@@ -58,7 +58,21 @@ export function timeFactor(unit: string): number | undefined {
 export const TIME_UNIT_HINT = "use ms, s, min or h (or seconds, minutes, hours)";
 
 /** Words of the step grammar, never read as a unit ("Charge at 1 for 1 h" misses a unit). */
-const STEP_KEYWORDS = new Set(["for", "until", "or", "at", "to", "then", "hold", "period", "following"]);
+const STEP_KEYWORDS = new Set([
+  "for",
+  "until",
+  "or",
+  "at",
+  "to",
+  "then",
+  "hold",
+  "period",
+  "following",
+  "over",
+  "from",
+  "most",
+  "of",
+]);
 
 /**
  * Reads a unit word after a number. Joins "°" "C" written apart; returns undefined when the next

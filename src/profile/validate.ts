@@ -11,7 +11,15 @@
  */
 import type { CellSpec, ChamberRanges, CyclerMode, CyclerRanges } from "../../drivers/capabilities.js";
 import { type Cell, temperatureWindows } from "../cell/cell.js";
-import type { Condition, Direction, DriveValue, Profile, ProfileNode, StepNode } from "./ast.js";
+import type {
+  Condition,
+  Direction,
+  DriveValue,
+  Profile,
+  ProfileNode,
+  StepNode,
+  TemplateNode,
+} from "./ast.js";
 import { ProfileError, type ProfileIssue } from "./profile-error.js";
 import { checkStructure } from "./structure.js";
 
@@ -53,7 +61,7 @@ class Validator {
   private readonly chargeA: Bound;
   private readonly dischargeA: Bound;
   private readonly windows: { charge: Range; discharge: Range };
-  private readonly stepAmbient = new Map<StepNode, Ambient>();
+  private readonly stepAmbient = new Map<StepNode | TemplateNode, Ambient>();
 
   constructor(
     private readonly profile: Profile,
@@ -94,10 +102,15 @@ class Validator {
   }
 
   run(): ProfileIssue[] {
-    this.issues.push(...checkStructure(this.profile.steps));
+    // Every iteration's instance of a step with loop variables, checked once the ambient is known.
+    const instances: [StepNode, string, TemplateNode][] = [];
+    this.issues.push(
+      ...checkStructure(this.profile.steps, (step, path, node) => instances.push([step, path, node])),
+    );
     this.checkSafety();
     this.followAmbient();
     this.visit(this.profile.steps);
+    for (const [step, path, node] of instances) this.checkStep(step, path, node);
     return this.issues;
   }
 
@@ -137,7 +150,8 @@ class Validator {
             if (extra) current = union(current, extra);
           }
           switch (node.type) {
-            case "step": {
+            case "step":
+            case "template": {
               this.stepAmbient.set(node, union(this.stepAmbient.get(node) ?? new Map(), current));
               for (const limit of node.limits) {
                 if (limit.then.kind !== "goto") continue;
@@ -199,6 +213,8 @@ class Validator {
         case "repeat":
           this.visit(node.steps);
           break;
+        case "template":
+          break;
         case "sweep":
           for (const [k, c] of node.chamberC.entries())
             this.checkChamberSetpoint(c, `${node.path}.sweep.chamber[${k}]`);
@@ -241,8 +257,9 @@ class Validator {
     }
   }
 
-  private checkStep(node: StepNode): void {
-    const say = (message: string): void => this.issue(node.path, `"${node.text}" ${message}`);
+  /** Checks a step; an instance of a template gives its path with the iteration and the template (its ambient). */
+  private checkStep(node: StepNode, path = node.path, ambientOf: StepNode | TemplateNode = node): void {
+    const say = (message: string): void => this.issue(path, `"${node.text}" ${message}`);
     const action = node.action;
     const ends =
       node.termination.durationS !== undefined ||
@@ -264,10 +281,27 @@ class Validator {
         break;
       case "cccv":
         this.checkDrive(action.value, action.direction, say);
-        this.checkSetVoltage(action.holdVolts, "holds", say);
+        this.checkSetVoltage(action.holdVolts, "holds at", say);
         break;
       case "hold":
-        this.checkSetVoltage(action.volts, "holds", say);
+        this.checkSetVoltage(action.volts, action.toVolts === undefined ? "holds at" : "ramps from", say);
+        if (action.toVolts !== undefined) this.checkSetVoltage(action.toVolts, "ramps to", say);
+        if (action.currentLimit) {
+          const limitA =
+            action.currentLimit.kind === "current"
+              ? action.currentLimit.amps
+              : action.currentLimit.kind === "c-rate"
+                ? action.currentLimit.c * this.cell.capacityAh
+                : Number.NaN;
+          if (!(limitA > 0))
+            say('limits the hold to a current that is not greater than 0; write e.g. "at most 1 A"');
+        }
+        break;
+      case "ramp":
+        // A ramp's value moves between its ends: checking both checks all of it.
+        for (const end of [action.from, action.to])
+          if (!isZero(end)) this.checkDrive(end, action.direction, say);
+        if (!(action.overS > 0)) say('ramps over no time; write e.g. "over 10 minutes"');
         break;
       case "drive-cycle":
         this.checkDriveCycle(action.direction, action.unit, action.points, say);
@@ -276,7 +310,9 @@ class Validator {
         break;
     }
     for (const condition of node.termination.conditions) this.checkCondition(condition, say);
-    this.checkTemperature(node, say);
+    for (const limit of node.limits)
+      if (limit.when.kind === "retention" || limit.when.kind === "soc") this.checkCondition(limit.when, say);
+    this.checkTemperature(node, ambientOf, say);
   }
 
   private bound(direction: Direction): Bound {
@@ -354,12 +390,12 @@ class Validator {
     const [lo, hi] = this.voltageWindow;
     if (volts < lo - 1e-9 || volts > hi + 1e-9) {
       say(
-        `${verb} at ${round(volts)} V, outside the voltage window ${fmtRange(this.voltageWindow, "V")} of ${this.voltageWindowBy}; use a voltage within it`,
+        `${verb} ${round(volts)} V, outside the voltage window ${fmtRange(this.voltageWindow, "V")} of ${this.voltageWindowBy}; use a voltage within it`,
       );
     }
     const cycler = this.bench.cycler.voltageV;
     if (volts < cycler[0] - 1e-9 || volts > cycler[1] + 1e-9) {
-      say(`${verb} at ${round(volts)} V, outside the cycler channel's ${fmtRange(cycler, "V")}`);
+      say(`${verb} ${round(volts)} V, outside the cycler channel's ${fmtRange(cycler, "V")}`);
     }
   }
 
@@ -371,6 +407,14 @@ class Validator {
           `ends at ${round(condition.volts)} V, outside the voltage window ${fmtRange(this.voltageWindow, "V")} of ${this.voltageWindowBy}; the cycler stops at the window's edge, so the step would never end there — use a voltage within it`,
         );
       }
+    } else if (condition.kind === "soc") {
+      if (!(condition.fraction >= 0 && condition.fraction <= 1)) {
+        say(`ends at ${round(condition.fraction * 100)} % SOC, outside 0-100 %; use e.g. "until 80% SOC"`);
+      }
+    } else if (condition.kind === "retention") {
+      say(
+        'ends on capacity retention, which ends repeat loops, not steps; put until: "capacity < 80 % of cycle 1" on the repeat',
+      );
     } else if (condition.kind === "temperature") {
       const range = this.profile.safety?.temperatureC
         ? ([
@@ -386,8 +430,12 @@ class Validator {
     }
   }
 
-  private checkTemperature(node: StepNode, say: (m: string) => void): void {
-    const ambient = this.stepAmbient.get(node);
+  private checkTemperature(
+    node: StepNode,
+    ambientOf: StepNode | TemplateNode,
+    say: (m: string) => void,
+  ): void {
+    const ambient = this.stepAmbient.get(ambientOf);
     if (!ambient) return;
     const { charges, discharges } = directionsOf(node);
     const check = (window: Range, verb: string, what: string): void => {
@@ -417,6 +465,7 @@ function directionsOf(node: StepNode): { charges: boolean; discharges: boolean }
       return { charges: false, discharges: false };
     case "constant":
     case "cccv":
+    case "ramp":
       return { charges: a.direction === "charge", discharges: a.direction === "discharge" };
     case "drive-cycle": {
       const forward = a.points.some((p) => p.value > 0);
@@ -440,6 +489,8 @@ function modeOf(node: StepNode): CyclerMode | undefined {
       return "cccv";
     case "constant":
       return a.value.kind === "power" ? "cp" : "cc";
+    case "ramp":
+      return a.to.kind === "power" ? "cp" : "cc";
     case "drive-cycle":
       return a.unit === "A" ? "profile" : "cp";
   }
@@ -449,4 +500,12 @@ function union(a: Ambient, b: Ambient): Ambient {
   const out = new Map(a);
   for (const [k, v] of b) if (!out.has(k)) out.set(k, v);
   return out;
+}
+
+function isZero(value: DriveValue): boolean {
+  return (
+    (value.kind === "current" && value.amps === 0) ||
+    (value.kind === "c-rate" && value.c === 0) ||
+    (value.kind === "power" && value.watts === 0)
+  );
 }

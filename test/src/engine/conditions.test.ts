@@ -1,11 +1,18 @@
 import { describe, expect, it } from "vitest";
+import type { CellSpec } from "../../../drivers/capabilities.js";
 import {
   type ConditionInputs,
   conditionMet,
   describeCondition,
   resolveCondition,
+  restingSoc,
+  socEstimate,
+  socUnknown,
+  stepUsingSoc,
 } from "../../../src/engine/conditions.js";
 import type { Condition } from "../../../src/profile/ast.js";
+import { parseProfile } from "../../../src/profile/document.js";
+import type { ChannelSample } from "../../../src/sampling/sample.js";
 
 const first: ConditionInputs = {
   voltageV: 4.2,
@@ -14,6 +21,7 @@ const first: ConditionInputs = {
   stepAh: 0,
   stepWh: 0,
   dvdtMvPerS: undefined,
+  soc: undefined,
 };
 const resolve = (c: Condition) => resolveCondition(c, { direction: undefined, capacityAh: 3, first });
 const at = (dvdtMvPerS: number | undefined): ConditionInputs => ({ ...first, dvdtMvPerS });
@@ -49,5 +57,65 @@ describe("dV/dt conditions", () => {
     expect(conditionMet(stored, at(-0.6))).toBe(true);
     expect(conditionMet(stored, at(0.6))).toBe(false);
     expect(describeCondition(stored)).toBe("dV/dt ≤ -0.5 mV/s");
+  });
+});
+
+describe("SOC conditions", () => {
+  const withSoc = (soc: number | undefined): ConditionInputs => ({ ...first, soc });
+  const resolveIn = (
+    c: Condition,
+    direction: "charge" | "discharge" | undefined,
+    start: number | undefined,
+  ) => resolveCondition(c, { direction, capacityAh: 3, first: withSoc(start) });
+
+  it("resolve their direction like voltage: up on charge, down on discharge, else from the start", () => {
+    const eighty: Condition = { kind: "soc", fraction: 0.8 };
+    expect(resolveIn(eighty, "charge", 0.5).op).toBe(">");
+    expect(resolveIn(eighty, "discharge", 0.9).op).toBe("<");
+    expect(resolveIn(eighty, undefined, 0.9).op).toBe("<");
+    expect(resolveIn(eighty, undefined, 0.5).op).toBe(">");
+    expect(resolveIn({ kind: "soc", op: "<", fraction: 0.8 }, "charge", 0.5).op).toBe("<");
+    const up = resolveIn(eighty, "charge", 0.5);
+    expect(conditionMet(up, withSoc(0.79))).toBe(false);
+    expect(conditionMet(up, withSoc(0.8))).toBe(true);
+    expect(conditionMet(up, withSoc(undefined))).toBe(false);
+    expect(describeCondition(up)).toBe("SOC ≥ 80 %");
+  });
+
+  it("estimate SOC from the start SOC and the net charge over the nominal capacity", () => {
+    expect(socEstimate(0.5, { chargeAh: 1.5, dischargeAh: 0.3 }, 3)).toBeCloseTo(0.9, 12);
+    expect(socEstimate(undefined, { chargeAh: 1.5, dischargeAh: 0 }, 3)).toBeUndefined();
+  });
+
+  it("read the start SOC off the rest voltage only when the cell is at rest", () => {
+    const cell = { chemistry: "li-ion-nmc", capacityAh: 3 } as CellSpec;
+    const sample = (voltageV: number, currentA: number) => ({ voltageV, currentA }) as ChannelSample;
+    const low = restingSoc(cell, sample(3.5, 0)) as number;
+    const high = restingSoc(cell, sample(4.1, 0.02)) as number;
+    expect(low).toBeGreaterThanOrEqual(0);
+    expect(high).toBeLessThanOrEqual(1);
+    expect(high).toBeGreaterThan(low);
+    expect(restingSoc(cell, sample(4.1, 0.5))).toBeUndefined();
+    expect(restingSoc(cell, sample(Number.NaN, 0))).toBeUndefined();
+    expect(restingSoc(cell, undefined)).toBeUndefined();
+  });
+
+  it("name the first step that needs an SOC estimate", () => {
+    const p = parseProfile(
+      `
+name: soc
+steps:
+  - Rest for 1 s
+  - repeat: 2
+    counter: n
+    steps: [Charge at 1C until 4.2 V, "Discharge at 1C for {n} s or until 20% SOC"]
+`,
+      { sourceName: "t.yaml" },
+    );
+    expect(stepUsingSoc(p.steps)).toBe("steps[1].steps[1]");
+    expect(stepUsingSoc(p.steps.slice(0, 1))).toBeUndefined();
+    expect(socUnknown("steps[3]")).toMatch(
+      /^steps\[3\] ends on the cell's SOC, but the run has no SOC estimate/,
+    );
   });
 });

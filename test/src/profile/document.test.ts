@@ -238,7 +238,7 @@ steps:
       'steps[1].soke: unknown key "soke" (did you mean "soak"?); a chamber step takes chamber, soak, tolerance or label',
       'steps[1].chamber: unknown unit "F" after 25 in "25 F"; use °C or oC, e.g. "25 °C"',
       "steps[2].repeat: repeat count must be a positive integer, got 0",
-      'steps[3].limits[0].when: "4.5 Q": unknown unit "Q" after 4.5; use V, mV, A, mA, C/n, Ah, mAh, Wh, °C or dV/dt < n mV/s',
+      'steps[3].limits[0].when: "4.5 Q": unknown unit "Q" after 4.5; use V, mV, A, mA, C/n, Ah, mAh, Wh, °C, % SOC or dV/dt < n mV/s',
       'steps[3].limits[0].then: expected next, abort or "goto <label>", got "jump"',
     ]);
   });

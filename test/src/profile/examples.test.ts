@@ -25,7 +25,9 @@ const EXAMPLES: [profile: string, cell: string][] = [
 ];
 
 function stepsOf(nodes: ProfileNode[]): StepNode[] {
-  return nodes.flatMap((n) => (n.type === "step" ? [n] : n.type === "chamber" ? [] : stepsOf(n.steps)));
+  return nodes.flatMap((n) =>
+    n.type === "step" ? [n] : n.type === "chamber" || n.type === "template" ? [] : stepsOf(n.steps),
+  );
 }
 
 describe("example profiles", () => {
@@ -82,6 +84,7 @@ function upperBoundS(nodes: ProfileNode[], capacityAh: number): number {
     if (n.type === "chamber") total += n.soakS;
     else if (n.type === "repeat") total += n.count * upperBoundS(n.steps, capacityAh);
     else if (n.type === "sweep") total += n.chamberC.length * (n.soakS + upperBoundS(n.steps, capacityAh));
+    else if (n.type === "template") throw new Error("the examples use no loop variables");
     else {
       const a = n.action;
       const limit = n.termination.durationS ?? Number.POSITIVE_INFINITY;

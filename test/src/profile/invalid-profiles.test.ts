@@ -113,7 +113,7 @@ const CASES: Case[] = [
     "typo in an instruction",
     steps("- Rest for 1 s", "- Chrage at 1C until 4.2 V"),
     [
-      'steps[1]: "Chrage at 1C until 4.2 V": unknown instruction "Chrage"; start with Charge, Discharge, Rest, Hold or Run',
+      'steps[1]: "Chrage at 1C until 4.2 V": unknown instruction "Chrage"; start with Charge, Discharge, Rest, Hold, Ramp or Run',
     ],
   ],
   [
@@ -202,8 +202,7 @@ const CASES: Case[] = [
     "sweep with a bad key",
     steps("- { sweep: { temperature: [25] }, steps: [Rest for 1 s] }"),
     [
-      'steps[0].sweep.temperature: unknown key "temperature"; sweep takes chamber',
-      "steps[0].sweep.chamber: expected a list of temperatures such as [0, 25, 45], got undefined",
+      'steps[0].sweep.temperature: no step of the sweep uses {temperature}; write chamber: [temperatures] to sweep the chamber, or use {temperature} in a step string such as "Discharge at {temperature} until 2.5 V"',
     ],
   ],
   // ---- labels and limits ----

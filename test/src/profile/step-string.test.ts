@@ -5,6 +5,7 @@ import {
   type ParsedStepString,
   parseCondition,
   parseDuration,
+  parseLoopUntil,
   parseStepString,
   StepStringError,
 } from "../../../src/profile/step-string.js";
@@ -468,9 +469,9 @@ describe("bad step strings say what was expected at which word", () => {
     ["", 'empty step; write e.g. "Rest for 10 minutes"'],
     [
       "Dischrge at 1C for 1 h",
-      'unknown instruction "Dischrge"; start with Charge, Discharge, Rest, Hold or Run',
+      'unknown instruction "Dischrge"; start with Charge, Discharge, Rest, Hold, Ramp or Run',
     ],
-    ["42 A for 1 h", 'expected an instruction (Charge, Discharge, Rest, Hold or Run) at "42"'],
+    ["42 A for 1 h", 'expected an instruction (Charge, Discharge, Rest, Hold, Ramp or Run) at "42"'],
     ["Charge with 1C for 1 h", 'expected "at" or "following" after "Charge", found "with"'],
     ["Charge at fast for 1 h", 'expected a value after "at", found "fast"; write e.g. "Charge at 1 A"'],
     ["Charge at 1 for 1 h", 'expected a unit after 1, found "for"; use A, mA, W, mW, Ohm, C or C/n'],
@@ -499,16 +500,16 @@ describe("bad step strings say what was expected at which word", () => {
     ["Charge at 1C for 1 h for 2 h", 'a second duration at "for" (position 22); give one "for"'],
     [
       "Charge at 1C until 4.2 Q",
-      'unknown unit "Q" after 4.2; use V, mV, A, mA, C/n, Ah, mAh, Wh, °C or dV/dt < n mV/s',
+      'unknown unit "Q" after 4.2; use V, mV, A, mA, C/n, Ah, mAh, Wh, °C, % SOC or dV/dt < n mV/s',
     ],
     [
       "Charge at 1C until full",
-      'expected a condition after "until", found "full"; write e.g. "4.2 V", "C/20" or "60 °C"',
+      'expected a condition after "until", found "full"; write e.g. "4.2 V", "C/20", "80% SOC" or "60 °C"',
     ],
     ["Charge at 1C until 4.2 V or 5 h", '5 h is a duration, not a condition; write "for 5 h"'],
     [
       "Charge at 1C until 4.2",
-      "expected a unit after 4.2, found the end; use V, mV, A, mA, C/n, Ah, mAh, Wh, °C or dV/dt < n mV/s",
+      "expected a unit after 4.2, found the end; use V, mV, A, mA, C/n, Ah, mAh, Wh, °C, % SOC or dV/dt < n mV/s",
     ],
     ["Hold at 4.2 A for 1 h", 'unknown unit "A" after 4.2; Hold takes a voltage: use V or mV'],
     ["Hold 4.2 V for 1 h", 'expected "at" after "Hold", found "4.2"'],
@@ -545,5 +546,186 @@ describe("bad step strings say what was expected at which word", () => {
     expect(() => parseStepString("Charge at 1 Q until 4.2 V")).toThrow(
       '"Charge at 1 Q until 4.2 V": unknown unit "Q" after 1; use A, mA, W, mW, Ohm, C or C/n',
     );
+  });
+});
+
+describe("issue 14: CV current limit, ramps, SOC and loop retention", () => {
+  it("reads a CV hold's own current limit, as a current or a C-rate", () => {
+    expect(parsed("Hold at 4.2 V at most 1 A for 2 hours or until C/50")).toMatchObject({
+      action: { kind: "hold", volts: 4.2, currentLimit: amps(1) },
+      termination: { durationS: 7200, conditions: [{ kind: "c-rate", c: 1 / 50 }] },
+    });
+    expect(parsed("Hold at 4.2 V at most 0.5C until C/50").action).toEqual({
+      kind: "hold",
+      volts: 4.2,
+      currentLimit: cRate(0.5),
+    });
+    expect(parsed("hold at 4200 mV at most C/2 until 50 mA").action).toEqual({
+      kind: "hold",
+      volts: 4.2,
+      currentLimit: cRate(0.5),
+    });
+    // The PyBaMM form is unchanged: no limit.
+    expect(parsed("Hold at 4.2 V until C/50").action).toEqual({ kind: "hold", volts: 4.2 });
+  });
+
+  it.each([
+    [
+      "Hold at 4.2 V at most 2 W until C/50",
+      '"at most" takes a current or C-rate, not 2 W; write e.g. "at most 1 A" or "at most 0.5C"',
+    ],
+    [
+      "Hold at 4.2 V until C/50 at most 1 A",
+      '"at most <current>" limits a CV hold and goes right after its voltage: "Hold at 4.2 V at most 1 A for 2 hours or until C/50"',
+    ],
+    [
+      "Hold at 4.2 V at most 0 A until C/50",
+      "0 A must be greater than 0; Charge/Discharge gives the direction",
+    ],
+  ])("refuses %j", (text, detail) => {
+    expect(errorOf(text)).toBe(detail);
+  });
+
+  it("reads current, C-rate and power ramps whose start may be zero", () => {
+    expect(parsed("Charge at 0.1C to 1C over 10 minutes")).toMatchObject({
+      action: { kind: "ramp", direction: "charge", from: cRate(0.1), to: cRate(1), overS: 600 },
+      termination: { durationS: 600, conditions: [] },
+    });
+    expect(parsed("Discharge at 0 A to 2 A over 10 minutes until 2.5 V")).toMatchObject({
+      action: { kind: "ramp", direction: "discharge", from: amps(0), to: amps(2), overS: 600 },
+      termination: { durationS: 600, conditions: [{ kind: "voltage", volts: 2.5 }] },
+    });
+    expect(parsed("Discharge at 2 A to C/2 over 30 s").action).toMatchObject({
+      from: amps(2),
+      to: cRate(0.5),
+    });
+    expect(parsed("Discharge at 1 W to 5 W over 1 h or until 3 V").action).toMatchObject({
+      kind: "ramp",
+      from: watts(1),
+      to: watts(5),
+      overS: 3600,
+    });
+  });
+
+  it("keeps CC-CV when the value after to is a voltage", () => {
+    expect(parsed("Charge at C/3 to 4.2 V, hold until C/20").action).toMatchObject({ kind: "cccv" });
+  });
+
+  it("reads a voltage ramp as a CV hold moving its set point, with an optional current limit", () => {
+    expect(parsed("Ramp voltage from 3.6 V to 4.1 V over 10 minutes at most 1 A until C/50")).toMatchObject({
+      action: { kind: "hold", volts: 3.6, toVolts: 4.1, overS: 600, currentLimit: amps(1) },
+      termination: { durationS: 600, conditions: [{ kind: "c-rate", c: 1 / 50 }] },
+    });
+  });
+
+  it.each([
+    [
+      "Charge at 0.1C to 1C until 4.2 V",
+      'a ramp needs its duration: write "0.1C to 1C over 10 minutes" (found "until"); to drive to a voltage write "to 4.2 V, hold until C/20"',
+    ],
+    [
+      "Charge at 0.1C to 1C over 10 minutes for 1 h",
+      'a ramp lasts its "over" duration; drop the "for ...", or hold the end value in a step of its own',
+    ],
+    [
+      "Charge at 1 A to 2 W over 1 min",
+      "a ramp goes from one current to another or one power to another, not from 1 A to 2 W; give both ends in A, C or W",
+    ],
+    ["Charge at 0 A to 0 A over 1 min", "a ramp from 0 A to 0 A never moves; give an end greater than 0"],
+    ["Charge at 0 A for 1 min", "0 A must be greater than 0; Charge/Discharge gives the direction"],
+    [
+      "Discharge at 1 Ohm to 2 Ohm over 1 min",
+      'a ramp moves a current, C-rate or power, not a resistance; e.g. "Discharge at 1 A to 3 A over 10 minutes"',
+    ],
+    [
+      "Ramp current from 0 A to 2 A over 10 minutes",
+      'unexpected "current" after "Ramp"; "Ramp" moves a voltage: "Ramp voltage from 3.6 V to 4.1 V over 10 minutes"; a current, C-rate or power ramps in a Charge or Discharge step: "Charge at 0.1C to 1C over 10 minutes"',
+    ],
+    [
+      "Ramp voltage from 3.6 V to 4.1 V",
+      'a ramp needs its duration: write "from 3.6 V to 4.1 V over 10 minutes" (found the end); to drive to a voltage write "to 4.2 V, hold until C/20"',
+    ],
+  ])("refuses the ramp %j", (text, detail) => {
+    expect(errorOf(text)).toBe(detail);
+  });
+
+  it("reads SOC conditions, with or without a space or a comparison", () => {
+    expect(parsed("Charge at 1C until 80% SOC").termination.conditions).toEqual([
+      { kind: "soc", fraction: 0.8 },
+    ]);
+    expect(parsed("Discharge at 1C until 20 % soc or 2.5 V").termination.conditions).toEqual([
+      { kind: "soc", fraction: 0.2 },
+      { kind: "voltage", volts: 2.5 },
+    ]);
+    expect(parseCondition("< 20% SOC")).toEqual({ kind: "soc", op: "<", fraction: 0.2 });
+  });
+
+  it.each([
+    ["Charge at 1C until 120% SOC", '120 % SOC is outside 0-100 %; write e.g. "until 80% SOC"'],
+    ["Charge at 1C until 80%", 'expected "SOC" after 80 %, found the end; write e.g. "until 80% SOC"'],
+    ["Charge at 1C until 0.8 SOC", 'write the SOC as a percentage: "until 80% SOC"'],
+    [
+      "Discharge at 1C until capacity < 80 % of cycle 1",
+      'capacity retention ends a repeat loop, not a step: put until: "capacity < 80 % of cycle 1" on the repeat; a step ends on the charge it moves with e.g. "until 2 Ah"',
+    ],
+  ])("refuses %j", (text, detail) => {
+    expect(errorOf(text)).toBe(detail);
+  });
+
+  it("reads a loop's retention", () => {
+    expect(parseLoopUntil("capacity < 80 % of cycle 1")).toEqual({
+      kind: "retention",
+      op: "<",
+      fraction: 0.8,
+      ofCycle: 1,
+    });
+    expect(parseLoopUntil("Capacity <= 70% of cycle 3")).toEqual({
+      kind: "retention",
+      op: "<",
+      fraction: 0.7,
+      ofCycle: 3,
+    });
+  });
+
+  it.each([
+    [
+      "capacity < 0.8 of cycle 1",
+      'give the retention as a percentage of a cycle\'s capacity, found "of" after 0.8; write "capacity < 80 % of cycle 1"',
+    ],
+    [
+      "capacity 80 % of cycle 1",
+      'expected "<" or ">" after "capacity", found "80"; write e.g. "capacity < 80 % of cycle 1"',
+    ],
+    ["capacity < 80 % of cycle 0", "cycle 0 is not a cycle number; cycles count from 1"],
+    ["capacity < 180 % of cycle 1", "180 % is not a retention; use more than 0 and at most 100 %"],
+    [
+      "2.5 V",
+      'a loop ends on the capacity retention, found "2.5"; write e.g. "capacity < 80 % of cycle 1" (to end a step on a condition, put "until ..." in the step string)',
+    ],
+  ])("refuses the loop until %j", (text, detail) => {
+    try {
+      parseLoopUntil(text);
+    } catch (e) {
+      expect(e).toBeInstanceOf(StepStringError);
+      expect((e as StepStringError).detail).toBe(detail);
+      return;
+    }
+    throw new Error(`"${text}" parsed`);
+  });
+});
+
+describe("ramps and CC-CV after to", () => {
+  it.each([
+    ["Charge at C/3 to 4.2, hold until C/20", 'expected a unit after 4.2, found ","; use V or mV'],
+    [
+      "Charge at 1 A to 4.2 Q, hold until C/20",
+      'unknown unit "Q" after 4.2; CC-CV takes a voltage: use V or mV',
+    ],
+    [
+      "Charge at 0 A to 4.2 V, hold until C/20",
+      "0 A must be greater than 0; Charge/Discharge gives the direction",
+    ],
+  ])("reads %j as a CC-CV with its errors", (text, detail) => {
+    expect(errorOf(text)).toBe(detail);
   });
 });

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CellSpec, CyclerRanges } from "../../../drivers/capabilities.js";
 import { hasErrorCode } from "../../../protocols/cellbench-error.js";
@@ -178,5 +179,82 @@ describe("validateProfile", () => {
       expect((e as ProfileError).issues.map((i) => i.path)).toEqual(["steps[0]", "steps[0]", "steps[1]"]);
       expect((e as ProfileError).message.split("\n")).toHaveLength(3);
     }
+  });
+});
+
+describe("issue 14: ramps, CV limits, SOC and loop variables", () => {
+  it("checks both ends of a ramp and of a voltage ramp against the window", () => {
+    const p = profile(`
+name: ramps
+steps:
+  - Charge at 0.1C to 2C over 10 minutes
+  - Discharge at 0 A to 2 A over 10 minutes
+  - Ramp voltage from 3.0 V to 4.5 V over 10 minutes at most 1 A
+  - Hold at 4.2 V at most 0.5C for 2 hours or until C/50
+`);
+    expect(issues(p)).toEqual([
+      'steps[0]: "Charge at 0.1C to 2C over 10 minutes" charges at 6 A (2C of 3 Ah), more than cell NMC-1 (3 A) allows; lower the value',
+      'steps[2]: "Ramp voltage from 3.0 V to 4.5 V over 10 minutes at most 1 A" ramps to 4.5 V, outside the voltage window 2.5..4.2 V of cell NMC-1; use a voltage within it',
+    ]);
+  });
+
+  it("checks every iteration of a step with loop variables, naming the iteration", () => {
+    const p = profile(`
+name: rate-capability
+steps:
+  - sweep: { c: [0.5C, 1C, 4C] }
+    steps:
+      - Charge at C/2 to 4.2 V, hold until C/20
+      - Discharge at {c} until 2.5 V
+`);
+    expect(issues(p)).toEqual([
+      'steps[0].steps[1] (c = 4C): "Discharge at 4C until 2.5 V" discharges at 12 A (4C of 3 Ah), more than cell NMC-1 (9 A) allows; lower the value',
+    ]);
+  });
+
+  it("validates a swept profile iff every value is within the cell's and channel's limits", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 6 }), (tenths) => {
+        const values = tenths.map((k) => `${k / 10}C`);
+        const p = profile(`
+name: sweep
+steps:
+  - sweep: { c: [${values.join(", ")}] }
+    steps: ["Discharge at {c} until 2.5 V"]
+`);
+        const found = issues(p);
+        // NMC-1: 3 Ah, 9 A discharge (3C); 60 W channel at 4.2 V: 14.3 A.
+        const bad = values.filter((_v, i) => (tenths[i] as number) > 30);
+        expect(found.length === 0).toBe(bad.length === 0);
+        for (const v of bad)
+          expect(found.some((m) => m.startsWith(`steps[0].steps[0] (c = ${v}):`))).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("refuses an SOC outside 0-100 % and a retention in a step (profiles built in code)", () => {
+    const p: Profile = {
+      name: "code",
+      steps: [
+        {
+          type: "step",
+          path: "steps[0]",
+          text: "charge",
+          action: { kind: "constant", direction: "charge", value: { kind: "c-rate", c: 1 } },
+          termination: {
+            conditions: [
+              { kind: "soc", fraction: 1.5 },
+              { kind: "retention", op: "<", fraction: 0.8, ofCycle: 1 },
+            ],
+          },
+          limits: [],
+        },
+      ],
+    };
+    expect(issues(p)).toEqual([
+      'steps[0]: "charge" ends at 150 % SOC, outside 0-100 %; use e.g. "until 80% SOC"',
+      'steps[0]: "charge" ends on capacity retention, which ends repeat loops, not steps; put until: "capacity < 80 % of cycle 1" on the repeat',
+    ]);
   });
 });
