@@ -34,6 +34,7 @@ export const ERROR_STATUS: Readonly<Record<string, { status: number; title: stri
   RUN_INVALID_TRANSITION: { status: 409, title: "The run cannot make this transition" },
   CHANNEL_BUSY: { status: 409, title: "The channel is running another test" },
   CHAMBER_OWNED: { status: 409, title: "The chamber is driven by another run" },
+  SOC_UNKNOWN: { status: 409, title: "The cell's state of charge cannot be read now" },
   CHANNEL_FAULTED: { status: 409, title: "The channel holds an uncleared fault" },
   CHAMBER_SETPOINT_REFUSED: { status: 409, title: "A cell inside the chamber does not allow this set point" },
   CHAMBER_LATCHED: { status: 409, title: "The chamber is in safe state after a safety fault" },

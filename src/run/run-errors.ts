@@ -34,3 +34,10 @@ export class TemperatureSensorFaultError extends CellbenchError {
     );
   }
 }
+
+/** A profile ends a step on SOC, and the cell's SOC cannot be read now (it is not at rest). */
+export class SocUnknownError extends CellbenchError {
+  constructor(message: string) {
+    super("SOC_UNKNOWN", message);
+  }
+}

@@ -1,5 +1,6 @@
 import type { CellSpec } from "../../drivers/capabilities.js";
 import type { Bench, ChannelSlot } from "../bench/bench.js";
+import { restingSoc, socUnknown, stepUsingSoc } from "../engine/conditions.js";
 import type {
   RunCheckpoint,
   RunDefinition,
@@ -19,6 +20,7 @@ import { progressOf, type RunProgress } from "./progress.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState, StepRecord } from "./records.js";
 import {
   FaultNotClearedError,
+  SocUnknownError,
   TemperatureSensorFaultError,
   TemperatureUnmeasuredError,
   UnknownRunError,
@@ -175,6 +177,10 @@ export class RunManager {
       cycler: slot.channel.ranges,
       ...(chamber ? { chamber: chamber.chamber.ranges } : {}),
     });
+    // Refused here, with a 409, rather than aborting at its first step.
+    const socStep = stepUsingSoc(request.profile.steps);
+    if (socStep !== undefined && restingSoc(request.cell, slot.latest) === undefined)
+      throw new SocUnknownError(socUnknown(socStep));
     const stored: StoredRun = {
       id,
       channel: request.channel,
