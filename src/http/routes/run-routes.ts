@@ -36,7 +36,8 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
   const limit = ctx.options.controlRateLimit ?? { max: 60, windowMs: 60_000 };
   const rateLimit = { max: limit.max, timeWindow: limit.windowMs };
   const driveCycleDir = ctx.options.driveCycleDir;
-  const view = (id: string) => runView(ctx.runs.get(id), ctx.bench.clock.wallNow());
+  // A queued run (channel queues) is a run too, until it starts under the same id.
+  const view = (id: string) => runView(ctx.queues.info(id), ctx.bench.clock.wallNow());
 
   app.post(
     "/api/v1/runs",
@@ -127,7 +128,8 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
     async (request) => {
       const state = request.query.state as RunState | undefined;
       const now = ctx.bench.clock.wallNow();
-      return { runs: ctx.runs.list(state).map((info) => runView(info, now)) };
+      const queued = state === undefined || state === "queued" ? ctx.queues.list() : [];
+      return { runs: [...ctx.runs.list(state), ...queued].map((info) => runView(info, now)) };
     },
   );
 
