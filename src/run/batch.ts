@@ -3,7 +3,6 @@ import { type Bench, chamberSetpoints } from "../bench/bench.js";
 import { ChamberLatchedError, ChamberSetpointRefusedError, ChannelBusyError } from "../bench/bench-errors.js";
 import type { Logger } from "../log.js";
 import type { Profile } from "../profile/ast.js";
-import { safetyEnvelope } from "../safety/safety-envelope.js";
 import { type BarrierWait, BatchBarrier } from "./batch-barrier.js";
 import {
   BatchChannelsInvalidError,
@@ -208,13 +207,14 @@ export class Batches {
       const slot = slots[i];
       if (slot?.run && !slot.run.isTerminal)
         throw new ChannelBusyError(slot.id, slot.run.id, slot.run.currentState);
-      this.runs.assertStartable({ channel: member.channel, cell: member.cell, profile: request.profile });
-      const [lo, hi] = safetyEnvelope(member.cell, request.profile.safety).temperatureC;
-      const bad = setpoints.find((c) => c < lo || c > hi);
-      if (bad !== undefined)
-        throw new ChamberSetpointRefusedError(
-          `the batch would set chamber ${chamberId} to ${bad} °C, outside the ${lo}..${hi} °C of cell ${member.cell.id} (${member.cell.chemistry}) on channel ${member.channel}; leave that cell out or change the profile`,
-        );
+      this.runs.assertStartable({
+        channel: member.channel,
+        cell: member.cell,
+        profile: request.profile,
+        ...(member.temperatureOverride === undefined
+          ? {}
+          : { temperatureOverride: member.temperatureOverride }),
+      });
     }
     // Cells resting on the chamber's channels (a batch channel's included, until its new cell mounts).
     for (const setpointC of setpoints) {
