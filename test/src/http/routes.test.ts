@@ -78,15 +78,22 @@ describe("system routes", () => {
     const paths = Object.keys(doc.paths).sort();
     expect(paths).toEqual(
       [
+        "/api/v1/batches",
+        "/api/v1/batches/{id}",
+        "/api/v1/batches/{id}/resume",
+        "/api/v1/batches/{id}/stop",
         "/api/v1/bench",
         "/api/v1/chambers/{id}/clear",
         "/api/v1/channels/{id}/cell",
+        "/api/v1/channels/{id}/queue",
+        "/api/v1/channels/{id}/queue/resume",
         "/api/v1/config",
         "/api/v1/emergency-stop",
         "/api/v1/events",
         "/api/v1/profiles",
         "/api/v1/profiles/check",
         "/api/v1/profiles/{id}",
+        "/api/v1/queue/{entry}",
         "/api/v1/runs",
         "/api/v1/runs/{id}",
         "/api/v1/runs/{id}/abort",
