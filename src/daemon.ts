@@ -141,6 +141,7 @@ export class Daemon {
     const batchStore = new BatchStore(config.store);
     const batches = new Batches(bench, runs, { store: batchStore, logger });
     runs.recover(checkpoints);
+    batches.reconcile();
     const queueStore = new QueueStore(config.store);
     const queues = new RunQueues(bench, runs, { store: queueStore, logger });
     bench.start();

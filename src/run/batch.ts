@@ -1,5 +1,5 @@
 import type { CellSpec } from "../../drivers/capabilities.js";
-import { type Bench, chamberSetpoints } from "../bench/bench.js";
+import { type Bench, chamberSetpoints, usesChamber } from "../bench/bench.js";
 import { ChamberLatchedError, ChamberSetpointRefusedError, ChannelBusyError } from "../bench/bench-errors.js";
 import type { Logger } from "../log.js";
 import type { Profile } from "../profile/ast.js";
@@ -185,6 +185,14 @@ export class Batches {
     return this.get(id);
   }
 
+  /**
+   * After RunManager.recover: a batch whose runs had all ended when the daemon stopped (its end not
+   * yet recorded) lets its chamber go.
+   */
+  reconcile(): void {
+    for (const live of this.batches.values()) if (!live.stored.ended) this.endIfDone(live);
+  }
+
   close(): void {
     this.unsubscribe();
   }
@@ -245,7 +253,9 @@ export class Batches {
     return { stored, barrier };
   }
 
+  /** The batch owns its chamber when its profile drives it (without chamber steps its runs need not). */
   private reserve(live: LiveBatch): void {
+    if (!usesChamber(live.stored.profile.steps)) return;
     this.bench.reserveChamber(live.stored.chamber, {
       id: live.stored.id,
       runs: new Set(live.stored.runs.map((r) => r.run)),
@@ -255,14 +265,16 @@ export class Batches {
   }
 
   private onRunEnded(run: string): void {
-    for (const live of this.batches.values()) {
-      if (live.stored.ended || !live.stored.runs.some((r) => r.run === run)) continue;
-      const open = live.stored.runs.some(({ run: r }) => {
-        const state = this.stateOf(r);
-        return state === undefined || !ENDED.has(state);
-      });
-      if (!open) this.end(live);
-    }
+    for (const live of this.batches.values())
+      if (!live.stored.ended && live.stored.runs.some((r) => r.run === run)) this.endIfDone(live);
+  }
+
+  private endIfDone(live: LiveBatch): void {
+    const open = live.stored.runs.some(({ run }) => {
+      const state = this.stateOf(run);
+      return state === undefined || !ENDED.has(state);
+    });
+    if (!open) this.end(live);
   }
 
   private end(live: LiveBatch): void {
