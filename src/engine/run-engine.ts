@@ -714,6 +714,7 @@ export class RunEngine {
     if (key === undefined || active.item.kind !== "chamber") return true;
     if (this.chamber?.barrier?.arrive(this.id, key, "set") !== true) return false;
     this.batchWait = undefined;
+    if (this.finishing) return false;
     const refusal = this.chamber.refusal(active.item.setpointC);
     if (refusal) {
       await this.finish("faulted", `${active.item.path}: ${refusal}`);
