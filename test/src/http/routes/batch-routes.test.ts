@@ -229,7 +229,15 @@ describe("a batch of four channels through a chamber sweep", () => {
     const starts = log.filter((e) => e.kind === "body").map((e) => e.tWallMs);
     expect(Math.max(...starts) - Math.min(...starts)).toBeLessThanOrEqual(1000);
     expect(Math.min(...starts)).toBeGreaterThanOrEqual(resumedAtMs);
-    expect((await post(`/api/v1/batches/${batch.id}/stop`)).json().state).toBe("ended");
+    const stopped = (await post(`/api/v1/batches/${batch.id}/stop`)).json();
+    expect(stopped.state).toBe("ended");
+    expect(stopped.runs.map((r: { run: { state: string } }) => r.run.state)).toEqual([
+      "stopped",
+      "stopped",
+      "stopped",
+      "stopped",
+    ]);
+    expect(h.bench.chambers.get("tc1")?.owner).toBeUndefined();
   });
 
   it("latches the chamber and holds the others when one channel's cell runs away", async () => {
@@ -267,15 +275,26 @@ describe("a batch of four channels through a chamber sweep", () => {
     const resume = await post(`/api/v1/batches/${batch.id}/resume`);
     expect(resume.statusCode).toBe(409);
     expect(resume.json().code).toBe("CHAMBER_LATCHED");
-    const stop = await post(`/api/v1/batches/${batch.id}/stop`);
-    expect(stop.statusCode).toBe(200);
-    expect(stop.json().runs.map((r: { run: { state: string } }) => r.run.state)).toEqual([
-      "stopped",
+    // Once the cause is dealt with: the latch cleared, the batch resumes without the faulted run.
+    expect((await post("/api/v1/chambers/tc1/clear")).statusCode).toBe(200);
+    const resumed = await post(`/api/v1/batches/${batch.id}/resume`);
+    expect(resumed.statusCode).toBe(200);
+    expect(resumed.json().runs.map((r: { run: { state: string } }) => r.run.state)).toEqual([
+      "running",
       "faulted",
-      "stopped",
-      "stopped",
+      "running",
+      "running",
     ]);
-    expect(stop.json().state).toBe("ended");
+    const ended = (id: string) =>
+      ["completed", "stopped", "aborted", "faulted"].includes(h.runs.get(id).state);
+    await advanceUntil(() => runIds.every(ended), "the batch's runs to end");
+    expect(runIds.map((id) => h.runs.get(id).state)).toEqual([
+      "completed",
+      "faulted",
+      "completed",
+      "completed",
+    ]);
+    expect((await getBatch(batch.id)).state).toBe("ended");
     expect(chamber?.owner).toBeUndefined();
   });
 });
