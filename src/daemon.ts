@@ -11,7 +11,11 @@ import type { BenchConfig } from "./config/load-config.js";
 import { BenchMetrics } from "./http/metrics.js";
 import { type App, buildServer } from "./http/server.js";
 import type { Logger } from "./log.js";
+import { Batches } from "./run/batch.js";
+import { BatchStore } from "./run/batch-store.js";
+import { QueueStore } from "./run/queue-store.js";
 import { RunManager } from "./run/run-manager.js";
+import { RunQueues } from "./run/run-queue.js";
 import { RunStore } from "./run/run-store.js";
 import { PaceMonitor, paceMessage } from "./sampling/pace-monitor.js";
 import { logPriority, raiseSamplingPriority } from "./sampling/process-priority.js";
@@ -46,6 +50,8 @@ export class Daemon {
     readonly logger: Logger,
     private readonly paceTimer: NodeJS.Timeout | undefined,
     private readonly work: ProfileWork,
+    /** Closes the channel queues and batches and their stores. */
+    private readonly closeQueueing: () => void,
   ) {}
 
   /** Where the API listens (after start). */
@@ -131,7 +137,13 @@ export class Daemon {
       logger,
       estimator: (input) => work.run("estimate", input),
     });
+    // Batches take their chambers back before their runs are recovered (those attach as members).
+    const batchStore = new BatchStore(config.store);
+    const batches = new Batches(bench, runs, { store: batchStore, logger });
     runs.recover(checkpoints);
+    batches.reconcile();
+    const queueStore = new QueueStore(config.store);
+    const queues = new RunQueues(bench, runs, { store: queueStore, logger });
     bench.start();
     storage?.start();
     logger.info(
@@ -151,6 +163,8 @@ export class Daemon {
         bench,
         runs,
         store: runStore,
+        queues,
+        batches,
         ...(storage ? { storage } : {}),
         config,
         logger,
@@ -165,7 +179,13 @@ export class Daemon {
       );
     }
     const paceTimer = clock instanceof PacedClock ? watchPace(clock, logger) : undefined;
-    return new Daemon(config, bench, runs, storage, app, runStore, logger, paceTimer, work);
+    const closeQueueing = () => {
+      queues.close();
+      batches.close();
+      queueStore.close();
+      batchStore.close();
+    };
+    return new Daemon(config, bench, runs, storage, app, runStore, logger, paceTimer, work, closeQueueing);
   }
 
   /**
@@ -181,6 +201,7 @@ export class Daemon {
     this.logger.info("bench stopped, every channel in safe state");
     await this.work.close();
     await this.storage?.close({ drainTimeoutMs: options.drainTimeoutMs ?? 5000 });
+    this.closeQueueing();
     this.runStore.close();
   }
 }

@@ -17,10 +17,12 @@ export class ChannelBusyError extends CellbenchError {
 }
 
 export class ChamberOwnedError extends CellbenchError {
-  constructor(chamber: string, runId: string) {
+  /** `owner`: who drives it, `run R…` (from a run id) or `batch B…`. */
+  constructor(chamber: string, owner: string) {
+    const who = owner.includes(" ") ? owner : `run ${owner}`;
     super(
       "CHAMBER_OWNED",
-      `chamber ${chamber} is driven by run ${runId}; a profile with chamber steps needs the chamber to itself — wait for that run or remove the chamber steps`,
+      `chamber ${chamber} is driven by ${who}; a profile with chamber steps needs the chamber to itself — wait for it, remove the chamber steps, or run the channels together as a batch (POST /api/v1/batches)`,
     );
   }
 }

@@ -9,7 +9,7 @@ import type { Clock } from "../../drivers/clock.js";
 import { createDevice, driverInfo } from "../../drivers/registry.js";
 import { SHUTDOWN_STEP_MS, settledWithin } from "../bounded-wait.js";
 import type { BenchConfig, SensorRef } from "../config/load-config.js";
-import type { ChamberLink, RunDefinition, RunEngineListener } from "../engine/run-engine.js";
+import type { ChamberBarrier, ChamberLink, RunDefinition, RunEngineListener } from "../engine/run-engine.js";
 import { RunEngine } from "../engine/run-engine.js";
 import { ChamberSupervisor, hotterThanCells } from "../safety/chamber-supervisor.js";
 import { safetyEnvelope, type Violation } from "../safety/safety-envelope.js";
@@ -47,13 +47,25 @@ export interface ChamberSlot {
   chamber: Chamber;
   channels: string[];
   latest: (ChamberReading & { tMonoMs: number; tWallMs: number }) | undefined;
-  /** Run that owns the set point (has chamber steps), if any. */
+  /** Run (or batch) that owns the set point (has chamber steps), if any. */
   owner: string | undefined;
+  /** The batch that owns the chamber: its runs share the set point and meet at each chamber step. */
+  batch: ChamberBatch | undefined;
   readErrors: number;
   /** Why the chamber was put into safe state by a safety fault; set points are refused until cleared. */
   latched: string | undefined;
   /** Extra sensors in the chamber, as of its latest reading. */
   sensors: SensorTemperature | undefined;
+}
+
+/** A batch's hold on a chamber (Bench.reserveChamber): one profile, several runs, one set point. */
+export interface ChamberBatch {
+  id: string;
+  /** The ids of the batch's runs (known before they attach). */
+  runs: ReadonlySet<string>;
+  /** The profile's steps (the set points the batch will ask for). */
+  steps: RunDefinition["profile"]["steps"];
+  barrier: ChamberBarrier;
 }
 
 export interface BenchEvents {
@@ -123,6 +135,7 @@ export class Bench {
         channels: c.channels,
         latest: undefined,
         owner: undefined,
+        batch: undefined,
         readErrors: 0,
         latched: undefined,
         sensors: undefined,
@@ -266,7 +279,11 @@ export class Bench {
       throw new ChannelBusyError(channelId, slot.run.id, slot.run.currentState);
     const chamberSlot = slot.chamberId ? this.chambers.get(slot.chamberId) : undefined;
     const needsChamber = usesChamber(run.profile.steps);
-    if (needsChamber && chamberSlot?.owner) {
+    const batch = chamberSlot?.batch;
+    const member = batch?.runs.has(run.id) === true;
+    if (needsChamber && chamberSlot && batch && !member)
+      throw new ChamberOwnedError(chamberSlot.id, `batch ${batch.id}`);
+    if (needsChamber && !batch && chamberSlot?.owner) {
       const owner = [...this.channels.values()].find((s) => s.run?.id === chamberSlot.owner);
       if (owner?.run && !owner.run.isTerminal) throw new ChamberOwnedError(chamberSlot.id, chamberSlot.owner);
     }
@@ -291,8 +308,9 @@ export class Bench {
           chamberSlot.latched
             ? `chamber ${chamberSlot.id} is in safe state after a safety fault: ${chamberSlot.latched}`
             : this.supervisor.chamberSetpointRefusal(chamberSlot.id, setpointC, chamberSlot.channels),
+        ...(member && batch ? { barrier: batch.barrier } : {}),
       };
-      if (needsChamber) chamberSlot.owner = run.id;
+      if (needsChamber && !member) chamberSlot.owner = run.id;
     }
     const gate = {
       refusal: (direction: "charge" | "discharge", temperatureC: number) =>
@@ -317,18 +335,23 @@ export class Bench {
    */
   private chamberRefusesCell(chamber: ChamberSlot, run: RunDefinition): string | undefined {
     const owner = [...this.channels.values()].find((s) => s.run?.id === chamber.owner)?.run;
-    if (!owner?.isUnderway) return undefined;
+    const driver = chamber.batch
+      ? { name: `batch ${chamber.batch.id}`, steps: chamber.batch.steps }
+      : owner?.isUnderway
+        ? { name: `run ${owner.id}`, steps: owner.profileSteps }
+        : undefined;
+    if (!driver) return undefined;
     const cell = run.cell;
     // The range the supervisor will hold the cell to: its own, narrowed by the profile's safety.
     const [lo, hi] = safetyEnvelope(cell, run.profile.safety).temperatureC;
     const setpoints = [
       ...(chamber.latest ? [chamber.latest.setpointC] : []),
-      ...chamberSetpoints(owner.profileSteps),
+      ...chamberSetpoints(driver.steps),
     ];
     const bad = setpoints.find((c) => c < lo || c > hi);
     if (bad === undefined) return undefined;
     return (
-      `chamber ${chamber.id} is driven by run ${owner.id}, which holds or will set ${bad} °C, outside the ` +
+      `chamber ${chamber.id} is driven by ${driver.name}, which holds or will set ${bad} °C, outside the ` +
       `${lo}..${hi} °C of cell ${cell.id} (${cell.chemistry}); use another chamber or wait for that run`
     );
   }
@@ -361,6 +384,29 @@ export class Bench {
     const now = this.clock.now();
     this.watchdog.rearm(channelId, now);
     if (chamber) this.watchdog.rearm(chamberKey(chamber.id), now);
+  }
+
+  /**
+   * A batch takes a chamber for its runs (which attach afterwards, as members). Refused while a run
+   * under way or another batch owns it, or while it is latched in safe state.
+   */
+  reserveChamber(chamberId: string, batch: ChamberBatch): void {
+    const slot = this.chambers.get(chamberId);
+    if (!slot) throw new UnknownChamberError(chamberId, [...this.chambers.keys()]);
+    if (slot.batch && slot.batch.id !== batch.id)
+      throw new ChamberOwnedError(slot.id, `batch ${slot.batch.id}`);
+    const owner = [...this.channels.values()].find((s) => s.run?.id === slot.owner)?.run;
+    if (owner && !owner.isTerminal) throw new ChamberOwnedError(slot.id, `run ${owner.id}`);
+    slot.batch = batch;
+    slot.owner = batch.id;
+  }
+
+  /** The batch's runs have all ended: the chamber is free for others. */
+  releaseChamber(chamberId: string, batchId: string): void {
+    const slot = this.chambers.get(chamberId);
+    if (slot?.batch?.id !== batchId) return;
+    slot.batch = undefined;
+    slot.owner = undefined;
   }
 
   /** Lifts a chamber's safety latch (the operator dealt with the cause). */
@@ -517,7 +563,7 @@ export class Bench {
       .map((id) => this.channels.get(id)?.run)
       .filter((run): run is RunEngine => run?.isUnderway === true);
     if (runs.length === 0 && cells.length === 0) return;
-    const owned = runs.some((run) => run.id === slot.owner);
+    const owned = runs.some((run) => run.id === slot.owner || slot.batch?.runs.has(run.id) === true);
     const cellMaxC = cells.length > 0 ? Math.min(...cells.map((c) => c.envelope.temperatureC[1])) : undefined;
     const reason = this.chamberSupervisor.check(slot.id, reading, reading.tMonoMs, { owned, cellMaxC });
     if (!reason) return;

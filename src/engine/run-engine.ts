@@ -87,6 +87,17 @@ export interface ChamberLink {
   latest(): ChamberReading | undefined;
   /** Why the chamber may not go to `setpointC` (a cell inside forbids it, or it is latched safe), if so. */
   refusal(setpointC: number): string | undefined;
+  /** Present when a batch shares the chamber (src/run/batch.ts): its runs meet at every chamber step. */
+  barrier?: ChamberBarrier;
+}
+
+/** Where the runs of a batch wait for each other: before a chamber step sets the chamber, and after it soaked. */
+export interface ChamberBarrier {
+  /**
+   * The run is at chamber step `step` (its path and loop iterations), before the set point (`set`)
+   * or soaked (`soaked`). True once every run of the batch still under way has arrived there: go on.
+   */
+  arrive(run: string, step: string, phase: "set" | "soaked"): boolean;
 }
 
 export interface StepChange {
@@ -227,6 +238,8 @@ export class RunEngine {
   private waiting: { reason: string; sinceS: number } | undefined;
   /** The cell's SOC when the run started, for SOC conditions; undefined when unknown. */
   private startSoc: number | undefined;
+  /** A batch's chamber step whose set point waits for the other runs of the batch (ChamberBarrier). */
+  private batchWait: string | undefined;
 
   constructor(
     private readonly run: RunDefinition,
@@ -392,7 +405,7 @@ export class RunEngine {
       if (socRefusal) return this.finish("aborted", socRefusal);
       if (this.active) {
         const paused = this.active.item;
-        if (paused.kind === "chamber" && this.chamber) {
+        if (paused.kind === "chamber" && this.chamber && this.batchWait === undefined) {
           const chamber = this.chamber.chamber;
           const refusal = this.chamber.refusal(paused.setpointC);
           if (refusal) return this.finish("faulted", refusal);
@@ -445,6 +458,7 @@ export class RunEngine {
       this.resumeStepStart = this.active?.stepStart;
       this.active = undefined;
       this.waiting = undefined;
+      this.batchWait = undefined;
       this.prev = undefined;
       this.integratedToMono = undefined;
       this.setState("interrupted", reason);
@@ -545,8 +559,16 @@ export class RunEngine {
       dvdtMvPerS: slope,
       soc: socEstimate(this.startSoc, this.total, this.run.cell.capacityAh),
     };
+    if (!(await this.passBatchBarrier(active))) {
+      this.emitSample(s, false);
+      return;
+    }
     const outcome =
       active.item.kind === "chamber" ? this.chamberOutcome(active) : this.stepOutcome(active, inputs);
+    if (outcome && !this.restoring && !this.batchSoaked(active.item)) {
+      this.emitSample(s, false);
+      return;
+    }
     if (!outcome) {
       this.emitSample(s, false);
       if (active.dynamic) await this.applyActive(s.voltageV);
@@ -741,15 +763,49 @@ export class RunEngine {
       const refusal = this.chamber.refusal(item.setpointC);
       if (refusal) return this.finish("faulted", `${item.path}: ${refusal}`);
       if (this.finishing) return;
-      const { path, setpointC, soakS, toleranceC } = item;
-      this.lastChamber = { path, setpointC, soakS, toleranceC };
-      try {
-        await retryOnce(() => (this.chamber as ChamberLink).chamber.setSetpoint(item.setpointC));
-      } catch (err) {
-        return this.finish("faulted", `could not set chamber to ${item.setpointC} °C: ${errorMessage(err)}`);
-      }
+      const key = batchStepKey(item, this.cursor);
+      if (this.chamber.barrier?.arrive(this.id, key, "set") === false) this.batchWait = key;
+      else if (!(await this.commandChamber(item))) return;
     }
     await this.applyActive(this.prev?.voltageV ?? Number.NaN);
+  }
+
+  /** Sets the chamber for a chamber step; false when that failed (the run has faulted). */
+  private async commandChamber(item: Extract<ProgramItem, { kind: "chamber" }>): Promise<boolean> {
+    const { path, setpointC, soakS, toleranceC } = item;
+    this.lastChamber = { path, setpointC, soakS, toleranceC };
+    try {
+      await retryOnce(() => (this.chamber as ChamberLink).chamber.setSetpoint(item.setpointC));
+      return true;
+    } catch (err) {
+      await this.finish("faulted", `could not set chamber to ${item.setpointC} °C: ${errorMessage(err)}`);
+      return false;
+    }
+  }
+
+  /**
+   * A batch's chamber step waiting for the other runs: true once they all arrived and the chamber
+   * was set (checked again with each sample; the step's time runs meanwhile, its soak does not).
+   */
+  private async passBatchBarrier(active: ActiveStep): Promise<boolean> {
+    const key = this.batchWait;
+    if (key === undefined || active.item.kind !== "chamber") return true;
+    if (this.chamber?.barrier?.arrive(this.id, key, "set") !== true) return false;
+    this.batchWait = undefined;
+    if (this.finishing) return false;
+    const refusal = this.chamber.refusal(active.item.setpointC);
+    if (refusal) {
+      await this.finish("faulted", `${active.item.path}: ${refusal}`);
+      return false;
+    }
+    return this.commandChamber(active.item);
+  }
+
+  /** A batch's chamber step that soaked goes on only once every run of the batch soaked too. */
+  private batchSoaked(item: ProgramItem): boolean {
+    const barrier = this.chamber?.barrier;
+    if (!barrier || item.kind !== "chamber") return true;
+    return barrier.arrive(this.id, batchStepKey(item, this.cursor), "soaked");
   }
 
   private async applyActive(voltageV: number): Promise<void> {
@@ -949,6 +1005,14 @@ function retentionBases(nodes: ProfileNode[], into = new Set<number>()): Set<num
     retentionBases(node.steps, into);
   }
   return into;
+}
+
+/** Names one chamber step of one loop iteration alike in every run of a batch (they run one profile). */
+function batchStepKey(item: ProgramItem, cursor: ProgramCursor): string {
+  return `${item.path}@${cursor
+    .loopCounters()
+    .map((c) => c.iteration)
+    .join(".")}`;
 }
 
 function stepMagnitude(t: Throughput, unit: "Ah" | "Wh"): number {

@@ -196,7 +196,7 @@ export const BenchView = Type.Object({
       id: Type.String(),
       device: Type.String(),
       channels: Type.Array(Type.String()),
-      owner: Nullable(Type.String({ description: "Run that drives the set point" })),
+      owner: Nullable(Type.String({ description: "Run (R…) or batch (B…) that drives the set point" })),
       read_errors: Type.Integer(),
       last_reading: Nullable(
         Type.Object({

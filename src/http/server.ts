@@ -24,7 +24,11 @@ import type { Bench } from "../bench/bench.js";
 import type { BenchConfig, Role } from "../config/load-config.js";
 import { LOG_REDACT, LOG_SERIALIZERS, type Logger, redactHeaders } from "../log.js";
 import { ProfileStore } from "../profile-store/profile-store.js";
+import { Batches } from "../run/batch.js";
+import { BatchStore } from "../run/batch-store.js";
+import { QueueStore } from "../run/queue-store.js";
 import type { RunManager } from "../run/run-manager.js";
+import { RunQueues } from "../run/run-queue.js";
 import type { RunStore } from "../run/run-store.js";
 import type { Storage } from "../storage/storage.js";
 import { type Principal, TokenAuthenticator } from "./auth.js";
@@ -37,9 +41,11 @@ import { IdempotencyCache } from "./idempotency.js";
 import { BenchMetrics } from "./metrics.js";
 import { PROBLEM_CONTENT_TYPE, problem, problemOf } from "./problem.js";
 import { assertDepth } from "./request-input.js";
+import { registerBatchRoutes } from "./routes/batch-routes.js";
 import { registerEventRoutes } from "./routes/event-routes.js";
 import { registerExportRoutes } from "./routes/export-routes.js";
 import { registerProfileRoutes } from "./routes/profile-routes.js";
+import { registerQueueRoutes } from "./routes/queue-routes.js";
 import { registerRecordRoutes } from "./routes/record-routes.js";
 import { registerRunRoutes } from "./routes/run-routes.js";
 import { registerSafetyRoutes } from "./routes/safety-routes.js";
@@ -99,6 +105,9 @@ export interface ServerDeps {
   profiles?: ProfileStore;
   /** The profile worker (parsing, validation, dry runs off the sampling loop); started (and closed with the server) when absent. */
   work?: ProfileWork;
+  /** Channel queues and batches; opened on config.store (and closed with the server) when absent. */
+  queues?: RunQueues;
+  batches?: Batches;
   options?: HttpOptions;
 }
 
@@ -106,6 +115,8 @@ export interface ServerDeps {
 export interface ServerContext {
   bench: Bench;
   runs: RunManager;
+  queues: RunQueues;
+  batches: Batches;
   storage: Storage | undefined;
   config: BenchConfig;
   profiles: ProfileStore;
@@ -190,6 +201,12 @@ export function buildServer(deps: ServerDeps): App {
   const profiles = deps.profiles ?? new ProfileStore(deps.config.store);
   const ownWork = deps.work === undefined;
   const work = deps.work ?? new ProfileWork();
+  const queueStore = deps.queues ? undefined : new QueueStore(deps.config.store);
+  const queues =
+    deps.queues ?? new RunQueues(deps.bench, deps.runs, { ...(queueStore ? { store: queueStore } : {}) });
+  const batchStore = deps.batches ? undefined : new BatchStore(deps.config.store);
+  const batches =
+    deps.batches ?? new Batches(deps.bench, deps.runs, { ...(batchStore ? { store: batchStore } : {}) });
   const metrics = deps.metrics ?? new BenchMetrics();
   metrics.attach({ bench: deps.bench, runs: deps.runs, ...(deps.storage ? { storage: deps.storage } : {}) });
   const hub = new EventHub(deps.runs, {
@@ -204,6 +221,8 @@ export function buildServer(deps: ServerDeps): App {
   const ctx: ServerContext = {
     bench: deps.bench,
     runs: deps.runs,
+    queues,
+    batches,
     storage: deps.storage,
     config: deps.config,
     profiles,
@@ -218,7 +237,7 @@ export function buildServer(deps: ServerDeps): App {
     metrics,
     ids: new RunIdGenerator(
       (prefix) => deps.store.lastSequence(prefix),
-      () => deps.runs.list().map((r) => r.id),
+      () => [...deps.runs.list().map((r) => r.id), ...queues.ids()],
     ),
     idempotency: new IdempotencyCache(),
     auth: new TokenAuthenticator(deps.config.tokens, options.anonymousRole),
@@ -294,6 +313,14 @@ export function buildServer(deps: ServerDeps): App {
   app.addHook("onClose", async () => {
     if (ownProfiles) profiles.close();
     if (ownWork) await work.close();
+    if (queueStore) {
+      queues.close();
+      queueStore.close();
+    }
+    if (batchStore) {
+      batches.close();
+      batchStore.close();
+    }
   });
 
   app.addContentTypeParser(
@@ -346,6 +373,8 @@ export function buildServer(deps: ServerDeps): App {
     registerSystemRoutes(api, ctx);
     registerProfileRoutes(api, ctx);
     registerRunRoutes(api, ctx);
+    registerQueueRoutes(api, ctx);
+    registerBatchRoutes(api, ctx);
     registerExportRoutes(api, ctx);
     registerRecordRoutes(api, ctx);
     registerSafetyRoutes(api, ctx);

@@ -165,22 +165,8 @@ export class RunManager {
 
   /** Validates and starts a run. Throws typed errors (unknown channel, busy, chamber owned, invalid profile). */
   async create(request: RunRequest, id: string): Promise<RunInfo> {
-    const slot = this.bench.channel(request.channel);
-    this.assertChannelFree(slot);
+    this.assertStartable(request);
     const override = request.temperatureOverride;
-    const sensorFault = slot.latest?.temperatureFault;
-    if (sensorFault) throw new TemperatureSensorFaultError(slot.id, sensorFault);
-    if (override === undefined && slot.latest && Number.isNaN(slot.latest.temperatureC))
-      throw new TemperatureUnmeasuredError(slot.id, request.cell.id);
-    const chamber = slot.chamberId ? this.bench.chambers.get(slot.chamberId) : undefined;
-    assertProfileValid(request.profile, request.cell, {
-      cycler: slot.channel.ranges,
-      ...(chamber ? { chamber: chamber.chamber.ranges } : {}),
-    });
-    // Refused here, with a 409, rather than aborting at its first step.
-    const socStep = stepUsingSoc(request.profile.steps);
-    if (socStep !== undefined && restingSoc(request.cell, slot.latest) === undefined)
-      throw new SocUnknownError(socUnknown(socStep));
     const stored: StoredRun = {
       id,
       channel: request.channel,
@@ -222,6 +208,34 @@ export class RunManager {
     this.estimate(managed, request.profileSource);
     await engine.start();
     return this.info(id);
+  }
+
+  /** Throws what create() would refuse before it touches the channel (a busy channel is the bench's to refuse). */
+  assertStartable(request: RunRequest): void {
+    const slot = this.bench.channel(request.channel);
+    this.assertChannelFree(slot);
+    const sensorFault = slot.latest?.temperatureFault;
+    if (sensorFault) throw new TemperatureSensorFaultError(slot.id, sensorFault);
+    this.validate(request);
+    // Refused here, with a 409, rather than aborting at its first step.
+    const socStep = stepUsingSoc(request.profile.steps);
+    if (socStep !== undefined && restingSoc(request.cell, slot.latest) === undefined)
+      throw new SocUnknownError(socUnknown(socStep));
+  }
+
+  /**
+   * Checks what does not depend on the channel being free: a profile that fits the cell, the channel
+   * and its chamber, and a cell temperature (or an override). Runs queued for later are checked so.
+   */
+  validate(request: RunRequest): void {
+    const slot = this.bench.channel(request.channel);
+    if (request.temperatureOverride === undefined && slot.latest && Number.isNaN(slot.latest.temperatureC))
+      throw new TemperatureUnmeasuredError(slot.id, request.cell.id);
+    const chamber = slot.chamberId ? this.bench.chambers.get(slot.chamberId) : undefined;
+    assertProfileValid(request.profile, request.cell, {
+      cycler: slot.channel.ranges,
+      ...(chamber ? { chamber: chamber.chamber.ranges } : {}),
+    });
   }
 
   get(id: string): RunInfo {

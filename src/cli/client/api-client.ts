@@ -52,6 +52,10 @@ export class ApiClient {
     return this.send<T>("POST", path, body, headers);
   }
 
+  async delete<T>(path: string): Promise<T> {
+    return (await this.send<T>("DELETE", path)).body;
+  }
+
   /**
    * Follows a Server-Sent Events stream until the server ends it (or `signal` aborts). A dropped
    * connection is resumed with Last-Event-ID, up to `maxReconnects` times in a row.

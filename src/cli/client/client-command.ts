@@ -6,6 +6,7 @@
  *   cellbench run start --channel ch1 --cell FILE --profile FILE [--watch]
  *   cellbench run show|pause|resume|stop|abort|clear ID
  *   cellbench run watch ID                            live progress until the run ends
+ *   cellbench queue ... / batch ...                   channel queues and batches (queue-batch-commands.ts)
  *
  * Every command takes --url (or CELLBENCH_URL, default http://127.0.0.1:8080) and --token (or,
  * better, CELLBENCH_TOKEN: command lines are visible to other users).
@@ -18,16 +19,24 @@ import { CellbenchError } from "../../../protocols/cellbench-error.js";
 import { UsageError } from "../cli-error.js";
 import { ApiClient, ServerUnreachableError } from "./api-client.js";
 import { duration, fixed, progressBar, table } from "./format.js";
+import { batchCommand, queueCommand } from "./queue-batch-commands.js";
 
 export const CLIENT_HELP = `  cellbench bench                                  channels, chambers and their last samples
   cellbench runs [--state STATE]                   list runs
   cellbench run start --channel CH --cell FILE --profile FILE [--watch]
   cellbench run show|pause|resume|stop|abort|clear RUN_ID
   cellbench run watch RUN_ID                       follow a run live until it ends
+  cellbench queue add --channel CH --cell FILE --profile FILE
+                                                   queue a run; it starts when the run before it completes
+  cellbench queue show|resume|clear --channel CH   a channel's queue; lift its hold; empty it
+  cellbench queue cancel RUN_ID                    take a queued run out of its queue
+  cellbench batch start --profile FILE --cell CH=FILE --cell CH=FILE ...
+                                                   one profile on channels of one chamber, chamber steps shared
+  cellbench batch show|stop|resume BATCH_ID
       common: --url URL (CELLBENCH_URL, default http://127.0.0.1:8080)
               --token TOKEN (better: CELLBENCH_TOKEN)`;
 
-export const CLIENT_COMMANDS: readonly string[] = ["bench", "runs", "run"];
+export const CLIENT_COMMANDS: readonly string[] = ["bench", "runs", "run", "queue", "batch"];
 const CONTROL = ["pause", "resume", "stop", "abort", "clear"] as const;
 const STATES = ["queued", "running", "paused", "completed", "stopped", "aborted", "faulted", "interrupted"];
 
@@ -123,20 +132,35 @@ export async function clientCommand(
     }
     case "run":
       break;
+    case "queue":
+    case "batch": {
+      const options = {
+        channel: values.channel,
+        cells: values.cell ?? [],
+        profile: values.profile,
+        readCell: readCellFile,
+        readText,
+      };
+      const args = positionals.slice(1);
+      return command === "queue"
+        ? queueCommand(client, args, options, print)
+        : batchCommand(client, args, options, print);
+    }
     default:
       throw new UsageError(`unknown command "${command ?? ""}"\n${CLIENT_HELP}`);
   }
 
   if (sub === "start") {
     noExtra(rest, "cellbench run start --channel CH --cell FILE --profile FILE");
-    if (!values.channel || !values.cell || !values.profile) {
+    const cell = values.cell?.length === 1 ? values.cell[0] : undefined;
+    if (!values.channel || !cell || !values.profile) {
       throw new UsageError(
-        "run start needs --channel, --cell and --profile, e.g. --channel ch1 --cell cell.yaml --profile profile.yaml",
+        "run start needs --channel, one --cell and --profile, e.g. --channel ch1 --cell cell.yaml --profile profile.yaml",
       );
     }
     const body = {
       channel: values.channel,
-      cell: readCellFile(values.cell),
+      cell: readCellFile(cell),
       profile: readText(values.profile, "--profile"),
     };
     const key = randomUUID();
@@ -184,7 +208,7 @@ function parse(argv: string[]) {
         token: { type: "string" },
         state: { type: "string" },
         channel: { type: "string" },
-        cell: { type: "string" },
+        cell: { type: "string", multiple: true },
         profile: { type: "string" },
         watch: { type: "boolean" },
       },

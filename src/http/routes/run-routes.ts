@@ -1,12 +1,12 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyReply } from "fastify";
 import { CellbenchError } from "../../../protocols/cellbench-error.js";
-import { ProfileError } from "../../profile/profile-error.js";
 import type { RunState } from "../../run/records.js";
 import type { StoredResponse } from "../idempotency.js";
 import { PROBLEM_CONTENT_TYPE, problemOf } from "../problem.js";
 import { profileInput } from "../profile-resolve.js";
-import { prefixProfileError, readCell } from "../request-input.js";
+import { readCell } from "../request-input.js";
+import { withProfileField } from "../run-request.js";
 import {
   CreateRunBody,
   EmergencyStopBody,
@@ -36,7 +36,8 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
   const limit = ctx.options.controlRateLimit ?? { max: 60, windowMs: 60_000 };
   const rateLimit = { max: limit.max, timeWindow: limit.windowMs };
   const driveCycleDir = ctx.options.driveCycleDir;
-  const view = (id: string) => runView(ctx.runs.get(id), ctx.bench.clock.wallNow());
+  // A queued run (channel queues) is a run too, until it starts under the same id.
+  const view = (id: string) => runView(ctx.queues.info(id), ctx.bench.clock.wallNow());
 
   app.post(
     "/api/v1/runs",
@@ -77,7 +78,7 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
             ...(profileId ? { profileId } : {}),
             ...(body.temperature_override ? { temperatureOverride: body.temperature_override.reason } : {}),
           };
-          const info = await withProfileFieldAsync(field, () => ctx.runs.create(request, id));
+          const info = await withProfileField(field, () => ctx.runs.create(request, id));
           return {
             status: 201,
             body: runView(info, ctx.bench.clock.wallNow()),
@@ -127,7 +128,8 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
     async (request) => {
       const state = request.query.state as RunState | undefined;
       const now = ctx.bench.clock.wallNow();
-      return { runs: ctx.runs.list(state).map((info) => runView(info, now)) };
+      const queued = state === undefined || state === "queued" ? ctx.queues.list() : [];
+      return { runs: [...ctx.runs.list(state), ...queued].map((info) => runView(info, now)) };
     },
   );
 
@@ -197,13 +199,4 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
       };
     },
   );
-}
-
-async function withProfileFieldAsync<T>(field: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof ProfileError) throw prefixProfileError(err, field);
-    throw err;
-  }
 }
