@@ -1,0 +1,239 @@
+/**
+ * Parameter sets of the simulated chemistries, each on a published cell, scaled to the simulated
+ * cell's capacity (resistances ∝ 1/capacity, diffusion time independent of capacity, mass ∝
+ * capacity). What is taken from the source and what is fitted is said for each number.
+ *
+ * The model they feed (cell-model.ts) is an equivalent circuit with one solid-diffusion state:
+ *   - the contacts/tabs/current collectors: a series resistance with no temperature dependence;
+ *   - R0, the ionic (electrolyte / solid-electrolyte) resistance, Arrhenius;
+ *   - R1‖C1, charge transfer, Arrhenius, rising toward an empty particle surface;
+ *   - R2‖C2, concentration polarisation of the electrolyte (minutes), Arrhenius as R0;
+ *   - solid diffusion in the limiting electrode as a spherical particle with a diffusion time
+ *     τ = Rp²/Ds (Arrhenius): in the parabolic-profile approximation (Subramanian et al., J.
+ *     Electrochem. Soc. 152 (2005) A2002) the surface SOC lags the bulk SOC by τ/15 · dSOC/dt at
+ *     a steady current, and the lag relaxes with the slowest spherical mode, τ/μ₁² = τ/20.19.
+ *     The OCV is taken at the surface SOC, so a cell reaches its cut-off because its particle
+ *     surfaces empty (faster at high rate and in the cold), and relaxes toward the OCV of its bulk
+ *     SOC afterwards.
+ */
+import type { Chemistry } from "../capabilities.js";
+import type { AgeingConstants } from "./cell-ageing.js";
+
+const GAS_CONSTANT = 8.314;
+const T_REF_K = 298.15;
+const KELVIN = 273.15;
+/** Convective film coefficient in a fan-stirred chamber, W/(m²·K). */
+const FILM_COEFFICIENT = 15;
+/** Surface area per mass^(2/3) fitted to an 18650 (0.0042 m² at 46 g), m²/kg^(2/3). */
+const AREA_PER_MASS_2_3 = 0.0327;
+/** Slowest relaxation mode of diffusion in a sphere: μ₁ = 4.4934 (tan μ = μ), μ₁² = 20.19. */
+const SPHERE_SLOWEST_MODE = 20.19;
+/** Surface-to-bulk lag of the parabolic profile at a steady flux: τ/15 · dSOC/dt. */
+const SPHERE_STEADY_LAG = 15;
+
+/** Per-chemistry constants; resistances are for a 1 Ah cell at 25 °C (Ω·Ah) and scale with 1/capacity. */
+export interface ChemistryConstants {
+  /** Contacts, tabs and current collectors: no temperature dependence, Ω·Ah. */
+  floorOhmAh: number;
+  /** Ionic resistance (electrolyte or solid electrolyte), Ω·Ah. */
+  r0OhmAh: number;
+  /** Charge-transfer resistance, Ω·Ah, and its RC time constant, s. */
+  r1OhmAh: number;
+  tau1S: number;
+  /** Electrolyte concentration polarisation, Ω·Ah, and its time constant, s. */
+  r2OhmAh: number;
+  tau2S: number;
+  /** Solid diffusion time Rp²/Ds of the limiting electrode at 25 °C, s. */
+  diffusionTimeS: number;
+  /** Activation energies of R0 (and R2), R1 and of the diffusion time, J/mol. */
+  activationJPerMol: readonly [number, number, number];
+  nominalV: number;
+  specificEnergyWhPerKg: number;
+  heatCapacityJPerKgK: number;
+  ageing: AgeingConstants;
+}
+
+/*
+ * li-ion-nmc: Chen et al., "Development of Experimental Techniques for Parameterization of
+ * Multi-scale Lithium-ion Battery Models", J. Electrochem. Soc. 167 (2020) 080534 (LG M50,
+ * NMC811/graphite-SiOx, 5 Ah; PyBaMM's "Chen2020").
+ *   From the source: the OCV shape (ocv-curves.ts); the limiting electrode is the positive one
+ *   (Rp = 5.22 µm, Ds = 4e-15 m²/s, Rp²/Ds = 6.8e3 s, against 1.0e3 s in the negative); the
+ *   ohmic + charge-transfer resistance of about 0.11 Ω·Ah at 25 °C and mid SOC.
+ *   Fitted here: Chen's GITT diffusivity is known to under-predict rate capability (the full
+ *   τ = 6.8e3 s would cost 13 % at 1C and 38 % at 3C, against the ~8 % at 3C of 18650 data), so the
+ *   diffusion time is reduced to 2.2e3 s, which puts the 3C capacity at ~91 % of C/10 (target
+ *   88–95 %) and leaves enough bulk charge behind a 1C cut-off for the cell to relax above 3.2 V.
+ *   The floor (4 mΩ at 3 Ah) is the tab/weld/can resistance of an 18650; with R0 the cell has the
+ *   ~15 mΩ 1 kHz impedance of a 3 Ah 18650 datasheet. Activation energies: electrolyte
+ *   conduction 17 kJ/mol (as for LiPF6 in EC:EMC in the Faraday Institution's BPX NMC example);
+ *   charge transfer 45 kJ/mol and diffusion 30 kJ/mol, within the published 50–65 and 20–50
+ *   kJ/mol and fitted so that a 1C discharge at −20 °C gives 55–80 % of the 25 °C capacity.
+ *   Ageing: calendar Ea from Schmalstieg 2014 (58 kJ/mol; 4 %/year at 25 °C); cycle rate and Ea
+ *   fitted so 1C/1C cycling at 60 °C reaches 80 % in 200–280 cycles and at 25 °C keeps > 80 %
+ *   after 1000 (0.011 %/cycle at 25 °C, Ea 45 kJ/mol: ×6.3 at 60 °C).
+ *
+ * li-ion-lfp: Prada et al., "A Simplified Electrochemical and Thermal Aging Model of LiFePO4-
+ * Graphite Li-ion Batteries: Power and Capacity Fade Simulations", J. Electrochem. Soc. 160 (2013)
+ * A616 (A123 ANR26650M1, 2.3 Ah; PyBaMM's "Prada2013").
+ *   From the source: the OCV shape; the limiting diffusion is the graphite's (Rp = 5 µm,
+ *   Ds = 3e-15 m²/s: 8.3e3 s; the 50 nm LFP particles are fast); an ohmic resistance of about
+ *   10 mΩ at 2.3 Ah. Fitted: the diffusion time (1.2e3 s: the A123 power cell gives ~97 % at 3C),
+ *   a small charge-transfer resistance (power cell), and activation energies (17, 45, 30 kJ/mol as
+ *   for NMC) so a 1C discharge at −20 °C gives 55–80 %. Ageing from Wang 2011 (cycle Ea
+ *   31.5 kJ/mol; LFP cells keep 80 % for several thousand cycles at 25 °C).
+ *
+ * asslb-sulfide: an NMC cathode in an argyrodite (Li6PS5Cl) composite, as in Randau et al.,
+ * "Benchmarking the performance of all-solid-state lithium batteries", Nature Energy 5 (2020) 259,
+ * modelled in Neumann et al., "Analysis of Interfacial Effects in All-Solid-State Batteries with
+ * Thiophosphate Solid Electrolytes", ACS Appl. Mater. Interfaces 12 (2020) 9277.
+ *   From the sources: the solid-electrolyte conductivity's activation energy (0.3–0.4 eV for the
+ *   argyrodites, Kraft et al., J. Am. Chem. Soc. 139 (2017) 10909) steepened by the cathode/
+ *   electrolyte interface to 50 kJ/mol; slow cathode kinetics and diffusion at room temperature
+ *   (the cells are run at 60 °C and above). Fitted: the resistances and the diffusion time, so a C/3
+ *   discharge at −20 °C gives well under 80 % of the 60 °C capacity. The floor is 5 mΩ for a 1 Ah
+ *   pouch: aluminium/copper tabs and collectors and the pressed contacts of a stack under pressure;
+ *   without it the solid electrolyte's Arrhenius would put the whole cell near 1 mΩ at 105 °C, which
+ *   no pouch cell reaches.
+ */
+export const CHEMISTRY: Record<Chemistry, ChemistryConstants> = {
+  "li-ion-nmc": {
+    floorOhmAh: 0.012,
+    r0OhmAh: 0.027,
+    r1OhmAh: 0.03,
+    tau1S: 10,
+    r2OhmAh: 0.01,
+    tau2S: 300,
+    diffusionTimeS: 5000,
+    activationJPerMol: [17_000, 50_000, 40_000],
+    nominalV: 3.65,
+    specificEnergyWhPerKg: 240,
+    heatCapacityJPerKgK: 1000,
+    ageing: {
+      cycleFadePerEfc: 9e-5,
+      cycleActivationJPerMol: 45_000,
+      calendarFadePerYear: 0.02,
+      calendarActivationJPerMol: 58_000,
+      resistanceGrowthPerFade: 2,
+    },
+  },
+  "li-ion-lfp": {
+    floorOhmAh: 0.008,
+    r0OhmAh: 0.023,
+    r1OhmAh: 0.02,
+    tau1S: 10,
+    r2OhmAh: 0.01,
+    tau2S: 300,
+    diffusionTimeS: 2400,
+    activationJPerMol: [17_000, 45_000, 36_000],
+    nominalV: 3.2,
+    specificEnergyWhPerKg: 110,
+    heatCapacityJPerKgK: 1100,
+    ageing: {
+      cycleFadePerEfc: 3e-5,
+      cycleActivationJPerMol: 31_500,
+      calendarFadePerYear: 0.02,
+      calendarActivationJPerMol: 50_000,
+      resistanceGrowthPerFade: 2,
+    },
+  },
+  "asslb-sulfide": {
+    floorOhmAh: 0.005,
+    r0OhmAh: 0.04,
+    r1OhmAh: 0.03,
+    tau1S: 15,
+    r2OhmAh: 0.02,
+    tau2S: 300,
+    diffusionTimeS: 3600,
+    activationJPerMol: [50_000, 50_000, 50_000],
+    nominalV: 3.7,
+    specificEnergyWhPerKg: 150,
+    heatCapacityJPerKgK: 900,
+    ageing: {
+      cycleFadePerEfc: 1e-4,
+      cycleActivationJPerMol: 30_000,
+      calendarFadePerYear: 0.02,
+      calendarActivationJPerMol: 40_000,
+      resistanceGrowthPerFade: 2,
+    },
+  },
+};
+
+/** What the model needs to know about a cell; a CellSpec satisfies it. */
+export interface CellModelSpec {
+  chemistry: Chemistry;
+  capacityAh: number;
+}
+
+/** Parameters of one cell, derived from its chemistry and capacity. */
+export interface CellParameters {
+  chemistry: Chemistry;
+  capacityAh: number;
+  /** Contacts and collectors: the resistance floor, Ω (no temperature dependence, no ageing). */
+  floorOhm: number;
+  /** R0, R1 and R2 at 25 °C, Ω. */
+  r0Ohm: number;
+  r1Ohm: number;
+  r2Ohm: number;
+  tau1S: number;
+  tau2S: number;
+  /** Diffusion time Rp²/Ds at 25 °C, s. */
+  diffusionTimeS: number;
+  /** Activation energies of R0 (and R2), R1 and the diffusion time, J/mol. */
+  activationJPerMol: readonly [number, number, number];
+  ageing: AgeingConstants;
+  massKg: number;
+  /** Heat capacity, J/K. */
+  heatCapacityJPerK: number;
+  /** Convective conductance to the air, W/K. */
+  conductanceWPerK: number;
+  /** Thermal time constant, s (heat capacity / conductance). */
+  thermalTauS: number;
+}
+
+/** Derives the cell's parameters from its chemistry and capacity (R ∝ 1/capacity, mass ∝ capacity). */
+export function cellParameters(spec: CellModelSpec): CellParameters {
+  const c = CHEMISTRY[spec.chemistry];
+  if (!c) throw new RangeError(`unknown chemistry "${spec.chemistry}"`);
+  const q = spec.capacityAh;
+  if (!(q > 0) || !Number.isFinite(q)) throw new RangeError(`capacityAh must be > 0, got ${q}`);
+  const massKg = (q * c.nominalV) / c.specificEnergyWhPerKg;
+  const heatCapacityJPerK = massKg * c.heatCapacityJPerKgK;
+  const conductanceWPerK = FILM_COEFFICIENT * AREA_PER_MASS_2_3 * massKg ** (2 / 3);
+  return {
+    chemistry: spec.chemistry,
+    capacityAh: q,
+    floorOhm: c.floorOhmAh / q,
+    r0Ohm: c.r0OhmAh / q,
+    r1Ohm: c.r1OhmAh / q,
+    r2Ohm: c.r2OhmAh / q,
+    tau1S: c.tau1S,
+    tau2S: c.tau2S,
+    diffusionTimeS: c.diffusionTimeS,
+    activationJPerMol: c.activationJPerMol,
+    ageing: c.ageing,
+    massKg,
+    heatCapacityJPerK,
+    conductanceWPerK,
+    thermalTauS: heatCapacityJPerK / conductanceWPerK,
+  };
+}
+
+/**
+ * Returns the Arrhenius multiplier of a resistance (or a time) at `celsius` relative to 25 °C,
+ * exp(Ea/R·(1/T − 1/298.15)); with −Ea, the multiplier of a rate.
+ */
+export function arrheniusFactor(activationJPerMol: number, celsius: number): number {
+  const kelvin = Math.max(celsius, -150) + KELVIN;
+  return Math.exp((activationJPerMol / GAS_CONSTANT) * (1 / kelvin - 1 / T_REF_K));
+}
+
+/** Surface-SOC lag per unit of dSOC/dt at a steady current, s, for a diffusion time τ. */
+export function steadyLagS(diffusionTimeS: number): number {
+  return diffusionTimeS / SPHERE_STEADY_LAG;
+}
+
+/** Relaxation time of the surface-SOC lag, s, for a diffusion time τ. */
+export function lagRelaxationS(diffusionTimeS: number): number {
+  return diffusionTimeS / SPHERE_SLOWEST_MODE;
+}
