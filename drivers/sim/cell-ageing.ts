@@ -3,7 +3,7 @@
  * throughput) and from calendar time, both Arrhenius in the cell temperature.
  *
  *   cycle fade:     dL_cyc = k_cyc · A(Ea_cyc, T) · |I|·dt / (2·3600·Q₀)    (per equivalent full cycle)
- *   calendar fade:  L_cal = k_cal · √(∫ A(Ea_cal, T)² dt)                    (√t at constant T)
+ *   calendar fade:  L_cal = k_cal · √(∫ (A(Ea_cal, T) · SOC/0.5)² dt)        (√t at constant T, SOC)
  *   capacity        Q = Q₀ · (1 − L_cyc − L_cal)
  *   resistance      R = R₀ · (1 + g · (L_cyc + L_cal))                       (film growth with fade)
  *
@@ -12,12 +12,14 @@
  * graphite-LiFePO4 cells", J. Power Sources 196 (2011) 3942: Ea ≈ 31.5 kJ/mol), and calendar loss
  * growing with √t and Arrhenius in temperature (Schmalstieg et al., "A holistic aging model for
  * Li(NiMnCo)O2 based 18650 lithium-ion batteries", J. Power Sources 257 (2014) 325: Ea =
- * 6976 K · R ≈ 58 kJ/mol; resistance grows roughly in step with capacity fade). The √t law at a
- * varying temperature is integrated exactly as the square: d(L_cal²) = (k_cal·A)² dt.
+ * 6976 K · R ≈ 58 kJ/mol; its rate rises linearly with the cell voltage from zero at 3.15 V, near
+ * empty, which is taken here as linear in SOC, 1 at 50 %; resistance grows roughly in step with
+ * capacity fade). The √t law under a varying temperature and SOC is integrated exactly as the
+ * square: d(L_cal²) = (k_cal·A·SOC/0.5)² dt. An empty cell does not calendar-age, so a cell left at
+ * its cut-off (even in a hot chamber) does not creep below it.
  *
  * Both losses only grow, and each grows faster when hotter (Ea > 0), so more throughput or more heat
- * never gives more capacity. Calendar loss does not depend on SOC here (Schmalstieg's voltage term
- * is left out: cycle-life and storage tests of this bench run at one SOC window).
+ * never gives more capacity; nor does a lower SOC at rest.
  */
 import { arrheniusFactor } from "./cell-parameters.js";
 
@@ -26,7 +28,7 @@ export interface AgeingConstants {
   /** Capacity lost per equivalent full cycle (2·Q₀ of throughput), fraction. */
   cycleFadePerEfc: number;
   cycleActivationJPerMol: number;
-  /** Capacity lost after one year at 25 °C (at rest), fraction. */
+  /** Capacity lost after one year at rest at 25 °C and 50 % SOC, fraction. */
   calendarFadePerYear: number;
   calendarActivationJPerMol: number;
   /** Relative resistance growth per unit of capacity fade (2: +40 % at 20 % fade). */
@@ -41,6 +43,8 @@ const MIN_CAPACITY_FACTOR = 0.05;
  * and an unbounded Arrhenius factor at hundreds of °C would only produce numbers, not physics.
  */
 const MAX_AGEING_C = 130;
+/** SOC at which calendarFadePerYear applies. */
+const CALENDAR_REFERENCE_SOC = 0.5;
 /** Ageing rates are recomputed when the cell temperature moves by more than this, °C. */
 const RATE_TOLERANCE_C = 0.05;
 
@@ -89,12 +93,13 @@ export class CellAgeing {
     return 1 + this.constants.resistanceGrowthPerFade * (1 - this.capacityFactor);
   }
 
-  /** Ages the cell by `dtS` seconds at `currentA` (either sign) and `celsius`. */
-  advance(dtS: number, currentA: number, celsius: number): void {
+  /** Ages the cell by `dtS` seconds at `currentA` (either sign), `celsius` and state of charge `soc` (0..1). */
+  advance(dtS: number, currentA: number, celsius: number, soc: number): void {
     if (!(dtS > 0)) return;
     if (!(Math.abs(celsius - this.ratesAtC) <= RATE_TOLERANCE_C)) this.refreshRates(celsius);
     this.cycleFade += this.cyclePerAs * Math.abs(currentA) * dtS;
-    this.calendarSquared += this.calendarSquaredPerS * dtS;
+    const stress = soc <= 0 ? 0 : Math.min(soc, 1) / CALENDAR_REFERENCE_SOC;
+    this.calendarSquared += this.calendarSquaredPerS * stress * stress * dtS;
   }
 
   private refreshRates(celsius: number): void {

@@ -369,7 +369,7 @@ export class CellModel {
     if (rw && this.temperatureC >= rw.triggerC) {
       heatW += rw.powerW * 2 ** Math.min((this.temperatureC - rw.triggerC) / rw.doublingC, 40);
     }
-    this.ageing.advance(dtS, i, this.temperatureC);
+    this.ageing.advance(dtS, i, this.temperatureC, fill);
     this.updateCapacity();
     const settleC = airC + heatW / p.conductanceWPerK;
     this.temperatureC = Math.min(settleC + (this.temperatureC - settleC) * this.eThermal, MAX_CELL_C);
