@@ -238,7 +238,9 @@ describe("cell ageing through the model (1C/1C cycles: CC-CV to C/20, 1C to the 
   it("at 25 °C keeps more than 80 % after 1000 cycles", () => {
     const ah = cycle(25, 1000);
     const last = ah[ah.length - 1] as number;
-    console.info(`NMC 1C/1C at 25 °C: ${(100 * last) / (ah[0] as number)} % after ${ah.length} cycles`);
+    console.info(
+      `NMC 1C/1C at 25 °C: ${((100 * last) / (ah[0] as number)).toFixed(1)} % after ${ah.length} cycles`,
+    );
     expect(ah.length).toBe(1000);
     expect(last / (ah[0] as number)).toBeGreaterThan(0.8);
     expect(last / (ah[0] as number)).toBeLessThan(0.97);
