@@ -1,161 +1,56 @@
 /**
- * Equivalent-circuit cell: OCV(SOC) in series with R0 and two RC pairs, coulombic SOC, and a lumped
- * thermal mass coupled to the air around the cell.
+ * Equivalent-circuit cell with solid diffusion: OCV at the particle surface in series with the
+ * contact resistance, R0 and two RC pairs; coulombic bulk SOC; a lumped thermal mass coupled to
+ * the air around the cell; a state of health that fades with throughput and time (cell-ageing.ts).
+ * Parameters and their sources: cell-parameters.ts.
  *
- *   V = OCV(SOC) + V1 + V2 + I·R0      (positive I = charge, so charging raises V)
+ *   V = OCV(SOCs) + V1 + V2 + I·(Rfloor + R0)   (positive I = charge, so charging raises V)
+ *   SOCs = SOC + X                            (surface SOC: bulk plus the diffusion lag)
  *   dSOC/dt = I / (3600·Q)
- *   dVk/dt  = (I·Rk − Vk) / τk           (k = 1 fast charge transfer, 2 slow diffusion;
- *                                         R1, R2 rise toward empty, see depletionFactor)
- *   C·dT/dt = I²R0 + V1²/R1 + V2²/R2 (+ runaway heat) − hA·(T − T_air)
+ *   dX/dt   = (g·I − X) / τx                  (g = (τ/15)/(3600·Q), τx = τ/20.19; τ = Rp²/Ds)
+ *   dVk/dt  = (I·Rk − Vk) / τk                (k = 1 charge transfer, rising as the surface empties;
+ *                                             k = 2 electrolyte concentration polarisation)
+ *   C·dT/dt = I²(Rfloor+R0) + V1²/R1 + V2²/R2 + I·(OCV(SOCs) − OCV(SOC)) (+ runaway) − hA·(T − T_air)
  *
- * Every resistance follows Arrhenius in the cell temperature, R(T) = R25·exp(Ea/R·(1/T − 1/298.15)).
- * The RC time constants are held fixed (the capacitances scale inversely), which keeps the sub-step
- * bound independent of temperature.
+ * R0, R1, R2 and τ follow Arrhenius in the cell temperature, x(T) = x25·exp(Ea/R·(1/T − 1/298.15));
+ * Rfloor (tabs, collectors, contacts) does not. Q shrinks and R0, R1, R2 grow as the cell ages.
+ * A discharge ends because the surface SOC reaches the OCV's knee while bulk charge is left in the
+ * particles; at rest X decays and the voltage relaxes toward OCV(SOC).
  *
- * Integration is exact for a current held constant over a sub-step (exponential RC and thermal
+ * Integration is exact for a current held constant over a sub-step (exponential RC, lag and thermal
  * updates), so any sub-step is stable. Voltage-limited modes (CV, clamps, CC-CV) solve the current
  * that puts the terminal voltage on its target at the END of the sub-step,
- *   I = (Vset − OCV − V1·e1 − V2·e2) / (R0 + R1(1−e1) + R2(1−e2) + dOCV/dSOC·dt/(3600Q)),
- * which reduces to (Vset − OCV − V1 − V2)/R0 as dt → 0 and, unlike the explicit form, never rings.
+ *   I = (Vset − OCV(SOC + X·ex) − V1·e1 − V2·e2) / (Rs + R1(1−e1) + R2(1−e2) + dOCV/dSOC·(dt/(3600Q) + g(1−ex))),
+ * with Rs = Rfloor + R0, which reduces to (Vset − OCV(SOCs) − V1 − V2)/Rs as dt → 0 and, unlike the explicit form, never rings.
  * A second pass replaces dOCV/dSOC by the OCV secant over the step just chosen, so constant power
  * and clamps stay exact across the table's breakpoints. One sub-step costs a handful of exp() and
- * table lookups: about 0.1 µs.
+ * table lookups.
  */
-import type { Chemistry, CyclerSetpoint } from "../capabilities.js";
+import type { CyclerSetpoint } from "../capabilities.js";
+import { CellAgeing, type CellHealth } from "./cell-ageing.js";
+import {
+  arrheniusFactor,
+  type CellModelSpec,
+  type CellParameters,
+  cellParameters,
+  lagRelaxationS,
+  steadyLagS,
+} from "./cell-parameters.js";
 import { type OcvCurve, ocvAt, ocvCurve, ocvSlopeAt, SOC_CEILING, SOC_FLOOR } from "./ocv-curves.js";
 
-const GAS_CONSTANT = 8.314;
-const T_REF_K = 298.15;
-const KELVIN = 273.15;
+export {
+  arrheniusFactor,
+  type CellModelSpec,
+  type CellParameters,
+  cellParameters,
+} from "./cell-parameters.js";
+
 /** A burning cell saturates here; the model stays finite whatever the runaway knob says. */
 const MAX_CELL_C = 800;
-/** Convective film coefficient in a fan-stirred chamber, W/(m²·K). */
-const FILM_COEFFICIENT = 15;
-/** Surface area per mass^(2/3) fitted to an 18650 (0.0042 m² at 46 g), m²/kg^(2/3). */
-const AREA_PER_MASS_2_3 = 0.0327;
-
-/** Per-chemistry constants; resistances are for a 1 Ah cell at 25 °C and scale with 1/capacity. */
-interface ChemistryConstants {
-  r0OhmAh: number;
-  r1OhmAh: number;
-  r2OhmAh: number;
-  tau1S: number;
-  tau2S: number;
-  /** Activation energies of R0, R1, R2, J/mol. */
-  activationJPerMol: [number, number, number];
-  nominalV: number;
-  specificEnergyWhPerKg: number;
-  heatCapacityJPerKgK: number;
-}
-
-/*
- * Activation energies. Between 25 °C and −20 °C, 1/253.15 K − 1/298.15 K = 5.962e-4 1/K.
- *
- * Liquid electrolytes: 25 kJ/mol for R0 (electrolyte conduction), 30 kJ/mol for charge transfer
- * and diffusion: e^(25000/8.314 · 5.962e-4) = e^1.79 ≈ 6× and e^2.15 ≈ 8.6× at −20 °C.
- *
- * Sulfide solid electrolyte: conductivity falls up to two orders of magnitude from 25 to −20 °C.
- *   a factor of 100 would need Ea = 8.314 · ln(100) / 5.962e-4 = 8.314 · 4.605 / 5.962e-4 ≈ 64 kJ/mol
- *   chosen: Ea = 50 kJ/mol → e^(50000/8.314 · 5.962e-4) = e^3.586 ≈ 36× (1.56 decades) at −20 °C,
- *   and e^(−50000/8.314 · (1/298.15 − 1/333.15)) = e^−2.12 ≈ 0.12× at 60 °C.
- * 50 kJ/mol lies between the ~0.3–0.4 eV (29–39 kJ/mol) of bulk argyrodite conductivity and the
- * steeper kinetics of the cathode/electrolyte interfaces in a composite cathode. The sulfide cell
- * also carries a large slow (diffusion) resistance, so cold cells lose capacity gradually as the
- * cathode depletes instead of all at once: a 1 Ah cell at C/3 gives ≈ 0.64 Ah at −20 °C against
- * ≈ 0.99 Ah at 60 °C (self-heating included).
- */
-const CHEMISTRY: Record<Chemistry, ChemistryConstants> = {
-  "li-ion-nmc": {
-    r0OhmAh: 0.075,
-    r1OhmAh: 0.045,
-    r2OhmAh: 0.06,
-    tau1S: 8,
-    tau2S: 900,
-    activationJPerMol: [25_000, 30_000, 30_000],
-    nominalV: 3.65,
-    specificEnergyWhPerKg: 240,
-    heatCapacityJPerKgK: 1000,
-  },
-  "li-ion-lfp": {
-    r0OhmAh: 0.06,
-    r1OhmAh: 0.03,
-    r2OhmAh: 0.05,
-    tau1S: 10,
-    tau2S: 300,
-    activationJPerMol: [25_000, 30_000, 30_000],
-    nominalV: 3.2,
-    specificEnergyWhPerKg: 140,
-    heatCapacityJPerKgK: 1100,
-  },
-  "asslb-sulfide": {
-    r0OhmAh: 0.04,
-    r1OhmAh: 0.03,
-    r2OhmAh: 0.12,
-    tau1S: 15,
-    tau2S: 500,
-    activationJPerMol: [50_000, 50_000, 50_000],
-    nominalV: 3.7,
-    specificEnergyWhPerKg: 150,
-    heatCapacityJPerKgK: 900,
-  },
-};
-
-/** What the model needs to know about a cell; a CellSpec satisfies it. */
-export interface CellModelSpec {
-  chemistry: Chemistry;
-  capacityAh: number;
-}
-
-/** Parameters of one cell, derived from its chemistry and capacity. */
-export interface CellParameters {
-  chemistry: Chemistry;
-  capacityAh: number;
-  /** R0, R1, R2 at 25 °C, Ω. */
-  r0Ohm: number;
-  r1Ohm: number;
-  r2Ohm: number;
-  tau1S: number;
-  tau2S: number;
-  activationJPerMol: readonly [number, number, number];
-  massKg: number;
-  /** Heat capacity, J/K. */
-  heatCapacityJPerK: number;
-  /** Convective conductance to the air, W/K. */
-  conductanceWPerK: number;
-  /** Thermal time constant, s (heat capacity / conductance). */
-  thermalTauS: number;
-}
-
-/** Derives the cell's parameters from its chemistry and capacity (R ∝ 1/capacity, mass ∝ capacity). */
-export function cellParameters(spec: CellModelSpec): CellParameters {
-  const c = CHEMISTRY[spec.chemistry];
-  if (!c) throw new RangeError(`unknown chemistry "${spec.chemistry}"`);
-  const q = spec.capacityAh;
-  if (!(q > 0) || !Number.isFinite(q)) throw new RangeError(`capacityAh must be > 0, got ${q}`);
-  const massKg = (q * c.nominalV) / c.specificEnergyWhPerKg;
-  const heatCapacityJPerK = massKg * c.heatCapacityJPerKgK;
-  const conductanceWPerK = FILM_COEFFICIENT * AREA_PER_MASS_2_3 * massKg ** (2 / 3);
-  return {
-    chemistry: spec.chemistry,
-    capacityAh: q,
-    r0Ohm: c.r0OhmAh / q,
-    r1Ohm: c.r1OhmAh / q,
-    r2Ohm: c.r2OhmAh / q,
-    tau1S: c.tau1S,
-    tau2S: c.tau2S,
-    activationJPerMol: c.activationJPerMol,
-    massKg,
-    heatCapacityJPerK,
-    conductanceWPerK,
-    thermalTauS: heatCapacityJPerK / conductanceWPerK,
-  };
-}
-
-/** Returns the Arrhenius multiplier of a resistance at `celsius` relative to 25 °C. */
-export function arrheniusFactor(activationJPerMol: number, celsius: number): number {
-  const kelvin = Math.max(celsius, -150) + KELVIN;
-  return Math.exp((activationJPerMol / GAS_CONSTANT) * (1 / kelvin - 1 / T_REF_K));
-}
+/** Temperature-dependent values are recomputed when the cell moves by more than this, °C. */
+const TEMPERATURE_TOLERANCE_C = 0.02;
+/** ... and when ageing has moved the resistance multiplier by more than this. */
+const AGEING_TOLERANCE = 1e-4;
 
 /** Extra heat of a cell in thermal runaway: powerW at triggerC, doubling every doublingC above it. */
 export interface RunawayHeat {
@@ -167,6 +62,8 @@ export interface RunawayHeat {
 export interface CellInitialState {
   soc: number;
   temperatureC: number;
+  /** What the cell has been through; default fresh. */
+  health?: CellHealth;
 }
 
 const REST: CyclerSetpoint = { mode: "rest" };
@@ -174,8 +71,14 @@ const REST: CyclerSetpoint = { mode: "rest" };
 /** One simulated cell on one channel, with whatever the channel currently applies to it. */
 export class CellModel {
   readonly params: CellParameters;
-  /** State of charge, 0..1 nominal; SOC_FLOOR..SOC_CEILING physically. */
+  /**
+   * Bulk state of charge in units of the NOMINAL capacity, counted coulombically (1 = full). An aged
+   * cell is still full at 1 and empty at 1 − capacity factor: capacity fade takes the bottom of the
+   * window (lost cyclable lithium). `stateOfCharge` is the fraction of the present capacity.
+   */
   soc: number;
+  /** Surface-minus-bulk SOC of the particles (negative while discharging). */
+  lag = 0;
   temperatureC: number;
   /** Polarisation voltages of the two RC pairs, V. */
   v1 = 0;
@@ -186,23 +89,35 @@ export class CellModel {
   /** True while a voltage limit (CV, clamp, CC-CV hold) sets the current. */
   voltageLimited = false;
   runaway: RunawayHeat | undefined;
+  /** State of health: capacity fade and resistance growth. */
+  readonly ageing: CellAgeing;
 
   private readonly curve: OcvCurve;
   private readonly chargePerSocC: number;
+  /** 1 / capacity factor, and the nominal-SOC bounds of the physical window, for the present fade. */
+  private invCapacity = 1;
+  private socMin = SOC_FLOOR;
+  private socMax = SOC_CEILING;
   private drive: CyclerSetpoint = REST;
   private driveElapsedS = 0;
   private profileIndex = 0;
-  // Resistances at the cached temperature and decay factors at the cached sub-step.
-  private resistanceAtC = Number.NaN;
-  private r0 = 0;
+  // Temperature- and ageing-dependent values at the cached temperature and resistance multiplier.
+  private cachedAtC = Number.NaN;
+  private cachedAgeing = Number.NaN;
+  private rs = 0;
   private r1 = 0;
   private r2 = 0;
-  // R1 and R2 with the low-SOC rise applied, as used by the latest solve().
+  private lagS = 0;
+  private lagTauS = 1;
+  // R1 with the low-SOC rise applied, and the lag gain (SOC per A), as used by the latest solve().
   private r1s = 0;
-  private r2s = 0;
+  private lagGain = 0;
+  // Decay factors at the cached sub-step (and lag time constant).
   private decayForS = Number.NaN;
+  private decayForLagTauS = Number.NaN;
   private e1 = 1;
   private e2 = 1;
+  private eLag = 1;
   private eThermal = 1;
   // Set by solve(): the target voltage when voltage-limited.
   private targetV = 0;
@@ -210,35 +125,59 @@ export class CellModel {
   constructor(spec: CellModelSpec, initial: CellInitialState) {
     this.params = cellParameters(spec);
     this.curve = ocvCurve(spec.chemistry);
+    this.ageing = new CellAgeing(this.params.ageing, this.params.capacityAh, initial.health);
     this.chargePerSocC = 3600 * this.params.capacityAh;
-    this.soc = clamp(initial.soc, SOC_FLOOR, SOC_CEILING);
+    this.updateCapacity();
+    this.soc = clamp(initial.soc, this.socMin, this.socMax);
     this.temperatureC = initial.temperatureC;
-    this.voltageV = ocvAt(this.curve, this.soc);
+    this.voltageV = ocvAt(this.curve, this.stateOfCharge);
   }
 
-  /** Smallest time constant of the cell's dynamics, s (bounds the world's sub-step). */
+  /** Smallest time constant the world's sub-step must resolve, s (the lag is integrated exactly). */
   get fastestTauS(): number {
-    return Math.min(this.params.tau1S, this.params.tau2S, this.params.thermalTauS);
+    return Math.min(this.params.tau1S, this.params.thermalTauS);
   }
 
   get setpoint(): CyclerSetpoint {
     return this.drive;
   }
 
-  /** Returns the open-circuit voltage at the present SOC, V. */
+  /** Returns the open-circuit voltage of the particle surface (ocvV + v1 + v2 is the source behind Rfloor + R0), V. */
   get ocvV(): number {
-    return ocvAt(this.curve, this.soc);
+    return ocvAt(this.curve, this.stateOfCharge + this.lag);
   }
 
-  /** Returns the DC resistance (R0 + R1 + R2) at `celsius` above half charge, Ω. */
+  /** Bulk state of charge as a fraction of the present (aged) capacity; SOC_FLOOR..SOC_CEILING physically. */
+  get stateOfCharge(): number {
+    return 1 - (1 - this.soc) * this.invCapacity;
+  }
+
+  /** Returns the open-circuit voltage of the bulk SOC, where the cell relaxes to at rest, V. */
+  get restOcvV(): number {
+    return ocvAt(this.curve, this.stateOfCharge);
+  }
+
+  /** Surface SOC of the particles (what the OCV at the terminals follows). */
+  get surfaceSoc(): number {
+    return this.stateOfCharge + this.lag;
+  }
+
+  /** Present capacity, Ah (nominal less fade). */
+  get capacityAh(): number {
+    return this.params.capacityAh * this.ageing.capacityFactor;
+  }
+
+  get health(): CellHealth {
+    return this.ageing.health;
+  }
+
+  /** Returns the series resistance (floor + R0 + R1 + R2, aged) at `celsius` above half charge, Ω. */
   dcResistanceAt(celsius: number): number {
     const p = this.params;
-    const [a0, a1, a2] = p.activationJPerMol;
-    return (
-      p.r0Ohm * arrheniusFactor(a0, celsius) +
-      p.r1Ohm * arrheniusFactor(a1, celsius) +
-      p.r2Ohm * arrheniusFactor(a2, celsius)
-    );
+    const [a0, a1] = p.activationJPerMol;
+    const aged = this.ageing.resistanceFactor;
+    const electrolyte = (p.r0Ohm + p.r2Ohm) * arrheniusFactor(a0, celsius);
+    return p.floorOhm + aged * (electrolyte + p.r1Ohm * arrheniusFactor(a1, celsius));
   }
 
   /** Switches to a new set point; profile time restarts at zero. Updates the operating point. */
@@ -287,48 +226,64 @@ export class CellModel {
     return points[this.profileIndex]?.currentA ?? 0;
   }
 
-  private refreshResistances(): void {
-    if (Math.abs(this.temperatureC - this.resistanceAtC) < 0.02) return;
+  private refreshTemperatureTerms(): void {
+    const aged = this.ageing.resistanceFactor;
+    if (
+      Math.abs(this.temperatureC - this.cachedAtC) < TEMPERATURE_TOLERANCE_C &&
+      Math.abs(aged - this.cachedAgeing) < AGEING_TOLERANCE
+    )
+      return;
     const p = this.params;
-    const [a0, a1, a2] = p.activationJPerMol;
-    this.r0 = p.r0Ohm * arrheniusFactor(a0, this.temperatureC);
-    this.r1 = p.r1Ohm * arrheniusFactor(a1, this.temperatureC);
-    this.r2 = p.r2Ohm * arrheniusFactor(a2, this.temperatureC);
-    this.resistanceAtC = this.temperatureC;
+    const [a0, a1, ad] = p.activationJPerMol;
+    const electrolyte = aged * arrheniusFactor(a0, this.temperatureC);
+    this.rs = p.floorOhm + p.r0Ohm * electrolyte;
+    this.r2 = p.r2Ohm * electrolyte;
+    this.r1 = aged * p.r1Ohm * arrheniusFactor(a1, this.temperatureC);
+    const diffusionS = p.diffusionTimeS * arrheniusFactor(ad, this.temperatureC);
+    this.lagS = steadyLagS(diffusionS);
+    this.lagTauS = lagRelaxationS(diffusionS);
+    this.cachedAtC = this.temperatureC;
+    this.cachedAgeing = aged;
   }
 
   private refreshDecay(dtS: number): void {
-    if (dtS === this.decayForS) return;
+    if (dtS === this.decayForS && this.lagTauS === this.decayForLagTauS) return;
     this.e1 = Math.exp(-dtS / this.params.tau1S);
     this.e2 = Math.exp(-dtS / this.params.tau2S);
+    this.eLag = Math.exp(-dtS / this.lagTauS);
     this.eThermal = Math.exp(-dtS / this.params.thermalTauS);
     this.decayForS = dtS;
+    this.decayForLagTauS = this.lagTauS;
   }
 
   /** Chooses the current for the next `dtS` seconds from the set point (dtS = 0: instantaneous). */
   private solve(dtS: number): void {
-    this.refreshResistances();
+    this.refreshTemperatureTerms();
     this.refreshDecay(dtS);
-    const depletion = depletionFactor(this.soc);
-    this.r1s = this.r1 * depletion;
-    this.r2s = this.r2 * depletion;
-    const ocv = ocvAt(this.curve, this.soc);
+    const fill = this.stateOfCharge;
+    this.r1s = this.r1 * depletionFactor(fill + this.lag);
+    // The lag is in units of the present capacity, as is the OCV's SOC axis.
+    const presentChargeC = this.chargePerSocC / this.invCapacity;
+    this.lagGain = this.lagS / presentChargeC;
+    // Surface SOC at the end of the step if no current flowed; the current moves it by socPerA·I.
+    const surface = fill + this.lag * this.eLag;
+    const ocv = ocvAt(this.curve, surface);
     // End-of-step terminal voltage is e + I·reff for a current I held over the step.
     const e = ocv + this.v1 * this.e1 + this.v2 * this.e2;
-    const rc = this.r0 + this.r1s * (1 - this.e1) + this.r2s * (1 - this.e2);
+    const rc = this.rs + this.r1s * (1 - this.e1) + this.r2 * (1 - this.e2);
     if (dtS === 0) {
-      this.currentA = this.choose(e, this.r0);
+      this.currentA = this.choose(e, this.rs);
       return;
     }
-    const socPerA = dtS / this.chargePerSocC;
-    const i = this.choose(e, rc + ocvSlopeAt(this.curve, this.soc) * socPerA);
+    const socPerA = dtS / presentChargeC + this.lagGain * (1 - this.eLag);
+    const i = this.choose(e, rc + ocvSlopeAt(this.curve, surface) * socPerA);
     if (i === 0) {
       this.currentA = 0;
       return;
     }
     // Second pass with the OCV secant over the step just chosen (exact across table breakpoints).
     const dSoc = i * socPerA;
-    const secant = (ocvAt(this.curve, this.soc + dSoc) - ocv) / dSoc;
+    const secant = (ocvAt(this.curve, surface + dSoc) - ocv) / dSoc;
     this.currentA = this.choose(e, rc + secant * socPerA);
   }
 
@@ -377,26 +332,48 @@ export class CellModel {
     return held;
   }
 
-  private terminalVoltage(): number {
-    return ocvAt(this.curve, this.soc) + this.v1 + this.v2 + this.currentA * this.r0;
+  private updateCapacity(): void {
+    const factor = this.ageing.capacityFactor;
+    this.invCapacity = 1 / factor;
+    this.socMin = 1 - (1 - SOC_FLOOR) * factor;
+    this.socMax = 1 + (SOC_CEILING - 1) * factor;
   }
 
-  /** Integrates SOC, the RC pairs and temperature over `dtS` with the current solve() chose. */
+  private terminalVoltage(): number {
+    return ocvAt(this.curve, this.stateOfCharge + this.lag) + this.v1 + this.v2 + this.currentA * this.rs;
+  }
+
+  /** Integrates SOC, the lag, the RC pairs, temperature and ageing over `dtS` with the current solve() chose. */
   private commit(dtS: number, airC: number): void {
     const i = this.currentA;
     const p = this.params;
-    this.soc = clamp(this.soc + (i * dtS) / this.chargePerSocC, SOC_FLOOR, SOC_CEILING);
+    this.soc = clamp(this.soc + (i * dtS) / this.chargePerSocC, this.socMin, this.socMax);
+    const fill = this.stateOfCharge;
+    // The surface stays within the OCV table's physical range (a cell driven far past its limits).
+    this.lag = clamp(
+      this.lag * this.eLag + i * this.lagGain * (1 - this.eLag),
+      SOC_FLOOR - fill,
+      SOC_CEILING - fill,
+    );
     this.v1 = this.v1 * this.e1 + i * this.r1s * (1 - this.e1);
-    this.v2 = this.v2 * this.e2 + i * this.r2s * (1 - this.e2);
+    this.v2 = this.v2 * this.e2 + i * this.r2 * (1 - this.e2);
     this.driveElapsedS += dtS;
-    let heatW = i * i * this.r0 + (this.v1 * this.v1) / this.r1s + (this.v2 * this.v2) / this.r2s;
+    const ocvSurface = ocvAt(this.curve, fill + this.lag);
+    const diffusionHeatW = i * (ocvSurface - ocvAt(this.curve, fill));
+    let heatW =
+      i * i * this.rs +
+      (this.v1 * this.v1) / this.r1s +
+      (this.v2 * this.v2) / this.r2 +
+      Math.max(0, diffusionHeatW);
     const rw = this.runaway;
     if (rw && this.temperatureC >= rw.triggerC) {
       heatW += rw.powerW * 2 ** Math.min((this.temperatureC - rw.triggerC) / rw.doublingC, 40);
     }
+    this.ageing.advance(dtS, i, this.temperatureC, fill);
+    this.updateCapacity();
     const settleC = airC + heatW / p.conductanceWPerK;
     this.temperatureC = Math.min(settleC + (this.temperatureC - settleC) * this.eThermal, MAX_CELL_C);
-    this.voltageV = this.voltageLimited ? this.targetV : this.terminalVoltage();
+    this.voltageV = this.voltageLimited ? this.targetV : ocvSurface + this.v1 + this.v2 + i * this.rs;
   }
 }
 
@@ -413,8 +390,9 @@ export function powerCurrent(powerW: number, e: number, reff: number): number {
 }
 
 /**
- * Returns the rise of the charge-transfer and diffusion resistances toward empty (depleted
- * particles): ×4 at 0 % SOC, ×2.5 at 10 %, ×1.6 at 25 %, ×1.1 at 50 %, ≈ 1 when full.
+ * Returns the rise of the charge-transfer resistance as the particle surface empties (the exchange
+ * current falls with the surface concentration): ×4 at 0 % surface SOC, ×2.5 at 10 %, ×1.6 at
+ * 25 %, ×1.1 at 50 %, ≈ 1 when full.
  */
 export function depletionFactor(soc: number): number {
   return 1 + 3 * Math.exp(-Math.max(soc, 0) / 0.15);

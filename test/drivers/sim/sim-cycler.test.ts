@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { CyclerSetpoint } from "../../../drivers/capabilities.js";
 import { VirtualClock } from "../../../drivers/clock.js";
 import { createDevice } from "../../../drivers/registry.js";
+import { cellParameters } from "../../../drivers/sim/cell-parameters.js";
 import { DEFAULT_SIM_CELL, type SimCyclerChannel } from "../../../drivers/sim/sim-cycler.js";
 import { ASSLB_1AH, NMC_3AH, readEverySecond, simFixture } from "./sim-fixture.js";
 
@@ -73,7 +74,9 @@ describe("sim/cycler modes", () => {
     expect(t.readings[0]?.currentA).toBeCloseTo(-1.5, 9);
     for (const r of t.readings) {
       expect(r.currentA).toBeLessThanOrEqual(0);
-      expect(r.voltageV).toBeGreaterThanOrEqual(3.7 - 1e-9);
+      // Within 0.1 mV: once the current has tapered to zero, calendar fade (lithium lost to the SEI)
+      // lowers the resting cell's OCV by microvolts per hour, and a discharge-only hold cannot push it back.
+      expect(r.voltageV).toBeGreaterThanOrEqual(3.7 - 1e-4);
     }
     expect(t.readings[t.readings.length - 1]?.currentA).toBeGreaterThan(-0.1);
   });
@@ -134,8 +137,10 @@ describe("sim/cycler modes", () => {
     await f.channel.apply({ mode: "cc", currentA: 2, minV: 2.5, maxV: 4.2 });
     const after = await f.channel.read();
     expect(after.currentA).toBe(2);
-    // The ohmic step: 2 A · R0 (25 mΩ at 25 °C for a 3 Ah NMC cell).
-    expect(after.voltageV - before.voltageV).toBeCloseTo(2 * 0.025, 4);
+    // The ohmic step: 2 A · (contacts + R0) (4 + 9 mΩ at 25 °C for a 3 Ah NMC cell).
+    const { floorOhm, r0Ohm } = f.channel.cell.params;
+    expect(floorOhm + r0Ohm).toBeCloseTo(0.013, 6);
+    expect(after.voltageV - before.voltageV).toBeCloseTo(2 * (floorOhm + r0Ohm), 4);
   });
 });
 
@@ -243,7 +248,9 @@ describe("sim/cycler safe state, ranges and life cycle", () => {
       },
       context,
     ).channels[0] as SimCyclerChannel;
-    expect(big.cell.params.r0Ohm).toBeCloseTo(0.06 / 30, 12);
+    const oneAh = cellParameters({ chemistry: "li-ion-lfp", capacityAh: 1 });
+    expect(big.cell.params.r0Ohm).toBeCloseTo(oneAh.r0Ohm / 30, 12);
+    expect(big.cell.params.floorOhm).toBeCloseTo(oneAh.floorOhm / 30, 12);
     expect(big.cell.soc).toBe(0.9);
     expect(() =>
       createDevice({ id: "x", driver: "sim/cycler", channels: ["c"], options: { initialSoc: 2 } }, context),
