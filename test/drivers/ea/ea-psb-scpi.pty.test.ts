@@ -60,7 +60,8 @@ describe("ea/psb-scpi against its emulator over a pty", () => {
     expect(discharge[0]!.currentA).toBeCloseTo(-6, 1);
     expect(Math.min(...discharge.map((r) => r.voltageV))).toBeGreaterThanOrEqual(2.49);
     const emptySoc = emulator!.supply.cell.soc;
-    expect(emptySoc).toBeLessThan(0.1);
+    // At 2C the cell stops when its particle surfaces are empty, with some charge left in their bulk.
+    expect(emptySoc).toBeLessThan(0.15);
 
     await ch.apply({ mode: "cccv", currentA: 3, voltageV: 3.9 });
     const charge = await readUntil(
@@ -226,7 +227,7 @@ describe("ea/psb-scpi in a bench, run by the RunEngine against the emulator over
       const endOfDischarge = records[firstOpen - 1]!.voltageV;
       const rest = records.slice(firstOpen).filter((r) => r.stepIndex === 2);
       expect(rest.length).toBeGreaterThan(0);
-      expect(rest.every((r) => r.currentA === 0 && r.voltageV >= endOfDischarge && r.voltageV < 3)).toBe(
+      expect(rest.every((r) => r.currentA === 0 && r.voltageV >= endOfDischarge && r.voltageV < 3.6)).toBe(
         true,
       );
       expect(rest.at(-1)!.voltageV).toBeGreaterThan(endOfDischarge);
