@@ -180,6 +180,25 @@ export class CellModel {
     return p.floorOhm + aged * (electrolyte + p.r1Ohm * arrheniusFactor(a1, celsius));
   }
 
+  /**
+   * The pulse resistance of the cell as it is now (at rest): ΔV/ΔI that a small current step would
+   * show `tS` seconds after it, from the same terms the model integrates — the series resistance,
+   * both RC pairs charging, and the OCV moved by the charge passed and the surface lag. Ω.
+   */
+  pulseResistanceOhm(tS: number): number {
+    this.refreshTemperatureTerms();
+    const p = this.params;
+    const surface = this.stateOfCharge + this.lag;
+    const presentChargeC = this.chargePerSocC / this.invCapacity;
+    const socPerA = tS / presentChargeC + (this.lagS / presentChargeC) * (1 - Math.exp(-tS / this.lagTauS));
+    return (
+      this.rs +
+      this.r1 * depletionFactor(surface) * (1 - Math.exp(-tS / p.tau1S)) +
+      this.r2 * (1 - Math.exp(-tS / p.tau2S)) +
+      ocvSlopeAt(this.curve, surface) * socPerA
+    );
+  }
+
   /** Switches to a new set point; profile time restarts at zero. Updates the operating point. */
   setDrive(setpoint: CyclerSetpoint): void {
     this.drive = setpoint;

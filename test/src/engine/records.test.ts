@@ -1,6 +1,8 @@
 /** Step and cycle records of whole example profiles, run through the engine on the simulated cell. */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { CellSpec } from "../../../drivers/capabilities.js";
+import { CellModel } from "../../../drivers/sim/cell-model.js";
 import { loadCellFile } from "../../../src/cell/load-cell.js";
 import { dryRun } from "../../../src/engine/dry-run.js";
 import type { Profile } from "../../../src/profile/ast.js";
@@ -32,9 +34,9 @@ const exampleRuns = new Map<string, ReturnType<typeof records>>();
 function example(name: string): ReturnType<typeof records> {
   let run = exampleRuns.get(name);
   if (!run) {
-    run = records(loadProfileFile(`examples/profiles/${name}.yaml`), NMC, {
-      periodS: name === "gitt" ? 10 : 1,
-    });
+    // HPPC at the 100 ms its pulses are logged at (its 0.1 s resistance needs it), GITT's slow steps at 10 s.
+    const periodS = name === "hppc" ? 0.1 : name === "gitt" ? 10 : 1;
+    run = records(loadProfileFile(`examples/profiles/${name}.yaml`), NMC, { periodS });
     exampleRuns.set(name, run);
   }
   return run;
@@ -142,4 +144,93 @@ steps:
     expect(charge.maxTemperatureC).toBeGreaterThan(20);
     for (const s of steps) expect(s.dcirOhm).toEqual({});
   });
+});
+
+describe("DC internal resistance from pulse steps", () => {
+  it.each([
+    [0.5, 25],
+    [0.2, 25],
+    [0.5, 0],
+  ])(
+    "equals the simulated cell's pulse resistance within 5 percent at 0.1, 1 and 10 s (SOC %s, %s °C)",
+    async (soc, airC) => {
+      const profile = profileOf(`
+name: one-pulse
+steps:
+  - Rest for 5 minutes (100 ms period)
+  - Discharge at 1C for 10 seconds (100 ms period)
+  - Rest for 1 minute (100 ms period)
+  - Charge at 0.75C for 10 seconds (100 ms period)
+`);
+      const steps: StepRecord[] = [];
+      await dryRun(profile, NMC, {
+        initialSoc: soc,
+        initialChamberC: airC,
+        periodS: 0.1,
+        onStep: (r) => steps.push(r),
+      });
+      // The cell the dry run starts from, at rest at the same SOC and temperature.
+      const cell = new CellModel(NMC, { soc, temperatureC: airC });
+      const pulse = steps[1] as StepRecord;
+      expect(pulse.type).toBe("cc_discharge");
+      const measured = [pulse.dcirOhm.s0p1, pulse.dcirOhm.s1, pulse.dcirOhm.s10] as number[];
+      const expected = [0.1, 1, 10].map((t) => cell.pulseResistanceOhm(t));
+      for (const [i, r] of measured.entries()) {
+        expect(r, `DCIR at ${[0.1, 1, 10][i]} s`).toBeGreaterThan(0);
+        expect(Math.abs(r / (expected[i] as number) - 1), `DCIR ${r} against ${expected[i]}`).toBeLessThan(
+          0.05,
+        );
+      }
+      // Rests give none; the charge pulse after a rest does.
+      expect(steps[0]?.dcirOhm).toEqual({});
+      expect(steps[3]?.dcirOhm.s10).toBeGreaterThan(0);
+    },
+  );
+
+  it("HPPC: every pulse has its three resistances, growing with pulse time and toward empty", async () => {
+    const { steps } = await example("hppc");
+    const pulses = steps.filter((s) => s.type === "cc_discharge" && s.durationS <= 10.5);
+    expect(pulses.length).toBe(9);
+    for (const p of pulses) {
+      const { s0p1, s1, s10 } = p.dcirOhm as Required<StepRecord["dcirOhm"]>;
+      expect(s0p1).toBeLessThan(s1);
+      expect(s1).toBeLessThan(s10);
+    }
+    expect((pulses[8] as StepRecord).dcirOhm.s10).toBeGreaterThan(
+      (pulses[0] as StepRecord).dcirOhm.s10 as number,
+    );
+  });
+});
+
+describe("capacity retention and the end of a cycle-life loop", () => {
+  it("a 300-cycle loop at 60 °C ends on fade below 80 % of cycle 1, and the run goes on after it", async () => {
+    const text = readFileSync("examples/profiles/cycle-life-60c.yaml", "utf8").replace(
+      "repeat: 1000",
+      "repeat: 300",
+    );
+    const profile = parseProfile(text, { sourceName: "cycle-life-60c" });
+    const cell = loadCellFile("examples/cells/nmc-18650-ageing.yaml");
+    const cycles: CycleRecord[] = [];
+    const steps: StepRecord[] = [];
+    const estimate = await dryRun(profile, cell, {
+      initialSoc: 0.3,
+      periodS: 30,
+      onCycle: (c) => cycles.push(c),
+      onStep: (s) => steps.push(s),
+    });
+    expect(estimate.state).toBe("completed");
+    const last = cycles[cycles.length - 1] as CycleRecord;
+    expect(cycles.length).toBeLessThan(300);
+    expect(cycles.length).toBeGreaterThan(100);
+    expect(last.capacityRetention).toBeLessThan(0.8);
+    expect(cycles.slice(0, -1).every((c) => c.capacityRetention >= 0.8)).toBe(true);
+    expect(cycles[0]?.capacityRetention).toBe(1);
+    // Fade is steady: no cycle gains more than 0.5 % back over its predecessor.
+    for (let i = 1; i < cycles.length; i++)
+      expect((cycles[i] as CycleRecord).capacityRetention).toBeLessThan(
+        (cycles[i - 1] as CycleRecord).capacityRetention + 0.005,
+      );
+    // The last chamber step (back to 25 °C) ran after the loop.
+    expect(steps[steps.length - 1]?.type).toBe("chamber");
+  }, 120_000);
 });
