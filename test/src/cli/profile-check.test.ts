@@ -30,7 +30,7 @@ describe("cellbench profile check", () => {
   it.each([
     ["profiles/formation.yaml", "cells/nmc-18650.yaml"],
     ["profiles/c-rate-capability.yaml", "cells/nmc-18650.yaml"],
-    ["profiles/dcir-pulse.yaml", "cells/nmc-18650.yaml"],
+    ["profiles/hppc.yaml", "cells/nmc-18650.yaml"],
     ["profiles/drive-cycle.yaml", "cells/nmc-18650.yaml"],
     ["profiles/asslb-capacity-vs-temperature.yaml", "cells/asslb-sulfide-pouch.yaml"],
   ])(

@@ -19,7 +19,9 @@ const BENCH: BenchRanges = { cycler: CYCLER, chamber: { temperatureC: [-40, 180]
 const EXAMPLES: [profile: string, cell: string][] = [
   ["formation", "nmc-18650"],
   ["c-rate-capability", "nmc-18650"],
-  ["dcir-pulse", "nmc-18650"],
+  ["hppc", "nmc-18650"],
+  ["gitt", "nmc-18650"],
+  ["cycle-life-60c", "nmc-18650-ageing"],
   ["drive-cycle", "nmc-18650"],
   ["asslb-capacity-vs-temperature", "asslb-sulfide-pouch"],
 ];
@@ -64,7 +66,8 @@ describe("example profiles", () => {
   it.each([
     ["formation", 3, 52],
     ["c-rate-capability", 3, 40],
-    ["dcir-pulse", 3, 24],
+    ["hppc", 3, 26],
+    ["gitt", 3, 130],
     ["asslb-capacity-vs-temperature", 1, 96],
   ] as const)("%s takes at most about %s h", (profileName, capacityAh, maxHours) => {
     const hours =
