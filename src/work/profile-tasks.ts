@@ -6,6 +6,7 @@
 import { estimateProfile } from "../engine/estimate.js";
 import { prefixProfileError, readProfile } from "../http/request-input.js";
 import type { ProfileNode } from "../profile/ast.js";
+import { forEachInstance, instantiate } from "../profile/loop-variables.js";
 import { ProfileError } from "../profile/profile-error.js";
 import { assertProfileValid } from "../profile/validate.js";
 import type {
@@ -62,17 +63,28 @@ async function estimate(input: EstimateInput): Promise<RunEstimate> {
   return { state: estimate.state, durationS: estimate.durationS, timeline: estimate.timeline };
 }
 
-/** The shortest `(… period)` of any step, seconds (the dry run samples at least this often). */
-function shortestPeriodS(nodes: ProfileNode[]): number | undefined {
+/**
+ * The shortest `(… period)` of any step, seconds (the dry run samples at least this often); steps
+ * written with loop variables count by their instances.
+ */
+export function shortestPeriodS(nodes: ProfileNode[]): number | undefined {
   let best: number | undefined;
-  for (const n of nodes) {
-    const p =
-      n.type === "step"
-        ? n.periodS
-        : n.type === "repeat" || n.type === "sweep"
-          ? shortestPeriodS(n.steps)
-          : undefined;
+  const consider = (p: number | undefined) => {
     if (p !== undefined && (best === undefined || p < best)) best = p;
-  }
+  };
+  const walk = (list: ProfileNode[]) => {
+    for (const n of list) {
+      if (n.type === "step") consider(n.periodS);
+      else if (n.type === "repeat" || n.type === "sweep") walk(n.steps);
+    }
+  };
+  walk(nodes);
+  forEachInstance(nodes, ({ node, bindings }) => {
+    try {
+      consider(instantiate(node, bindings).periodS);
+    } catch {
+      // An instance that does not parse was refused by validation before any estimate.
+    }
+  });
   return best;
 }
