@@ -7,6 +7,8 @@ import "../drivers/all.js";
 import { driverInfo } from "../drivers/registry.js";
 import { Bench } from "./bench/bench.js";
 import { SHUTDOWN_STEP_MS, settledWithin } from "./bounded-wait.js";
+import { CellRegistry } from "./cell/cell-registry.js";
+import { CellStore } from "./cell/cell-store.js";
 import type { BenchConfig } from "./config/load-config.js";
 import { BenchMetrics } from "./http/metrics.js";
 import { type App, buildServer } from "./http/server.js";
@@ -46,6 +48,7 @@ export class Daemon {
     readonly logger: Logger,
     private readonly paceTimer: NodeJS.Timeout | undefined,
     private readonly work: ProfileWork,
+    readonly cells: CellRegistry,
   ) {}
 
   /** Where the API listens (after start). */
@@ -131,6 +134,8 @@ export class Daemon {
       logger,
       estimator: (input) => work.run("estimate", input),
     });
+    // Before recovery: the runs it brings back as interrupted update their cells' histories.
+    const cells = new CellRegistry(new CellStore(config.store), runs, bench, logger);
     runs.recover(checkpoints);
     bench.start();
     storage?.start();
@@ -156,6 +161,7 @@ export class Daemon {
         logger,
         metrics,
         work,
+        cells,
         options: existsSync(driveCycleDir) ? { driveCycleDir } : {},
       });
       await app.listen({ host: config.http.host, port: config.http.port });
@@ -165,7 +171,7 @@ export class Daemon {
       );
     }
     const paceTimer = clock instanceof PacedClock ? watchPace(clock, logger) : undefined;
-    return new Daemon(config, bench, runs, storage, app, runStore, logger, paceTimer, work);
+    return new Daemon(config, bench, runs, storage, app, runStore, logger, paceTimer, work, cells);
   }
 
   /**
@@ -181,6 +187,7 @@ export class Daemon {
     this.logger.info("bench stopped, every channel in safe state");
     await this.work.close();
     await this.storage?.close({ drainTimeoutMs: options.drainTimeoutMs ?? 5000 });
+    this.cells.close();
     this.runStore.close();
   }
 }

@@ -127,6 +127,8 @@ function cellTypeIssues(value: unknown, field: string): RequestIssue[] {
   }
   text(value.chemistry, "chemistry", '"li-ion-nmc"');
   text(value.description, "description", '"18650 from lot 7"');
+  for (const key of ["maker", "lot", "format", "operator", "project", "notes"])
+    text(value[key], key, '"2024-07-A"');
   if (value.capacity_ah !== undefined) quantity(value.capacity_ah, "capacity_ah", '"3 Ah"');
   ranges(value, "", Object.keys(CELL_RANGES));
   if (Array.isArray(value.derating))

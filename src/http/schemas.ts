@@ -314,7 +314,7 @@ export const RunListQuery = Type.Object(
 export const CreateRunBody = Type.Object(
   {
     channel: ChannelId,
-    cell: CellInput,
+    cell: Type.Optional(CellInput),
     profile: Type.Optional(ProfileInput),
     profile_id: Type.Optional(Type.String({ pattern: PROFILE_ID_PATTERN, description: "A stored profile" })),
     temperature_override: Type.Optional(
@@ -328,7 +328,12 @@ export const CreateRunBody = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false, description: "Give exactly one of profile and profile_id" },
+  {
+    additionalProperties: false,
+    description:
+      "Give exactly one of profile and profile_id. Leave out cell to run the cell mounted on the channel " +
+      "(PUT /api/v1/channels/:id/cell); a channel with a mounted cell runs no other (409 CHANNEL_HAS_CELL)",
+  },
 );
 export type CreateRunBodyT = Static<typeof CreateRunBody>;
 

@@ -21,6 +21,8 @@ import Fastify, {
   type RawServerDefault,
 } from "fastify";
 import type { Bench } from "../bench/bench.js";
+import { CellRegistry } from "../cell/cell-registry.js";
+import { CellStore } from "../cell/cell-store.js";
 import type { BenchConfig, Role } from "../config/load-config.js";
 import { LOG_REDACT, LOG_SERIALIZERS, type Logger, redactHeaders } from "../log.js";
 import { ProfileStore } from "../profile-store/profile-store.js";
@@ -37,6 +39,7 @@ import { IdempotencyCache } from "./idempotency.js";
 import { BenchMetrics } from "./metrics.js";
 import { PROBLEM_CONTENT_TYPE, problem, problemOf } from "./problem.js";
 import { assertDepth } from "./request-input.js";
+import { registerCellRoutes } from "./routes/cell-routes.js";
 import { registerEventRoutes } from "./routes/event-routes.js";
 import { registerExportRoutes } from "./routes/export-routes.js";
 import { registerProfileRoutes } from "./routes/profile-routes.js";
@@ -98,6 +101,8 @@ export interface ServerDeps {
   profiles?: ProfileStore;
   /** The profile worker (parsing, validation, dry runs off the sampling loop); started (and closed with the server) when absent. */
   work?: ProfileWork;
+  /** Registered cells and their mounts; opened on config.store (and closed with the server) when absent. */
+  cells?: CellRegistry;
   options?: HttpOptions;
 }
 
@@ -108,6 +113,7 @@ export interface ServerContext {
   storage: Storage | undefined;
   config: BenchConfig;
   profiles: ProfileStore;
+  cells: CellRegistry;
   work: ProfileWork;
   /** Profile parses and checks in progress, per token and in total. */
   profileLimit: ConcurrencyLimit;
@@ -187,6 +193,9 @@ export function buildServer(deps: ServerDeps): App {
 
   const ownProfiles = deps.profiles === undefined;
   const profiles = deps.profiles ?? new ProfileStore(deps.config.store);
+  const ownCells = deps.cells === undefined;
+  const cells =
+    deps.cells ?? new CellRegistry(new CellStore(deps.config.store), deps.runs, deps.bench, logger);
   const ownWork = deps.work === undefined;
   const work = deps.work ?? new ProfileWork();
   const metrics = deps.metrics ?? new BenchMetrics();
@@ -206,6 +215,7 @@ export function buildServer(deps: ServerDeps): App {
     storage: deps.storage,
     config: deps.config,
     profiles,
+    cells,
     work,
     profileLimit: new ConcurrencyLimit({
       what: "profile parses and checks",
@@ -292,6 +302,7 @@ export function buildServer(deps: ServerDeps): App {
   });
   app.addHook("onClose", async () => {
     if (ownProfiles) profiles.close();
+    if (ownCells) cells.close();
     if (ownWork) await work.close();
   });
 
@@ -347,6 +358,7 @@ export function buildServer(deps: ServerDeps): App {
     registerRunRoutes(api, ctx);
     registerExportRoutes(api, ctx);
     registerSafetyRoutes(api, ctx);
+    registerCellRoutes(api, ctx);
     registerEventRoutes(api, ctx);
     done();
   });
