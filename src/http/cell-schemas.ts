@@ -18,14 +18,20 @@ const METADATA_INPUT = {
   notes: Type.Optional(Loose(`Free text, line breaks allowed, at most ${MAX_NOTES_CHARS} characters`)),
 };
 
-export const RegisterCellBody = Type.Object(
-  { ...CellInput.properties, ...METADATA_INPUT },
-  {
-    additionalProperties: true,
-    description:
-      "A cell document, as in examples/cells/*.yaml: its limits (checked against its chemistry's envelope) and metadata",
-  },
-);
+/** Largest cell file accepted as text. */
+export const MAX_CELL_TEXT = 64 * 1024;
+
+export const RegisterCellBody = Type.Union([
+  Type.Object(
+    { ...CellInput.properties, ...METADATA_INPUT },
+    {
+      additionalProperties: true,
+      description:
+        "A cell document, as in examples/cells/*.yaml: its limits (checked against its chemistry's envelope) and metadata",
+    },
+  ),
+  Type.String({ minLength: 1, maxLength: MAX_CELL_TEXT, description: "A cell file's YAML/JSON text" }),
+]);
 
 export const PatchCellBody = Type.Object(
   {

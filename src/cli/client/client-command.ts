@@ -3,7 +3,9 @@
  *
  *   cellbench bench                                   channels, chambers, last samples
  *   cellbench runs [--state S]                        runs
- *   cellbench run start --channel ch1 --cell FILE --profile FILE [--watch]
+ *   cellbench run start --channel ch1 [--cell FILE] --profile FILE [--watch]
+ *                                                     without --cell: the cell mounted on the channel
+ *   cellbench cell add|list|show|mount|unmount ...    registered cells (cell-commands.ts)
  *   cellbench run show|pause|resume|stop|abort|clear ID
  *   cellbench run watch ID                            live progress until the run ends
  *
@@ -11,23 +13,25 @@
  * better, CELLBENCH_TOKEN: command lines are visible to other users).
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { parseDocument } from "yaml";
 import { CellbenchError } from "../../../protocols/cellbench-error.js";
 import { UsageError } from "../cli-error.js";
 import { ApiClient, ServerUnreachableError } from "./api-client.js";
+import { CELL_HELP, cellCommand } from "./cell-commands.js";
 import { duration, fixed, progressBar, table } from "./format.js";
+import { readCellFile, readText } from "./input-files.js";
 
 export const CLIENT_HELP = `  cellbench bench                                  channels, chambers and their last samples
   cellbench runs [--state STATE]                   list runs
-  cellbench run start --channel CH --cell FILE --profile FILE [--watch]
+  cellbench run start --channel CH [--cell FILE] --profile FILE [--watch]
+                                                   without --cell: the cell mounted on CH
   cellbench run show|pause|resume|stop|abort|clear RUN_ID
   cellbench run watch RUN_ID                       follow a run live until it ends
+${CELL_HELP}
       common: --url URL (CELLBENCH_URL, default http://127.0.0.1:8080)
               --token TOKEN (better: CELLBENCH_TOKEN)`;
 
-export const CLIENT_COMMANDS: readonly string[] = ["bench", "runs", "run"];
+export const CLIENT_COMMANDS: readonly string[] = ["bench", "runs", "run", "cell"];
 const CONTROL = ["pause", "resume", "stop", "abort", "clear"] as const;
 const STATES = ["queued", "running", "paused", "completed", "stopped", "aborted", "faulted", "interrupted"];
 
@@ -123,20 +127,22 @@ export async function clientCommand(
     }
     case "run":
       break;
+    case "cell":
+      return cellCommand(client, positionals.slice(1), print);
     default:
       throw new UsageError(`unknown command "${command ?? ""}"\n${CLIENT_HELP}`);
   }
 
   if (sub === "start") {
-    noExtra(rest, "cellbench run start --channel CH --cell FILE --profile FILE");
-    if (!values.channel || !values.cell || !values.profile) {
+    noExtra(rest, "cellbench run start --channel CH [--cell FILE] --profile FILE");
+    if (!values.channel || !values.profile) {
       throw new UsageError(
-        "run start needs --channel, --cell and --profile, e.g. --channel ch1 --cell cell.yaml --profile profile.yaml",
+        "run start needs --channel and --profile, and --cell unless a cell is mounted on the channel, e.g. --channel ch1 --cell cell.yaml --profile profile.yaml",
       );
     }
     const body = {
       channel: values.channel,
-      cell: readCellFile(values.cell),
+      ...(values.cell ? { cell: readCellFile(values.cell) } : {}),
       profile: readText(values.profile, "--profile"),
     };
     const key = randomUUID();
@@ -196,27 +202,6 @@ function parse(argv: string[]) {
 
 function noExtra(args: string[], usage: string): void {
   if (args.length > 0) throw new UsageError(`unexpected "${args.join(" ")}"; usage: ${usage}`);
-}
-
-function readText(path: string, option: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (err) {
-    throw new UsageError(
-      `${option} ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-    );
-  }
-}
-
-/** Reads a cell file (YAML or JSON) into the object the API takes. */
-function readCellFile(path: string): unknown {
-  const doc = parseDocument(readText(path, "--cell"), { prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new UsageError(
-      `--cell ${path}: not valid YAML/JSON: ${doc.errors[0]?.message.split("\n")[0] ?? ""}`,
-    );
-  }
-  return doc.toJS({ maxAliasCount: 50 });
 }
 
 function printBench(bench: BenchJson, print: (line: string) => void): void {

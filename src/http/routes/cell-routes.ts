@@ -1,4 +1,6 @@
 import { Type } from "@sinclair/typebox";
+import { type Cell, CellError } from "../../cell/cell.js";
+import { parseYamlText } from "../../profile/yaml-text.js";
 import {
   CellIdParams,
   CellList,
@@ -8,7 +10,7 @@ import {
   RegisterCellBody,
 } from "../cell-schemas.js";
 import { cellSummaryView, cellView } from "../cell-views.js";
-import { readCell } from "../request-input.js";
+import { assertCellTypes, parseCellAt, readCell } from "../request-input.js";
 import { ChannelId, errorResponses } from "../schemas.js";
 import type { App, ServerContext } from "../server.js";
 
@@ -28,6 +30,9 @@ export function registerCellRoutes(app: App, ctx: ServerContext): void {
       config: { role: "operator", rateLimit },
       schema: {
         summary: "Register a cell: its limits (checked against its chemistry) and metadata",
+        description:
+          "The body is the cell document: JSON (types checked strictly), or the YAML/JSON text of a cell file " +
+          "sent as application/yaml (read as leniently as cell files: `lot: 7`, `id: 0042`).",
         tags: ["cells"],
         security: bearer,
         body: RegisterCellBody,
@@ -35,8 +40,8 @@ export function registerCellRoutes(app: App, ctx: ServerContext): void {
       },
     },
     async (request, reply) => {
-      const document = request.body as Record<string, unknown>;
-      const info = ctx.cells.register(document, readCell(document, "body"));
+      const { document, cell } = readCellDocument(request.body);
+      const info = ctx.cells.register(document, cell);
       request.log.info({ cell: info.stored.id, by: request.principal?.role }, "cell registered");
       void reply.code(201).header("location", `/api/v1/cells/${encodeURIComponent(info.stored.id)}`);
       return cellView(info);
@@ -87,7 +92,9 @@ export function registerCellRoutes(app: App, ctx: ServerContext): void {
     },
     async (request) => {
       const changes = request.body as Record<string, unknown>;
-      const info = ctx.cells.patch(request.params.id, changes, (document) => readCell(document, "body"));
+      // null removes a key; what is set is checked as strictly as any JSON cell.
+      assertCellTypes(Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== null)), "body");
+      const info = ctx.cells.patch(request.params.id, changes, (document) => parseCellAt(document, "body"));
       request.log.info(
         { cell: info.stored.id, keys: Object.keys(changes), by: request.principal?.role },
         "cell changed",
@@ -121,4 +128,18 @@ export function registerCellRoutes(app: App, ctx: ServerContext): void {
       return cellView(info);
     },
   );
+}
+
+/** The cell document of a registration: a JSON object, or the text of a cell file. */
+function readCellDocument(body: unknown): { document: Record<string, unknown>; cell: Cell } {
+  if (typeof body !== "string")
+    return { document: body as Record<string, unknown>, cell: readCell(body, "body") };
+  const parsed = parseYamlText(body);
+  if (!parsed.ok)
+    throw new CellError(
+      parsed.errors.map((e) => ({ path: "body", message: `not valid YAML/JSON: ${e}` })),
+      "body",
+    );
+  const cell = parseCellAt(parsed.value, "body");
+  return { document: parsed.value as Record<string, unknown>, cell };
 }
