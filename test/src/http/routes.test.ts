@@ -79,6 +79,8 @@ describe("system routes", () => {
     expect(paths).toEqual(
       [
         "/api/v1/bench",
+        "/api/v1/cells",
+        "/api/v1/cells/{id}",
         "/api/v1/chambers/{id}/clear",
         "/api/v1/channels/{id}/cell",
         "/api/v1/config",
