@@ -262,7 +262,7 @@ export class CellRegistry {
               event.event.tWallMs,
               totals,
             );
-      if (changed) this.store.saveHistory(stored.id, stored.history);
+      if (changed) this.store.saveHistory(stored.id, stored.history, event.run);
     } catch (err) {
       this.eventErrors++;
       if (this.eventErrors % 100 === 1)

@@ -110,7 +110,7 @@ describe("CellRegistry", () => {
     const { bench, clock } = await openSimBench({ auto: false });
     const runs = new RunManager(bench, { logger });
     const store = new (class extends CellStore {
-      override saveHistory(_id: string, _history: CellHistory): void {
+      override saveHistory(_id: string, _history: CellHistory, _run: string): void {
         throw new Error("disk full");
       }
     })(":memory:");
