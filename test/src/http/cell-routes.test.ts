@@ -278,6 +278,56 @@ describe("cells over HTTP", () => {
     expect((await a.show("NMC-0100")).notes).toBeNull();
   });
 
+  it("takes cell files as YAML text, and refuses malformed requests and too low roles", async () => {
+    const b = await open();
+    const a = api(b);
+    const yaml = (payload: string) =>
+      b.app.inject({
+        method: "POST",
+        url: "/api/v1/cells",
+        headers: { ...auth("operator"), "content-type": "application/yaml" },
+        payload,
+      });
+    const text = await yaml(
+      "id: NMC-7\nchemistry: li-ion-nmc\ncapacity_ah: 3 Ah\ncurrent: [-6, 3]\nlot: 7\n",
+    );
+    expect(text.statusCode, text.body).toBe(201);
+    expect(text.json()).toMatchObject({ id: "NMC-7", capacity_ah: 3, lot: "7" });
+    const broken = await yaml("id: [unclosed\n");
+    expect(broken.statusCode).toBe(422);
+    expect(broken.json()).toMatchObject({ code: "CELL_INVALID", issues: [{ path: "body" }] });
+    const noCurrent = await yaml("id: X\nchemistry: li-ion-nmc\ncapacity_ah: 3\n");
+    expect(noCurrent.json().issues).toEqual([
+      { path: "body.current", message: "missing; give [max discharge, max charge] in A, e.g. [-6, 3]" },
+    ]);
+
+    for (const [method, url, payload] of [
+      ["PUT", "/api/v1/channels/ch1/cell", { cell: "NMC-7" }],
+      ["PATCH", "/api/v1/cells/NMC-7", { notes: "x" }],
+      ["DELETE", "/api/v1/channels/ch1/cell", undefined],
+    ] as const) {
+      const res = await b.app.inject({
+        method,
+        url,
+        headers: auth("viewer"),
+        ...(payload ? { payload } : {}),
+      });
+      expect(res.statusCode, `${method} ${url}`).toBe(403);
+    }
+    expect((await b.app.inject({ method: "GET", url: "/api/v1/cells" })).statusCode).toBe(401);
+    const empty = await a.call("PUT", "/api/v1/channels/ch1/cell", {});
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().issues).toEqual([{ path: "body.cell", message: "missing; add it" }]);
+    const extra = await a.call("PUT", "/api/v1/channels/ch1/cell", { cell: "NMC-7", force: true });
+    expect(extra.json().issues[0].path).toBe("body.force");
+    const nothing = await a.call("PATCH", "/api/v1/cells/NMC-7", {});
+    expect(nothing.statusCode).toBe(400);
+    expect((await a.call("GET", `/api/v1/cells/${"x".repeat(300)}`)).statusCode).toBe(414);
+    expect((await a.call("GET", "/api/v1/cells")).json().cells.map((c: { id: string }) => c.id)).toEqual([
+      "NMC-7",
+    ]);
+  });
+
   it("keeps the registry, the mounts and the histories across a restart", async () => {
     let b = await open();
     let a = api(b);
