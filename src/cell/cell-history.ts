@@ -28,6 +28,11 @@ export interface CellHistory {
   /** Discharge capacity of its latest such cycle, Ah. */
   lastDischargeAh: number | null;
   lastCycleMs: number | null;
+  /**
+   * Runs of a cell with the same id that were under way when this one was registered: they ran an
+   * inline cell (whose limits may differ), so they are not its history.
+   */
+  otherRuns: string[];
 }
 
 export interface RunTotals {
@@ -50,7 +55,7 @@ export interface CellHistorySummary {
 }
 
 export function emptyHistory(): CellHistory {
-  return { runs: [], firstDischargeAh: null, lastDischargeAh: null, lastCycleMs: null };
+  return { runs: [], firstDischargeAh: null, lastDischargeAh: null, lastCycleMs: null, otherRuns: [] };
 }
 
 /**
@@ -117,7 +122,7 @@ export function summarize(
   let chargeAh = 0;
   let dischargeAh = 0;
   for (const entry of history.runs) {
-    const totals = ENDED.has(entry.state) ? undefined : live(entry.run);
+    const totals = isEnded(entry.state) ? undefined : live(entry.run);
     cycleCount += entry.cycles;
     chargeAh += totals?.chargeAh ?? entry.chargeAh;
     dischargeAh += totals?.dischargeAh ?? entry.dischargeAh;
@@ -138,6 +143,11 @@ export function summarize(
 }
 
 const ENDED: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted", "faulted"]);
+
+/** True for the states a run never leaves. */
+export function isEnded(state: RunState): boolean {
+  return ENDED.has(state);
+}
 
 /** Run counters only grow; an older total (an event delivered late) never lowers them. */
 function setTotals(entry: CellRunEntry, totals: RunTotals): void {

@@ -31,6 +31,7 @@ import {
 import {
   type CellHistorySummary,
   emptyHistory,
+  isEnded,
   noteCycle,
   noteRunState,
   type RunTotals,
@@ -73,7 +74,7 @@ export class CellRegistry {
 
   constructor(
     private readonly store: CellStore,
-    private readonly runs: Pick<RunManager, "subscribe" | "get" | "removeCell">,
+    private readonly runs: Pick<RunManager, "subscribe" | "get" | "list" | "removeCell">,
     private readonly bench: Pick<Bench, "channel" | "channels" | "supervisor" | "clock">,
     private readonly logger?: Logger,
   ) {
@@ -85,13 +86,18 @@ export class CellRegistry {
   /** Registers a cell; `document` is what it was parsed from (kept for PATCH). */
   register(document: Record<string, unknown>, cell: Cell): CellInfo {
     const now = this.bench.clock.wallNow();
+    const history = emptyHistory();
+    history.otherRuns = this.runs
+      .list()
+      .filter((r) => r.cell === cell.id && !isEnded(r.state))
+      .map((r) => r.id);
     const stored: StoredCell = {
       id: cell.id,
       document: { ...document, id: cell.id },
       cell,
       createdMs: now,
       updatedMs: now,
-      history: emptyHistory(),
+      history,
     };
     if (this.cells.has(cell.id) || !this.store.insert(stored)) throw new CellExistsError(cell.id);
     this.cells.set(cell.id, stored);
@@ -249,8 +255,7 @@ export class CellRegistry {
     try {
       const info = this.runs.get(event.run);
       const stored = this.cells.get(info.cell);
-      // A run of a cell registered later under the same id is not its history (its limits may differ).
-      if (!stored || info.createdMs < stored.createdMs) return;
+      if (!stored || stored.history.otherRuns.includes(info.id)) return;
       const totals = info.status?.total;
       const changed =
         event.type === "cycle"
