@@ -127,16 +127,15 @@ export class CellRegistry {
       if (value === null) delete document[key];
       else document[key] = value;
     }
-    const cell = parse(document);
     const runs = stored.history.runs.length;
-    if (runs > 0) {
-      const changed = Object.keys(changes).filter(
-        (key) => !FREE_KEYS.has(key) && JSON.stringify(changes[key]) !== JSON.stringify(stored.document[key]),
-      );
-      const resolved = limitDifferences(stored.cell, cell);
-      const locked = [...new Set([...changed, ...resolved])];
-      if (locked.length > 0) throw new CellLimitsLockedError(id, runs, locked);
-    }
+    const changed = Object.keys(changes).filter(
+      (key) => !FREE_KEYS.has(key) && JSON.stringify(changes[key]) !== JSON.stringify(stored.document[key]),
+    );
+    // Before parsing: a locked limit is refused as locked, whatever value was sent.
+    if (runs > 0 && changed.length > 0) throw new CellLimitsLockedError(id, runs, changed);
+    const cell = parse(document);
+    const resolved = runs > 0 ? limitDifferences(stored.cell, cell) : [];
+    if (resolved.length > 0) throw new CellLimitsLockedError(id, runs, resolved);
     stored.document = document;
     stored.cell = cell;
     stored.updatedMs = this.bench.clock.wallNow();
