@@ -178,6 +178,18 @@ export const BenchView = Type.Object({
       id: Type.String(),
       device: Type.String(),
       chamber: Nullable(Type.String()),
+      cell: Nullable(
+        Type.String({
+          description:
+            "The cell mounted on the channel (PUT /api/v1/channels/:id/cell); runs without cell use it",
+        }),
+      ),
+      cell_inside: Nullable(
+        Type.String({
+          description:
+            "The cell the safety supervisor holds in the channel's chamber: from its run's start until an operator takes it out (DELETE /api/v1/channels/:id/cell)",
+        }),
+      ),
       run: Nullable(Type.Object({ id: Type.String(), state: RunStateSchema })),
       read_errors: Type.Integer(),
       temperature_sensors: Type.Array(Type.String(), {

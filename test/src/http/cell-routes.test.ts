@@ -111,6 +111,11 @@ describe("cells over HTTP", () => {
     expect(after1.history.capacity_retention).toBeCloseTo(1, 2);
     expect(after1.history.last_channel).toBe("ch1");
     expect(after1.inside).toEqual({ channel: "ch1", run: first });
+    const channels = (await a.call("GET", "/api/v1/bench")).json().channels;
+    expect(channels.map((c: Record<string, unknown>) => [c.id, c.cell, c.cell_inside])).toEqual([
+      ["ch1", "NMC-0100", "NMC-0100"],
+      ["ch2", null, null],
+    ]);
 
     // Moving the cell: it is still on ch1 (mounted and inside the chamber) until taken out there.
     const moved = await a.mount("NMC-0100", "ch2");
