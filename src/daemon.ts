@@ -7,6 +7,8 @@ import "../drivers/all.js";
 import { driverInfo } from "../drivers/registry.js";
 import { Bench } from "./bench/bench.js";
 import { SHUTDOWN_STEP_MS, settledWithin } from "./bounded-wait.js";
+import { CellRegistry } from "./cell/cell-registry.js";
+import { CellStore } from "./cell/cell-store.js";
 import type { BenchConfig } from "./config/load-config.js";
 import { BenchMetrics } from "./http/metrics.js";
 import { type App, buildServer } from "./http/server.js";
@@ -52,6 +54,7 @@ export class Daemon {
     private readonly work: ProfileWork,
     /** Closes the channel queues and batches and their stores. */
     private readonly closeQueueing: () => void,
+    readonly cells: CellRegistry,
   ) {}
 
   /** Where the API listens (after start). */
@@ -137,6 +140,9 @@ export class Daemon {
       logger,
       estimator: (input) => work.run("estimate", input),
     });
+    // Before recovery: the runs it brings back as interrupted update their cells' histories.
+    const cells = new CellRegistry(new CellStore(config.store), runs, bench, logger);
+    runs.firstCycleOf = (id) => cells.firstDischargeAh(id);
     // Batches take their chambers back before their runs are recovered (those attach as members).
     const batchStore = new BatchStore(config.store);
     const batches = new Batches(bench, runs, { store: batchStore, logger });
@@ -170,6 +176,7 @@ export class Daemon {
         logger,
         metrics,
         work,
+        cells,
         options: existsSync(driveCycleDir) ? { driveCycleDir } : {},
       });
       await app.listen({ host: config.http.host, port: config.http.port });
@@ -185,7 +192,19 @@ export class Daemon {
       queueStore.close();
       batchStore.close();
     };
-    return new Daemon(config, bench, runs, storage, app, runStore, logger, paceTimer, work, closeQueueing);
+    return new Daemon(
+      config,
+      bench,
+      runs,
+      storage,
+      app,
+      runStore,
+      logger,
+      paceTimer,
+      work,
+      closeQueueing,
+      cells,
+    );
   }
 
   /**
@@ -202,6 +221,7 @@ export class Daemon {
     await this.work.close();
     await this.storage?.close({ drainTimeoutMs: options.drainTimeoutMs ?? 5000 });
     this.closeQueueing();
+    this.cells.close();
     this.runStore.close();
   }
 }

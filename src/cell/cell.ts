@@ -15,6 +15,8 @@
  *   override:                        only to WIDEN the chemistry envelope; recorded on the Cell
  *     reason: "datasheet LG HG2 rev 1.0 allows charge to 50 °C"
  *     charge_temperature: [0, 50]    any of voltage, temperature, charge_temperature, discharge_temperature
+ *   maker, lot, format, mass_g,      optional, bound nothing: where the cell came from and whose it is
+ *   operator, project, notes         (src/cell/cell-metadata.ts)
  *
  * Ranges are [min, max] in V, A and °C; numbers or strings with units ("4.2 V", "-20 °C").
  */
@@ -24,6 +26,7 @@ import { CellbenchError } from "../../protocols/cellbench-error.js";
 import { didYouMean, listOr } from "../profile/suggest.js";
 import { describeValue, parseQuantity, type QuantityKind } from "../profile/units.js";
 import { tagValueProblem } from "../storage/tag-values.js";
+import { type CellMetadata, METADATA_KEYS, parseCellMetadata } from "./cell-metadata.js";
 import { type ChemistryEnvelope, chemistryEnvelope } from "./chemistry.js";
 
 /** An explicit widening of the chemistry envelope, with the reason the lab accepted it. */
@@ -44,6 +47,8 @@ export interface Cell extends CellSpec {
   /** Present when the cell widens its chemistry's envelope; recorded with every run of it. */
   override?: CellOverride;
   description?: string;
+  /** Maker, lot, format, mass, operator, project, notes: recorded, never a limit. */
+  metadata?: CellMetadata;
 }
 
 export interface CellIssue {
@@ -73,6 +78,7 @@ const CELL_KEYS = [
   "derating",
   "override",
   "description",
+  ...METADATA_KEYS,
 ];
 const DERATING_KEYS = ["temperature", "charge", "discharge"];
 const OVERRIDE_KEYS = ["reason", "voltage", "temperature", "charge_temperature", "discharge_temperature"];
@@ -166,6 +172,7 @@ export function parseCell(obj: unknown, sourceName: string): Cell {
   const chargeT = range(obj.charge_temperature, "temperature", "charge_temperature");
   const dischargeT = range(obj.discharge_temperature, "temperature", "discharge_temperature");
   const derating = current ? parseDerating(obj.derating, current, issue) : undefined;
+  const metadata = parseCellMetadata(obj, issue);
   if (!chemistry || capacityAh === undefined || !current || issues.length > 0) return fail();
 
   const chem = chemistryEnvelope(chemistry);
@@ -225,6 +232,7 @@ export function parseCell(obj: unknown, sourceName: string): Cell {
   if (typeof obj.description === "string") cell.description = obj.description;
   if (override) cell.override = override;
   if (derating) cell.derating = derating;
+  if (metadata) cell.metadata = metadata;
   return cell;
 }
 

@@ -57,8 +57,21 @@ export function assertDepth(value: unknown, field: string, max = MAX_BODY_DEPTH)
  * numbers as ids and numbers in quotes as quantities, but a JSON client sending them has a bug.
  */
 export function readCell(value: unknown, field: string): Cell {
+  assertCellTypes(value, field);
+  return parseCellAt(value, field);
+}
+
+/** Throws RequestInvalidError (400) when the JSON types of a cell (or of changes to one) are wrong. */
+export function assertCellTypes(value: unknown, field: string): void {
   const typeIssues = cellTypeIssues(value, field);
   if (typeIssues.length > 0) throw new RequestInvalidError(typeIssues);
+}
+
+/**
+ * Parses a cell with the leniency of a cell file (`id: 0042`, `lot: 7`), issues prefixed with
+ * `field`: for YAML text, and for documents whose parts were type-checked when they came in.
+ */
+export function parseCellAt(value: unknown, field: string): Cell {
   try {
     return parseCell(value, field);
   } catch (err) {
@@ -127,6 +140,8 @@ function cellTypeIssues(value: unknown, field: string): RequestIssue[] {
   }
   text(value.chemistry, "chemistry", '"li-ion-nmc"');
   text(value.description, "description", '"18650 from lot 7"');
+  for (const key of ["maker", "lot", "format", "operator", "project", "notes"])
+    text(value[key], key, '"2024-07-A"');
   if (value.capacity_ah !== undefined) quantity(value.capacity_ah, "capacity_ah", '"3 Ah"');
   ranges(value, "", Object.keys(CELL_RANGES));
   if (Array.isArray(value.derating))

@@ -178,6 +178,18 @@ export const BenchView = Type.Object({
       id: Type.String(),
       device: Type.String(),
       chamber: Nullable(Type.String()),
+      cell: Nullable(
+        Type.String({
+          description:
+            "The cell mounted on the channel (PUT /api/v1/channels/:id/cell); runs without cell use it",
+        }),
+      ),
+      cell_inside: Nullable(
+        Type.String({
+          description:
+            "The cell the safety supervisor holds in the channel's chamber: from its run's start until an operator takes it out (DELETE /api/v1/channels/:id/cell)",
+        }),
+      ),
       run: Nullable(Type.Object({ id: Type.String(), state: RunStateSchema })),
       read_errors: Type.Integer(),
       temperature_sensors: Type.Array(Type.String(), {
@@ -314,7 +326,7 @@ export const RunListQuery = Type.Object(
 export const CreateRunBody = Type.Object(
   {
     channel: ChannelId,
-    cell: CellInput,
+    cell: Type.Optional(CellInput),
     profile: Type.Optional(ProfileInput),
     profile_id: Type.Optional(Type.String({ pattern: PROFILE_ID_PATTERN, description: "A stored profile" })),
     temperature_override: Type.Optional(
@@ -328,7 +340,12 @@ export const CreateRunBody = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false, description: "Give exactly one of profile and profile_id" },
+  {
+    additionalProperties: false,
+    description:
+      "Give exactly one of profile and profile_id. Leave out cell to run the cell mounted on the channel " +
+      "(PUT /api/v1/channels/:id/cell); a channel with a mounted cell runs no other (409 CHANNEL_HAS_CELL)",
+  },
 );
 export type CreateRunBodyT = Static<typeof CreateRunBody>;
 

@@ -21,6 +21,8 @@ import Fastify, {
   type RawServerDefault,
 } from "fastify";
 import type { Bench } from "../bench/bench.js";
+import { CellRegistry } from "../cell/cell-registry.js";
+import { CellStore } from "../cell/cell-store.js";
 import type { BenchConfig, Role } from "../config/load-config.js";
 import { LOG_REDACT, LOG_SERIALIZERS, type Logger, redactHeaders } from "../log.js";
 import { ProfileStore } from "../profile-store/profile-store.js";
@@ -42,6 +44,7 @@ import { BenchMetrics } from "./metrics.js";
 import { PROBLEM_CONTENT_TYPE, problem, problemOf } from "./problem.js";
 import { assertDepth } from "./request-input.js";
 import { registerBatchRoutes } from "./routes/batch-routes.js";
+import { registerCellRoutes } from "./routes/cell-routes.js";
 import { registerEventRoutes } from "./routes/event-routes.js";
 import { registerExportRoutes } from "./routes/export-routes.js";
 import { registerProfileRoutes } from "./routes/profile-routes.js";
@@ -108,6 +111,8 @@ export interface ServerDeps {
   /** Channel queues and batches; opened on config.store (and closed with the server) when absent. */
   queues?: RunQueues;
   batches?: Batches;
+  /** Registered cells and their mounts; opened on config.store (and closed with the server) when absent. */
+  cells?: CellRegistry;
   options?: HttpOptions;
 }
 
@@ -120,6 +125,7 @@ export interface ServerContext {
   storage: Storage | undefined;
   config: BenchConfig;
   profiles: ProfileStore;
+  cells: CellRegistry;
   work: ProfileWork;
   /** Profile parses and checks in progress, per token and in total. */
   profileLimit: ConcurrencyLimit;
@@ -199,6 +205,9 @@ export function buildServer(deps: ServerDeps): App {
 
   const ownProfiles = deps.profiles === undefined;
   const profiles = deps.profiles ?? new ProfileStore(deps.config.store);
+  const ownCells = deps.cells === undefined;
+  const cells =
+    deps.cells ?? new CellRegistry(new CellStore(deps.config.store), deps.runs, deps.bench, logger);
   const ownWork = deps.work === undefined;
   const work = deps.work ?? new ProfileWork();
   const queueStore = deps.queues ? undefined : new QueueStore(deps.config.store);
@@ -226,6 +235,7 @@ export function buildServer(deps: ServerDeps): App {
     storage: deps.storage,
     config: deps.config,
     profiles,
+    cells,
     work,
     profileLimit: new ConcurrencyLimit({
       what: "profile parses and checks",
@@ -312,6 +322,7 @@ export function buildServer(deps: ServerDeps): App {
   });
   app.addHook("onClose", async () => {
     if (ownProfiles) profiles.close();
+    if (ownCells) cells.close();
     if (ownWork) await work.close();
     if (queueStore) {
       queues.close();
@@ -378,6 +389,7 @@ export function buildServer(deps: ServerDeps): App {
     registerExportRoutes(api, ctx);
     registerRecordRoutes(api, ctx);
     registerSafetyRoutes(api, ctx);
+    registerCellRoutes(api, ctx);
     registerEventRoutes(api, ctx);
     done();
   });

@@ -142,7 +142,11 @@ export function clockView(clock: Clock): ClockViewT {
   };
 }
 
-export function benchView(bench: Bench): BenchViewT {
+/** `mountedCell` names the cell mounted on a channel (the cell registry's). */
+export function benchView(
+  bench: Bench,
+  mountedCell: (channel: string) => string | undefined = () => undefined,
+): BenchViewT {
   const nowMono = bench.clock.now();
   const speed = bench.clock.speed;
   return {
@@ -155,6 +159,8 @@ export function benchView(bench: Bench): BenchViewT {
       id: slot.id,
       device: slot.device.id,
       chamber: slot.chamberId ?? null,
+      cell: mountedCell(slot.id) ?? null,
+      cell_inside: bench.supervisor.cellOn(slot.id)?.cell.id ?? null,
       run: slot.run ? { id: slot.run.id, state: slot.run.currentState } : null,
       read_errors: slot.readErrors,
       temperature_sensors: slot.sensors.map(sensorName),

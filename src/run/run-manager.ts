@@ -102,6 +102,11 @@ export class RunManager {
   private readonly runs = new Map<string, ManagedRun>();
   private readonly listeners = new Set<(event: RunEvent) => void>();
   private pendingEstimates = 0;
+  /**
+   * The discharge capacity of a cell's first cycle ever, from its history (the cell registry sets
+   * this): a run's capacity retention is against it, not only against the run's own cycle 1.
+   */
+  firstCycleOf: ((cellId: string) => number | undefined) | undefined;
 
   constructor(
     private readonly bench: Bench,
@@ -167,6 +172,7 @@ export class RunManager {
   async create(request: RunRequest, id: string): Promise<RunInfo> {
     this.assertStartable(request);
     const override = request.temperatureOverride;
+    const firstCycle = this.firstCycleOf?.(request.cell.id);
     const stored: StoredRun = {
       id,
       channel: request.channel,
@@ -185,6 +191,7 @@ export class RunManager {
         },
       ],
       ...(override === undefined ? {} : { temperatureOverride: override }),
+      ...(firstCycle === undefined ? {} : { firstCycleDischargeAh: firstCycle }),
     };
     const engine = this.attach(stored);
     this.options.store?.save(stored);
@@ -494,6 +501,9 @@ function runDefinition(stored: StoredRun): RunDefinition {
     cell: stored.cell,
     profile: stored.profile,
     ...(stored.temperatureOverride === undefined ? {} : { temperatureOverride: stored.temperatureOverride }),
+    ...(stored.firstCycleDischargeAh === undefined
+      ? {}
+      : { firstCycleDischargeAh: stored.firstCycleDischargeAh }),
   };
 }
 

@@ -18,6 +18,8 @@ export interface StoredRun {
   history: { state: RunState; tWallMs: number; reason: string }[];
   /** Why the operator let the run go without a cell temperature (a channel that measures none). */
   temperatureOverride?: string;
+  /** The discharge capacity of the cell's first cycle ever when the run was made, Ah (its history's). */
+  firstCycleDischargeAh?: number;
   /** When an operator said the cell was taken off its channel (out of its chamber). */
   cellRemovedMs?: number;
 }

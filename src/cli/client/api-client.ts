@@ -52,6 +52,15 @@ export class ApiClient {
     return this.send<T>("POST", path, body, headers);
   }
 
+  /** Posts text as it is (a YAML file), not as JSON. */
+  async postText<T>(path: string, text: string, contentType: string): Promise<T> {
+    return (await this.send<T>("POST", path, new RawBody(text, contentType))).body;
+  }
+
+  async put<T>(path: string, body?: unknown): Promise<T> {
+    return (await this.send<T>("PUT", path, body)).body;
+  }
+
   async delete<T>(path: string): Promise<T> {
     return (await this.send<T>("DELETE", path)).body;
   }
@@ -120,10 +129,18 @@ export class ApiClient {
         headers: {
           accept: "application/json",
           ...this.auth(),
-          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+          ...(body instanceof RawBody
+            ? { "content-type": body.contentType }
+            : body !== undefined
+              ? { "content-type": "application/json" }
+              : {}),
           ...headers,
         },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(body instanceof RawBody
+          ? { body: body.text }
+          : body !== undefined
+            ? { body: JSON.stringify(body) }
+            : {}),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
       });
     } catch (err) {
@@ -142,6 +159,13 @@ export class ApiClient {
     const reason = cause?.code ?? cause?.message ?? (err as Error).message ?? String(err);
     return new ServerUnreachableError(this.base, reason);
   }
+}
+
+class RawBody {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
 }
 
 async function apiError(response: Response): Promise<ApiError> {

@@ -3,7 +3,9 @@
  *
  *   cellbench bench                                   channels, chambers, last samples
  *   cellbench runs [--state S]                        runs
- *   cellbench run start --channel ch1 --cell FILE --profile FILE [--watch]
+ *   cellbench run start --channel ch1 [--cell FILE] --profile FILE [--watch]
+ *                                                     without --cell: the cell mounted on the channel
+ *   cellbench cell add|list|show|mount|unmount ...    registered cells (cell-commands.ts)
  *   cellbench run show|pause|resume|stop|abort|clear ID
  *   cellbench run watch ID                            live progress until the run ends
  *   cellbench queue ... / batch ...                   channel queues and batches (queue-batch-commands.ts)
@@ -12,18 +14,19 @@
  * better, CELLBENCH_TOKEN: command lines are visible to other users).
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { parseDocument } from "yaml";
 import { CellbenchError } from "../../../protocols/cellbench-error.js";
 import { UsageError } from "../cli-error.js";
 import { ApiClient, ServerUnreachableError } from "./api-client.js";
+import { CELL_HELP, cellCommand } from "./cell-commands.js";
 import { duration, fixed, progressBar, table } from "./format.js";
+import { readCellFile, readText } from "./input-files.js";
 import { batchCommand, queueCommand } from "./queue-batch-commands.js";
 
 export const CLIENT_HELP = `  cellbench bench                                  channels, chambers and their last samples
   cellbench runs [--state STATE]                   list runs
-  cellbench run start --channel CH --cell FILE --profile FILE [--watch]
+  cellbench run start --channel CH [--cell FILE] --profile FILE [--watch]
+                                                   without --cell: the cell mounted on CH
   cellbench run show|pause|resume|stop|abort|clear RUN_ID
   cellbench run watch RUN_ID                       follow a run live until it ends
   cellbench queue add --channel CH --cell FILE --profile FILE
@@ -33,10 +36,11 @@ export const CLIENT_HELP = `  cellbench bench                                  c
   cellbench batch start --profile FILE --cell CH=FILE --cell CH=FILE ...
                                                    one profile on channels of one chamber, chamber steps shared
   cellbench batch show|stop|resume BATCH_ID
+${CELL_HELP}
       common: --url URL (CELLBENCH_URL, default http://127.0.0.1:8080)
               --token TOKEN (better: CELLBENCH_TOKEN)`;
 
-export const CLIENT_COMMANDS: readonly string[] = ["bench", "runs", "run", "queue", "batch"];
+export const CLIENT_COMMANDS: readonly string[] = ["bench", "runs", "run", "queue", "batch", "cell"];
 const CONTROL = ["pause", "resume", "stop", "abort", "clear"] as const;
 const STATES = ["queued", "running", "paused", "completed", "stopped", "aborted", "faulted", "interrupted"];
 
@@ -146,21 +150,24 @@ export async function clientCommand(
         ? queueCommand(client, args, options, print)
         : batchCommand(client, args, options, print);
     }
+    case "cell":
+      return cellCommand(client, positionals.slice(1), print);
     default:
       throw new UsageError(`unknown command "${command ?? ""}"\n${CLIENT_HELP}`);
   }
 
   if (sub === "start") {
-    noExtra(rest, "cellbench run start --channel CH --cell FILE --profile FILE");
-    const cell = values.cell?.length === 1 ? values.cell[0] : undefined;
-    if (!values.channel || !cell || !values.profile) {
+    noExtra(rest, "cellbench run start --channel CH [--cell FILE] --profile FILE");
+    if ((values.cell?.length ?? 0) > 1) throw new UsageError("run start takes at most one --cell");
+    const cell = values.cell?.[0];
+    if (!values.channel || !values.profile) {
       throw new UsageError(
-        "run start needs --channel, one --cell and --profile, e.g. --channel ch1 --cell cell.yaml --profile profile.yaml",
+        "run start needs --channel and --profile, and --cell unless a cell is mounted on the channel, e.g. --channel ch1 --cell cell.yaml --profile profile.yaml",
       );
     }
     const body = {
       channel: values.channel,
-      cell: readCellFile(cell),
+      ...(cell ? { cell: readCellFile(cell) } : {}),
       profile: readText(values.profile, "--profile"),
     };
     const key = randomUUID();
@@ -220,27 +227,6 @@ function parse(argv: string[]) {
 
 function noExtra(args: string[], usage: string): void {
   if (args.length > 0) throw new UsageError(`unexpected "${args.join(" ")}"; usage: ${usage}`);
-}
-
-function readText(path: string, option: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (err) {
-    throw new UsageError(
-      `${option} ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-    );
-  }
-}
-
-/** Reads a cell file (YAML or JSON) into the object the API takes. */
-function readCellFile(path: string): unknown {
-  const doc = parseDocument(readText(path, "--cell"), { prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new UsageError(
-      `--cell ${path}: not valid YAML/JSON: ${doc.errors[0]?.message.split("\n")[0] ?? ""}`,
-    );
-  }
-  return doc.toJS({ maxAliasCount: 50 });
 }
 
 function printBench(bench: BenchJson, print: (line: string) => void): void {

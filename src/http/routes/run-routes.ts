@@ -44,7 +44,8 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
     {
       config: { role: "operator", rateLimit },
       schema: {
-        summary: "Start a run: a channel, a cell and a profile (inline or a stored profile_id)",
+        summary:
+          "Start a run: a channel, a profile (inline or a stored profile_id) and the cell mounted on the channel or one inline",
         description:
           "The profile is validated against the cell's envelope and the channel's ranges before anything touches hardware. " +
           "A retry with the same Idempotency-Key and body returns the first response; the same key with another body is refused (422).",
@@ -64,7 +65,8 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
       const create = async (): Promise<StoredResponse> => {
         try {
           ctx.bench.channel(body.channel);
-          const cell = readCell(body.cell, "body.cell");
+          const inline = body.cell === undefined ? undefined : readCell(body.cell, "body.cell");
+          ctx.cells.cellForRun(body.channel, inline);
           const { value, profileId, field } = profileInput(body, ctx.profiles);
           const parsed = await ctx.profileLimit.run(token, () =>
             ctx.work.run("parse", { value, field, driveCycleDir }),
@@ -72,7 +74,8 @@ export function registerRunRoutes(app: App, ctx: ServerContext): void {
           const id = ctx.ids.next(ctx.bench.clock.wallNow());
           const request = {
             channel: body.channel,
-            cell,
+            // Again after the parse: the mount may have changed meanwhile; from here to the run's attach nothing awaits.
+            cell: ctx.cells.cellForRun(body.channel, inline),
             profile: parsed.profile,
             profileSource: { source: parsed.source, driveCycleDir },
             ...(profileId ? { profileId } : {}),

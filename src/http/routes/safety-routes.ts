@@ -14,7 +14,8 @@ export function registerSafetyRoutes(app: App, ctx: ServerContext): void {
     {
       config: { role: "operator" },
       schema: {
-        summary: "The cell on this channel was taken out of its chamber (refused while a run drives it)",
+        summary:
+          "The cell on this channel was taken out of its chamber, and is no longer mounted (refused while a run drives it)",
         tags: ["bench"],
         security: bearer,
         params: Type.Object({ id: ChannelId }, { additionalProperties: false }),
@@ -30,7 +31,7 @@ export function registerSafetyRoutes(app: App, ctx: ServerContext): void {
       },
     },
     async (request) => {
-      const removed = ctx.runs.removeCell(request.params.id);
+      const removed = ctx.cells.unmount(request.params.id);
       request.log.info({ ...removed, by: request.principal?.role }, "cell taken out of its chamber");
       return removed;
     },

@@ -59,7 +59,7 @@ export function registerSystemRoutes(app: App, ctx: ServerContext): void {
         response: { 200: BenchView, ...errorResponses(401, 403) },
       },
     },
-    async () => benchView(ctx.bench),
+    async () => benchView(ctx.bench, (channel) => ctx.cells.mountOn(channel)?.cell),
   );
 
   app.get(

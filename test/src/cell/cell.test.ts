@@ -123,7 +123,7 @@ describe("parseCell", () => {
 
   it("collects every problem of a bad cell", () => {
     expect(problems({ chemistry: "li-ion-nmx", capacity_ah: -1, current: [1, 3], colour: "blue" })).toEqual([
-      'colour: unknown key "colour"; a cell takes id, chemistry, capacity_ah, voltage, current, temperature, charge_temperature, discharge_temperature, derating, override or description',
+      'colour: unknown key "colour"; a cell takes id, chemistry, capacity_ah, voltage, current, temperature, charge_temperature, discharge_temperature, derating, override, description, maker, lot, format, mass_g, operator, project or notes',
       "id: missing; give the cell an id such as NMC-0042",
       'chemistry: unknown chemistry "li-ion-nmx" (did you mean "li-ion-nmc"?); use li-ion-nmc, li-ion-lfp or asslb-sulfide',
       "capacity_ah: must be a positive number of Ah, got -1",

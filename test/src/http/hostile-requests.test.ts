@@ -62,7 +62,8 @@ function cases(): [string, InjectOptions, number, string][] {
     ["channel script tag", post({ ...RUN, channel: "<script>alert(1)</script>" }), 400, "REQUEST_INVALID"],
     ["channel unknown", post({ ...RUN, channel: "ch9" }), 404, "UNKNOWN_CHANNEL"],
     ["channel 10k characters", post({ ...RUN, channel: "c".repeat(10_000) }), 400, "REQUEST_INVALID"],
-    ["cell missing", post({ channel: "ch1", profile: RUN.profile }), 400, "REQUEST_INVALID"],
+    // Without cell a run uses the cell mounted on the channel; ch1 has none.
+    ["cell missing, none mounted", post({ channel: "ch1", profile: RUN.profile }), 409, "NO_CELL_MOUNTED"],
     ["cell is a string", post(withCell("NMC-0042")), 400, "REQUEST_INVALID"],
     ["cell is an array", post(withCell([1, 2, 3])), 400, "REQUEST_INVALID"],
     ["cell is empty", post(withCell({})), 400, "REQUEST_INVALID"],

@@ -83,6 +83,8 @@ describe("system routes", () => {
         "/api/v1/batches/{id}/resume",
         "/api/v1/batches/{id}/stop",
         "/api/v1/bench",
+        "/api/v1/cells",
+        "/api/v1/cells/{id}",
         "/api/v1/chambers/{id}/clear",
         "/api/v1/channels/{id}/cell",
         "/api/v1/channels/{id}/queue",

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunCheckpoint } from "../../../src/engine/run-engine.js";
-import type { CellRecord, RunEventRecord } from "../../../src/run/records.js";
+import type { CellRecord, CycleRecord, RunEventRecord } from "../../../src/run/records.js";
 import { RunManager, type RunSink } from "../../../src/run/run-manager.js";
 import { RunStore } from "../../../src/run/run-store.js";
 import { ProfileWork } from "../../../src/work/profile-work.js";
@@ -226,4 +226,28 @@ describe("RunManager estimates", () => {
     await second.bench.shutdown();
     store2.close();
   }, 60_000);
+});
+
+describe("capacity retention against the cell's first cycle", () => {
+  it("uses the cell's history when the registry knows its first cycle, and keeps it across a restart", async () => {
+    const storePath = join(scratch, "retention.db");
+    const { bench, clock } = await openSimBench({ auto: false });
+    const store = new RunStore(storePath);
+    const cycles: CycleRecord[] = [];
+    const runs = new RunManager(bench, { sink: memorySink(), store });
+    runs.firstCycleOf = (id) => (id === NMC_18650.id ? 0.1 : undefined);
+    runs.subscribe((e) => {
+      if (e.type === "cycle") cycles.push(e.summary);
+    });
+    bench.start();
+    await runs.create({ channel: "ch1", cell: NMC_18650, profile: cycling }, "R20261125-0009");
+    await clock.advanceTo(700_000);
+    expect(cycles).toHaveLength(3);
+    // 1.5 A for 100 s is 0.0417 Ah: retention against the history's 0.1 Ah, not against cycle 1.
+    for (const c of cycles) expect(c.capacityRetention).toBeCloseTo(c.dischargeAh / 0.1, 9);
+    expect(cycles[0]?.capacityRetention).toBeLessThan(0.5);
+    expect(store.all().find((r) => r.id === "R20261125-0009")?.firstCycleDischargeAh).toBe(0.1);
+    store.close();
+    await bench.shutdown();
+  });
 });
