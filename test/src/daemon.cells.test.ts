@@ -23,7 +23,7 @@ const config: BenchConfig = {
   ],
 };
 const PROFILE = parseProfile(
-  "name: cycle\nsteps:\n  - Discharge at 1C for 6 minutes\n  - Charge at 1C for 6 minutes\n",
+  "name: cycle\nsteps:\n  - repeat: 1\n    steps:\n      - Discharge at 1C for 6 minutes\n      - Charge at 1C for 6 minutes\n",
   { sourceName: "test" },
 );
 

@@ -20,7 +20,8 @@ notes: |
   received at 3.6 V
   from the July shipment
 `;
-const SHORT = "name: short\nsteps:\n  - Discharge at 1C for 2 minutes\n  - Charge at 1C for 2 minutes\n";
+const SHORT =
+  "name: short\nsteps:\n  - repeat: 1\n    steps:\n      - Discharge at 1C for 2 minutes\n      - Charge at 1C for 2 minutes\n";
 
 let dir: string;
 let h: HttpBench | undefined;
