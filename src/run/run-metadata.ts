@@ -1,4 +1,5 @@
 import type { Cell } from "../cell/cell.js";
+import type { CellMetadata } from "../cell/cell-metadata.js";
 import type { StoredRun } from "./run-store.js";
 
 /** Version of the metadata document's layout; raised when a key changes meaning. */
@@ -40,8 +41,16 @@ export function runMetadata(run: StoredRun, bench: string) {
       ...(cell.dischargeTemperatureC ? { discharge_temperature_c: cell.dischargeTemperatureC } : {}),
       ...(cell.description ? { description: cell.description } : {}),
       ...(cell.override ? { envelope_override: cell.override } : {}),
+      ...metadataOf(cell.metadata),
     },
   };
+}
+
+/** A registered cell's identity as the run used it (maker, lot, ...), under the keys of a cell file. */
+function metadataOf(m: CellMetadata | undefined): Record<string, string | number> {
+  if (!m) return {};
+  const { massG, ...text } = m;
+  return { ...text, ...(massG === undefined ? {} : { mass_g: massG }) };
 }
 
 export type RunMetadata = ReturnType<typeof runMetadata>;
