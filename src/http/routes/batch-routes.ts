@@ -35,7 +35,7 @@ export function registerBatchRoutes(app: App, ctx: ServerContext): void {
         ctx.bench.channel(m.channel);
         return {
           channel: m.channel,
-          cell: readCell(m.cell, `body.channels[${i}].cell`),
+          cell: ctx.cells.cellForRun(m.channel, readCell(m.cell, `body.channels[${i}].cell`)),
           ...(m.temperature_override ? { temperatureOverride: m.temperature_override.reason } : {}),
         };
       });

@@ -44,7 +44,8 @@ export function registerQueueRoutes(app: App, ctx: ServerContext): void {
           },
         ]);
       ctx.bench.channel(channel);
-      const cell = readCell(body.cell, "body.cell");
+      // The channel's mounted cell, if any, must be the one named (the registry's rules for runs).
+      const cell = ctx.cells.cellForRun(channel, readCell(body.cell, "body.cell"));
       const parsed = await parseRequestProfile(ctx, body, request.principal?.id ?? "anonymous");
       const id = ctx.ids.next(now());
       const info = await withProfileField(parsed.field, () =>

@@ -227,6 +227,22 @@ describe("cells over HTTP", () => {
     expect(mismatch.json().detail).toMatch(/differs from registered cell NMC-0100 in current;/);
     const elsewhere = await a.start("ch2", CYCLES, CELL);
     expect(elsewhere.json().code).toBe("CELL_MOUNTED_ELSEWHERE");
+    // Queues and batches keep the same rules: no other cell's limits on a channel with a mounted cell.
+    const queued = await a.call("POST", "/api/v1/channels/ch1/queue", {
+      profile: CYCLES,
+      cell: { ...NMC_CELL_BODY, id: "NMC-0200" },
+    });
+    expect(queued.statusCode, queued.body).toBe(409);
+    expect(queued.json().code).toBe("CHANNEL_HAS_CELL");
+    const batch = await a.call("POST", "/api/v1/batches", {
+      profile: CYCLES,
+      channels: [
+        { channel: "ch1", cell: { ...NMC_CELL_BODY, id: "NMC-0200" } },
+        { channel: "ch2", cell: { ...NMC_CELL_BODY, id: "LOOSE-2" } },
+      ],
+    });
+    expect(batch.statusCode, batch.body).toBe(409);
+    expect(batch.json().code).toBe("CHANNEL_HAS_CELL");
     // The same cell inline, limits as registered, runs (metadata may differ).
     const same = await a.start("ch1", CYCLES, { ...CELL, notes: "other notes" });
     expect(same.statusCode, same.body).toBe(201);
