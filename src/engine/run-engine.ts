@@ -299,6 +299,9 @@ export class RunEngine {
   }
 
   checkpoint(): RunCheckpoint {
+    // Taken with every logged line: each part is copied once.
+    const cycles = this.cycles.state();
+    const stepStats = this.stepRecorder.snapshot();
     return {
       runId: this.id,
       state: this.state,
@@ -309,7 +312,7 @@ export class RunEngine {
       stepElapsedS: this.restoring?.stepElapsedS ?? this.stepElapsedS,
       testTimeS: this.testTimeS,
       total: { ...this.total },
-      cycleStart: { ...(this.cycles.state().openedAt ?? this.total) },
+      cycleStart: cycles.openedAt ?? { ...this.total },
       stepStart: {
         ...((this.restoring ? this.resumeStepStart : this.active?.stepStart) ??
           this.resumeStepStart ??
@@ -317,8 +320,8 @@ export class RunEngine {
       },
       chamberWithinSinceS: this.chamberWithinSinceS,
       lastChamber: this.lastChamber,
-      cycles: this.cycles.state(),
-      ...(this.stepRecorder.snapshot() ? { stepStats: this.stepRecorder.snapshot() } : {}),
+      cycles,
+      ...(stepStats ? { stepStats } : {}),
       startSoc: this.startSoc ?? null,
     };
   }

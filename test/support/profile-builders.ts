@@ -71,3 +71,19 @@ function assignPaths(nodes: ProfileNode[], prefix: string): void {
     if (n.type === "repeat" || n.type === "sweep") assignPaths(n.steps, `${n.path}.steps`);
   }
 }
+
+/** Three cycles of 1.5 A for 100 s each way (0.041 67 Ah per half cycle), a run's simplest loop. */
+export function currentCycles(count = 3): Profile {
+  return profile([
+    repeat(count, [
+      step(
+        { kind: "constant", direction: "discharge", value: { kind: "current", amps: 1.5 } },
+        { durationS: 100 },
+      ),
+      step(
+        { kind: "constant", direction: "charge", value: { kind: "current", amps: 1.5 } },
+        { durationS: 100 },
+      ),
+    ]),
+  ]);
+}

@@ -11,7 +11,7 @@ import type { RunCheckpoint } from "../../../src/engine/run-engine.js";
 import { createLogger } from "../../../src/log.js";
 import { RunManager, type RunSink } from "../../../src/run/run-manager.js";
 import { RunStore } from "../../../src/run/run-store.js";
-import { profile, repeat, step } from "../../support/profile-builders.js";
+import { currentCycles } from "../../support/profile-builders.js";
 import { openSimBench } from "../../support/sim-bench.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "cellbench-cell-registry-"));
@@ -28,18 +28,7 @@ const DOC = {
 const CELL = parseCell(DOC, "test");
 
 /** Three cycles of 1.5 A for 100 s each way: 0.041 67 Ah per half cycle. */
-const cycling = profile([
-  repeat(3, [
-    step(
-      { kind: "constant", direction: "discharge", value: { kind: "current", amps: 1.5 } },
-      { durationS: 100 },
-    ),
-    step(
-      { kind: "constant", direction: "charge", value: { kind: "current", amps: 1.5 } },
-      { durationS: 100 },
-    ),
-  ]),
-]);
+const cycling = currentCycles();
 const HALF_CYCLE_AH = (1.5 * 100) / 3600;
 
 function checkpointSink(): RunSink & { checkpoints: Map<string, { state: unknown }> } {

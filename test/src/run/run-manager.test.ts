@@ -8,7 +8,7 @@ import { RunManager, type RunSink } from "../../../src/run/run-manager.js";
 import { RunStore } from "../../../src/run/run-store.js";
 import { ProfileWork } from "../../../src/work/profile-work.js";
 import type { EstimateInput } from "../../../src/work/task-types.js";
-import { profile, repeat, step } from "../../support/profile-builders.js";
+import { currentCycles, profile, step } from "../../support/profile-builders.js";
 import { NMC_18650, openSimBench } from "../../support/sim-bench.js";
 import { eventually } from "../../support/wait.js";
 
@@ -37,18 +37,7 @@ function memorySink(): RunSink & {
 const scratch = mkdtempSync(join(tmpdir(), "cellbench-runs-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const cycling = profile([
-  repeat(3, [
-    step(
-      { kind: "constant", direction: "discharge", value: { kind: "current", amps: 1.5 } },
-      { durationS: 100 },
-    ),
-    step(
-      { kind: "constant", direction: "charge", value: { kind: "current", amps: 1.5 } },
-      { durationS: 100 },
-    ),
-  ]),
-]);
+const cycling = currentCycles();
 
 describe("RunManager across a restart", () => {
   it("brings a run back interrupted with its counters, and resumes it to the same totals", async () => {
