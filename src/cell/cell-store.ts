@@ -1,4 +1,5 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openStoreFile } from "../store-file.js";
 import type { Cell } from "./cell.js";
 import type { CellHistory, CellRunEntry } from "./cell-history.js";
 
@@ -37,9 +38,7 @@ export class CellStore {
   private readonly deleteMount: Database.Statement;
 
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openStoreFile(path);
     this.db.exec(`CREATE TABLE IF NOT EXISTS cells (
       id TEXT PRIMARY KEY,
       created_ms INTEGER NOT NULL,

@@ -1,5 +1,6 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { Profile } from "../profile/ast.js";
+import { openStoreFile } from "../store-file.js";
 
 /** A batch as stored: its chamber, its runs and how far their meetings at chamber steps got. */
 export interface StoredBatch {
@@ -20,9 +21,7 @@ export class BatchStore {
   private readonly db: Database.Database;
 
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openStoreFile(path);
     this.db.exec(`CREATE TABLE IF NOT EXISTS run_batches (
       id TEXT PRIMARY KEY,
       created_ms INTEGER NOT NULL,

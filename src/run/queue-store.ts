@@ -1,6 +1,7 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { CellSpec } from "../../drivers/capabilities.js";
 import type { Profile } from "../profile/ast.js";
+import { openStoreFile } from "../store-file.js";
 
 /** A run waiting in a channel's queue, as stored: its request, validated when it was queued. */
 export interface QueuedRun {
@@ -22,9 +23,7 @@ export class QueueStore {
   private readonly db: Database.Database;
 
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openStoreFile(path);
     this.db.exec(`CREATE TABLE IF NOT EXISTS run_queue (
       id TEXT PRIMARY KEY,
       channel TEXT NOT NULL,

@@ -1,6 +1,7 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { CellSpec } from "../../drivers/capabilities.js";
 import type { Profile } from "../profile/ast.js";
+import { openStoreFile } from "../store-file.js";
 import type { RunState } from "./records.js";
 
 /** A run as stored: what it was asked to do and what happened to it. */
@@ -36,9 +37,7 @@ export class RunStore {
   private readonly profileWritten = new Set<string>();
 
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openStoreFile(path);
     this.db.exec(`CREATE TABLE IF NOT EXISTS runs (
       id TEXT PRIMARY KEY,
       created_ms INTEGER NOT NULL,
