@@ -152,6 +152,7 @@ export class Daemon {
     const queues = new RunQueues(bench, runs, { store: queueStore, logger });
     bench.start();
     storage?.start();
+    storage?.exportsReady().catch((err: unknown) => logger.warn({ err }, "export thread did not start"));
     logger.info(
       {
         speed,

@@ -14,7 +14,8 @@ import { type Logger, pino } from "pino";
 import type { Clock } from "../../drivers/clock.js";
 import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord, StepRecord } from "../run/records.js";
 import type { BackoffOptions } from "./backoff.js";
-import { type BdfExportOptions, bdfCsvChunks } from "./bdf-export.js";
+import type { BdfExportOptions } from "./bdf-export.js";
+import { ExportThread } from "./export-thread.js";
 import { Forwarder } from "./forwarder.js";
 import { createInfluxClient, createInfluxQuery } from "./influx-client.js";
 import {
@@ -76,6 +77,7 @@ export class Storage {
   private readonly wallNow: () => number;
   private readonly statusLogEveryMs: number;
   private statusTimer: NodeJS.Timeout | undefined;
+  private readonly exportThread = new ExportThread();
   private lastDeadLetterMessage: string | null = null;
   private readonly unencodable: { sinceStart: number; lastMessage: string | null } = {
     sinceStart: 0,
@@ -272,18 +274,23 @@ export class Storage {
   }
 
   /**
-   * Streams a run of this bench as BDF CSV (header first, then chunks of at most `sliceRows` rows),
-   * in bounded slices of the event loop; `signal` aborts the query in flight.
+   * Streams a run of this bench as BDF CSV in UTF-8 chunks (header first), read and formatted on the
+   * export thread (export-worker.ts), never on the sampling loop; `signal` aborts the query in flight.
    */
   exportRunCsv(
     options: Omit<BdfExportOptions, "database" | "bench"> & { bench?: string },
-  ): AsyncGenerator<string> {
-    return bdfCsvChunks(createInfluxQuery(this.target), {
+  ): AsyncGenerator<string | Uint8Array> {
+    return this.exportThread.run(this.target, {
       ...options,
       database: this.target.database,
       bench: options.bench ?? this.encoder.bench,
       retentionPolicy: options.retentionPolicy ?? this.target.retentionPolicy,
     });
+  }
+
+  /** Starts the export thread now rather than on the first export; resolves once it has loaded. */
+  exportsReady(): Promise<void> {
+    return this.exportThread.ready();
   }
 
   /** Reads a page of a run's step or cycle records of this bench back from InfluxDB. */
@@ -307,6 +314,7 @@ export class Storage {
     await this.forwarder.stop({ drainTimeoutMs: options.drainTimeoutMs ?? 5_000 });
     await this.backfill;
     this.writer.close();
+    await this.exportThread.close();
     const backlog = this.outbox.backlog();
     await this.outbox.close();
     this.log.info({ backlog }, "storage closed");

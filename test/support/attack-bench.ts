@@ -143,6 +143,8 @@ export async function underAttack(
   const harmedBefore = new Set(harmed());
   // The set-up's garbage (fixtures, earlier attacks) is collected now, not inside a measured window.
   (globalThis as { gc?: () => void }).gc?.();
+  // The wake-ups that collection delayed fire now; they belong to neither window.
+  await new Promise((resolve) => setTimeout(resolve, 3 * ATTACK_PERIOD_MS));
   const before = await window(h, async () => undefined, minMs);
   const during = await window(h, attack, minMs);
   const after = await window(h, async () => undefined, minMs);

@@ -86,13 +86,13 @@ export function registerExportRoutes(app: App, ctx: ServerContext): void {
           signal: abort.signal,
         });
         // Read the header and the first slice before answering, so a failing query is still a problem response.
-        const first: string[] = [];
+        const first: (string | Uint8Array)[] = [];
         for (let i = 0; i < 2; i++) {
           const next = await chunks.next();
           if (next.done) break;
           first.push(next.value);
         }
-        async function* all(): AsyncGenerator<string> {
+        async function* all(): AsyncGenerator<string | Uint8Array> {
           yield* first;
           yield* chunks;
         }

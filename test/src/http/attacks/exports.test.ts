@@ -5,6 +5,9 @@
  * the exports beyond the limits are refused (429 per token, 503 in total) with a reason, and each
  * admitted export carries every row.
  */
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Storage } from "../../../../src/storage/storage.js";
 import {
@@ -68,6 +71,7 @@ beforeAll(async () => {
     ],
     http: { exports: { perToken: PER_TOKEN, total: TOTAL } },
   });
+  await storage.exportsReady(); // as the daemon does at start-up
   await writeRun(h.runId);
 }, 120_000);
 
@@ -86,30 +90,19 @@ interface Outcome {
   ms: number;
 }
 
-/** Starts an export; resolves when its status is known, with the whole outcome still to come. */
-async function startExport(token: string): Promise<{ status: number; outcome: Promise<Outcome> }> {
-  const started = Date.now();
-  const res = await fetch(`${h.url}/api/v1/runs/${h.runId}/data?format=bdf-csv`, {
-    headers: { authorization: `Bearer ${token}` },
-    signal: AbortSignal.timeout(90_000),
+const CLIENTS = fileURLToPath(new URL("../../../support/export-clients.mjs", import.meta.url));
+
+/**
+ * Runs the exports from a separate process, as real clients do: reading 60 k-row streams in the
+ * daemon's own process would put the clients' garbage on the loop being measured.
+ */
+async function exportsFrom(first: string[], rest: string[]): Promise<Outcome[]> {
+  const args = { url: h.url, path: `/api/v1/runs/${h.runId}/data?format=bdf-csv`, first, rest };
+  const { stdout } = await promisify(execFile)(process.execPath, [CLIENTS, JSON.stringify(args)], {
+    timeout: 100_000,
+    maxBuffer: 1 << 20,
   });
-  const retryAfter = res.headers.get("retry-after");
-  const outcome = async (): Promise<Outcome> => {
-    if (res.status !== 200) {
-      const body = (await res.json()) as { code?: string; detail?: string };
-      return { status: res.status, rows: 0, ...body, retryAfter, ms: Date.now() - started };
-    }
-    // Count lines as they stream in, without holding the whole export.
-    let lines = 0;
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      for (let i = value.indexOf(10); i >= 0; i = value.indexOf(10, i + 1)) lines++;
-    }
-    return { status: 200, rows: lines - 1, retryAfter, ms: Date.now() - started };
-  };
-  return { status: res.status, outcome: outcome() };
+  return JSON.parse(stdout) as Outcome[];
 }
 
 it(`15 parallel exports of a ${ROWS}-row run leave the sampling loop unharmed; those over the limits are refused`, async () => {
@@ -117,11 +110,10 @@ it(`15 parallel exports of a ${ROWS}-row run leave the sampling loop unharmed; t
   const report = await underAttack(h, async () => {
     // Token 0 starts two exports (its share), then 13 more follow from all five tokens at once:
     // token 0's third is over its share (429), and most of the rest over the total (503).
-    const firstTwo = await Promise.all([startExport(TOKENS[0] as string), startExport(TOKENS[0] as string)]);
-    const rest = await Promise.all(
-      Array.from({ length: 13 }, (_, i) => startExport(TOKENS[Math.floor((i + 2) / 3)] as string)),
+    outcomes = await exportsFrom(
+      [TOKENS[0] as string, TOKENS[0] as string],
+      Array.from({ length: 13 }, (_, i) => TOKENS[Math.floor((i + 2) / 3)] as string),
     );
-    outcomes = await Promise.all([...firstTwo, ...rest].map((e) => e.outcome));
   });
   console.log(
     JSON.stringify({
