@@ -5,8 +5,8 @@
  */
 import type { RunState } from "../run/records.js";
 
-/** uid of dashboards/cellbench-live.json (a test holds the two together). */
-export const LIVE_DASHBOARD_UID = "cellbench-live";
+/** uid of dashboards/cellbench-run.json (a test holds the two together). */
+export const RUN_DASHBOARD_UID = "cellbench-run";
 
 const ENDED: ReadonlySet<RunState> = new Set(["completed", "stopped", "aborted", "faulted"]);
 
@@ -27,7 +27,7 @@ export function runTimeRange(run: {
 }
 
 /**
- * The path and query, relative to Grafana's base URL, of the live dashboard on this run: its bench,
+ * The path and query, relative to Grafana's base URL, of the run dashboard on this run: its bench,
  * channel and run selected, its time range from a minute before it to a minute after it ended (or
  * the bench clock's now while it runs).
  */
@@ -44,5 +44,5 @@ export function runDashboardPath(
     "var-channel": run.channel,
     "var-run": run.id,
   });
-  return `/d/${LIVE_DASHBOARD_UID}?${query.toString()}`;
+  return `/d/${RUN_DASHBOARD_UID}?${query.toString()}`;
 }

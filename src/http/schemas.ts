@@ -309,7 +309,7 @@ export const RunView = Type.Object(
     ),
     dashboard: Type.String({
       description:
-        "Path and query of the Grafana live dashboard on this run (bench, channel, run and its time range), relative to Grafana's base URL",
+        "Path and query of the Grafana run dashboard (/d/cellbench-run) on this run (bench, channel, run and its time range), relative to Grafana's base URL",
     }),
   },
   { $id: "Run" },

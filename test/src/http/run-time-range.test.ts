@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { LIVE_DASHBOARD_UID, runDashboardPath, runTimeRange } from "../../../src/http/run-time-range.js";
+import { RUN_DASHBOARD_UID, runDashboardPath, runTimeRange } from "../../../src/http/run-time-range.js";
 import type { HttpBench } from "../../support/http-bench.js";
 import { auth, NMC_CELL_BODY, openHttpBench } from "../../support/http-bench.js";
 
@@ -31,21 +31,21 @@ describe("a run's own time range", () => {
     ).toEqual({ fromMs: 1000, toMs: undefined });
   });
 
-  it("links the live dashboard on the run's bench, channel and run, over its range (now while it runs)", () => {
+  it("links the run dashboard on the run's bench, channel and run, over its range (now while it runs)", () => {
     const run = { id: "R20261203-0001", channel: "ch 2", bench: "sim1" };
     expect(runDashboardPath(run, { fromMs: 1_000_000, toMs: 2_000_000 }, 9_999_999)).toBe(
-      `/d/${LIVE_DASHBOARD_UID}?from=940000&to=2060000&var-bench=sim1&var-channel=ch+2&var-run=R20261203-0001`,
+      `/d/${RUN_DASHBOARD_UID}?from=940000&to=2060000&var-bench=sim1&var-channel=ch+2&var-run=R20261203-0001`,
     );
     expect(runDashboardPath(run, { fromMs: 1_000_000, toMs: undefined }, 3_000_000)).toContain(
       "from=940000&to=3060000&",
     );
   });
 
-  it("names the dashboard that dashboards/cellbench-live.json provisions", () => {
+  it("names the dashboard that dashboards/cellbench-run.json provisions", () => {
     const dashboard = JSON.parse(
-      readFileSync(join(import.meta.dirname, "..", "..", "..", "dashboards", "cellbench-live.json"), "utf8"),
+      readFileSync(join(import.meta.dirname, "..", "..", "..", "dashboards", "cellbench-run.json"), "utf8"),
     ) as { uid: string; templating: { list: { name: string }[] } };
-    expect(dashboard.uid).toBe(LIVE_DASHBOARD_UID);
+    expect(dashboard.uid).toBe(RUN_DASHBOARD_UID);
     expect(dashboard.templating.list.map((v) => v.name)).toEqual(
       expect.arrayContaining(["bench", "channel", "run"]),
     );
