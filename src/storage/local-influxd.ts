@@ -274,7 +274,8 @@ export class LocalInfluxd {
       child,
       stopTimeoutMs: options.stopTimeoutMs,
     });
-    writeFileSync(join(dir, "influxd.pid"), `${child.pid}\n`);
+    // Its pid and the owner's: a daemon adopts only an influxd whose owner is gone.
+    writeFileSync(join(dir, "influxd.pid"), `${child.pid} ${process.pid}\n`);
     const timeoutMs = options.startTimeoutMs ?? 15_000;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -298,20 +299,26 @@ export class LocalInfluxd {
 
   /**
    * The influxd an earlier daemon started in `dir` and left running (it was killed before it could
-   * stop it), when its pid file names a live influxd run with that directory's configuration.
+   * stop it): its pid file names a live influxd run with that directory's configuration, and an
+   * owner that is gone (a daemon still running keeps its own).
    */
   static adopt(options: { url: string; dir: string; stopTimeoutMs?: number }): LocalInfluxd | undefined {
     const dir = resolve(options.dir);
     let pid: number;
+    let owner: number;
     let cmdline: string;
     try {
-      pid = Number(readFileSync(join(dir, "influxd.pid"), "utf8").trim());
+      [pid, owner] = readFileSync(join(dir, "influxd.pid"), "utf8").trim().split(/\s+/).map(Number) as [
+        number,
+        number,
+      ];
       if (!Number.isInteger(pid) || pid <= 0) return undefined;
       cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
     } catch {
       return undefined;
     }
     if (!cmdline.split("\0").includes(join(dir, "influxd.conf"))) return undefined;
+    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) return undefined;
     return new LocalInfluxd({
       url: options.url.replace(/\/+$/, ""),
       dir,

@@ -3,6 +3,7 @@
  * port with its data in a temporary directory, answering, adopted by a second daemon, stopped; and
  * what happens without influxd, with a port taken by something else, with an influxd that fails.
  */
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createTcpServer } from "node:net";
@@ -65,7 +66,7 @@ describe("provideLocalInflux", () => {
     expect(conf).toMatch(/^bind-address = "127\.0\.0\.1:\d+"$/m);
     expect(conf).toContain(`dir = ${JSON.stringify(join(dir, "data"))}`);
     expect(existsSync(join(dir, "meta"))).toBe(true);
-    expect(readFileSync(join(dir, "influxd.pid"), "utf8").trim()).toBe(String(influxd.pid));
+    expect(readFileSync(join(dir, "influxd.pid"), "utf8")).toBe(`${influxd.pid} ${process.pid}\n`);
 
     // A database written through it lives in that directory.
     const created = await fetch(`${url}/query`, {
@@ -85,29 +86,34 @@ describe("provideLocalInflux", () => {
     expect(existsSync(join(dir, "data"))).toBe(true);
   });
 
-  it("adopts the private influxd an earlier daemon left running, and stops it", async () => {
+  it("adopts the private influxd a daemon that is gone left running, and stops it", async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const dir = join(root, `d${++dirs}`);
     const first = await provideLocalInflux({ url, dir });
     if (first.kind !== "started") throw new Error(`expected started, got ${JSON.stringify(first)}`);
     started.push(first.influxd);
+    const pidFile = join(dir, "influxd.pid");
+    expect(readFileSync(pidFile, "utf8")).toBe(`${first.influxd.pid} ${process.pid}\n`);
 
+    // Its owner (this process) is alive: a second daemon on the same directory leaves it alone.
+    expect(await provideLocalInflux({ url, dir })).toMatchObject({ kind: "answering" });
+    // Another directory's daemon leaves it alone too.
+    expect(await provideLocalInflux({ url, dir: join(root, `d${++dirs}`) })).toMatchObject({
+      kind: "answering",
+    });
+
+    // Its owner is gone (killed before it could stop influxd): the next daemon adopts it.
+    const gone = spawnSync("true");
+    expect(isAlive(gone.pid as number)).toBe(false);
+    writeFileSync(pidFile, `${first.influxd.pid} ${gone.pid}\n`);
     const again = await provideLocalInflux({ url, dir });
     if (again.kind !== "adopted") throw new Error(`expected adopted, got ${JSON.stringify(again)}`);
     expect(again.influxd.pid).toBe(first.influxd.pid);
     await again.influxd.stop();
     expect(isAlive(first.influxd.pid)).toBe(false);
     expect(await probeInflux(url)).toEqual({ kind: "nothing" });
-
-    // An InfluxDB that another directory's pid file names is not adopted: it answers, nothing to do.
-    const other = await provideLocalInflux({ url, dir });
-    if (other.kind !== "started") throw new Error(`expected started, got ${JSON.stringify(other)}`);
-    started.push(other.influxd);
-    expect(await provideLocalInflux({ url, dir: join(root, `d${++dirs}`) })).toMatchObject({
-      kind: "answering",
-    });
-    await other.influxd.stop();
+    expect(existsSync(pidFile)).toBe(false);
   });
 
   it("says the one command that installs influxd when it is missing, and starts nothing", async () => {
