@@ -9,7 +9,7 @@
  *
  * influxd runs in a process group of its own, so that a Ctrl-C at the terminal reaches the daemon
  * only and the daemon's last samples are written before influxd stops. A pid file lets the next
- * start adopt an influxd that outlived a daemon killed with SIGKILL.
+ * start adopt an influxd that outlived its daemon (killed with SIGKILL, say).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import {
@@ -23,11 +23,11 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import http from "node:http";
-import https from "node:https";
 import { createServer } from "node:net";
 import { delimiter, join, resolve } from "node:path";
 import { CellbenchError } from "../../protocols/cellbench-error.js";
+import { loopbackAddress, probeInflux } from "./influx-probe.js";
+import { influxdConfigText } from "./influxd-config.js";
 
 /** The one command that installs influxd (Debian, Ubuntu). */
 export const INSTALL_INFLUXD = "sudo apt-get install influxdb";
@@ -37,131 +37,6 @@ export class LocalInfluxdError extends CellbenchError {
   constructor(message: string) {
     super("LOCAL_INFLUXD_FAILED", message);
   }
-}
-
-export interface InfluxdConfigOptions {
-  /** Directory holding meta, data and wal. */
-  dir: string;
-  /** host:port of the HTTP API. */
-  httpBind: string;
-  /** host:port of the RPC service (backup and restore); influxd 1.x always listens on it. */
-  rpcBind: string;
-  auth?: boolean;
-  logLevel?: "error" | "warn" | "info";
-}
-
-/**
- * influxd.conf for a private influxd: HTTP and RPC on the given addresses, every other listener
- * (graphite, collectd, opentsdb, udp, ifql) off as by default, no usage reporting, no _internal
- * statistics, no request log.
- */
-export function influxdConfigText(options: InfluxdConfigOptions): string {
-  const path = (sub: string) => JSON.stringify(join(options.dir, sub));
-  return `reporting-disabled = true
-bind-address = ${JSON.stringify(options.rpcBind)}
-
-[meta]
-  dir = ${path("meta")}
-  logging-enabled = false
-
-[data]
-  dir = ${path("data")}
-  wal-dir = ${path("wal")}
-  query-log-enabled = false
-  trace-logging-enabled = false
-
-[monitor]
-  store-enabled = false
-
-[http]
-  enabled = true
-  bind-address = ${JSON.stringify(options.httpBind)}
-  auth-enabled = ${options.auth ?? false}
-  log-enabled = false
-  pprof-enabled = false
-
-[logging]
-  level = ${JSON.stringify(options.logLevel ?? "error")}
-  suppress-logo = true
-
-[continuous_queries]
-  log-enabled = false
-`;
-}
-
-/** What answers at an InfluxDB URL. */
-export type InfluxProbe =
-  | { kind: "influxdb"; version: string }
-  /** Connection refused: nothing listens there. */
-  | { kind: "nothing" }
-  /** Something listens that is not InfluxDB; `what` describes it. */
-  | { kind: "other"; what: string }
-  /** No connection for another reason (host unreachable, name not resolved). */
-  | { kind: "unreachable"; error: string };
-
-/** Asks `${url}/ping` once, with a deadline; InfluxDB 1.x and 2.x answer with an X-Influxdb-Version header. */
-export function probeInflux(url: string, timeoutMs = 1000): Promise<InfluxProbe> {
-  return new Promise((done) => {
-    const ping = `${url.replace(/\/+$/, "")}/ping`;
-    let req: http.ClientRequest;
-    try {
-      req = (ping.startsWith("https:") ? https.get : http.get)(ping, { agent: false }, (res) => {
-        res.resume();
-        const version = res.headers["x-influxdb-version"];
-        if (typeof version === "string") return finish({ kind: "influxdb", version });
-        const server = res.headers.server;
-        finish({
-          kind: "other",
-          what: `it answers HTTP ${res.statusCode}${typeof server === "string" ? ` as "${server}"` : ""} without an X-Influxdb-Version header`,
-        });
-      });
-    } catch (err) {
-      done({ kind: "unreachable", error: (err as Error).message });
-      return;
-    }
-    const timer = setTimeout(() => {
-      if (req.socket && !req.socket.connecting)
-        finish({
-          kind: "other",
-          what: `it accepts connections but gives no HTTP answer within ${timeoutMs} ms`,
-        });
-      else finish({ kind: "unreachable", error: `no connection within ${timeoutMs} ms` });
-    }, timeoutMs);
-    let settled = false;
-    function finish(probe: InfluxProbe): void {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      req.destroy();
-      done(probe);
-    }
-    req.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ECONNREFUSED") finish({ kind: "nothing" });
-      else if (err.code === "ECONNRESET" || err.code?.startsWith("HPE_"))
-        finish({ kind: "other", what: `it accepts connections but does not speak HTTP (${err.code})` });
-      else finish({ kind: "unreachable", error: err.code ? `${err.code}: ${err.message}` : err.message });
-    });
-  });
-}
-
-/**
- * The address a private influxd may take for `url`: an http:// URL without a path on a loopback
- * host (127.0.0.0/8, ::1, localhost). Undefined for anything else.
- */
-export function loopbackAddress(url: string): { host: string; port: number } | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return undefined;
-  }
-  if (parsed.protocol !== "http:" || !(parsed.pathname === "/" || parsed.pathname === "")) return undefined;
-  const port = parsed.port === "" ? 80 : Number(parsed.port);
-  const host = parsed.hostname;
-  if (host === "localhost" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))
-    return { host: host === "localhost" ? "127.0.0.1" : host, port };
-  if (host === "[::1]") return { host, port };
-  return undefined;
 }
 
 /** The path of an executable `name` on PATH (or `name` itself when it holds a slash), else undefined. */

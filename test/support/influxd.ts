@@ -14,7 +14,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { influxdConfigText } from "../../src/storage/local-influxd.js";
+import { influxdConfigText } from "../../src/storage/influxd-config.js";
 
 export interface InfluxdOptions {
   /** Path of the influxd binary (default /usr/bin/influxd or $INFLUXD). */

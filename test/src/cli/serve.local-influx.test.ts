@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { probeInflux } from "../../../src/storage/local-influxd.js";
+import { probeInflux } from "../../../src/storage/influx-probe.js";
 import { freePort } from "../../support/influxd.js";
 import { eventually } from "../../support/wait.js";
 

@@ -2,20 +2,19 @@
  * The private influxd of `cellbench serve`, with Debian's real influxd: started on a free loopback
  * port with its data in a temporary directory, answering, adopted by a second daemon, stopped; and
  * what happens without influxd, with a port taken by something else, with an influxd that fails.
+ * (What a probe tells apart: influx-probe.test.ts.)
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { probeInflux } from "../../../src/storage/influx-probe.js";
 import {
   findExecutable,
   INSTALL_INFLUXD,
   type LocalInfluxd,
-  loopbackAddress,
-  probeInflux,
   provideLocalInflux,
 } from "../../../src/storage/local-influxd.js";
 import { freePort } from "../../support/influxd.js";
@@ -151,21 +150,6 @@ describe("provideLocalInflux", () => {
     );
   });
 
-  it("names a port held by a program that does not speak HTTP", async () => {
-    // Reads what it gets (so that it sees the probe hang up) and never answers.
-    const silent = createTcpServer((socket) => socket.resume());
-    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
-    try {
-      const { port } = silent.address() as { port: number };
-      expect(await probeInflux(`http://127.0.0.1:${port}`, 200)).toEqual({
-        kind: "other",
-        what: "it accepts connections but gives no HTTP answer within 200 ms",
-      });
-    } finally {
-      await new Promise((r) => silent.close(r));
-    }
-  });
-
   it("reports an influxd that exits during start-up with what it wrote", async () => {
     const fake = join(root, "failing-influxd");
     writeFileSync(
@@ -186,12 +170,6 @@ describe("provideLocalInflux", () => {
   });
 
   it("leaves URLs that are not loopback http:// alone", async () => {
-    expect(loopbackAddress("http://127.0.0.1:8086")).toEqual({ host: "127.0.0.1", port: 8086 });
-    expect(loopbackAddress("http://localhost:8086/")).toEqual({ host: "127.0.0.1", port: 8086 });
-    expect(loopbackAddress("http://[::1]:9999")).toEqual({ host: "[::1]", port: 9999 });
-    expect(loopbackAddress("https://127.0.0.1:8086")).toBeUndefined();
-    expect(loopbackAddress("http://influx.lab:8086")).toBeUndefined();
-    expect(loopbackAddress("http://127.0.0.1:8086/influx")).toBeUndefined();
     const port = await freePort();
     expect(
       await provideLocalInflux({ url: `https://127.0.0.1:${port}`, dir: join(root, `d${++dirs}`) }),
