@@ -28,6 +28,7 @@ import {
 } from "./influx-schema.js";
 import { type InfluxTarget, normaliseTarget } from "./influx-target.js";
 import { HttpLineWriter, type LineWriter } from "./line-writer.js";
+import { OutageLog } from "./outage-log.js";
 import { Outbox, type StoredCheckpoint } from "./outbox.js";
 import { RecordEncoder } from "./record-encoder.js";
 import { queryRunRecords, type RunRecordsQuery, type StoredRecord } from "./run-records-query.js";
@@ -109,6 +110,12 @@ export class Storage {
         this.log.warn({ error: message }, "WAL checkpoints fall back to the committing thread"),
     });
     this.lastDeadLetterMessage = this.outbox.listDeadLetters(1)[0]?.message ?? null;
+    const outage = new OutageLog({
+      log: this.log,
+      url: this.target.url,
+      spooledPoints: () => this.outbox.backlog().points,
+      wallNow: this.wallNow,
+    });
     const schema = this.schema;
     this.forwarder = new Forwarder({
       outbox: this.outbox,
@@ -134,6 +141,12 @@ export class Storage {
         : undefined,
       events: {
         onWriteFailed: (outcome, retryInMs) => {
+          if (outcome.status === null) {
+            outage.unanswered(outcome.message, retryInMs);
+            return;
+          }
+          // InfluxDB answered and refused (authentication, missing database, 5xx): worth a warning
+          // now and then for as long as it lasts.
           const failures = this.forwarder.status().consecutiveFailures;
           const level = failures === 1 || failures % 10 === 0 ? "warn" : "debug";
           this.log[level](
@@ -147,16 +160,18 @@ export class Storage {
             "InfluxDB write failed; will retry",
           );
         },
-        onRecovered: (afterFailures) =>
-          this.log.info(
-            { afterFailures, backlog: this.outbox.backlog() },
-            "InfluxDB writes succeed again; draining backlog",
-          ),
-        onSchemaFailed: (error, retryInMs) =>
-          this.log.warn(
-            { err: error, retryInMs },
-            retryInMs === null ? "schema not managed: writing anyway" : "schema check failed",
-          ),
+        onRecovered: (afterFailures) => {
+          if (!outage.answered())
+            this.log.info(
+              { afterFailures, backlog: this.outbox.backlog() },
+              "InfluxDB writes succeed again; draining backlog",
+            );
+        },
+        onSchemaFailed: (error, retryInMs) => {
+          if (retryInMs === null)
+            this.log.warn({ error: error.message }, "schema not managed: writing anyway");
+          else outage.unanswered(error.message, retryInMs);
+        },
         onDeadLetters: (letters) => {
           this.lastDeadLetterMessage = letters[letters.length - 1]?.message ?? null;
           this.log.error(

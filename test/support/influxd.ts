@@ -14,6 +14,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { influxdConfigText } from "../../src/storage/influxd-config.js";
 
 export interface InfluxdOptions {
   /** Path of the influxd binary (default /usr/bin/influxd or $INFLUXD). */
@@ -53,7 +54,15 @@ export async function startInfluxd(options: InfluxdOptions = {}): Promise<Influx
   const httpPort = await freePort();
   const rpcPort = await freePort();
   const configPath = join(dir, "influxd.conf");
-  await writeFile(configPath, configText(dir, httpPort, rpcPort, options.auth ?? false));
+  await writeFile(
+    configPath,
+    influxdConfigText({
+      dir,
+      httpBind: `127.0.0.1:${httpPort}`,
+      rpcBind: `127.0.0.1:${rpcPort}`,
+      auth: options.auth ?? false,
+    }),
+  );
   const url = `http://127.0.0.1:${httpPort}`;
   installExitHook();
 
@@ -125,40 +134,6 @@ export async function startInfluxd(options: InfluxdOptions = {}): Promise<Influx
       return json;
     },
   };
-}
-
-function configText(dir: string, httpPort: number, rpcPort: number, auth: boolean): string {
-  const path = (sub: string) => JSON.stringify(join(dir, sub));
-  return `reporting-disabled = true
-bind-address = "127.0.0.1:${rpcPort}"
-
-[meta]
-  dir = ${path("meta")}
-  logging-enabled = false
-
-[data]
-  dir = ${path("data")}
-  wal-dir = ${path("wal")}
-  query-log-enabled = false
-  trace-logging-enabled = false
-
-[monitor]
-  store-enabled = false
-
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:${httpPort}"
-  auth-enabled = ${auth}
-  log-enabled = false
-  pprof-enabled = false
-
-[logging]
-  level = "error"
-  suppress-logo = true
-
-[continuous_queries]
-  log-enabled = false
-`;
 }
 
 async function ping(url: string): Promise<boolean> {

@@ -18,7 +18,7 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-/** `cellbench serve` on the example simulated bench at 50×, with InfluxDB unreachable (port 9). */
+/** `cellbench serve` on the example simulated bench at 50×, with InfluxDB unreachable (port 9, no private influxd). */
 function serve(): Served {
   const dir = mkdtempSync(join(tmpdir(), "cellbench-serve-"));
   const config = join(dir, "bench.yaml");
@@ -26,7 +26,19 @@ function serve(): Served {
   writeFileSync(config, example.replace("store: ./var/cellbench.db", `store: ${join(dir, "cellbench.db")}`));
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "src/cli/main.ts", "serve", "--config", config, "--speed", "50", "--port", "0"],
+    [
+      "--import",
+      "tsx",
+      "src/cli/main.ts",
+      "serve",
+      "--config",
+      config,
+      "--speed",
+      "50",
+      "--port",
+      "0",
+      "--no-local-influx",
+    ],
     {
       cwd: root,
       env: { ...process.env, CELLBENCH_LOG_LEVEL: "info", INFLUX_URL: "http://127.0.0.1:9" },

@@ -102,7 +102,10 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
 describe("Storage against a real influxd", () => {
   it("spools while InfluxDB is down at start-up, reports the backlog, and drains exactly once it appears", async () => {
     await influxd.halt();
-    const { storage, database } = openStorage();
+    const logs: { level: number; msg: string; err?: unknown; error?: string }[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => logs.push(JSON.parse(line)) });
+    const { storage, database } = openStorage({ logger });
+    const outageLines = () => logs.filter((l) => l.msg.includes("does not answer"));
     try {
       storage.start();
       for (const seq of range(0, 12_000)) storage.logCell(record(seq));
@@ -114,6 +117,12 @@ describe("Storage against a real influxd", () => {
       expect(down.backlog.points).toBe(12_000);
       expect(down.backlog.oldestUnsentAgeS).toBeGreaterThanOrEqual(0);
       expect(down.influx.lastSuccessMs).toBeNull();
+      // One short warning for the outage, however many attempts failed: no stack, no repeats.
+      expect(outageLines().map((l) => l.level)).toEqual([40]);
+      expect(outageLines()[0]?.msg).toMatch(
+        new RegExp(`^InfluxDB at ${influxd.url} does not answer \\(.*ECONNREFUSED.*\\); samples are spooled`),
+      );
+      expect(outageLines()[0]?.err).toBeUndefined();
     } finally {
       await influxd.restart();
     }
@@ -123,6 +132,11 @@ describe("Storage against a real influxd", () => {
     expect(up.influx).toMatchObject({ reachable: true, schemaReady: true, consecutiveFailures: 0 });
     expect(up.written.points).toBe(12_000);
     expect(up.backlog.oldestUnsentAgeS).toBeNull();
+    expect(outageLines()).toHaveLength(1);
+    const recovered = logs.filter((l) => l.msg.includes("answers again"));
+    expect(recovered.map((l) => l.level)).toEqual([30]);
+    expect(recovered[0]?.msg).toMatch(/answers again after \d+ s; sending \d+ spooled points$/);
+    expect(logs.filter((l) => l.level >= 40 || l.err !== undefined)).toHaveLength(1);
   });
 
   it("survives InfluxDB stopping mid-stream and coming back: every point exactly once", async () => {
@@ -155,8 +169,9 @@ describe("Storage against a real influxd", () => {
     expect(await storedSeqs(database)).toEqual(range(0, seq));
     expect(storage.status().written.points).toBe(seq);
     expect(storage.status().influx.writeErrors).toBeGreaterThan(0);
-    expect(logs.some((l) => l.level === 40 && l.msg === "InfluxDB write failed; will retry")).toBe(true);
-    expect(logs.some((l) => l.level === 30 && l.msg.startsWith("InfluxDB writes succeed again"))).toBe(true);
+    expect(logs.filter((l) => l.msg.includes("does not answer")).map((l) => l.level)).toEqual([40]);
+    expect(logs.filter((l) => l.msg.includes("answers again")).map((l) => l.level)).toEqual([30]);
+    expect(logs.some((l) => l.msg === "InfluxDB write failed; will retry")).toBe(false);
   });
 
   it("dead-letters a type-conflict point and an unparsable line with the server's message while the rest flows", async () => {
