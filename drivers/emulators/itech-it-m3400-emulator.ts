@@ -23,7 +23,8 @@
  * would exceed them at the cell's voltage, the cell runs at the limit's power.
  *
  * Options (all optional):
- *   model: "IT-M3432" (ratings follow the model number, as in drivers/itech/itech-it-m3400.ts)
+ *   model: "IT-M3432"   ratings: { voltageV, currentA, powerW } (default: the model's line in
+ *   IT_M3400_MODEL_RATINGS; required for another IT-M34xy model)
  *   serial: "800001234567890001"   cell: { chemistry, capacityAh }   initialSoc: 0.5
  *   powerLimitW: a power limit left on the instrument, both directions (default: the rated power)
  *   protection: "OVP" | "OCP+" | ... tripped at start   currentSign: "sink-negative" (default) |
@@ -31,7 +32,6 @@
  *   linkTiming: false   baud: 115200   turnaroundMs: 0
  *   faults: { timeout, garbage: { bytes }, lateReply: { delayMs }, error: { code, message }, disconnect: { forMs } }
  */
-import { itM3400Ratings } from "../itech/itech-it-m3400.js";
 import {
   booleanArgument,
   DATA_OUT_OF_RANGE,
@@ -40,12 +40,22 @@ import {
   ScpiRefusal,
   UNDEFINED_HEADER,
 } from "./ea-itech-scpi-server.js";
-import { readCellOptions } from "./ea-psb-scpi-emulator.js";
+import { type PsbRatings, readCellOptions, readRatings } from "./ea-psb-scpi-emulator.js";
 import { OptionReader } from "./emulator-options.js";
 import type { EmulatorStartOptions } from "./registry.js";
 import { prepareScpiSupply, type ScpiSupplyEmulator, serveScpiSupply } from "./scpi-supply-emulator.js";
 
 export const ITECH_IT_M3400_EMULATOR = "itech/it-m3400";
+
+/**
+ * Ratings of the models the emulator knows by name, one line per model: IT-M3432 60 V, ±30 A, ±800 W
+ * [ITECH IT-M3400 series datasheet, model table; the datasheet was not at hand to re-read: unconfirmed].
+ * Written out per model rather than decoded from the digits, so that a driver decoding the model number
+ * meets an independent list. Any other model is emulated with the `ratings` option.
+ */
+export const IT_M3400_MODEL_RATINGS: Readonly<Record<string, PsbRatings>> = {
+  "IT-M3432": { voltageV: 60, currentA: 30, powerW: 800 },
+};
 
 export interface ItechSettings {
   func: "CURR" | "VOLT";
@@ -90,10 +100,15 @@ export async function startItechItM3400Emulator(start: EmulatorStartOptions): Pr
   const reader = new OptionReader(ITECH_IT_M3400_EMULATOR, start.options);
   const modelOption = reader.raw("model");
   const model = typeof modelOption === "string" ? modelOption : "IT-M3432";
-  const rated = itM3400Ratings(model);
-  if (rated === undefined)
+  if (!/^IT-?M34\d\d/i.test(model))
     reader.fail(`model must be an IT-M34xy model number, got ${JSON.stringify(modelOption)}`);
-  const ratings = rated as NonNullable<typeof rated>;
+  const rated = readRatings(reader, "ratings") ?? IT_M3400_MODEL_RATINGS[model.toUpperCase()];
+  if (rated === undefined)
+    reader.fail(
+      `model ${model} is not among the emulator's models (${Object.keys(IT_M3400_MODEL_RATINGS).join(", ")}): ` +
+        "give its ratings as ratings: { voltageV, currentA, powerW }",
+    );
+  const ratings = rated as PsbRatings;
   const serialOption = reader.raw("serial");
   if (serialOption !== undefined && typeof serialOption !== "string") reader.fail("serial must be a text");
   const serial = (serialOption as string | undefined) ?? "800001234567890001";
