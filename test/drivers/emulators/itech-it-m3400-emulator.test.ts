@@ -1,0 +1,41 @@
+// The IT-M3400 emulator's own model list (not the driver's decoding of the model number): a model it
+// does not list needs its ratings given, and the ratings bound what the instrument accepts.
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  IT_M3400_MODEL_RATINGS,
+  startItechItM3400Emulator,
+} from "../../../drivers/emulators/itech-it-m3400-emulator.js";
+import { rejection } from "../../support/wait.js";
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function start(options: Record<string, unknown>) {
+  const emu = await startItechItM3400Emulator({ listen: "tcp://127.0.0.1:0", options });
+  cleanups.push(() => emu.stop());
+  return emu;
+}
+
+describe("emulated IT-M3400 models", () => {
+  it("plays the IT-M3432 by default, rated 60 V, 30 A, 800 W", async () => {
+    const emu = await start({});
+    expect(IT_M3400_MODEL_RATINGS["IT-M3432"]).toEqual({ voltageV: 60, currentA: 30, powerW: 800 });
+    expect(emu.settings).toMatchObject({ highV: 60, positiveA: 30, negativeA: -30, powerPositiveW: 800 });
+  });
+
+  it("refuses a model it does not list unless its ratings are given, and says how to give them", async () => {
+    const err = await rejection(start({ model: "IT-M3415" }));
+    expect(err.code).toBe("EMULATOR_BAD_OPTIONS");
+    expect(err.message).toContain("ratings: { voltageV, currentA, powerW }");
+    const emu = await start({ model: "IT-M3415", ratings: { voltageV: 600, currentA: 3, powerW: 200 } });
+    expect(emu.settings).toMatchObject({ highV: 600, positiveA: 3, negativeA: -3, powerNegativeW: -200 });
+  });
+
+  it("refuses what is not an IT-M34xy model number, and ratings that are not positive", async () => {
+    expect((await rejection(start({ model: "IT6432" }))).message).toContain("IT-M34xy");
+    const bad = await rejection(start({ ratings: { voltageV: 60, currentA: 0, powerW: 800 } }));
+    expect(bad.message).toContain("ratings must be { voltageV, currentA, powerW }, all positive numbers");
+  });
+});
