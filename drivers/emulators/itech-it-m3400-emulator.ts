@@ -48,13 +48,26 @@ import { prepareScpiSupply, type ScpiSupplyEmulator, serveScpiSupply } from "./s
 export const ITECH_IT_M3400_EMULATOR = "itech/it-m3400";
 
 /**
- * Ratings of the models the emulator knows by name, one line per model: IT-M3432 60 V, ±30 A, ±800 W
- * [ITECH IT-M3400 series datasheet, model table; the datasheet was not at hand to re-read: unconfirmed].
- * Written out per model rather than decoded from the digits, so that a driver decoding the model number
- * meets an independent list. Any other model is emulated with the `ratings` option.
+ * Ratings of the IT-M3400 models, one line per model as a public third-party PyVISA driver lists them
+ * (class IT_M3400, "File for the Itech M3400 series bidirectional power supplies": IT-M3412 … IT-M3435 by
+ * model number), which agrees with ITECH's datasheet model table as cellbench's driver cites it; the
+ * datasheet itself was not at hand to re-read. Written out per model rather than decoded from the
+ * digits, so that a driver decoding the model number meets an independent list. Source and sink ranges
+ * are symmetric (±current, ±power). Another model is emulated with the `ratings` option.
  */
 export const IT_M3400_MODEL_RATINGS: Readonly<Record<string, PsbRatings>> = {
+  "IT-M3412": { voltageV: 60, currentA: 30, powerW: 200 },
+  "IT-M3422": { voltageV: 60, currentA: 30, powerW: 400 },
   "IT-M3432": { voltageV: 60, currentA: 30, powerW: 800 },
+  "IT-M3413": { voltageV: 150, currentA: 12, powerW: 200 },
+  "IT-M3423": { voltageV: 150, currentA: 12, powerW: 400 },
+  "IT-M3433": { voltageV: 150, currentA: 12, powerW: 800 },
+  "IT-M3414": { voltageV: 300, currentA: 6, powerW: 200 },
+  "IT-M3424": { voltageV: 300, currentA: 6, powerW: 400 },
+  "IT-M3434": { voltageV: 300, currentA: 6, powerW: 800 },
+  "IT-M3415": { voltageV: 600, currentA: 3, powerW: 200 },
+  "IT-M3425": { voltageV: 600, currentA: 3, powerW: 400 },
+  "IT-M3435": { voltageV: 600, currentA: 3, powerW: 800 },
 };
 
 export interface ItechSettings {

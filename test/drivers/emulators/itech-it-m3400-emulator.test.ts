@@ -5,6 +5,7 @@ import {
   IT_M3400_MODEL_RATINGS,
   startItechItM3400Emulator,
 } from "../../../drivers/emulators/itech-it-m3400-emulator.js";
+import { itM3400Ratings } from "../../../drivers/itech/itech-it-m3400.js";
 import { rejection } from "../../support/wait.js";
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -25,12 +26,23 @@ describe("emulated IT-M3400 models", () => {
     expect(emu.settings).toMatchObject({ highV: 60, positiveA: 30, negativeA: -30, powerPositiveW: 800 });
   });
 
+  it("plays every listed model at its own ratings", async () => {
+    const emu = await start({ model: "IT-M3415" });
+    expect(emu.settings).toMatchObject({ highV: 600, positiveA: 3, negativeA: -3, powerNegativeW: -200 });
+    expect(Object.keys(IT_M3400_MODEL_RATINGS)).toHaveLength(12);
+  });
+
+  it("agrees, model by model, with the ratings the driver decodes from the model number", () => {
+    for (const [model, ratings] of Object.entries(IT_M3400_MODEL_RATINGS))
+      expect(itM3400Ratings(model), model).toEqual(ratings);
+  });
+
   it("refuses a model it does not list unless its ratings are given, and says how to give them", async () => {
-    const err = await rejection(start({ model: "IT-M3415" }));
+    const err = await rejection(start({ model: "IT-M3499" }));
     expect(err.code).toBe("EMULATOR_BAD_OPTIONS");
     expect(err.message).toContain("ratings: { voltageV, currentA, powerW }");
-    const emu = await start({ model: "IT-M3415", ratings: { voltageV: 600, currentA: 3, powerW: 200 } });
-    expect(emu.settings).toMatchObject({ highV: 600, positiveA: 3, negativeA: -3, powerNegativeW: -200 });
+    const emu = await start({ model: "IT-M3499", ratings: { voltageV: 80, currentA: 20, powerW: 500 } });
+    expect(emu.settings).toMatchObject({ highV: 80, positiveA: 20, negativeA: -20, powerNegativeW: -500 });
   });
 
   it("refuses what is not an IT-M34xy model number, and ratings that are not positive", async () => {
