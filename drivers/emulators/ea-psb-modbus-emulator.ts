@@ -5,7 +5,13 @@
  * and from ../shared/reference/instruments.md — not from the driver's tables, so a driver that reads a
  * bit the guide does not define fails against it. What the guide's reading does not settle (device type
  * 1–20, coil 409's coding, regulation bits 9–10, alarm bits 16–20) follows public third-party PSB 10000
- * code and is marked unconfirmed, like in the driver.
+ * code and is marked unconfirmed, like in the driver. Two such codes were re-read for issue 15: a
+ * LabWindows/CVI PSB 10000 Modbus library ("PSB 10000 Series Power Supply Control Library", auto-discovery:
+ * FC03 1–20 device type as 40 ASCII bytes, 151–170 serial number; coil 409 0x0000 U/I/P, 0xFF00 U/I/R;
+ * state bits 7, 9–10, 11) and the Python package ea_driver (EAPSB10060_60, decode_ea_device_state: bits
+ * 9–10 0 CV, 1 CR, 2 CC, 3 CP; 16 OVP, 17 OCP, 18 OPP, 19 OT). Both agree with this map there; ea_driver
+ * differs on power fail (bits 21–23, here 20) and takes the sink flag from bit 12 (here 31, the guide's
+ * §4.11.5.2 as issue 12 read it): still open until checked against the guide or an instrument.
  *
  *   FC03  1–20 device type (ASCII), 151–170 serial number (ASCII), 498–502 set values, 505–506 state,
  *         507–509 actual U, I (unsigned magnitude [PG §8.3.5.2]), P; other addresses: exception 2

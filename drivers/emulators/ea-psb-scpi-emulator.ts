@@ -116,16 +116,19 @@ export function readPsbOptions(reader: OptionReader): {
   };
   const model = text("model", PSB_DEFAULTS.model);
   const serial = text("serial", PSB_DEFAULTS.serial);
-  const nominalOption = reader.raw("nominal");
-  let nominal = PSB_DEFAULTS.nominal;
-  if (nominalOption !== undefined) {
-    const n = nominalOption as Partial<PsbRatings>;
-    const ok = (x: unknown) => typeof x === "number" && x > 0 && Number.isFinite(x);
-    if (typeof n !== "object" || n === null || !ok(n.voltageV) || !ok(n.currentA) || !ok(n.powerW))
-      reader.fail("nominal must be { voltageV, currentA, powerW }, all positive numbers");
-    nominal = n as PsbRatings;
-  }
+  const nominal = readRatings(reader, "nominal") ?? PSB_DEFAULTS.nominal;
   return { model, serial, nominal, cell: readCellOptions(reader) };
+}
+
+/** Reads `<name>: { voltageV, currentA, powerW }` (all positive), or undefined when absent. */
+export function readRatings(reader: OptionReader, name: string): PsbRatings | undefined {
+  const option = reader.raw(name);
+  if (option === undefined) return undefined;
+  const n = option as Partial<PsbRatings>;
+  const ok = (x: unknown) => typeof x === "number" && x > 0 && Number.isFinite(x);
+  if (typeof n !== "object" || n === null || !ok(n.voltageV) || !ok(n.currentA) || !ok(n.powerW))
+    reader.fail(`${name} must be { voltageV, currentA, powerW }, all positive numbers`);
+  return n as PsbRatings;
 }
 
 /** Reads `cell: { chemistry, capacityAh }` and `initialSoc`. */

@@ -23,7 +23,8 @@
  * would exceed them at the cell's voltage, the cell runs at the limit's power.
  *
  * Options (all optional):
- *   model: "IT-M3432" (ratings follow the model number, as in drivers/itech/itech-it-m3400.ts)
+ *   model: "IT-M3432"   ratings: { voltageV, currentA, powerW } (default: the model's line in
+ *   IT_M3400_MODEL_RATINGS; required for another IT-M34xy model)
  *   serial: "800001234567890001"   cell: { chemistry, capacityAh }   initialSoc: 0.5
  *   powerLimitW: a power limit left on the instrument, both directions (default: the rated power)
  *   protection: "OVP" | "OCP+" | ... tripped at start   currentSign: "sink-negative" (default) |
@@ -31,7 +32,6 @@
  *   linkTiming: false   baud: 115200   turnaroundMs: 0
  *   faults: { timeout, garbage: { bytes }, lateReply: { delayMs }, error: { code, message }, disconnect: { forMs } }
  */
-import { itM3400Ratings } from "../itech/itech-it-m3400.js";
 import {
   booleanArgument,
   DATA_OUT_OF_RANGE,
@@ -40,12 +40,35 @@ import {
   ScpiRefusal,
   UNDEFINED_HEADER,
 } from "./ea-itech-scpi-server.js";
-import { readCellOptions } from "./ea-psb-scpi-emulator.js";
+import { type PsbRatings, readCellOptions, readRatings } from "./ea-psb-scpi-emulator.js";
 import { OptionReader } from "./emulator-options.js";
 import type { EmulatorStartOptions } from "./registry.js";
 import { prepareScpiSupply, type ScpiSupplyEmulator, serveScpiSupply } from "./scpi-supply-emulator.js";
 
 export const ITECH_IT_M3400_EMULATOR = "itech/it-m3400";
+
+/**
+ * Ratings of the IT-M3400 models, one line per model as a public third-party PyVISA driver lists them
+ * (class IT_M3400, "File for the Itech M3400 series bidirectional power supplies": IT-M3412 … IT-M3435 by
+ * model number), which agrees with ITECH's datasheet model table as cellbench's driver cites it; the
+ * datasheet itself was not at hand to re-read. Written out per model rather than decoded from the
+ * digits, so that a driver decoding the model number meets an independent list. Source and sink ranges
+ * are symmetric (±current, ±power). Another model is emulated with the `ratings` option.
+ */
+export const IT_M3400_MODEL_RATINGS: Readonly<Record<string, PsbRatings>> = {
+  "IT-M3412": { voltageV: 60, currentA: 30, powerW: 200 },
+  "IT-M3422": { voltageV: 60, currentA: 30, powerW: 400 },
+  "IT-M3432": { voltageV: 60, currentA: 30, powerW: 800 },
+  "IT-M3413": { voltageV: 150, currentA: 12, powerW: 200 },
+  "IT-M3423": { voltageV: 150, currentA: 12, powerW: 400 },
+  "IT-M3433": { voltageV: 150, currentA: 12, powerW: 800 },
+  "IT-M3414": { voltageV: 300, currentA: 6, powerW: 200 },
+  "IT-M3424": { voltageV: 300, currentA: 6, powerW: 400 },
+  "IT-M3434": { voltageV: 300, currentA: 6, powerW: 800 },
+  "IT-M3415": { voltageV: 600, currentA: 3, powerW: 200 },
+  "IT-M3425": { voltageV: 600, currentA: 3, powerW: 400 },
+  "IT-M3435": { voltageV: 600, currentA: 3, powerW: 800 },
+};
 
 export interface ItechSettings {
   func: "CURR" | "VOLT";
@@ -90,10 +113,15 @@ export async function startItechItM3400Emulator(start: EmulatorStartOptions): Pr
   const reader = new OptionReader(ITECH_IT_M3400_EMULATOR, start.options);
   const modelOption = reader.raw("model");
   const model = typeof modelOption === "string" ? modelOption : "IT-M3432";
-  const rated = itM3400Ratings(model);
-  if (rated === undefined)
+  if (!/^IT-?M34\d\d/i.test(model))
     reader.fail(`model must be an IT-M34xy model number, got ${JSON.stringify(modelOption)}`);
-  const ratings = rated as NonNullable<typeof rated>;
+  const rated = readRatings(reader, "ratings") ?? IT_M3400_MODEL_RATINGS[model.toUpperCase()];
+  if (rated === undefined)
+    reader.fail(
+      `model ${model} is not among the emulator's models (${Object.keys(IT_M3400_MODEL_RATINGS).join(", ")}): ` +
+        "give its ratings as ratings: { voltageV, currentA, powerW }",
+    );
+  const ratings = rated as PsbRatings;
   const serialOption = reader.raw("serial");
   if (serialOption !== undefined && typeof serialOption !== "string") reader.fail("serial must be a text");
   const serial = (serialOption as string | undefined) ?? "800001234567890001";

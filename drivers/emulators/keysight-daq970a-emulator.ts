@@ -26,11 +26,16 @@
  *       reference channel reads +9.9E+37 [34980A: "until you store a reference temperature, all
  *       thermocouple measurements that specify an external reference source will be returned as 9.9E+37"].
  *   ROUTe:SCAN (@list)  ROUTe:SCAN? (#2NN(@101,102))  ROUTe:SCAN:SIZE? [UG ch.5 "Scanning Commands"]
+ *       (a signed integer, "+20" for 20 channels [Keysight DAQ970A/DAQ973A Programming Guide, p. 215,
+ *       ROUTe:SCAN:SIZE?]); channels are scanned in ascending order whatever order the list names them
+ *       in [34980A: ROUTe:SCAN, "scans the list of channels in ascending order ... (channels are
+ *       reordered as needed)"; not found in the 34970A/DAQ970A pages at hand]
  *   TRIGger:SOURce {BUS|IMMediate|EXTernal|TIMer}  TRIGger:COUNt <n>  (sweeps per READ?/INIT)
+ *       [TRIG:COUN as in the DAQ970A/DAQ973A Programming Guide's example, p. 204]
  *   FORMat:READing:{CHANnel|UNIT|TIME|ALARm} {ON|OFF} [UG ch.4 "Reading Format"]: the channel number
  *       follows the reading ("+2.51E+01,101"), the unit is appended to it ("+2.51E+01 C")
  *   READ? (INIT then FETC?)  INITiate  FETCh?  ABORt
- * Channels are scanned in ascending order (unverified, see the driver). Refusals go to the error
+ * Channels are scanned in ascending order (see ROUTe:SCAN above). Refusals go to the error
  * queue: -113 unknown header, -109 missing parameter, -104 not a number or channel list, -224
  * illegal value, -222 a channel not installed or a junction outside -20..80 °C, -221 READ? with an
  * empty scan list (the numbers are SCPI-99's; which one the real instrument uses for each case is not

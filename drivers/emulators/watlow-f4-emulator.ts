@@ -4,8 +4,11 @@
  * Register map from Espec North America's library, which drives real F4s
  * (github.com/EspecNorthAmerica/ChamberConnectLibrary at 1d2deb8, chamberconnectlibrary/watlowf4.py:
  * 100/104 input values, 103/107 output 1A/1B power, 200 mode, 300/319 set points, 602/603 limits,
- * 606 decimals, 608 units, 901 °C/°F, 25 save) and shared/reference/instruments.md (0 model, 101/105/109
- * input errors, 108; no public source at hand for these), not from the driver. Registers
+ * 606 decimals, 608 units, 901 °C/°F, 25 save; 108 input 3 "product" :453), a public pymodbus F4
+ * script (class WatlowF4Chamber: read_diagnostics reads 0..5 — 0 the model, 5270 read as "F4", 1–2 the
+ * serial number, 5 the date of manufacture — and checks 606..608 with 607 "input 1 error latching" = 0)
+ * and shared/reference/instruments.md (101/105/109 input errors: no public source at hand,
+ * unconfirmed), not from the driver. Registers
  * outside the map answer exception 2 (ILLEGAL DATA ADDRESS), values outside limits exception 3.
  * Link timing: 11-bit characters and t3.5 ("MODBUS over serial line" V1.02, 2.5.1.1) and a 30 ms
  * device turnaround, the pause Watlow recommends (chamberconnectlibrary/modbus.py:373-375).

@@ -2,7 +2,12 @@
  * Emulated Watlow F4T controller: Modbus TCP (or RTU on a pty), 32-bit IEEE floats in two registers,
  * low word first. Per loop N (offset 160·(N−1)): process value 2820, constant set point 2782 (read /
  * write), current set point 2810 (read only), set point range low / high 2774 / 2776; part number
- * as ASCII, one character per register, at 16..30. See drivers/watlow/watlow-f4t.ts for references.
+ * as ASCII, one character per register, at 16..30. Written from Espec North America's library, which
+ * drives real F4Ts (github.com/EspecNorthAmerica/ChamberConnectLibrary at 1d2deb8,
+ * chamberconnectlibrary/watlowf4t.py: 2782 / 2810 read as "constant" / "current" set point :234-235,
+ * 2782 written :241, 2820 :245, 2774 / 2776 range :252-259, loop stride 160 throughout, part number
+ * read_holding_string(16, 15) :863) and shared/reference/instruments.md (2820, 2782, 2810), not from
+ * the driver. The part number and range registers are not in the guide's table at hand: unconfirmed.
  * Each loop has its own chamber air. Registers outside the map answer exception 2; a float written
  * in halves or out of range, exception 3.
  *
