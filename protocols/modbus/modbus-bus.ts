@@ -199,6 +199,11 @@ export class ModbusBus {
       client.setTimeout(timeoutMs + MODBUS_SERIAL_BACKSTOP_MS);
       const callback = (err: unknown, data: RawResult) =>
         finish(err ? this.mapError(err, what, timeoutMs) : undefined, data);
+      if (!client.isOpen) {
+        this.dropClient();
+        finish(new TransportNotConnectedError(this.transport.url, this.transport.state));
+        return;
+      }
       try {
         this.send(client, unit, request, callback);
       } catch (err) {
@@ -266,17 +271,17 @@ export class ModbusBus {
     this.client = undefined;
   }
 
+  /**
+   * Maps modbus-serial's callback errors by the fields it sets on them (index.js): `modbusCode` on an
+   * exception reply, `errno` "ETIMEDOUT" on its (backstop) timeout. The port checks CRC, unit and
+   * function before a reply reaches it and a closed port is caught before sending, so anything else
+   * is a reply it could not use.
+   */
   private mapError(err: unknown, what: string, timeoutMs: number): Error {
-    const raw = err as { message?: unknown; errno?: unknown; modbusCode?: unknown };
+    const raw = err as { errno?: unknown; modbusCode?: unknown };
     if (typeof raw.modbusCode === "number") return new ModbusExceptionError(raw.modbusCode, what);
     if (raw.errno === "ETIMEDOUT") return new ModbusTimeoutError(timeoutMs, what, this.transport.url);
-    const message = describeError(err);
-    if (message === "Port Not Open") {
-      this.dropClient();
-      return new TransportNotConnectedError(this.transport.url, this.transport.state);
-    }
-    if (/CRC/i.test(message)) return new ModbusCrcError(0, 0, what);
-    return new ModbusBadFrameError(message, { request: what });
+    return new ModbusBadFrameError(describeError(err), { request: what });
   }
 
   /** Requires a quiet line before the next request: drainMs, or min(the timeout in play, 250 ms). */

@@ -24,17 +24,16 @@ export interface PortHooks {
 }
 
 /**
- * The port object modbus-serial runs on (it accepts any object with open/close/write/isOpen that
- * emits "data" with RTU frames). It carries the frames over a cellbench Transport, so transport
- * choice and reconnects stay ours, and it is the gatekeeper of replies: it decodes each outgoing
- * request with our codec and hands modbus-serial only a complete, CRC-checked reply from the unit
- * and function asked (and, over TCP, with the transaction id sent). Everything else is reported
- * as stray or as a bad reply, never passed on.
+ * The port object modbus-serial runs on, given to `new ModbusRTU(port)`: an event emitter with
+ * `open(callback)`, `close(callback)`, `write(frame)` and `isOpen` that emits "data" with RTU frames,
+ * like its own TestPort. Its transaction bookkeeping is modbus-serial's own business (its `open()`
+ * initialises it on the port); nothing here reads or writes it. The port carries the frames over a
+ * cellbench Transport, so transport choice and reconnects stay ours, and it is the gatekeeper of
+ * replies: it decodes each outgoing request with our codec and hands modbus-serial only a complete,
+ * CRC-checked reply from the unit and function asked (and, over TCP, with the transaction id sent).
+ * Everything else is reported as stray or as a bad reply, never passed on.
  */
 export class TransportModbusPort extends EventEmitter {
-  // modbus-serial keys its transaction table by these; with one request at a time per bus, 1 is the only slot used.
-  _transactionIdRead = 1;
-  _transactionIdWrite = 1;
   private expectation: Expectation | undefined;
   private received: Buffer = Buffer.alloc(0);
   private nextTransactionId = 0;

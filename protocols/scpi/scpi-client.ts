@@ -92,7 +92,7 @@ export class ScpiClient {
     this.checkErrorsAfterWrite = options.checkErrorsAfterWrite ?? options.errorQuery !== undefined;
     this.drainMs = options.drainMs ?? Math.min(this.timeoutMs, 250);
     this.resyncOption = options.resync;
-    this.splitter = new LineSplitter(options.readTerminator ?? "\n");
+    this.splitter = new LineSplitter(options.readTerminator ?? "\n", this.onLine);
     this.owner = { minGapMs: options.minGapMs ?? 0, label: transport.url };
     transport.on("data", this.onData);
     transport.on("state", this.onState);
@@ -235,11 +235,13 @@ export class ScpiClient {
 
   private readonly onData = (chunk: Buffer): void => {
     this.lastReceivedAt = performance.now();
-    for (const line of this.splitter.push(chunk)) {
-      if (!this.waiter.offer(line)) {
-        this.discarded++;
-        this.markDirty();
-      }
+    this.splitter.push(chunk);
+  };
+
+  private readonly onLine = (line: string): void => {
+    if (!this.waiter.offer(line)) {
+      this.discarded++;
+      this.markDirty();
     }
   };
 

@@ -4,7 +4,10 @@
  * the callers decide when to try again, and a host marked "down" by the pool would otherwise stay
  * unusable for seconds after InfluxDB came back.
  */
-import { InfluxDB } from "influx";
+import { type IClusterConfig, type IHostConfig, InfluxDB, ResultError } from "influx";
+// The package's index re-exports ResultError but not RequestError (lib/src/index.d.ts exports only
+// IPingStats and IPoolOptions from "./pool"); the class and its typings live in lib/src/pool.
+import { RequestError } from "influx/lib/src/pool.js";
 import { authorizationHeader, type InfluxTarget, normaliseTarget } from "./influx-target.js";
 
 const noBackoff = {
@@ -17,37 +20,51 @@ const noBackoff = {
   },
 };
 
-/** Creates a node-influx client for a target (Basic auth or token header, no internal retries). */
+/**
+ * node-influx speaks only HTTP Basic, and sends it whenever `username` is a string: it fills an
+ * undefined `username` with "root" (lib/src/index.js `defaultOptions`, applied by `defaults()`, which
+ * replaces only undefined keys), builds the credentials when `typeof this._options.username ===
+ * "string"` (`_getQueryOpts`), and pool.js `stream()` then writes `mergedHeaders["Authorization"] =
+ * "Basic ..."` over the host's own headers. A token target would so send Basic root:root instead of
+ * its token, and a target without credentials a guessed root:root. null is the value its code reads
+ * as "no credentials"; its typings (`username?: string`) cannot say so, hence this one cast.
+ */
+const NO_BASIC_AUTH = { username: null } as unknown as Pick<IClusterConfig, "username">;
+
+/**
+ * Creates a node-influx client for a target: username/password go to node-influx (HTTP Basic), a
+ * token as `Authorization: Token` on the host; no internal retries.
+ */
 export function createInfluxClient(target: InfluxTarget): InfluxDB {
   const t = normaliseTarget(target);
   const url = new URL(t.url);
   const protocol = url.protocol === "https:" ? "https" : "http";
-  const port = url.port ? Number(url.port) : protocol === "https" ? 443 : 80;
-  const headers: Record<string, string> = {};
+  const host: IHostConfig = {
+    host: url.hostname,
+    port: url.port ? Number(url.port) : protocol === "https" ? 443 : 80,
+    protocol,
+    path: url.pathname === "/" ? "" : url.pathname,
+  };
   const auth = authorizationHeader(t);
-  if (auth) headers.authorization = auth;
-  return new InfluxDB({
+  if (t.token && auth) host.options = { headers: { authorization: auth } };
+  const config: IClusterConfig = {
     database: t.database,
-    // node-influx sends Basic root:root unless `username` is a non-string; null leaves the
-    // Authorization header above (Basic or Token) as the only credentials.
-    username: null as unknown as string,
-    hosts: [
-      {
-        host: url.hostname,
-        port,
-        protocol,
-        path: url.pathname === "/" ? "" : url.pathname,
-        options: { headers },
-      },
-    ],
+    hosts: [host],
     pool: { maxRetries: 0, requestTimeout: t.timeoutMs ?? 15_000, backoff: noBackoff },
-  });
+  };
+  // node-influx sends `${username}:${password || ""}` and fills an undefined password with "root".
+  if (t.username !== undefined)
+    return new InfluxDB({ ...config, username: t.username, password: t.password ?? "" });
+  return new InfluxDB({ ...config, ...NO_BASIC_AUTH });
 }
 
-/** True when a node-influx error means InfluxDB answered (HTTP error status or an InfluxQL error). */
+/**
+ * True when a node-influx error means InfluxDB answered: an HTTP status from 300 to 499
+ * (RequestError) or an InfluxQL error in the results (ResultError). Its errors for a 5xx, a timeout
+ * or no host (ServiceNotAvailableError) and network errors mean it did not.
+ */
 export function serverAnswered(err: unknown): boolean {
-  const name = (err as { name?: unknown; constructor?: { name?: string } } | null)?.constructor?.name;
-  return name === "RequestError" || name === "ResultError";
+  return err instanceof RequestError || err instanceof ResultError;
 }
 
 /** Options of one /query request made by `createInfluxQuery`'s function. */

@@ -140,6 +140,12 @@ describe("ScpiClient", () => {
     expect(scpi.discardedLines).toBe(1);
   });
 
+  it("drops a line that grows past 64 KiB without a terminator and reads the next reply on its own", async () => {
+    const { scpi } = await setup(psbHandler({ value: 48 }));
+    await pair?.device.write(Buffer.alloc(70 * 1024, "x"));
+    expect(await scpi.queryNumber("MEAS:VOLT?", { unit: "V" })).toBe(48);
+  });
+
   it("checks SYST:ERR? after writes and reads the whole queue", async () => {
     const voltage = { value: 0 };
     const { instrument, scpi } = await setup(psbHandler(voltage), { errorQuery: "SYST:ERR?" });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hasErrorCode } from "../../../protocols/cellbench-error.js";
 import { checkIdentity, parseIdn } from "../../../protocols/scpi/identity.js";
-import { LineSplitter } from "../../../protocols/scpi/line-splitter.js";
 import {
   parseScpiErrors,
   parseScpiNumber,
@@ -94,30 +93,5 @@ describe("identity", () => {
     expect(hasErrorCode(error, "IDENTITY_MISMATCH")).toBe(true);
     expect((error as Error).message).toContain('manufacturer containing "elektro-automatik"');
     expect((error as Error).message).toContain('answered "ITECH Ltd.,IT-M3432,800001,1.05"');
-  });
-});
-
-describe("LineSplitter", () => {
-  it("joins chunks, splits at the terminator and trims", () => {
-    const splitter = new LineSplitter("\n");
-    expect(splitter.push(Buffer.from("48.0"))).toEqual([]);
-    expect(splitter.partial).toBe(true);
-    expect(splitter.push(Buffer.from("0 V\r\n2.00 A\n\nOK"))).toEqual(["48.00 V", "2.00 A"]);
-    expect(splitter.partial).toBe(true);
-    splitter.reset();
-    expect(splitter.partial).toBe(false);
-  });
-
-  it("handles a two-byte terminator split across chunks", () => {
-    const splitter = new LineSplitter("\r\n");
-    expect(splitter.push(Buffer.from("23.0,25.0\r"))).toEqual([]);
-    expect(splitter.push(Buffer.from("\nOK:TEMP, S25.0\r\n"))).toEqual(["23.0,25.0", "OK:TEMP, S25.0"]);
-  });
-
-  it("drops a runaway line", () => {
-    const splitter = new LineSplitter("\n", 8);
-    expect(splitter.push(Buffer.from("0123456789"))).toEqual([]);
-    expect(splitter.overflows).toBe(1);
-    expect(splitter.push(Buffer.from("ok\n"))).toEqual(["ok"]);
   });
 });

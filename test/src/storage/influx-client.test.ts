@@ -1,24 +1,32 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createInfluxClient } from "../../../src/storage/influx-client.js";
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createInfluxClient, serverAnswered } from "../../../src/storage/influx-client.js";
+import { freePort } from "../../support/influxd.js";
+
+const DATABASES =
+  '{"results":[{"statement_id":0,"series":[{"name":"databases","columns":["name"],"values":[["d"]]}]}]}';
 
 describe("createInfluxClient (node-influx for schema and queries)", () => {
   let server: Server;
   let url: string;
   const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+  let answer: (res: ServerResponse) => void;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
       seen.push({ url: req.url ?? "", headers: req.headers });
       req.resume();
-      res.setHeader("content-type", "application/json");
-      res.end(
-        '{"results":[{"statement_id":0,"series":[{"name":"databases","columns":["name"],"values":[["d"]]}]}]}',
-      );
+      answer(res);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const address = server.address();
     url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  });
+  beforeEach(() => {
+    answer = (res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(DATABASES);
+    };
   });
   afterAll(async () => {
     server.closeAllConnections();
@@ -26,10 +34,13 @@ describe("createInfluxClient (node-influx for schema and queries)", () => {
   });
 
   it("sends a token as `Authorization: Token` and no default root:root credentials", async () => {
-    expect(await createInfluxClient({ url, database: "d", token: "tok" }).getDatabaseNames()).toEqual(["d"]);
+    const influx = createInfluxClient({ url, database: "d", token: "tok" });
+    expect(await influx.getDatabaseNames()).toEqual(["d"]);
     const last = seen[seen.length - 1];
     expect(last?.headers.authorization).toBe("Token tok");
     expect(last?.url).not.toMatch(/[?&](u|p)=/);
+    await influx.ping(1000);
+    expect(seen[seen.length - 1]?.headers.authorization).toBe("Token tok");
   });
 
   it("sends username/password as Basic, and nothing without credentials", async () => {
@@ -39,5 +50,45 @@ describe("createInfluxClient (node-influx for schema and queries)", () => {
     );
     await createInfluxClient({ url, database: "d" }).getDatabaseNames();
     expect(seen[seen.length - 1]?.headers.authorization).toBeUndefined();
+  });
+
+  it("sends a username without password as `user:`, not with node-influx's default password root", async () => {
+    await createInfluxClient({ url, database: "d", username: "reader" }).getDatabaseNames();
+    expect(seen[seen.length - 1]?.headers.authorization).toBe(
+      `Basic ${Buffer.from("reader:").toString("base64")}`,
+    );
+  });
+
+  it("tells an answer of InfluxDB (an HTTP 4xx, an InfluxQL error) from no answer", async () => {
+    const influx = createInfluxClient({ url, database: "d", username: "admin", password: "wrong" });
+    answer = (res) => {
+      res.statusCode = 401;
+      res.end('{"error":"authorization failed"}');
+    };
+    const refused = await influx.getDatabaseNames().catch((err: unknown) => err);
+    expect((refused as Error).message).toContain("authorization failed");
+    expect(serverAnswered(refused)).toBe(true);
+
+    answer = (res) => {
+      res.setHeader("content-type", "application/json");
+      res.end('{"results":[{"statement_id":0,"error":"database not found: d"}]}');
+    };
+    const failed = await influx.query("SELECT * FROM m").catch((err: unknown) => err);
+    expect((failed as Error).message).toContain("database not found");
+    expect(serverAnswered(failed)).toBe(true);
+
+    const down = createInfluxClient({ url: `http://127.0.0.1:${await freePort()}`, database: "d" });
+    const unreachable = await down.getDatabaseNames().catch((err: unknown) => err);
+    expect(unreachable).toBeInstanceOf(Error);
+    expect(serverAnswered(unreachable)).toBe(false);
+  });
+
+  it("goes by node-influx's classes, not by names another library's errors may share", () => {
+    class RequestError extends Error {}
+    class ResultError extends Error {}
+    expect(serverAnswered(new RequestError("socket hang up"))).toBe(false);
+    expect(serverAnswered(new ResultError("parse failed"))).toBe(false);
+    expect(serverAnswered(new Error("A 401 Unauthorized error occurred"))).toBe(false);
+    expect(serverAnswered(null)).toBe(false);
   });
 });
