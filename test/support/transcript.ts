@@ -371,6 +371,8 @@ class TranscriptCore<E> {
   }
 
   async finish(): Promise<void> {
+    // Bytes the body wrote last are still on the memory cable (delivered on setImmediate): let them land.
+    await new Promise((resolve) => setImmediate(resolve));
     const settleMs = this.options.settleMs ?? 20;
     const deadline = Date.now() + 5000;
     while (Date.now() - this.lastActivity < settleMs && Date.now() < deadline) await sleep(settleMs);
