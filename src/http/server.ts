@@ -154,7 +154,9 @@ export type App = FastifyInstance<
  * routes load on ready()/listen()/inject().
  */
 export function buildServer(deps: ServerDeps): App {
-  const options = { ...optionsOf(deps.config), ...deps.options };
+  // The configuration's settings, then the caller's where it gives one.
+  const given = Object.entries(deps.options ?? {}).filter(([, value]) => value !== undefined);
+  const options: HttpOptions = { ...optionsOf(deps.config), ...Object.fromEntries(given) };
   // Whatever logger the caller passes: request lines show the URL through urlForLog (stream tickets and
   // other secret query parameters redacted, however encoded) and `headers` without secret values.
   const logger = deps.logger.child(
