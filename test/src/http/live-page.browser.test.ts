@@ -185,7 +185,7 @@ describe("the live page at /, anonymous viewer (demo configuration)", () => {
     await page.browserContext().close();
   }, 60_000);
 
-  it("lets an operator who gives a token pause, resume and stop the run and start another", async () => {
+  it("lets an operator who gives a token pause, resume and stop the run, start another, and clear a fault shown with its reason", async () => {
     const { page, errors } = await openPage();
     await page.goto(`${base}/`);
     await until(
@@ -259,6 +259,36 @@ describe("the live page at /, anonymous viewer (demo configuration)", () => {
     await page.click(`${row} button[data-action="stop"]`);
     await until(page, "the run stopped", inState, [runId, "stopped"]);
     expect(daemon.runs.get(runId).state).toBe("stopped");
+
+    // A fault shows with its reason, and an operator clears it from the page.
+    const faulted = daemon.runs.list().find((r) => r.channel === "ch5")?.id as string;
+    const stop = await fetch(`${base}/api/v1/emergency-stop`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${OPERATOR}`, "content-type": "application/json" },
+      body: JSON.stringify({ reason: "smoke in the lab" }),
+    });
+    expect(stop.status).toBe(200);
+    await until(page, "the faulted run", inState, [faulted, "faulted"]);
+    await until(
+      page,
+      "the fault and its reason in the faults list",
+      (id) =>
+        [...document.querySelectorAll("#faults li")].some(
+          (li) => li.textContent?.includes(id) && li.textContent.includes("emergency stop: smoke in the lab"),
+        ),
+      faulted,
+    );
+    expect(await text(page, `#runs tr[data-run="${faulted}"] .reason`)).toBe(
+      "emergency stop: smoke in the lab",
+    );
+    await page.click(`#runs tr[data-run="${faulted}"] button[data-action="clear"]`);
+    await until(
+      page,
+      "the fault cleared",
+      (id) => ![...document.querySelectorAll("#faults li")].some((li) => li.textContent?.includes(id)),
+      faulted,
+    );
+    expect(daemon.runs.get(faulted).cleared).toBe(true);
     expect(errors).toEqual([]);
     await page.browserContext().close();
   }, 90_000);
@@ -288,6 +318,12 @@ describe("the live page without anonymous access", () => {
     await page.type("#token-input", TOKENS.viewer);
     await page.click("#token-submit");
     await until(page, "the channel card", () => document.querySelectorAll("[data-channel]").length === 1);
+    // With a token the event stream opens with a stream ticket.
+    await until(
+      page,
+      "the live event stream",
+      () => document.querySelector("#connection")?.textContent === "live",
+    );
     expect(await text(page, "#who")).toBe("viewer");
 
     await page.reload();
