@@ -4,10 +4,20 @@ const KEEP = 600;
 const HEIGHT = 90;
 
 const QUANTITIES = [
-  { key: "voltage_v", label: "Voltage", unit: "V", decimals: 3, stroke: "#175cd3" },
-  { key: "current_a", label: "Current", unit: "A", decimals: 3, stroke: "#c4320a" },
-  { key: "temperature_c", label: "Temperature", unit: "°C", decimals: 1, stroke: "#6941c6" },
+  { key: "voltage_v", label: "Voltage", unit: "V", decimals: 3, span: 0.01, stroke: "#175cd3" },
+  { key: "current_a", label: "Current", unit: "A", decimals: 3, span: 0.1, stroke: "#c4320a" },
+  { key: "temperature_c", label: "Temperature", unit: "°C", decimals: 1, span: 1, stroke: "#6941c6" },
 ];
+
+/**
+ * The y range: the data's with a margin, at least `span` wide, so a flat line (a resting channel's
+ * 0 A) sits in the middle of a sensible scale instead of one of ±100.
+ */
+function yRange(min, max, span) {
+  if (min === null || max === null) return [-span / 2, span / 2];
+  const margin = Math.max((max - min) * 0.1, (span - (max - min)) / 2, 0);
+  return [min - margin, max + margin];
+}
 
 export class ChannelPlots {
   /** Plots into `container`, one below the other. */
@@ -24,7 +34,7 @@ export class ChannelPlots {
           width: Math.max(200, container.clientWidth),
           height: HEIGHT,
           legend: { show: false },
-          scales: { x: { time: true } },
+          scales: { x: { time: true }, y: { range: (_u, min, max) => yRange(min, max, q.span) } },
           series: [{}, { label: q.label, stroke: q.stroke, width: 1.5 }],
           axes: [
             { size: 28, font: "11px system-ui" },
