@@ -164,6 +164,11 @@ export function buildServer(deps: ServerDeps): App {
     { redact: LOG_REDACT, serializers: LOG_SERIALIZERS },
   );
   logger.info(tokenSummary(deps.config), "API tokens");
+  if (options.anonymousRole && !LOOPBACK.test(deps.config.http.host))
+    logger.warn(
+      { host: deps.config.http.host, anonymousRole: options.anonymousRole },
+      "requests without a token may read the bench, and the API listens beyond this computer; remove auth.anonymous or listen on 127.0.0.1",
+    );
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
@@ -400,6 +405,9 @@ export function buildServer(deps: ServerDeps): App {
   });
   return app;
 }
+
+/** Hosts that only this computer reaches. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i;
 
 /** The HTTP options the bench configuration sets (http.cors, http.rateLimit, auth.anonymous); the caller's options win. */
 function optionsOf(config: BenchConfig): HttpOptions {

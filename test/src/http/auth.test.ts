@@ -177,6 +177,19 @@ describe("anonymous viewers (auth.anonymous: viewer)", () => {
     expect(operator.statusCode).toBe(201);
   });
 
+  it("warns at start-up when anonymous viewers may reach the API from the network", async () => {
+    const warnings = (b: HttpBench) =>
+      b.logs
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.level === 40 && /requests without a token/.test(l.msg));
+    h = await openHttpBench({ config: { anonymousRole: "viewer" } });
+    expect(warnings(h)).toEqual([]);
+    await h.close();
+    h = await openHttpBench({ config: { anonymousRole: "viewer", http: { host: "0.0.0.0", port: 0 } } });
+    expect(warnings(h)).toHaveLength(1);
+    expect(warnings(h)[0]).toMatchObject({ host: "0.0.0.0", anonymousRole: "viewer" });
+  });
+
   it("takes CORS origins and rate limits from the configuration", async () => {
     h = await openHttpBench({
       config: {
