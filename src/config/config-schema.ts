@@ -45,6 +45,13 @@ export const ChamberSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A rate limit: at most `max` requests per `window` per client (token, or address without one). */
+const RateLimit = (description: string) =>
+  Type.Object(
+    { max: Type.Integer({ minimum: 1 }), window: Duration },
+    { additionalProperties: false, description },
+  );
+
 export const ConfigSchema = Type.Object(
   {
     bench: Id,
@@ -53,6 +60,34 @@ export const ConfigSchema = Type.Object(
         {
           host: Type.Optional(Type.String({ minLength: 1 })),
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          cors: Type.Optional(
+            Type.Object(
+              {
+                origins: Type.Array(Type.String({ minLength: 1 }), {
+                  description:
+                    "Origins (scheme://host[:port]) whose pages may call the API from a browser, e.g. a Grafana at https://grafana.lab:3000; absent or empty: CORS off",
+                }),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+          rateLimit: Type.Optional(
+            Type.Object(
+              {
+                control: Type.Optional(
+                  RateLimit(
+                    "Requests that change things (start, pause, stop, store a profile, ...) per client and window; default 60 per 1 min",
+                  ),
+                ),
+                check: Type.Optional(
+                  RateLimit(
+                    "Profile checks (dry runs) and stream tickets per client and window; default 20 per 1 min",
+                  ),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -82,17 +117,37 @@ export const ConfigSchema = Type.Object(
     sampling: Type.Optional(
       Type.Object({ period: Duration, watchdog: Type.Optional(Duration) }, { additionalProperties: false }),
     ),
+    grafana: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({
+            minLength: 1,
+            description:
+              "Grafana's base URL as a browser reaches it (http or https, no credentials), e.g. http://127.0.0.1:3000; the live page links each run to its dashboard there",
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     auth: Type.Optional(
       Type.Object(
         {
-          tokens: Type.Array(
-            Type.Object(
-              {
-                role: Type.Union([Type.Literal("viewer"), Type.Literal("operator"), Type.Literal("admin")]),
-                token: Type.String({ minLength: 16 }),
-              },
-              { additionalProperties: false },
+          tokens: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  role: Type.Union([Type.Literal("viewer"), Type.Literal("operator"), Type.Literal("admin")]),
+                  token: Type.String({ minLength: 16 }),
+                },
+                { additionalProperties: false },
+              ),
             ),
+          ),
+          anonymous: Type.Optional(
+            Type.String({
+              description:
+                "The role of requests without a token: only viewer (read the API and live streams, open the live page) may be given; absent: they are refused (401)",
+            }),
           ),
         },
         { additionalProperties: false },

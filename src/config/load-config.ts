@@ -20,10 +20,29 @@ export class ConfigError extends CellbenchError {
 
 export type Role = "viewer" | "operator" | "admin";
 
+/**
+ * The role requests without a token may be given (auth.anonymous): viewer only. Anyone who reaches
+ * the port would otherwise start and stop runs on the bench; operators use tokens.
+ */
+export type AnonymousRole = "viewer";
+
+/** At most `max` requests per `windowMs` per client. */
+export interface RateLimitConfig {
+  max: number;
+  windowMs: number;
+}
+
 export interface BenchConfig {
   source: string;
   bench: string;
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    /** Origins allowed by CORS (http.cors.origins); absent: CORS off. */
+    corsOrigins?: string[];
+    /** http.rateLimit: control routes and profile checks (absent: the server's defaults). */
+    rateLimit?: { control?: RateLimitConfig; check?: RateLimitConfig };
+  };
   influx?: {
     url: string;
     database: string;
@@ -42,6 +61,10 @@ export interface BenchConfig {
   /** A channel without a fresh sample this long goes to safe state (default 5 periods, at least 1 s). */
   watchdogMs?: number;
   tokens: { role: Role; token: string }[];
+  /** auth.anonymous: the role of requests without a token; absent: they are refused (401). */
+  anonymousRole?: AnonymousRole;
+  /** Grafana's base URL without a trailing slash (grafana.url); the live page links runs to it. */
+  grafana?: { url: string };
   /**
    * Where `tokens` came from: the file's auth.tokens, or CELLBENCH_TOKENS, which replaces them whole
    * (fileTokensReplaced counts the file's tokens left unused). Absent: the file.
@@ -182,6 +205,38 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
     tokens = parsed.tokens;
     tokenSource = { from: "CELLBENCH_TOKENS", fileTokensReplaced: fileTokens.length };
   }
+  const anonymous = config.auth?.anonymous;
+  if (anonymous !== undefined && anonymous !== "viewer")
+    issues.push(
+      `auth.anonymous: ${shorten(anonymous)} is not allowed; only viewer may be given to requests without a token ` +
+        "(anyone who reaches the port could otherwise start and stop runs): write `anonymous: viewer` and give operators tokens",
+    );
+  const corsOrigins = (config.http?.cors?.origins ?? []).filter((origin, i) => {
+    const ok = ORIGIN_PATTERN.test(origin);
+    if (!ok)
+      issues.push(
+        `http.cors.origins[${i}]: ${shorten(origin)} is not an origin; write scheme, host and port only, e.g. https://grafana.lab:3000`,
+      );
+    return ok;
+  });
+  const rateLimit: NonNullable<BenchConfig["http"]["rateLimit"]> = {};
+  for (const kind of ["control", "check"] as const) {
+    const limit = config.http?.rateLimit?.[kind];
+    if (!limit) continue;
+    try {
+      const windowMs = parseDurationMs(limit.window, `http.rateLimit.${kind}.window`);
+      if (windowMs < 1000) issues.push(`http.rateLimit.${kind}.window: use at least 1 s`);
+      rateLimit[kind] = { max: limit.max, windowMs };
+    } catch (err) {
+      issues.push((err as Error).message);
+    }
+  }
+  let grafana: BenchConfig["grafana"];
+  if (config.grafana) {
+    const problem = grafanaUrlProblem(config.grafana.url);
+    if (problem) issues.push(`grafana.url: ${problem}`);
+    else grafana = { url: config.grafana.url.replace(/\/+$/, "") };
+  }
   let schema: SchemaOptions | undefined;
   if (config.influx?.retention?.raw !== undefined) {
     try {
@@ -199,7 +254,12 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
     const result: BenchConfig = {
       source,
       bench: config.bench,
-      http: { host: config.http?.host ?? "127.0.0.1", port: config.http?.port ?? 8080 },
+      http: {
+        host: config.http?.host ?? "127.0.0.1",
+        port: config.http?.port ?? 8080,
+        ...(corsOrigins.length > 0 ? { corsOrigins } : {}),
+        ...(Object.keys(rateLimit).length > 0 ? { rateLimit } : {}),
+      },
       store: config.store ?? "./var/cellbench.db",
       devices,
       chambers: (config.chambers ?? []).map((c, i) => {
@@ -211,6 +271,8 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
       ...(watchdogMs !== undefined ? { watchdogMs } : {}),
       tokens,
       tokenSource,
+      ...(anonymous === "viewer" ? { anonymousRole: anonymous } : {}),
+      ...(grafana ? { grafana } : {}),
     };
     if (influxConfig) result.influx = influxConfig;
     return result;
@@ -233,6 +295,27 @@ function influxWithEnv(file: RawConfig["influx"], env: NodeJS.ProcessEnv): Bench
   if (env.INFLUX_DB) influx.database = env.INFLUX_DB;
   if (env.INFLUX_TOKEN) influx.token = env.INFLUX_TOKEN;
   return influx;
+}
+
+/** A web origin as CORS compares it: scheme, host and optional port, nothing after. */
+const ORIGIN_PATTERN =
+  /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?:\/\/\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$/;
+
+/** Why a Grafana base URL is refused, or undefined. It is shown to every reader of the page: no credentials. */
+function grafanaUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${shorten(value)} is not a URL; write e.g. http://127.0.0.1:3000`;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    return `${shorten(value)} is not an http or https URL; write e.g. http://127.0.0.1:3000`;
+  if (url.username !== "" || url.password !== "")
+    return "the URL carries credentials, which every reader of the live page would see; remove them";
+  if (url.search !== "" || url.hash !== "")
+    return "the URL has a query or fragment; give Grafana's base URL only, e.g. https://lab.example/grafana";
+  return undefined;
 }
 
 /** The characters a token may have: what `Authorization: Bearer <token>` carries (printable ASCII, no space). */

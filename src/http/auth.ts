@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Role } from "../config/load-config.js";
+import type { AnonymousRole, Role } from "../config/load-config.js";
 import { ForbiddenError, UnauthorizedError } from "./http-errors.js";
 
 const RANK: Readonly<Record<Role, number>> = { viewer: 1, operator: 2, admin: 3 };
@@ -7,8 +7,13 @@ const RANK: Readonly<Record<Role, number>> = { viewer: 1, operator: 2, admin: 3 
 /** Who made a request: the role of the token and a short, non-reversible id of it (rate limits, idempotency). */
 export interface Principal {
   role: Role;
-  /** First 16 hex digits of the token's SHA-256; safe to log. */
+  /**
+   * First 16 hex digits of the token's SHA-256; safe to log. Without a token (auth.anonymous):
+   * `anonymous@<client address>`, so each client has its own rate and stream limits.
+   */
   id: string;
+  /** Admitted without a token (auth.anonymous). */
+  anonymous?: true;
 }
 
 /** Returns true when `role` is `needed` or higher (viewer < operator < admin). */
@@ -26,7 +31,7 @@ export class TokenAuthenticator {
 
   constructor(
     tokens: readonly { role: Role; token: string }[],
-    private readonly anonymousRole?: Role,
+    private readonly anonymousRole?: AnonymousRole,
   ) {
     this.entries = tokens.map((t) => ({ role: t.role, digest: digest(t.token) }));
   }
@@ -35,10 +40,13 @@ export class TokenAuthenticator {
     return this.entries.length > 0;
   }
 
-  /** Resolves the Authorization header to a principal; throws UnauthorizedError. */
-  authenticate(header: string | undefined): Principal {
+  /**
+   * Resolves the Authorization header to a principal; throws UnauthorizedError. A request without
+   * one gets the anonymous role when configured; `client` (its address) tells anonymous clients apart.
+   */
+  authenticate(header: string | undefined, client = "unknown"): Principal {
     if (header === undefined || header === "") {
-      if (this.anonymousRole) return { role: this.anonymousRole, id: "anonymous" };
+      if (this.anonymousRole) return { role: this.anonymousRole, id: `anonymous@${client}`, anonymous: true };
       throw new UnauthorizedError(
         this.configured
           ? "send Authorization: Bearer <token> (cellbench CLI: --token or CELLBENCH_TOKEN)"
@@ -61,9 +69,17 @@ export class TokenAuthenticator {
     return { role, id: presented.subarray(0, 8).toString("hex") };
   }
 
-  /** Throws ForbiddenError unless the principal has at least `needed`. */
+  /**
+   * Throws unless the principal has at least `needed`: ForbiddenError for a token, UnauthorizedError
+   * for an anonymous request (a token would help: the client should ask for one).
+   */
   authorize(principal: Principal, needed: Role): void {
-    if (!roleAtLeast(principal.role, needed)) throw new ForbiddenError(principal.role, needed);
+    if (roleAtLeast(principal.role, needed)) return;
+    if (principal.anonymous)
+      throw new UnauthorizedError(
+        `requests without a token may only read (auth.anonymous: ${principal.role}); this one needs ${needed} or higher: send Authorization: Bearer <${needed} token>`,
+      );
+    throw new ForbiddenError(principal.role, needed);
   }
 }
 

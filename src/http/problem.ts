@@ -71,6 +71,7 @@ export const ERROR_STATUS: Readonly<Record<string, { status: number; title: stri
   INTERNAL: { status: 500, title: "Internal error" },
   EXPORT_QUERY_FAILED: { status: 502, title: "InfluxDB did not answer the export query" },
   STORAGE_UNAVAILABLE: { status: 503, title: "No storage configured" },
+  PAGE_UNAVAILABLE: { status: 503, title: "The live page's files could not be read" },
   DRY_RUN_BUSY: { status: 503, title: "The dry-run simulator is busy" },
   SERVER_BUSY: { status: 503, title: "The daemon is at its limit for this kind of request" },
   SIM_BAD_OPTIONS: { status: 422, title: "The simulator cannot model this cell" },

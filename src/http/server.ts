@@ -23,7 +23,7 @@ import Fastify, {
 import type { Bench } from "../bench/bench.js";
 import { CellRegistry } from "../cell/cell-registry.js";
 import { CellStore } from "../cell/cell-store.js";
-import type { BenchConfig, Role } from "../config/load-config.js";
+import type { AnonymousRole, BenchConfig, Role } from "../config/load-config.js";
 import { LOG_REDACT, LOG_SERIALIZERS, type Logger, redactHeaders } from "../log.js";
 import { ProfileStore } from "../profile-store/profile-store.js";
 import { Batches } from "../run/batch.js";
@@ -47,6 +47,7 @@ import { registerBatchRoutes } from "./routes/batch-routes.js";
 import { registerCellRoutes } from "./routes/cell-routes.js";
 import { registerEventRoutes } from "./routes/event-routes.js";
 import { registerExportRoutes } from "./routes/export-routes.js";
+import { registerPageRoutes } from "./routes/page-routes.js";
 import { registerProfileRoutes } from "./routes/profile-routes.js";
 import { registerQueueRoutes } from "./routes/queue-routes.js";
 import { registerRecordRoutes } from "./routes/record-routes.js";
@@ -74,8 +75,8 @@ export interface HttpOptions {
   checkRateLimit?: { max: number; windowMs: number };
   /** Origins allowed by CORS; none (the default) leaves CORS off. */
   corsOrigins?: string[];
-  /** Role of requests without a token; by default they are refused (401). */
-  anonymousRole?: Role;
+  /** Role of requests without a token (config auth.anonymous); by default they are refused (401). */
+  anonymousRole?: AnonymousRole;
   /** Folder from which API profiles may read drive-cycle CSV files; by default they may not. */
   driveCycleDir?: string;
   /** Limits of the dry run behind POST /api/v1/profiles/check. */
@@ -153,7 +154,9 @@ export type App = FastifyInstance<
  * routes load on ready()/listen()/inject().
  */
 export function buildServer(deps: ServerDeps): App {
-  const options = deps.options ?? {};
+  // The configuration's settings, then the caller's where it gives one.
+  const given = Object.entries(deps.options ?? {}).filter(([, value]) => value !== undefined);
+  const options: HttpOptions = { ...optionsOf(deps.config), ...Object.fromEntries(given) };
   // Whatever logger the caller passes: request lines show the URL through urlForLog (stream tickets and
   // other secret query parameters redacted, however encoded) and `headers` without secret values.
   const logger = deps.logger.child(
@@ -161,6 +164,11 @@ export function buildServer(deps: ServerDeps): App {
     { redact: LOG_REDACT, serializers: LOG_SERIALIZERS },
   );
   logger.info(tokenSummary(deps.config), "API tokens");
+  if (options.anonymousRole && !LOOPBACK.test(deps.config.http.host))
+    logger.warn(
+      { host: deps.config.http.host, anonymousRole: options.anonymousRole },
+      "requests without a token may read the bench, and the API listens beyond this computer; remove auth.anonymous or listen on 127.0.0.1",
+    );
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
@@ -282,7 +290,8 @@ export function buildServer(deps: ServerDeps): App {
     if (!role) return;
     let principal: Principal;
     try {
-      principal = ticketPrincipal(request) ?? ctx.auth.authenticate(request.headers.authorization);
+      principal =
+        ticketPrincipal(request) ?? ctx.auth.authenticate(request.headers.authorization, request.ip);
     } catch (err) {
       // The headers help to debug a client; credentials and secret-named headers are redacted.
       request.log.debug({ headers: redactHeaders(request.headers) }, "authentication failed");
@@ -391,9 +400,24 @@ export function buildServer(deps: ServerDeps): App {
     registerSafetyRoutes(api, ctx);
     registerCellRoutes(api, ctx);
     registerEventRoutes(api, ctx);
+    registerPageRoutes(api, ctx);
     done();
   });
   return app;
+}
+
+/** Hosts that only this computer reaches. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i;
+
+/** The HTTP options the bench configuration sets (http.cors, http.rateLimit, auth.anonymous); the caller's options win. */
+function optionsOf(config: BenchConfig): HttpOptions {
+  const { corsOrigins, rateLimit } = config.http;
+  return {
+    ...(corsOrigins ? { corsOrigins } : {}),
+    ...(rateLimit?.control ? { controlRateLimit: rateLimit.control } : {}),
+    ...(rateLimit?.check ? { checkRateLimit: rateLimit.check } : {}),
+    ...(config.anonymousRole ? { anonymousRole: config.anonymousRole } : {}),
+  };
 }
 
 /** Where the API tokens came from and how many of each role: never the tokens. */
@@ -405,6 +429,7 @@ function tokenSummary(config: BenchConfig): Record<string, unknown> {
     tokenSource: source.from,
     ...(source.from === "CELLBENCH_TOKENS" ? { fileTokensReplaced: source.fileTokensReplaced } : {}),
     tokenRoles,
+    anonymousRole: config.anonymousRole ?? null,
   };
 }
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { auth, type HttpBench, NMC_CELL_BODY, openHttpBench, TOKENS } from "../../support/http-bench.js";
+import { openSse } from "../../support/http-sse.js";
 
 const RUN = { channel: "ch1", cell: NMC_CELL_BODY, profile: { name: "p", steps: ["Rest for 1000 hours"] } };
 
@@ -106,7 +107,115 @@ describe("bearer tokens and roles", () => {
 
     h = await openHttpBench({ tokens: [], http: { anonymousRole: "viewer" } });
     expect((await h.app.inject({ method: "GET", url: "/api/v1/runs" })).statusCode).toBe(200);
-    expect((await h.app.inject({ method: "POST", url: "/api/v1/runs", payload: RUN })).statusCode).toBe(403);
+    expect((await h.app.inject({ method: "POST", url: "/api/v1/runs", payload: RUN })).statusCode).toBe(401);
+  });
+});
+
+describe("anonymous viewers (auth.anonymous: viewer)", () => {
+  it("are refused without it: 401 on reads, writes and the event stream", async () => {
+    h = await openHttpBench();
+    for (const [method, url] of [
+      ["GET", "/api/v1/bench"],
+      ["GET", "/api/v1/runs"],
+      ["GET", "/api/v1/events"],
+      ["POST", "/api/v1/runs"],
+    ] as const) {
+      const res = await h.app.inject({ method, url, ...(method === "POST" ? { payload: RUN } : {}) });
+      expect([res.statusCode, res.json().code], `${method} ${url}`).toEqual([401, "UNAUTHORIZED"]);
+    }
+  });
+
+  it("with it, read every GET route and the live stream without a token, and may not write (401, asking for a token)", async () => {
+    h = await openHttpBench({ config: { anonymousRole: "viewer" } });
+    for (const url of ["/api/v1/bench", "/api/v1/runs", "/api/v1/profiles", "/api/v1/session"]) {
+      const res = await h.app.inject({ method: "GET", url });
+      expect(res.statusCode, url).toBe(200);
+    }
+    const address = await h.app.listen({ host: "127.0.0.1", port: 0 });
+    const stream = await openSse(`${address}/api/v1/events`, {});
+    try {
+      expect(stream.status).toBe(200);
+      expect((await stream.next(10_000))?.event).toBe("channels");
+    } finally {
+      stream.close();
+    }
+
+    for (const [url, payload] of [
+      ["/api/v1/runs", RUN],
+      ["/api/v1/emergency-stop", undefined],
+      ["/api/v1/profiles", { profile: RUN.profile }],
+    ] as const) {
+      const res = await h.app.inject({ method: "POST", url, ...(payload ? { payload } : {}) });
+      expect([res.statusCode, res.json().code], url).toEqual([401, "UNAUTHORIZED"]);
+      expect(res.headers["www-authenticate"]).toBe('Bearer realm="cellbench"');
+      expect(res.json().detail).toMatch(
+        /may only read .*needs operator or higher: send Authorization: Bearer/,
+      );
+    }
+    expect(h.runs.list()).toHaveLength(0);
+    // Admin routes stay shut too, and a token still counts: a viewer's is refused with 403.
+    expect((await h.app.inject({ method: "GET", url: "/api/v1/config" })).statusCode).toBe(401);
+    const viewer = await h.app.inject({
+      method: "POST",
+      url: "/api/v1/runs",
+      payload: RUN,
+      headers: auth("viewer"),
+    });
+    expect(viewer.statusCode).toBe(403);
+    const wrong = await h.app.inject({
+      method: "GET",
+      url: "/api/v1/runs",
+      headers: { authorization: "Bearer not-a-token-of-this-daemon" },
+    });
+    expect(wrong.statusCode).toBe(401);
+    const operator = await h.app.inject({
+      method: "POST",
+      url: "/api/v1/runs",
+      payload: RUN,
+      headers: auth("operator"),
+    });
+    expect(operator.statusCode).toBe(201);
+  });
+
+  it("warns at start-up when anonymous viewers may reach the API from the network", async () => {
+    const warnings = (b: HttpBench) =>
+      b.logs
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.level === 40 && /requests without a token/.test(l.msg));
+    h = await openHttpBench({ config: { anonymousRole: "viewer" } });
+    expect(warnings(h)).toEqual([]);
+    await h.close();
+    h = await openHttpBench({ config: { anonymousRole: "viewer", http: { host: "0.0.0.0", port: 0 } } });
+    expect(warnings(h)).toHaveLength(1);
+    expect(warnings(h)[0]).toMatchObject({ host: "0.0.0.0", anonymousRole: "viewer" });
+  });
+
+  it("takes CORS origins and rate limits from the configuration", async () => {
+    h = await openHttpBench({
+      config: {
+        http: {
+          host: "127.0.0.1",
+          port: 0,
+          corsOrigins: ["http://grafana.lab"],
+          rateLimit: { check: { max: 1, windowMs: 60_000 } },
+        },
+      },
+      // The test bench's own generous check limit would win over the configuration's.
+      http: { checkRateLimit: undefined },
+    });
+    const cors = await h.app.inject({
+      method: "GET",
+      url: "/api/v1/runs",
+      headers: { ...auth("viewer"), origin: "http://grafana.lab" },
+    });
+    expect(cors.headers["access-control-allow-origin"]).toBe("http://grafana.lab");
+    const tickets = [];
+    for (let i = 0; i < 2; i++)
+      tickets.push(
+        (await h.app.inject({ method: "POST", url: "/api/v1/stream-tickets", headers: auth("viewer") }))
+          .statusCode,
+      );
+    expect(tickets).toEqual([201, 429]);
   });
 });
 

@@ -49,4 +49,18 @@ describe("TokenAuthenticator", () => {
     expect(() => new TokenAuthenticator([]).authenticate(undefined)).toThrow(/CELLBENCH_TOKENS/);
     expect(new TokenAuthenticator([], "viewer").authenticate(undefined).role).toBe("viewer");
   });
+
+  it("tells anonymous clients apart by address, and asks them for a token (401) where a viewer is not enough", () => {
+    const auth = new TokenAuthenticator([], "viewer");
+    const a = auth.authenticate(undefined, "10.0.0.1");
+    expect(a).toEqual({ role: "viewer", id: "anonymous@10.0.0.1", anonymous: true });
+    expect(auth.authenticate("", "10.0.0.2").id).not.toBe(a.id);
+    expect(() => auth.authorize(a, "viewer")).not.toThrow();
+    expect(() => auth.authorize(a, "operator")).toThrow(
+      expect.objectContaining({ code: "UNAUTHORIZED", message: expect.stringMatching(/may only read/) }),
+    );
+    expect(() => auth.authorize({ role: "viewer", id: "x" }, "operator")).toThrow(
+      expect.objectContaining({ code: "FORBIDDEN" }),
+    );
+  });
 });

@@ -108,6 +108,7 @@ describe("system routes", () => {
         "/api/v1/runs/{id}/resume",
         "/api/v1/runs/{id}/steps",
         "/api/v1/runs/{id}/stop",
+        "/api/v1/session",
         "/api/v1/stream-tickets",
         "/health",
         "/metrics",
