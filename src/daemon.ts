@@ -181,10 +181,8 @@ export class Daemon {
         options: existsSync(driveCycleDir) ? { driveCycleDir } : {},
       });
       await app.listen({ host: config.http.host, port: config.http.port });
-      logger.info(
-        { url: `http://${config.http.host}:${(app.server.address() as { port: number }).port}` },
-        "API listening",
-      );
+      const url = `http://${config.http.host}:${(app.server.address() as { port: number }).port}`;
+      logger.info({ url, livePage: `${url}/` }, "API listening");
     }
     const paceTimer = clock instanceof PacedClock ? watchPace(clock, logger) : undefined;
     const closeQueueing = () => {
