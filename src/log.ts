@@ -182,6 +182,7 @@ export function prettyTransport(
       colorize: stdoutIsTty && !env.NO_COLOR,
       translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l",
       ignore: "pid,hostname",
+      singleLine: true,
     },
   };
 }
