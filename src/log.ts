@@ -200,6 +200,8 @@ export function createLogger(
     serializers: LOG_SERIALIZERS,
   };
   if (options.destination) return pino(settings, options.destination);
+  // A silent logger (tests, mostly) needs no formatter thread.
+  if (settings.level === "silent") return pino(settings);
   const format = options.format ?? logFormat();
   return format === "pretty" ? pino({ ...settings, transport: prettyTransport() }) : pino(settings);
 }
