@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { CellbenchError } from "../protocols/cellbench-error.js";
 
 export type Logger = pino.Logger;
 
@@ -141,12 +142,66 @@ export function requestForLog(req: {
 /** Serializers of the daemon's loggers: `req` and `headers` fields never carry a secret. */
 export const LOG_SERIALIZERS = { req: requestForLog, headers: redactHeaders };
 
-/** Creates the daemon's root logger; secrets never reach the output. */
-export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
+/** How log lines look: `pretty` for a person at a terminal, `json` (one object a line) for a collector. */
+export type LogFormat = "pretty" | "json";
+
+/** CELLBENCH_LOG_FORMAT names no format. */
+export class LogFormatError extends CellbenchError {
+  constructor(given: string) {
+    super(
+      "LOG_FORMAT_INVALID",
+      `CELLBENCH_LOG_FORMAT must be pretty or json, got "${given}"; unset it for pretty on a terminal and json otherwise`,
+    );
+  }
+}
+
+/** The log format: CELLBENCH_LOG_FORMAT when set, else pretty when stdout is a terminal and json otherwise. */
+export function logFormat(
+  env: NodeJS.ProcessEnv = process.env,
+  stdoutIsTty: boolean = process.stdout.isTTY === true,
+): LogFormat {
+  const forced = env.CELLBENCH_LOG_FORMAT;
+  if (forced === undefined || forced === "") return stdoutIsTty ? "pretty" : "json";
+  if (forced === "pretty" || forced === "json") return forced;
+  throw new LogFormatError(forced);
+}
+
+/**
+ * pino-pretty as a pino transport: it formats in a worker thread, so the sampling loop's log calls cost
+ * what JSON costs (serialising into a shared buffer), never the formatting or the terminal's writes.
+ * Colours only on a terminal, and not when NO_COLOR is set.
+ */
+export function prettyTransport(
+  env: NodeJS.ProcessEnv = process.env,
+  stdoutIsTty: boolean = process.stdout.isTTY === true,
+): pino.TransportSingleOptions {
+  return {
+    target: "pino-pretty",
+    options: {
+      destination: 1,
+      colorize: stdoutIsTty && !env.NO_COLOR,
+      translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l",
+      ignore: "pid,hostname",
+      singleLine: true,
+    },
+  };
+}
+
+/**
+ * Creates the daemon's root logger; secrets never reach the output. With a destination, JSON lines go
+ * there; otherwise to stdout in `format` (default: logFormat()).
+ */
+export function createLogger(
+  options: { level?: string; destination?: pino.DestinationStream; format?: LogFormat } = {},
+): Logger {
   const settings: pino.LoggerOptions = {
     level: options.level ?? process.env.CELLBENCH_LOG_LEVEL ?? "info",
     redact: LOG_REDACT,
     serializers: LOG_SERIALIZERS,
   };
-  return options.destination ? pino(settings, options.destination) : pino(settings);
+  if (options.destination) return pino(settings, options.destination);
+  // A silent logger (tests, mostly) needs no formatter thread.
+  if (settings.level === "silent") return pino(settings);
+  const format = options.format ?? logFormat();
+  return format === "pretty" ? pino({ ...settings, transport: prettyTransport() }) : pino(settings);
 }

@@ -7,7 +7,6 @@ export class UsageError extends CellbenchError {
   }
 }
 
-/** The simulated run of `profile check` ended other than completed (a limit, a fault, a stuck step). */
 /** The profile runs longer than the dry run may simulate at this sample period. */
 export class DryRunTooLongError extends CellbenchError {
   constructor(maxDurationS: number, periodS: number) {
@@ -22,11 +21,23 @@ export class DryRunTooLongError extends CellbenchError {
   }
 }
 
+/** The simulated run of `profile check` ended other than completed (a limit, a fault, a stuck step). */
 export class DryRunIncompleteError extends CellbenchError {
   constructor(state: string, reason: string) {
     super(
       "DRY_RUN_INCOMPLETE",
       `the dry run ended ${state}: ${reason}; adjust the profile (limits, cut-offs, temperatures) or the cell`,
+    );
+  }
+}
+
+/** The trace of `profile check` cannot be written where --out points. */
+export class TraceOutputError extends CellbenchError {
+  constructor(path: string, reason: string) {
+    super(
+      "TRACE_OUTPUT_FAILED",
+      `cannot write the trace to ${path} (${reason}); give --out a file in an existing directory, ` +
+        "a directory, or - for stdout, or --trace for a new file in the OS temp dir",
     );
   }
 }

@@ -8,8 +8,9 @@ import { describePlan, downsampledSource, type ExportPlan } from "../storage/exp
 import { createInfluxClient } from "../storage/influx-client.js";
 import { resolveSchema } from "../storage/influx-schema.js";
 import { UsageError } from "./cli-error.js";
+import { EXPORT_HELP } from "./export-help.js";
 
-const USAGE = "usage: cellbench export RUN --format bdf-csv [--out FILE] [--config FILE]";
+const USAGE = `usage: cellbench export ${EXPORT_HELP.args}`;
 
 /**
  * `cellbench export`: reads a run back from the bench's InfluxDB and writes Battery Data Format

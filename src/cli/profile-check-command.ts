@@ -1,24 +1,41 @@
 import { parseArgs } from "node:util";
 import { loadCellFile } from "../cell/load-cell.js";
-import { dryRun } from "../engine/dry-run.js";
+import { type DryRunEstimate, dryRun } from "../engine/dry-run.js";
 import { loadProfileFile } from "../profile/load-profile.js";
-import { DryRunIncompleteError, DryRunTooLongError, UsageError } from "./cli-error.js";
+import { DryRunIncompleteError, DryRunTooLongError, TraceOutputError, UsageError } from "./cli-error.js";
+import { PROFILE_CHECK_HELP } from "./profile-check-help.js";
 import { TraceCsvWriter } from "./trace-csv.js";
+import { traceTarget } from "./trace-output.js";
 
 /** Simulated samples at most: 60 days at 1 s (about a minute of CPU); `--period` scales the reach. */
 const MAX_SAMPLES = 60 * 86_400;
 
-const USAGE =
-  "usage: cellbench profile check PROFILE --cell CELL [--out FILE.csv] [--soc 0..1] [--period SECONDS]";
+const USAGE = `usage: cellbench profile check ${PROFILE_CHECK_HELP.args}`;
+
+/** Where the summary and a trace to stdout go; the CLI's are process.stdout and stderr. */
+export interface ProfileCheckOutput {
+  stdout: NodeJS.WritableStream;
+  stderr: (line: string) => void;
+}
+
+const PROCESS_OUTPUT: ProfileCheckOutput = {
+  stdout: process.stdout,
+  stderr: (line) => console.error(line),
+};
 
 /** `cellbench profile check`: parses, validates and dry-runs a profile on the simulated cell; prints the estimate. */
-export async function profileCheckCommand(argv: string[], print: (line: string) => void): Promise<void> {
+export async function profileCheckCommand(
+  argv: string[],
+  printLine: (line: string) => void,
+  output: ProfileCheckOutput = PROCESS_OUTPUT,
+): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       cell: { type: "string" },
       out: { type: "string" },
+      trace: { type: "boolean" },
       soc: { type: "string" },
       period: { type: "string" },
     },
@@ -38,15 +55,24 @@ export async function profileCheckCommand(argv: string[], print: (line: string) 
   const cell = loadCellFile(values.cell);
   const profile = loadProfileFile(profilePath);
 
-  const trace = values.out ? new TraceCsvWriter(values.out) : undefined;
+  const target = traceTarget(values, profile.name);
+  // With the trace on stdout, the summary goes to stderr so that stdout is the CSV alone.
+  const print = target?.to === "stdout" ? output.stderr : printLine;
+  const trace = target && openTrace(target.to === "file" ? target.path : output.stdout);
   const maxDurationS = MAX_SAMPLES * periodS;
-  const estimate = await dryRun(profile, cell, {
-    initialSoc,
-    periodS,
-    maxDurationS,
-    ...(trace ? { onRecord: (r: Parameters<TraceCsvWriter["write"]>[0]) => trace.write(r) } : {}),
-  });
-  await trace?.close();
+  let estimate: DryRunEstimate;
+  try {
+    estimate = await dryRun(profile, cell, {
+      initialSoc,
+      periodS,
+      maxDurationS,
+      ...(trace ? { onRecord: (r: Parameters<TraceCsvWriter["write"]>[0]) => trace.write(r) } : {}),
+    });
+  } finally {
+    await trace?.close().catch((err: unknown) => {
+      throw new TraceOutputError(target?.to === "file" ? target.path : "stdout", errorReason(err));
+    });
+  }
 
   print(`profile   ${profile.name} (${profilePath})`);
   print(
@@ -67,13 +93,25 @@ export async function profileCheckCommand(argv: string[], print: (line: string) 
   }
   if (estimate.cycleCount > estimate.cycles.length)
     print(`  ... ${estimate.cycleCount - estimate.cycles.length} more cycles`);
-  if (values.out) print(`trace     ${values.out}`);
+  if (target?.to === "file") print(`trace     ${target.path}`);
   if (estimate.state === "stopped" && estimate.durationS >= maxDurationS) {
     throw new DryRunTooLongError(maxDurationS, periodS);
   }
   if (estimate.state !== "completed") {
     throw new DryRunIncompleteError(estimate.state, estimate.reason);
   }
+}
+
+function openTrace(target: string | NodeJS.WritableStream): TraceCsvWriter {
+  try {
+    return new TraceCsvWriter(target);
+  } catch (err) {
+    throw new TraceOutputError(String(target), errorReason(err));
+  }
+}
+
+function errorReason(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 }
 
 export function formatDuration(seconds: number): string {

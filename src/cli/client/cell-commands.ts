@@ -8,15 +8,33 @@
  *   cellbench cell unmount CHANNEL          the cell was taken off CHANNEL (out of its chamber)
  */
 import { UsageError } from "../cli-error.js";
+import { type CommandHelp, renderHelp, unhandledCommand, usageLine } from "../help.js";
 import type { ApiClient } from "./api-client.js";
 import { fixed, table } from "./format.js";
 import { readText } from "./input-files.js";
 
-export const CELL_HELP = `  cellbench cell add FILE                          register the cell of a YAML/JSON file
-  cellbench cell list                              registered cells, mounts, cycles, capacity
-  cellbench cell show CELL_ID                      a cell's limits, metadata and history
-  cellbench cell mount CELL_ID CHANNEL             runs on CHANNEL then use this cell
-  cellbench cell unmount CHANNEL                   the cell was taken off CHANNEL (out of its chamber)`;
+type CellSub = "add" | "list" | "show" | "mount" | "unmount";
+
+const CELL_SUBCOMMANDS: Readonly<Record<CellSub, CommandHelp>> = {
+  add: {
+    summary: "register the cell of a YAML/JSON file",
+    args: "FILE",
+    details: "example:\n  cellbench cell add examples/cells/nmc-18650.yaml",
+  },
+  list: { summary: "registered cells, their mounts, cycles, capacity" },
+  show: { summary: "a cell's limits, metadata, mount and history of runs", args: "CELL_ID" },
+  mount: {
+    summary: "runs on CHANNEL then use this cell",
+    details: "`cellbench run start --channel CHANNEL` then needs no --cell.",
+    args: "CELL_ID CHANNEL",
+  },
+  unmount: { summary: "the cell was taken off CHANNEL (out of its chamber)", args: "CHANNEL" },
+};
+
+export const CELL_HELP: CommandHelp = {
+  summary: "registered cells and the channels they are mounted on",
+  subcommands: CELL_SUBCOMMANDS,
+};
 
 interface CellJson {
   id: string;
@@ -70,14 +88,7 @@ interface CellSummaryJson {
   capacity_retention: number | null;
 }
 
-const USAGE: Readonly<Record<string, string>> = {
-  add: "cellbench cell add FILE",
-  list: "cellbench cell list",
-  show: "cellbench cell show CELL_ID",
-  mount: "cellbench cell mount CELL_ID CHANNEL",
-  unmount: "cellbench cell unmount CHANNEL",
-};
-const ARITY: Readonly<Record<string, number>> = { add: 1, list: 0, show: 1, mount: 2, unmount: 1 };
+const ARITY: Readonly<Record<CellSub, number>> = { add: 1, list: 0, show: 1, mount: 2, unmount: 1 };
 
 /** Runs `cellbench cell SUB ...` (args start at SUB); throws ApiError or UsageError. */
 export async function cellCommand(
@@ -86,15 +97,16 @@ export async function cellCommand(
   print: (line: string) => void,
 ): Promise<void> {
   const [sub, ...rest] = args;
-  const arity = sub === undefined ? undefined : ARITY[sub];
-  if (sub === undefined || arity === undefined) {
-    throw new UsageError(`unknown cell command "${sub ?? ""}"\n${CELL_HELP}`);
+  if (sub === undefined || !Object.hasOwn(ARITY, sub)) {
+    throw new UsageError(`unknown cell command "${sub ?? ""}"\n${renderHelp(["cell"], CELL_HELP)}`);
   }
-  if (rest.length !== arity) throw new UsageError(`usage: ${USAGE[sub]}`);
+  const command = sub as CellSub;
+  if (rest.length !== ARITY[command])
+    throw new UsageError(`usage: ${usageLine(["cell", command], CELL_SUBCOMMANDS[command])}`);
   const [a = "", b = ""] = rest;
   const cellPath = (id: string) => `/api/v1/cells/${encodeURIComponent(id)}`;
   const channelPath = (channel: string) => `/api/v1/channels/${encodeURIComponent(channel)}/cell`;
-  switch (sub) {
+  switch (command) {
     case "add": {
       // Sent as the file's text: the daemon reads it as leniently as a cell file (`lot: 7`).
       const body = await client.postText<CellJson>(
@@ -154,6 +166,9 @@ export async function cellCommand(
       );
       return;
     }
+    default:
+      // A command in ARITY and the help but handled nowhere fails to compile here.
+      return unhandledCommand(command);
   }
 }
 

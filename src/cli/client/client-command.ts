@@ -17,32 +17,74 @@ import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { CellbenchError } from "../../../protocols/cellbench-error.js";
 import { UsageError } from "../cli-error.js";
+import { type CommandHelp, findHelpTarget, renderHelp, unhandledCommand, usageLine } from "../help.js";
 import { ApiClient, ServerUnreachableError } from "./api-client.js";
 import { CELL_HELP, cellCommand } from "./cell-commands.js";
 import { duration, fixed, progressBar, table } from "./format.js";
 import { readCellFile, readText } from "./input-files.js";
-import { batchCommand, queueCommand } from "./queue-batch-commands.js";
+import { BATCH_HELP, batchCommand, QUEUE_HELP, queueCommand } from "./queue-batch-commands.js";
 
-export const CLIENT_HELP = `  cellbench bench                                  channels, chambers and their last samples
-  cellbench runs [--state STATE]                   list runs
-  cellbench run start --channel CH [--cell FILE] --profile FILE [--watch]
-                                                   without --cell: the cell mounted on CH
-  cellbench run show|pause|resume|stop|abort|clear RUN_ID
-  cellbench run watch RUN_ID                       follow a run live until it ends
-  cellbench queue add --channel CH --cell FILE --profile FILE
-                                                   queue a run; it starts when the run before it completes
-  cellbench queue show|resume|clear --channel CH   a channel's queue; lift its hold; empty it
-  cellbench queue cancel RUN_ID                    take a queued run out of its queue
-  cellbench batch start --profile FILE --cell CH=FILE --cell CH=FILE ...
-                                                   one profile on channels of one chamber, chamber steps shared
-  cellbench batch show|stop|resume BATCH_ID
-${CELL_HELP}
-      common: --url URL (CELLBENCH_URL, default http://127.0.0.1:8080)
-              --token TOKEN (better: CELLBENCH_TOKEN)`;
-
-export const CLIENT_COMMANDS: readonly string[] = ["bench", "runs", "run", "queue", "batch", "cell"];
-const CONTROL = ["pause", "resume", "stop", "abort", "clear"] as const;
 const STATES = ["queued", "running", "paused", "completed", "stopped", "aborted", "faulted", "interrupted"];
+type RunSub = "start" | "show" | "watch" | "pause" | "resume" | "stop" | "abort" | "clear";
+
+/** What every client command takes, in its help. */
+const CLIENT_OPTIONS = `common options:
+  --url URL      the daemon (default: CELLBENCH_URL, else http://127.0.0.1:8080)
+  --token TOKEN  its bearer token (better: CELLBENCH_TOKEN, since a command line is visible to other users)`;
+
+const RUN_SUBCOMMANDS: Readonly<Record<RunSub, CommandHelp>> = {
+  start: {
+    summary: "start a run (without --cell: of the cell mounted on CH)",
+    args: "--channel CH [--cell FILE] --profile FILE [--watch]",
+    details: `options:
+  --channel CH    the channel (cellbench bench lists them)
+  --cell FILE     the cell's YAML/JSON file (limits, chemistry); optional when a cell is mounted on CH
+  --profile FILE  the profile's YAML/JSON file
+  --watch         then follow the run live until it ends (as run watch)
+
+example (npm start's simulated bench, two minutes):
+  cellbench run start --channel ch1 --cell examples/cells/nmc-18650.yaml \\
+    --profile examples/profiles/first-test.yaml --watch`,
+  },
+  show: { summary: "a run's state, step, counters, progress and history", args: "RUN_ID" },
+  watch: {
+    summary: "follow a run live until it ends",
+    details: "exit status: 0 when the run completed or was stopped, 1 when it ended otherwise",
+    args: "RUN_ID",
+  },
+  pause: { summary: "pause a running run (output to rest; counters kept)", args: "RUN_ID" },
+  resume: { summary: "resume a paused or interrupted run", args: "RUN_ID" },
+  stop: { summary: "stop a run (it ends as stopped)", args: "RUN_ID" },
+  abort: { summary: "abort a run (it ends as aborted)", args: "RUN_ID" },
+  clear: { summary: "clear a faulted run's latched fault (frees its channel)", args: "RUN_ID" },
+};
+
+type ClientCommand = "bench" | "runs" | "run" | "queue" | "batch" | "cell";
+
+/** The help of each client command, the common options added to each of its commands' details. */
+export const CLIENT_HELP: Readonly<Record<ClientCommand, CommandHelp>> = {
+  bench: withClientOptions({ summary: "channels, chambers and their last samples" }),
+  runs: withClientOptions({
+    summary: "list runs",
+    args: "[--state STATE]",
+    details: `options:\n  --state STATE  only runs in STATE: ${STATES.join(", ")}`,
+  }),
+  run: withClientOptions({ summary: "start, follow and control runs", subcommands: RUN_SUBCOMMANDS }),
+  queue: withClientOptions(QUEUE_HELP),
+  batch: withClientOptions(BATCH_HELP),
+  cell: withClientOptions(CELL_HELP),
+};
+
+export const CLIENT_COMMANDS: readonly string[] = Object.keys(CLIENT_HELP);
+
+function withClientOptions(node: CommandHelp): CommandHelp {
+  const details = node.details === undefined ? CLIENT_OPTIONS : `${node.details}\n\n${CLIENT_OPTIONS}`;
+  if (!node.subcommands) return { ...node, details };
+  const subcommands = Object.fromEntries(
+    Object.entries(node.subcommands).map(([name, sub]) => [name, withClientOptions(sub)]),
+  );
+  return { ...node, details, subcommands };
+}
 
 /** The daemon closed the live stream of a run that has not ended (it is shutting down). */
 export class StreamEndedError extends CellbenchError {
@@ -115,8 +157,10 @@ export async function clientCommand(
     throw new UsageError(`--url must be an http:// or https:// URL, got "${url}"`);
   const client = new ApiClient({ url, token: values.token ?? env.CELLBENCH_TOKEN });
   const [command, sub, ...rest] = positionals;
-
-  switch (command) {
+  if (command === undefined || !Object.hasOwn(CLIENT_HELP, command))
+    throw new UsageError(`unknown command "${command ?? ""}"\n${renderHelp([], CLIENT_ROOT)}`);
+  const name = command as ClientCommand;
+  switch (name) {
     case "bench":
       noExtra(positionals.slice(1), "cellbench bench");
       return printBench(await client.get<BenchJson>("/api/v1/bench"), print);
@@ -135,7 +179,7 @@ export async function clientCommand(
       return;
     }
     case "run":
-      break;
+      return runCommand(client, sub, rest, values, print);
     case "queue":
     case "batch": {
       const options = {
@@ -146,18 +190,36 @@ export async function clientCommand(
         readText,
       };
       const args = positionals.slice(1);
-      return command === "queue"
+      return name === "queue"
         ? queueCommand(client, args, options, print)
         : batchCommand(client, args, options, print);
     }
     case "cell":
       return cellCommand(client, positionals.slice(1), print);
     default:
-      throw new UsageError(`unknown command "${command ?? ""}"\n${CLIENT_HELP}`);
+      return unhandledCommand(name);
   }
+}
 
-  if (sub === "start") {
-    noExtra(rest, "cellbench run start --channel CH [--cell FILE] --profile FILE");
+/** The client commands as one tree, for their list in an error message. */
+const CLIENT_ROOT: CommandHelp = { summary: "client of a running daemon", subcommands: CLIENT_HELP };
+
+type ClientOptions = ReturnType<typeof parse>["values"];
+
+/** `cellbench run SUB ...`. */
+async function runCommand(
+  client: ApiClient,
+  sub: string | undefined,
+  rest: string[],
+  values: ClientOptions,
+  print: (line: string) => void,
+): Promise<void> {
+  if (sub === undefined || !Object.hasOwn(RUN_SUBCOMMANDS, sub))
+    throw new UsageError(`unknown run command "${sub ?? ""}"\n${renderHelp(["run"], CLIENT_HELP.run)}`);
+  const command = sub as RunSub;
+  const usage = `usage: ${usageLine(["run", command], RUN_SUBCOMMANDS[command])}`;
+  if (command === "start") {
+    noExtra(rest, usageLine(["run", "start"], RUN_SUBCOMMANDS.start));
     if ((values.cell?.length ?? 0) > 1) throw new UsageError("run start takes at most one --cell");
     const cell = values.cell?.[0];
     if (!values.channel || !values.profile) {
@@ -187,21 +249,26 @@ export async function clientCommand(
   }
 
   const id = rest[0];
-  if (sub === undefined || !id || rest.length > 1) {
-    throw new UsageError(`usage: cellbench run start|show|watch|${CONTROL.join("|")} RUN_ID\n${CLIENT_HELP}`);
-  }
+  if (!id || rest.length > 1) throw new UsageError(usage);
   const path = `/api/v1/runs/${encodeURIComponent(id)}`;
-  if (sub === "show") {
-    for (const line of runDetail(await client.get<RunJson>(path))) print(line);
-    return;
+  switch (command) {
+    case "show":
+      for (const line of runDetail(await client.get<RunJson>(path))) print(line);
+      return;
+    case "watch":
+      return watch(client, id, print);
+    case "pause":
+    case "resume":
+    case "stop":
+    case "abort":
+    case "clear": {
+      const { body } = await client.post<RunJson>(`${path}/${command}`);
+      print(`${body.id}: ${body.state}${body.reason ? ` (${body.reason})` : ""}`);
+      return;
+    }
+    default:
+      return unhandledCommand(command);
   }
-  if (sub === "watch") return watch(client, id, print);
-  if ((CONTROL as readonly string[]).includes(sub)) {
-    const { body } = await client.post<RunJson>(`${path}/${sub}`);
-    print(`${body.id}: ${body.state}${body.reason ? ` (${body.reason})` : ""}`);
-    return;
-  }
-  throw new UsageError(`unknown run command "${sub}"\n${CLIENT_HELP}`);
 }
 
 function parse(argv: string[]) {
@@ -221,7 +288,10 @@ function parse(argv: string[]) {
       },
     });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${CLIENT_HELP}`);
+    const target = findHelpTarget(CLIENT_ROOT, argv);
+    throw new UsageError(
+      `${(err as Error).message}\nusage: ${usageLine(target.path, target.node)} (--help for more)`,
+    );
   }
 }
 
