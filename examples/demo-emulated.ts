@@ -41,7 +41,7 @@ const YAML_ESPEC_PORT = 10001;
 const YAML_STORE = "./var/cellbench-emulated.db";
 const YAML_HTTP_PORT = 8080;
 /** API token for the demo daemon, unless CELLBENCH_TOKENS is set already. */
-const DEMO_TOKEN = "demo-operator-token";
+const DEMO_TOKEN = "demo-operator-token-0001"; // the same as examples/sim-bench.yaml and the README
 const CONFIG = "examples/emulated-bench.yaml";
 
 const USAGE = `usage: npm run demo:emulated -- [options]

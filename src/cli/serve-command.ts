@@ -7,20 +7,6 @@ import { createLogger, type Logger } from "../log.js";
 import { type LocalInfluxd, provideLocalInflux } from "../storage/local-influxd.js";
 import { UsageError } from "./cli-error.js";
 
-export const SERVE_HELP = `cellbench serve — run the daemon on a bench until SIGINT or SIGTERM (a second signal exits at once)
-
-  cellbench serve [--config FILE] [--speed N] [--port P] [--no-local-influx]
-
-  --config FILE        the bench configuration (default examples/sim-bench.yaml)
-  --speed N            run a simulated bench N times faster than real time (default 1; real drivers refuse any other)
-  --port P             listen on port P instead of the configuration's http.port (0: any free port)
-  --no-local-influx    never start a private InfluxDB
-
-When influx.url is a loopback http:// URL where nothing answers and influxd (InfluxDB 1.x,
-\`sudo apt-get install influxdb\`) is installed, serve starts a private influxd on that address, with its
-data in an influxd directory beside the store file (./var/influxd for the example bench), and stops it
-on exit. Without InfluxDB, samples are spooled to the outbox in the store file and sent when it answers.`;
-
 /** `cellbench serve`: runs the daemon until SIGINT/SIGTERM; a second signal exits at once. */
 export async function serveCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
