@@ -5,8 +5,13 @@ import { runTask } from "./profile-tasks.js";
 import type { ProfileTasks } from "./task-types.js";
 import type { TaskReply } from "./worker-pool.js";
 
-const send = process.send?.bind(process);
-if (!send) throw new Error("profile-worker.ts runs as a worker process (forked with an IPC channel)");
+const ipcSend = process.send?.bind(process);
+if (!ipcSend) throw new Error("profile-worker.ts runs as a worker process (forked with an IPC channel)");
+// A reply that cannot be sent (EPIPE: the daemon closed the pool meanwhile) has nobody to reach.
+const send = (message: unknown) =>
+  ipcSend(message, undefined, {}, (err) => {
+    if (err) process.exit(0);
+  });
 
 // The pool's nice value for this worker (argv[2]): for every thread, or its collector threads would
 // keep the daemon's raised priority and compete with the sampling loop.
