@@ -34,17 +34,20 @@ export interface LoopOptions {
   /** Measured window, real seconds (default 10), after `warmupS` (default 3). */
   seconds?: number;
   warmupS?: number;
+  /** Default "every sample" (the target's case); "profile": formation.yaml's own criteria, for comparison. */
+  logging?: "every sample" | "profile";
 }
 
 export async function measureLoop(options: LoopOptions = {}): Promise<LoopFigures> {
   const seconds = options.seconds ?? 10;
+  const logging = options.logging ?? "every sample";
   const periodMs = 10;
   const clock = new VirtualClock({ auto: true });
   const rig = await openRig({
     clock,
     periodMs,
     influxUrl: `http://127.0.0.1:${await closedPort()}`,
-    logging: "every sample",
+    logging,
   });
   try {
     await sleep((options.warmupS ?? 3) * 1000);
@@ -65,7 +68,7 @@ export async function measureLoop(options: LoopOptions = {}): Promise<LoopFigure
       samples_per_s: Math.round(samplesPerS),
       samples_per_cpu_s: Math.round(samples / ((cpu.user + cpu.system) / 1e6)),
       period_ms: periodMs,
-      logging: "every sample",
+      logging,
       lines_per_sample: lines / samples,
       samples,
       seconds: elapsedS,
