@@ -47,7 +47,16 @@ export interface SafetyFigures {
   reaction_p99_ms: number;
   reaction_max_ms: number;
   trials: number;
+  /** The bare driver's read() → toSafeState(), same wrappers (the floor). */
+  baseline_p99_ms: number;
+  false_trips: number;
+  unanswered: number;
+  errors: number;
+  target: typeof SAFETY_TARGET;
+  met: boolean;
 }
+
+export const SAFETY_TARGET = { max_reaction_p99_ms: 1 } as const;
 
 export interface SafetyBenchOptions {
   /** Channels on the bench (eight per sim/cycler device); default 64. */
@@ -60,6 +69,8 @@ export interface SafetyBenchOptions {
   maxSeconds?: number;
   /** Bare-driver baseline trials; default 2000. */
   baselineTrials?: number;
+  /** Where the table goes (default stdout). */
+  out?: (line?: string) => void;
 }
 
 const NMC: CellSpec = {
@@ -399,21 +410,32 @@ export function safetyFigures(m: SafetyMeasurement): SafetyFigures {
     reaction_p99_ms: m.reaction.p99,
     reaction_max_ms: m.reaction.max,
     trials: m.trials.length,
+    baseline_p99_ms: m.baseline.reaction.p99,
+    false_trips: m.falseTrips.length + m.unexpectedSafeStates.length,
+    unanswered: m.unanswered,
+    errors: m.errors.length,
+    target: SAFETY_TARGET,
+    // No trial, or a safety failure beside the timing, is not a pass.
+    met:
+      m.trials.length > 0 &&
+      m.reaction.p99 < SAFETY_TARGET.max_reaction_p99_ms &&
+      m.falseTrips.length + m.unexpectedSafeStates.length + m.unanswered === 0,
   };
 }
 
 /** Runs the safety reaction benchmark, prints its figures and returns them. */
 export async function runSafetyBench(options: SafetyBenchOptions = {}): Promise<SafetyFigures> {
   const m = await measureSafetyReaction(options);
-  const out = (label: string, value: string) => console.log(`  ${label.padEnd(66)} ${value}`);
+  const print = options.out ?? ((line = "") => console.log(line));
+  const out = (label: string, value: string) => print(`  ${label.padEnd(66)} ${value}`);
   const time = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(1)} ms`);
   const dist = (d: Distribution) => `${time(d.p50)} / ${time(d.p99)} / ${time(d.max)}`;
   const byKind = KINDS.map((kind) => `${m.trials.filter((t) => t.kind === kind).length} ${kind}`).join(", ");
-  console.log(
+  print(
     `safety reaction: ${m.channels} sim channels × ${m.hz} Hz charging at ${CHARGE_A} A, PacedClock at speed 1 ` +
       `(real time); ${m.trials.length} violations in ${m.seconds.toFixed(1)} s (${byKind})`,
   );
-  console.log(`  ${"".padEnd(66)} p50 / p99 / max`);
+  print(`  ${"".padEnd(66)} p50 / p99 / max`);
   out(
     "violating sample → safe-state command (bench + supervisor)",
     `${dist(m.reaction)}  (target p99 < 1 ms)`,
@@ -441,7 +463,7 @@ export async function runSafetyBench(options: SafetyBenchOptions = {}): Promise<
     "false trips / stray safe states / unanswered / stuck / errors",
     [m.falseTrips.length, m.unexpectedSafeStates.length, m.unanswered, m.stuck, m.errors.length].join(" / "),
   );
-  for (const line of [...m.falseTrips, ...m.errors].slice(0, 5)) console.log(`    ${line}`);
+  for (const line of [...m.falseTrips, ...m.errors].slice(0, 5)) print(`    ${line}`);
   return safetyFigures(m);
 }
 

@@ -1,0 +1,107 @@
+/**
+ * `npm run bench -- --json` prints one JSON object with the sections, fields, targets and verdicts
+ * issue 16 asks for. Run at --quick sizes: this checks the harness, never a figure's size.
+ */
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/bench/main.ts", ...args], { cwd: ROOT });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`bench did not finish within 150 s; stderr:\n${stderr}`));
+    }, 150_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Every number in the object, with its path. */
+function numbers(value: unknown, path = ""): [string, number][] {
+  if (typeof value === "number") return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((v, i) => numbers(v, `${path}[${i}]`));
+  if (value !== null && typeof value === "object")
+    return Object.entries(value).flatMap(([k, v]) => numbers(v, path ? `${path}.${k}` : k));
+  return [];
+}
+
+/** The section has the given numeric fields, a target object and a boolean verdict. */
+function expectJudged(section: unknown, fields: string[], where: string): void {
+  expect(section, where).toBeTypeOf("object");
+  const s = section as Record<string, unknown>;
+  for (const field of fields) expect(s[field], `${where}.${field}`).toBeTypeOf("number");
+  expect(s.target, `${where}.target`).toBeTypeOf("object");
+  expect(Object.keys(s.target as object).length, `${where}.target`).toBeGreaterThan(0);
+  expect(s.met, `${where}.met`).toBeTypeOf("boolean");
+}
+
+describe("npm run bench -- --json", () => {
+  it("prints one JSON object with every section of issue 16, its targets and finite figures", async () => {
+    const run = await bench([
+      "--json",
+      "--quick",
+      "--only",
+      "loop,steadiness,ingest,bus,safety,memory",
+      "--seconds",
+      "0.5",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    // The whole of stdout is the object (the tables went to stderr).
+    const report = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(run.stderr).toContain("steadiness: 64 sim channels");
+
+    expectJudged(report.loop, ["channels", "samples_per_s"], "loop");
+    expect((report.loop as { channels: number }).channels).toBe(64);
+
+    const steadiness = report.steadiness as Record<string, unknown>[];
+    expect(steadiness.map((s) => s.scenario)).toEqual(["idle", "http-load", "influx-down"]);
+    for (const s of steadiness) {
+      expectJudged(s, ["channels", "hz", "seconds", "p50_ms", "p99_ms", "max_ms", "missed"], `${s.scenario}`);
+      expect([s.channels, s.hz, s.seconds]).toEqual([64, 100, 0.5]);
+      expect(s.wakeups as number, `${s.scenario}: the loops were measured`).toBeGreaterThan(0);
+    }
+    const load = (steadiness[1] as { load?: { requests: number; sse_bytes: number } }).load;
+    expect(load?.requests, "the load client made requests").toBeGreaterThan(0);
+    expect(load?.sse_bytes, "the load client read the event stream").toBeGreaterThan(0);
+    expect(
+      (steadiness[2] as { forwarded_points: number }).forwarded_points,
+      "influx down: nothing forwarded",
+    ).toBe(0);
+
+    expectJudged(report.ingest, ["ratio"], "ingest");
+    expectJudged(
+      (report.ingest as { drain: unknown }).drain,
+      ["drain_seconds", "p99_ms", "missed"],
+      "ingest.drain",
+    );
+    expectJudged(report.bus, ["host_pause_worst_ratio", "line_pause_worst_ratio"], "bus");
+    expectJudged(report.safety, ["reaction_p50_ms", "reaction_p99_ms", "reaction_max_ms"], "safety");
+    expectJudged(report.memory, ["rss_start_mb", "rss_end_mb", "growth_ratio", "virtual_hours"], "memory");
+    expect(report.met).toBeTypeOf("boolean");
+
+    const all = numbers(report);
+    expect(all.length).toBeGreaterThan(50);
+    expect(all.filter(([, n]) => !Number.isFinite(n)).map(([path]) => path)).toEqual([]);
+  }, 180_000);
+
+  it("refuses an unknown section with a message naming the sections", async () => {
+    const run = await bench(["--json", "--only", "loop,speed"]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain('unknown section "speed"');
+    expect(run.stderr).toContain("engine, loop, steadiness, ingest, bus, safety, memory");
+  });
+});
