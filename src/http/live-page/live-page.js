@@ -371,16 +371,38 @@ function shownRuns() {
 function renderRuns() {
   const body = $("runs").tBodies[0];
   const runs = shownRuns();
-  body.replaceChildren(...runs.map(runRow));
+  const existing = new Map([...body.rows].map((row) => [row.dataset.run, row]));
+  const rows = runs.map((run) => {
+    const row = existing.get(run.id);
+    if (!row) return runRow(run);
+    syncRow(row, runRow(run));
+    return row;
+  });
+  // Rows stay where they are unless the list changed: a row taken out of the page mid-click loses the click.
+  if (rows.length !== body.rows.length || rows.some((row, i) => body.rows[i] !== row))
+    body.replaceChildren(...rows);
   $("no-runs").hidden = runs.length > 0;
 }
 
 /** Updates one run's row and its channel's card after a live event. */
 function renderRun(run) {
   const row = $("runs").querySelector(`tr[data-run="${CSS.escape(run.id)}"]`);
-  if (row) row.replaceWith(runRow(run));
+  if (row) syncRow(row, runRow(run));
   const card = page.cards.get(run.channel);
   if (card && ACTIVE.has(run.state)) renderChannelRun(card, run);
+}
+
+/**
+ * Brings `row` up to `fresh` in place. Samples arrive several times a second: the action buttons are
+ * replaced only when the actions change, so a button being clicked is never swapped out under the pointer.
+ */
+function syncRow(row, fresh) {
+  row.dataset.state = fresh.dataset.state;
+  const cells = [...row.cells];
+  const freshCells = [...fresh.cells];
+  const last = freshCells.length - 1;
+  for (let i = 0; i < last; i++) cells[i].replaceWith(freshCells[i]);
+  if (cells[last].dataset.key !== freshCells[last].dataset.key) cells[last].replaceWith(freshCells[last]);
 }
 
 function runRow(run) {
@@ -418,7 +440,15 @@ function runRow(run) {
           ? `${ampHours(run.discharge_ah)} out`
           : "–",
     ),
-    h("td", { class: "actions" }, grafana, canOperate() ? actionButtons(run) : []),
+    h(
+      "td",
+      {
+        class: "actions",
+        dataset: { key: `${run.state}|${run.cleared}|${canOperate()}|${grafana?.href ?? ""}` },
+      },
+      grafana,
+      canOperate() ? actionButtons(run) : [],
+    ),
   );
 }
 
