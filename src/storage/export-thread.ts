@@ -44,13 +44,13 @@ export class ExportThread {
   /** Streams one export; `onPlan` and `signal` as in BdfExportOptions. */
   async *run(target: InfluxTarget, options: BdfExportOptions): AsyncGenerator<Uint8Array, void, undefined> {
     const { onPlan, signal, ...job } = options;
+    if (signal?.aborted) throw new ExportQueryError("export aborted");
     const id = this.nextId++;
     const pending: Pending = { inbox: [], wake: undefined };
     this.pending.set(id, pending);
     const worker = this.ensureWorker();
     const send = (message: ToExportThread) => worker.postMessage(message);
     const onAbort = () => send({ type: "abort", id });
-    if (signal?.aborted) throw new ExportQueryError("export aborted");
     signal?.addEventListener("abort", onAbort, { once: true });
     let ended = false;
     try {
