@@ -119,7 +119,8 @@ export class Outbox {
   private readonly pending: LineBuffer;
   /** Wall time the first pending line was appended. */
   private pendingSinceMs = 0;
-  private readonly pendingCheckpoints = new Map<string, string | null>();
+  /** Newest checkpoint per run since the last commit (null: delete it), serialised only at the commit. */
+  private readonly pendingCheckpoints = new Map<string, { state: unknown } | null>();
   private closed = false;
   private readonly backlogState: Backlog;
   private readonly counters: OutboxStats = {
@@ -257,14 +258,15 @@ export class Outbox {
 
   /**
    * Records the latest checkpoint of a run (any JSON value); it is written in the same transaction
-   * as the lines appended before it. Only the newest value per run is kept until the commit. Call it
-   * right after appending a sample's lines, so that a committed checkpoint and the committed data
-   * describe the same moment.
+   * as the lines appended before it. Only the newest value per run is kept until the commit, and
+   * only that one is serialised (a run logging every 10 ms sets many per commit): `state` must be a
+   * snapshot that nobody changes afterwards. Call it right after appending a sample's lines, so that
+   * a committed checkpoint and the committed data describe the same moment.
    */
   setCheckpoint(run: string, state: unknown): void {
-    const json = JSON.stringify(state);
-    if (json === undefined) throw new OutboxError(`checkpoint of run ${run} is not JSON-serialisable`);
-    this.pendingCheckpoints.set(run, json);
+    if (state === undefined || typeof state === "function" || typeof state === "symbol")
+      throw new OutboxError(`checkpoint of run ${run} is not JSON-serialisable`);
+    this.pendingCheckpoints.set(run, { state });
   }
 
   /** Removes a run's checkpoint with the next commit (the run ended and needs no resume). */
@@ -281,9 +283,9 @@ export class Outbox {
       )
       .all();
     for (const row of rows) result.set(row.run, { state: JSON.parse(row.state), updatedMs: row.updated_ms });
-    for (const [run, state] of this.pendingCheckpoints) {
-      if (state === null) result.delete(run);
-      else result.set(run, { state: JSON.parse(state), updatedMs: this.wallNow() });
+    for (const [run, pending] of this.pendingCheckpoints) {
+      if (pending === null) result.delete(run);
+      else result.set(run, { state: JSON.parse(JSON.stringify(pending.state)), updatedMs: this.wallNow() });
     }
     return result;
   }
@@ -296,7 +298,7 @@ export class Outbox {
     if (this.closed) return undefined;
     const lines = this.pending.lines;
     if (lines === 0 && this.pendingCheckpoints.size === 0) return undefined;
-    const checkpoints = [...this.pendingCheckpoints];
+    const checkpoints = this.serialisedCheckpoints();
     const rows = this.pending.rowViews();
     const started = performance.now();
     try {
@@ -324,6 +326,28 @@ export class Outbox {
     if (durationMs > c.worstCommitMs) c.worstCommitMs = durationMs;
     if (lines > 0) this.noteStored(rows.length, lines, startedMs);
     return { lines, rows: rows.length, checkpoints: checkpoints.length, durationMs };
+  }
+
+  /** The pending checkpoints as JSON; one that cannot be serialised is dropped and reported, never retried. */
+  private serialisedCheckpoints(): [string, string | null][] {
+    const out: [string, string | null][] = [];
+    for (const [run, pending] of this.pendingCheckpoints) {
+      if (pending === null) {
+        out.push([run, null]);
+        continue;
+      }
+      try {
+        out.push([run, JSON.stringify(pending.state)]);
+      } catch (err) {
+        this.pendingCheckpoints.delete(run);
+        this.onCommitError?.(
+          new OutboxError(`checkpoint of run ${run} is not JSON-serialisable (${(err as Error).message})`, {
+            cause: err,
+          }),
+        );
+      }
+    }
+    return out;
   }
 
   private noteStored(rows: number, lines: number, startedMs: number): void {

@@ -99,6 +99,36 @@ describe("Outbox", () => {
     await reopened.close();
   });
 
+  it("serialises only the newest checkpoint of a run at the commit; one that cannot be is dropped and reported", async () => {
+    const errors: string[] = [];
+    const outbox = Outbox.open({
+      path: dbPath(),
+      commitIntervalMs: 1000,
+      onCommitError: (e) => errors.push(e.message),
+    });
+    let serialised = 0;
+    const counted = (seq: number) => ({
+      toJSON: () => {
+        serialised++;
+        return { seq };
+      },
+    });
+    for (let seq = 1; seq <= 100; seq++) outbox.setCheckpoint("R1", counted(seq));
+    expect(serialised).toBe(0);
+    outbox.append("m v=1i 1");
+    expect(outbox.commit()).toMatchObject({ lines: 1, checkpoints: 1 });
+    expect(serialised).toBe(1);
+    expect(outbox.readCheckpoints().get("R1")?.state).toEqual({ seq: 100 });
+
+    outbox.setCheckpoint("R2", { n: 1n });
+    outbox.append("m v=2i 2");
+    expect(outbox.commit()).toMatchObject({ lines: 1, checkpoints: 0 });
+    expect(errors).toEqual([expect.stringMatching(/checkpoint of run R2 is not JSON-serialisable/)]);
+    expect(outbox.commit()).toBeUndefined(); // nothing left to retry
+    expect(() => outbox.setCheckpoint("R3", undefined)).toThrow(/not JSON-serialisable/);
+    await outbox.close();
+  });
+
   it("hands out whole rows oldest first and forgets them only when acknowledged, with dead letters", async () => {
     const path = dbPath();
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 3 });
