@@ -3,6 +3,20 @@
 // `first` tokens started together (awaiting their status), then `rest` tokens all at once.
 // Prints one JSON array of outcomes { status, rows, code, detail, retryAfter, ms }.
 
+import { readdirSync } from "node:fs";
+import { setPriority } from "node:os";
+
+// Forked by a test process whose sampling loop runs at raised priority, these clients would inherit it
+// and outrank everything else on the host: a client runs at normal priority, on every thread (Linux
+// nice values are per thread).
+for (const tid of readdirSync("/proc/self/task")) {
+  try {
+    setPriority(Number(tid), 0);
+  } catch {
+    // that thread has ended
+  }
+}
+
 const { url, path, first, rest } = JSON.parse(process.argv[2] ?? "{}");
 
 async function startExport(token) {
