@@ -6,6 +6,7 @@ import { PacedClock } from "../drivers/paced-clock.js";
 import "../drivers/all.js";
 import { driverInfo } from "../drivers/registry.js";
 import { Bench } from "./bench/bench.js";
+import { chamberLogger } from "./bench/chamber-log.js";
 import { SHUTDOWN_STEP_MS, settledWithin } from "./bounded-wait.js";
 import { CellRegistry } from "./cell/cell-registry.js";
 import { CellStore } from "./cell/cell-store.js";
@@ -80,7 +81,6 @@ export class Daemon {
     if (clock instanceof PacedClock) clock.continueWallAfter(latestWallMs(runStore, checkpoints));
     const metrics = new BenchMetrics();
     const errorCounts = new Map<string, number>();
-    const chamberLoggedAt = new Map<string, number>();
     const chamberEveryMs = options.chamberLogEveryMs ?? 1000;
     let bench: Bench | undefined;
     try {
@@ -110,21 +110,7 @@ export class Daemon {
                 : "link back but the instrument is unusable; retrying",
             );
         },
-        chamberSample: (slot) => {
-          const reading = slot.latest;
-          if (!storage || !reading) return;
-          const last = chamberLoggedAt.get(slot.id);
-          if (last !== undefined && reading.tMonoMs - last < chamberEveryMs) return;
-          chamberLoggedAt.set(slot.id, reading.tMonoMs);
-          storage.logChamber({
-            chamber: slot.id,
-            tWallMs: reading.tWallMs,
-            temperatureC: reading.temperatureC,
-            setpointC: reading.setpointC,
-            outputPct: reading.outputPct,
-            ...(slot.sensors?.ok ? { sensorsC: slot.sensors.bySensor } : {}),
-          });
-        },
+        ...(storage ? { chamberSample: chamberLogger(storage, chamberEveryMs) } : {}),
       });
     } catch (err) {
       await storage?.close({ drainTimeoutMs: 0 });

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import type { Clock } from "../../drivers/clock.js";
 import "../../drivers/all.js";
 import { Bench } from "../../src/bench/bench.js";
+import { chamberLogger } from "../../src/bench/chamber-log.js";
 import { loadCellFile } from "../../src/cell/load-cell.js";
 import type { BenchConfig } from "../../src/config/load-config.js";
 import { BenchMetrics } from "../../src/http/metrics.js";
@@ -118,7 +119,6 @@ export async function openRig(options: RigOptions): Promise<Rig> {
   });
   const metrics = new BenchMetrics();
   const errors: string[] = [];
-  const chamberLoggedAt = new Map<string, number>();
   const bench = await Bench.open(config, options.clock, {
     error: (source, err) => {
       if (errors.length < 100) errors.push(`${source}: ${err instanceof Error ? err.message : String(err)}`);
@@ -128,20 +128,7 @@ export async function openRig(options: RigOptions): Promise<Rig> {
       options.onLateness?.(poller, ms);
     },
     // As the daemon logs chambers: at most once a second each.
-    chamberSample: (slot) => {
-      const reading = slot.latest;
-      if (!reading) return;
-      const last = chamberLoggedAt.get(slot.id);
-      if (last !== undefined && reading.tMonoMs - last < 1000) return;
-      chamberLoggedAt.set(slot.id, reading.tMonoMs);
-      storage.logChamber({
-        chamber: slot.id,
-        tWallMs: reading.tWallMs,
-        temperatureC: reading.temperatureC,
-        setpointC: reading.setpointC,
-        outputPct: reading.outputPct,
-      });
-    },
+    chamberSample: chamberLogger(storage, 1000),
   });
   const runStore = new RunStore(store);
   const runs = new RunManager(bench, { sink: storage, store: runStore, logger });

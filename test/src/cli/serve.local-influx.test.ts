@@ -4,12 +4,14 @@
  * it, and SIGTERM stops the daemon and then influxd, whose data stays beside the store file. Without
  * influxd on PATH it says how to install it, once, and runs on, spooling.
  */
+
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { probeInflux } from "../../../src/storage/influx-probe.js";
+import { isAlive } from "../../../src/storage/local-influxd.js";
 import { freePort } from "../../support/influxd.js";
 import { eventually } from "../../support/wait.js";
 
@@ -25,15 +27,6 @@ afterAll(() => {
   for (const pid of influxdPids) if (isAlive(pid)) process.kill(pid, "SIGKILL");
   rmSync(tmp, { recursive: true, force: true });
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface LogLine {
   level: number;

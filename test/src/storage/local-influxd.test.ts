@@ -14,6 +14,7 @@ import { probeInflux } from "../../../src/storage/influx-probe.js";
 import {
   findExecutable,
   INSTALL_INFLUXD,
+  isAlive,
   type LocalInfluxd,
   provideLocalInflux,
 } from "../../../src/storage/local-influxd.js";
@@ -31,15 +32,6 @@ afterAll(async () => {
   for (const influxd of started) await influxd.stop().catch(() => {});
   rmSync(root, { recursive: true, force: true });
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("provideLocalInflux", () => {
   it("starts a private influxd on a free loopback port, with its data in the directory given, and stops it", async () => {
