@@ -3,27 +3,17 @@
  * first export, runs every export; each export comes back as an async generator of UTF-8 chunks
  * whose pace the consumer sets (the thread produces at most EXPORT_WINDOW_BYTES ahead of it).
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { BdfExportOptions } from "./bdf-export.js";
 import { ExportQueryError } from "./errors.js";
 import type { ExportJob, FromExportThread, ToExportThread } from "./export-messages.js";
 import type { InfluxTarget } from "./influx-target.js";
+import { siblingWorker, startWorker } from "./start-worker.js";
 
 interface Pending {
   /** Messages not yet taken by the generator. */
   inbox: FromExportThread[];
   wake: (() => void) | undefined;
-}
-
-/** Starts `entry` (a .ts module under tsx or vitest, a .js module once built) as a worker thread. */
-function startWorker(entry: URL): Worker {
-  if (!entry.pathname.endsWith(".ts")) return new Worker(entry);
-  // Node's --import does not reach worker threads: register tsx's loader in the thread, then load.
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const boot =
-    `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })` +
-    `.catch((err) => { console.error(err); process.exit(70); });`;
-  return new Worker(boot, { eval: true });
 }
 
 export class ExportThread {
@@ -93,8 +83,7 @@ export class ExportThread {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-    const worker = startWorker(new URL(`./export-worker.${ext}`, import.meta.url));
+    const worker = startWorker(siblingWorker("export-worker", import.meta.url));
     worker.unref();
     this.loaded = new Promise((resolve) => {
       const onReady = (message: FromExportThread) => {

@@ -158,7 +158,7 @@ export class Forwarder {
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      this.outbox.commit();
+      await this.outbox.commit();
       if (this.outbox.backlog().rows === 0 && this.outbox.stats().pendingLines === 0) return true;
       if (performance.now() >= deadline || this.loop === undefined) return false;
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -212,7 +212,7 @@ export class Forwarder {
         const result = await head.result;
         if (result === undefined) return;
         if ("error" in result) throw result.error;
-        this.acknowledge(head.batch, result);
+        await this.acknowledge(head.batch, result);
         if (window.length === 0) afterId = 0;
       }
     } finally {
@@ -275,8 +275,8 @@ export class Forwarder {
     return { dead, bisected };
   }
 
-  private acknowledge(batch: OutboxBatch, { dead, bisected }: Delivery): void {
-    this.outbox.acknowledge(batch, dead);
+  private async acknowledge(batch: OutboxBatch, { dead, bisected }: Delivery): Promise<void> {
+    await this.outbox.acknowledge(batch, dead);
     const s = this.state;
     s.writtenBatches++;
     s.writtenPoints += batch.points - dead.length;

@@ -6,19 +6,26 @@
  * - A timer commits what accumulated, every `commitIntervalMs` (≤ 100 ms), as one transaction: the
  *   lines (grouped into rows of up to `maxRowLines`) and the latest run checkpoints together, so a
  *   crash never leaves a checkpoint that is ahead of, or behind, the data it describes. A crash loses
- *   at most what was appended since the last commit.
- * - The forwarder reads rows oldest first and deletes them only once InfluxDB accepted them; lines
- *   InfluxDB refused as bad data go to the dead-letter table in the same transaction as the delete.
+ *   at most what was appended since the last commit that finished.
+ * - The transactions (and the WAL checkpoints) run on a writer thread (outbox-writer.ts): better-sqlite3
+ *   is synchronous, and a commit's fsync blocked the sampling loop for 10–120 ms under load. One
+ *   commit is in flight at a time; lines appended meanwhile wait for the next. Lines and checkpoints
+ *   stay in memory until their commit is confirmed, and a failed commit is retried with the next.
+ * - The forwarder reads rows oldest first (on this thread: a read never waits for the writer, WAL)
+ *   and deletes them only once InfluxDB accepted them; lines InfluxDB refused as bad data go to the
+ *   dead-letter table in the same transaction as the delete.
  *
- * better-sqlite3 is synchronous: a commit blocks the event loop for its duration (measured in
- * `stats()`; see test/bench/ingest.ts). WAL checkpoints, the slow part, run on a worker thread
- * (wal-checkpointer.ts). With `synchronous: "normal"` a commit survives a process crash but not a
- * power cut; `"full"` (default) adds an fsync per commit.
+ * With `synchronous: "normal"` a commit survives a process crash but not a power cut; `"full"`
+ * (default) adds an fsync per commit.
  */
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { OutboxError } from "./errors.js";
 import { LineBuffer } from "./line-buffer.js";
-import { WalCheckpointer } from "./wal-checkpointer.js";
+import { openOutboxDatabase } from "./outbox-database.js";
+import { type DeadLetter, packRows } from "./outbox-transactions.js";
+import { InThreadWriter, type OutboxWriter, ThreadWriter } from "./outbox-writer.js";
+
+export type { DeadLetter } from "./outbox-transactions.js";
 
 export interface OutboxOptions {
   /** SQLite file (created when missing). `:memory:` works for tests but survives nothing. */
@@ -35,10 +42,12 @@ export interface OutboxOptions {
   wallNow?: () => number;
   /** Called when a commit fails (the lines stay pending and the next tick retries). */
   onCommitError?: (error: OutboxError) => void;
-  /** Period of the off-thread WAL checkpoint (default 1000 ms). */
+  /** Period of the writer thread's WAL checkpoint (default 1000 ms). */
   checkpointEveryMs?: number;
-  /** Called when the checkpoint worker fails (SQLite then checkpoints inside commits again). */
+  /** Called when a WAL checkpoint fails. */
   onCheckpointError?: (message: string) => void;
+  /** Called when the writer thread is given up and this thread writes instead (see outbox-writer.ts). */
+  onWriterTakeOver?: (why: string) => void;
 }
 
 /** Rows the forwarder sends together: whole rows, oldest first. */
@@ -51,13 +60,6 @@ export interface OutboxBatch {
   createdMs: number;
   /** The rows' lines joined with "\n" (line-protocol body, UTF-8). */
   body: Buffer;
-}
-
-/** A line InfluxDB refused as bad data, with what the server said. */
-export interface DeadLetter {
-  line: string;
-  status: number;
-  message: string;
 }
 
 export interface StoredDeadLetter extends DeadLetter {
@@ -75,16 +77,19 @@ export interface CommitResult {
 export interface OutboxStats {
   appendedLines: number;
   committedLines: number;
-  /** Lines appended but not yet committed (in memory). */
+  /** Lines appended but not yet committed (in memory, or in the commit in flight). */
   pendingLines: number;
   /** Lines refused because `maxPendingLines` was reached while commits failed. */
   droppedLines: number;
   commits: number;
   commitErrors: number;
   lastCommitError: string | null;
+  /** Duration of the last commit's transaction (on the writer thread), ms. */
   lastCommitMs: number;
   worstCommitMs: number;
   totalCommitMs: number;
+  /** Whether the transactions run on the writer thread (false: on the sampling thread). */
+  writerThread: boolean;
 }
 
 export interface Backlog {
@@ -101,7 +106,6 @@ export interface StoredCheckpoint {
   updatedMs: number;
 }
 
-const SCHEMA_VERSION = 1;
 const NEWLINE = Buffer.from("\n");
 
 type StoredBody = Buffer | string;
@@ -109,21 +113,32 @@ type StoredBody = Buffer | string;
 /** Durable FIFO of encoded lines plus the run checkpoints committed with them. */
 export class Outbox {
   private readonly db: Database.Database;
+  private readonly writer: OutboxWriter;
   private readonly maxRowLines: number;
   private readonly maxPendingLines: number;
   private readonly wallNow: () => number;
   private readonly onCommitError: ((error: OutboxError) => void) | undefined;
   private readonly commitListeners = new Set<() => void>();
   private readonly timer: NodeJS.Timeout;
-  private readonly checkpointer: WalCheckpointer | undefined;
-  private readonly pending: LineBuffer;
+  /** Lines appended since the last commit was sent. */
+  private pending: LineBuffer;
   /** Wall time the first pending line was appended. */
   private pendingSinceMs = 0;
-  /** Newest checkpoint per run since the last commit (null: delete it), serialised only at the commit. */
+  /** Newest checkpoint per run since the last commit was sent (null: delete it), serialised when sent. */
   private readonly pendingCheckpoints = new Map<string, { state: unknown } | null>();
+  /** Lines sent to the writer (or whose commit failed) and not yet confirmed, oldest first. */
+  private readonly unconfirmed: LineBuffer[] = [];
+  private unconfirmedLines = 0;
+  private unconfirmedSinceMs = 0;
+  /** Serialised checkpoints not yet confirmed (null: delete). */
+  private readonly unconfirmedCheckpoints = new Map<string, string | null>();
+  /** Emptied buffers kept for reuse. */
+  private readonly spare: LineBuffer[] = [];
+  private inFlight: Promise<CommitResult | undefined> | undefined;
+  private writerIsThread: boolean;
   private closed = false;
   private readonly backlogState: Backlog;
-  private readonly counters: OutboxStats = {
+  private readonly counters: Omit<OutboxStats, "writerThread"> = {
     appendedLines: 0,
     committedLines: 0,
     pendingLines: 0,
@@ -136,22 +151,11 @@ export class Outbox {
     totalCommitMs: 0,
   };
 
-  private readonly insertRow: Database.Statement<[number, number, Buffer]>;
-  private readonly upsertCheckpoint: Database.Statement<[string, string, number]>;
-  private readonly deleteCheckpointRow: Database.Statement<[string]>;
   private readonly selectRows: Database.Statement<
     [number, number],
     { id: number; created_ms: number; points: number; body: StoredBody }
   >;
-  private readonly deleteRowsUpTo: Database.Statement<[number]>;
-  private readonly insertDeadLetter: Database.Statement<[number, number, string, string]>;
   private readonly selectOldest: Database.Statement<[], { created_ms: number }>;
-  private readonly commitTx: (
-    rows: { body: Buffer; lines: number }[],
-    startedMs: number,
-    checkpoints: [string, string | null][],
-  ) => void;
-  private readonly acknowledgeTx: (lastId: number, dead: DeadLetter[]) => void;
 
   private constructor(options: OutboxOptions) {
     const interval = options.commitIntervalMs ?? 100;
@@ -162,16 +166,9 @@ export class Outbox {
     this.maxPendingLines = options.maxPendingLines ?? 1_000_000;
     this.wallNow = options.wallNow ?? Date.now;
     this.onCommitError = options.onCommitError;
+    const synchronous = options.synchronous ?? "full";
     try {
-      this.db = new Database(options.path);
-      // Large pages: rows are tens to hundreds of kB of text; 64 kB pages halve the commit time.
-      // Takes effect only when the file is created.
-      this.db.pragma("page_size = 65536");
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
-      this.db.pragma("busy_timeout = 5000");
-      this.db.pragma("journal_size_limit = 67108864");
-      migrate(this.db);
+      this.db = openOutboxDatabase(options.path, { synchronous, create: true });
     } catch (err) {
       throw new OutboxError(
         `cannot open the outbox at ${options.path}: ${(err as Error).message}; check the \`store\` path and its permissions`,
@@ -179,40 +176,10 @@ export class Outbox {
       );
     }
     const db = this.db;
-    this.insertRow = db.prepare("INSERT INTO outbox (created_ms, points, body) VALUES (?, ?, ?)");
-    this.upsertCheckpoint = db.prepare(
-      "INSERT INTO checkpoint (run, state, updated_ms) VALUES (?, ?, ?) " +
-        "ON CONFLICT(run) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms",
-    );
-    this.deleteCheckpointRow = db.prepare("DELETE FROM checkpoint WHERE run = ?");
     this.selectRows = db.prepare(
       "SELECT id, created_ms, points, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
     );
-    this.deleteRowsUpTo = db.prepare("DELETE FROM outbox WHERE id <= ?");
-    this.insertDeadLetter = db.prepare(
-      "INSERT INTO dead_letter (created_ms, status, message, line) VALUES (?, ?, ?, ?)",
-    );
     this.selectOldest = db.prepare("SELECT created_ms FROM outbox ORDER BY id LIMIT 1");
-
-    this.commitTx = db.transaction(
-      (
-        rows: { body: Buffer; lines: number }[],
-        startedMs: number,
-        checkpoints: [string, string | null][],
-      ) => {
-        for (const row of rows) this.insertRow.run(startedMs, row.lines, row.body);
-        const now = this.wallNow();
-        for (const [run, state] of checkpoints) {
-          if (state === null) this.deleteCheckpointRow.run(run);
-          else this.upsertCheckpoint.run(run, state, now);
-        }
-      },
-    );
-    this.acknowledgeTx = db.transaction((lastId: number, dead: DeadLetter[]) => {
-      const now = this.wallNow();
-      for (const d of dead) this.insertDeadLetter.run(now, d.status, d.message, d.line);
-      this.deleteRowsUpTo.run(lastId);
-    });
 
     const totals = db
       .prepare<[], { rows: number; points: number | null }>(
@@ -225,28 +192,50 @@ export class Outbox {
       oldestCreatedMs: this.selectOldest.get()?.created_ms ?? null,
     };
 
-    if (options.path !== ":memory:" && options.path !== "") {
+    if (options.path === ":memory:" || options.path === "") {
+      this.writer = new InThreadWriter(db);
+      this.writerIsThread = false;
+    } else {
+      // This connection only reads while the thread writes; it must not checkpoint either.
       db.pragma("wal_autocheckpoint = 0");
-      this.checkpointer = new WalCheckpointer(options.path, options.checkpointEveryMs ?? 1000, (message) => {
-        if (this.closed) return;
-        this.db.pragma("wal_autocheckpoint = 1000");
-        options.onCheckpointError?.(message);
+      this.writerIsThread = true;
+      this.writer = new ThreadWriter({
+        path: options.path,
+        synchronous,
+        checkpointEveryMs: options.checkpointEveryMs ?? 1000,
+        takeOver: () => {
+          this.writerIsThread = false;
+          this.db.pragma("wal_autocheckpoint = 1000");
+          return new InThreadWriter(this.db);
+        },
+        onTakeOver: (why) => options.onWriterTakeOver?.(why),
+        onCheckpointError: (message) => options.onCheckpointError?.(message),
       });
     }
 
-    this.timer = setInterval(() => this.commit(), interval);
+    this.timer = setInterval(() => {
+      if (this.inFlight === undefined) void this.commit();
+    }, interval);
     this.timer.unref();
   }
 
-  /** Opens (or creates) the outbox and starts its commit timer. */
+  /** Opens (or creates) the outbox and starts its commit timer and writer thread. */
   static open(options: OutboxOptions): Outbox {
     return new Outbox(options);
+  }
+
+  /**
+   * Resolves once commits can run: the writer thread has loaded and opened the database (a few
+   * hundred ms at start-up; lines appended meanwhile wait in memory), or was given up.
+   */
+  ready(): Promise<void> {
+    return this.writer.ready();
   }
 
   /** Queues one encoded line for the next group commit. O(1), no I/O. */
   append(line: string): void {
     if (this.closed) throw new OutboxError("outbox is closed; lines can no longer be appended");
-    if (this.pending.lines >= this.maxPendingLines) {
+    if (this.counters.pendingLines >= this.maxPendingLines) {
       this.counters.droppedLines++;
       return;
     }
@@ -283,26 +272,58 @@ export class Outbox {
       )
       .all();
     for (const row of rows) result.set(row.run, { state: JSON.parse(row.state), updatedMs: row.updated_ms });
+    const now = this.wallNow();
+    for (const [run, json] of this.unconfirmedCheckpoints) {
+      if (json === null) result.delete(run);
+      else result.set(run, { state: JSON.parse(json), updatedMs: now });
+    }
     for (const [run, pending] of this.pendingCheckpoints) {
       if (pending === null) result.delete(run);
-      else result.set(run, { state: JSON.parse(JSON.stringify(pending.state)), updatedMs: this.wallNow() });
+      else result.set(run, { state: JSON.parse(JSON.stringify(pending.state)), updatedMs: now });
     }
     return result;
   }
 
   /**
-   * Commits pending lines and checkpoints now (the timer calls this; call it yourself before
-   * shutdown). Returns what was written, or undefined when there was nothing to write or it failed.
+   * Commits what is pending now, after the commit in flight (the timer calls this; call it yourself
+   * before shutdown), and resolves once it is durable. Resolves with what was written, or undefined
+   * when there was nothing to write or it failed (then everything stays in memory for the next one).
    */
-  commit(): CommitResult | undefined {
+  async commit(): Promise<CommitResult | undefined> {
+    while (this.inFlight !== undefined) await this.inFlight;
     if (this.closed) return undefined;
-    const lines = this.pending.lines;
-    if (lines === 0 && this.pendingCheckpoints.size === 0) return undefined;
-    const checkpoints = this.serialisedCheckpoints();
-    const rows = this.pending.rowViews();
-    const started = performance.now();
+    const request = this.takePending();
+    if (!request) return undefined;
+    this.inFlight = this.send(request);
     try {
-      this.commitTx(rows, this.pendingSinceMs, checkpoints);
+      return await this.inFlight;
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  /** Moves what is pending into the unconfirmed set and builds the request that commits all of it. */
+  private takePending(): Parameters<OutboxWriter["commit"]>[0] | undefined {
+    if (this.pending.lines > 0) {
+      if (this.unconfirmedLines === 0) this.unconfirmedSinceMs = this.pendingSinceMs;
+      this.unconfirmed.push(this.pending);
+      this.unconfirmedLines += this.pending.lines;
+      this.pending = this.spare.pop() ?? new LineBuffer(this.maxRowLines);
+    }
+    this.serialiseCheckpoints();
+    if (this.unconfirmedLines === 0 && this.unconfirmedCheckpoints.size === 0) return undefined;
+    return {
+      ...packRows(this.unconfirmed),
+      startedMs: this.unconfirmedSinceMs,
+      nowMs: this.wallNow(),
+      checkpoints: [...this.unconfirmedCheckpoints],
+    };
+  }
+
+  private async send(request: Parameters<OutboxWriter["commit"]>[0]): Promise<CommitResult | undefined> {
+    let durationMs: number;
+    try {
+      durationMs = await this.writer.commit(request);
     } catch (err) {
       this.counters.commitErrors++;
       const error = new OutboxError(
@@ -313,10 +334,15 @@ export class Outbox {
       this.onCommitError?.(error);
       return undefined;
     }
-    const durationMs = performance.now() - started;
-    const startedMs = this.pendingSinceMs;
-    this.pending.clear();
-    this.pendingCheckpoints.clear();
+    // Nothing joins the unconfirmed set while a commit is in flight: all of it is now stored.
+    const lines = this.unconfirmedLines;
+    for (const buffer of this.unconfirmed) {
+      buffer.clear();
+      if (this.spare.length < 2) this.spare.push(buffer);
+    }
+    this.unconfirmed.length = 0;
+    this.unconfirmedLines = 0;
+    this.unconfirmedCheckpoints.clear();
     const c = this.counters;
     c.pendingLines -= lines;
     c.committedLines += lines;
@@ -324,22 +350,20 @@ export class Outbox {
     c.lastCommitMs = durationMs;
     c.totalCommitMs += durationMs;
     if (durationMs > c.worstCommitMs) c.worstCommitMs = durationMs;
-    if (lines > 0) this.noteStored(rows.length, lines, startedMs);
-    return { lines, rows: rows.length, checkpoints: checkpoints.length, durationMs };
+    if (lines > 0) this.noteStored(request.rows.length, lines, request.startedMs);
+    return { lines, rows: request.rows.length, checkpoints: request.checkpoints.length, durationMs };
   }
 
-  /** The pending checkpoints as JSON; one that cannot be serialised is dropped and reported, never retried. */
-  private serialisedCheckpoints(): [string, string | null][] {
-    const out: [string, string | null][] = [];
+  /** Serialises the pending checkpoints into the unconfirmed set; one that cannot be is dropped and reported. */
+  private serialiseCheckpoints(): void {
     for (const [run, pending] of this.pendingCheckpoints) {
       if (pending === null) {
-        out.push([run, null]);
+        this.unconfirmedCheckpoints.set(run, null);
         continue;
       }
       try {
-        out.push([run, JSON.stringify(pending.state)]);
+        this.unconfirmedCheckpoints.set(run, JSON.stringify(pending.state));
       } catch (err) {
-        this.pendingCheckpoints.delete(run);
         this.onCommitError?.(
           new OutboxError(`checkpoint of run ${run} is not JSON-serialisable (${(err as Error).message})`, {
             cause: err,
@@ -347,7 +371,7 @@ export class Outbox {
         );
       }
     }
-    return out;
+    this.pendingCheckpoints.clear();
   }
 
   private noteStored(rows: number, lines: number, startedMs: number): void {
@@ -401,8 +425,8 @@ export class Outbox {
    * Deletes a sent batch (it must be the oldest unacknowledged one) and stores its dead letters,
    * in one transaction.
    */
-  acknowledge(batch: OutboxBatch, deadLetters: DeadLetter[] = []): void {
-    this.acknowledgeTx(batch.lastId, deadLetters);
+  async acknowledge(batch: OutboxBatch, deadLetters: DeadLetter[] = []): Promise<void> {
+    await this.writer.acknowledge({ lastId: batch.lastId, dead: deadLetters, nowMs: this.wallNow() });
     const b = this.backlogState;
     b.rows = Math.max(0, b.rows - batch.rows);
     b.points = Math.max(0, b.points - batch.points);
@@ -416,7 +440,7 @@ export class Outbox {
 
   /** Returns commit counters and timings. */
   stats(): OutboxStats {
-    return { ...this.counters };
+    return { ...this.counters, writerThread: this.writerIsThread };
   }
 
   /** Returns how many dead letters are stored. */
@@ -442,75 +466,40 @@ export class Outbox {
 
   /**
    * Moves dead letters back into the outbox (after fixing what made InfluxDB refuse them, e.g.
-   * dropping a conflicting field). Returns how many were moved.
+   * dropping a conflicting field). Resolves with how many were moved.
    */
-  requeueDeadLetters(ids?: number[]): number {
-    const letters = ids
-      ? ids.flatMap((id) =>
-          this.db
-            .prepare<[number], { id: number; line: string }>("SELECT id, line FROM dead_letter WHERE id = ?")
-            .all(id),
-        )
-      : this.db
-          .prepare<[], { id: number; line: string }>("SELECT id, line FROM dead_letter ORDER BY id")
-          .all();
-    if (letters.length === 0) return 0;
+  async requeueDeadLetters(ids?: number[]): Promise<number> {
     const startedMs = this.wallNow();
-    const buffer = new LineBuffer(this.maxRowLines);
-    for (const l of letters) buffer.append(l.line);
-    const rows = buffer.rowViews();
-    const remove = this.db.prepare<[number]>("DELETE FROM dead_letter WHERE id = ?");
-    this.db.transaction(() => {
-      for (const l of letters) remove.run(l.id);
-      this.commitTx(rows, startedMs, []);
-    })();
-    this.noteStored(rows.length, letters.length, startedMs);
-    return letters.length;
+    const { moved, rows } = await this.writer.requeue({
+      ids,
+      nowMs: startedMs,
+      maxRowLines: this.maxRowLines,
+    });
+    if (moved > 0) this.noteStored(rows, moved, startedMs);
+    return moved;
   }
 
   /**
-   * Stops the timer, commits what is pending, stops the checkpoint worker and closes the database
+   * Stops the timer, commits what is pending, stops the writer thread and closes the database
    * (the last connection to close checkpoints and removes the WAL). Idempotent.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.timer);
-    this.commit();
+    // Until nothing is pending, or a commit fails (then what it held is lost, as in a crash).
+    while ((await this.commit()) !== undefined) {}
     this.closed = true;
     this.commitListeners.clear();
-    await this.checkpointer?.stop();
+    await this.writer.close();
     this.db.close();
+  }
+
+  /** The writer thread while it runs (tests stop it to show that this thread takes over). */
+  get writerThread(): { terminate(): Promise<number> } | undefined {
+    return this.writer instanceof ThreadWriter ? this.writer.thread : undefined;
   }
 
   get isClosed(): boolean {
     return this.closed;
   }
-}
-
-function migrate(db: Database.Database): void {
-  const version = db.pragma("user_version", { simple: true }) as number;
-  if (version > SCHEMA_VERSION)
-    throw new Error(`outbox schema version ${version} is newer than this cellbench (${SCHEMA_VERSION})`);
-  if (version === SCHEMA_VERSION) return;
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS outbox (
-      id INTEGER PRIMARY KEY,
-      created_ms INTEGER NOT NULL,
-      points INTEGER NOT NULL,
-      body BLOB NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS checkpoint (
-      run TEXT PRIMARY KEY,
-      state TEXT NOT NULL,
-      updated_ms INTEGER NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS dead_letter (
-      id INTEGER PRIMARY KEY,
-      created_ms INTEGER NOT NULL,
-      status INTEGER NOT NULL,
-      message TEXT NOT NULL,
-      line TEXT NOT NULL
-    );
-    PRAGMA user_version = ${SCHEMA_VERSION};
-  `);
 }

@@ -43,6 +43,8 @@ export interface StorageStatus {
     worstCommitMs: number;
     meanCommitMs: number;
     droppedLines: number;
+    /** Whether commits run on the outbox's writer thread (false: it failed, they run on the sampling thread). */
+    writerThread: boolean;
   };
 }
 
@@ -100,6 +102,7 @@ export function buildStorageStatus(parts: {
       worstCommitMs: o.worstCommitMs,
       meanCommitMs: o.commits === 0 ? 0 : o.totalCommitMs / o.commits,
       droppedLines: o.droppedLines,
+      writerThread: o.writerThread,
     },
   };
 }
@@ -179,6 +182,12 @@ export function renderStorageMetrics(status: StorageStatus): string {
     "gauge",
     "Longest outbox commit",
     s.outbox.worstCommitMs / 1000,
+  );
+  metric(
+    "cellbench_storage_outbox_writer_thread",
+    "gauge",
+    "1 while outbox commits run on their own thread, 0 once they fell back to the sampling thread",
+    s.outbox.writerThread,
   );
   return `${lines.join("\n")}\n`;
 }

@@ -106,8 +106,9 @@ export class Storage {
       synchronous: options.synchronous,
       wallNow: this.wallNow,
       onCommitError: (error) => this.log.error({ err: error }, "outbox commit failed; lines kept in memory"),
-      onCheckpointError: (message) =>
-        this.log.warn({ error: message }, "WAL checkpoints fall back to the committing thread"),
+      onCheckpointError: (message) => this.log.warn({ error: message }, "outbox WAL checkpoint failed"),
+      onWriterTakeOver: (why) =>
+        this.log.warn({ error: why }, "outbox commits now run on the sampling thread; nothing was lost"),
     });
     this.lastDeadLetterMessage = this.outbox.listDeadLetters(1)[0]?.message ?? null;
     const outage = new OutageLog({
@@ -325,7 +326,7 @@ export class Storage {
   async close(options: { drainTimeoutMs?: number } = {}): Promise<void> {
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.statusTimer = undefined;
-    this.outbox.commit();
+    await this.outbox.commit();
     await this.forwarder.stop({ drainTimeoutMs: options.drainTimeoutMs ?? 5_000 });
     await this.backfill;
     this.writer.close();

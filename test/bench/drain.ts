@@ -144,7 +144,7 @@ async function spool(store: string, minutes: number): Promise<number> {
     }
     // Commits of the size the daemon makes (its group commit runs every 100 ms).
     if (k % 10 === 9) {
-      storage.outbox.commit();
+      await storage.outbox.commit();
       if (k % 1000 === 999) await sleep(0);
     }
   }

@@ -76,9 +76,9 @@ function setup(
   return { clock, outbox, influx, forwarder };
 }
 
-function fill(outbox: Outbox, lines: string[]): void {
+async function fill(outbox: Outbox, lines: string[]): Promise<void> {
   for (const l of lines) outbox.append(l);
-  outbox.commit();
+  await outbox.commit();
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
@@ -95,7 +95,7 @@ describe("Forwarder", () => {
   it("sends the backlog in batches of about batchLines and deletes rows once accepted", async () => {
     const { outbox, influx, forwarder } = setup({ batchLines: 250 });
     const lines = goodLines(1000);
-    fill(outbox, lines);
+    await fill(outbox, lines);
     forwarder.start();
     await until(() => outbox.backlog().rows === 0, "drain");
     expect(influx.stored).toEqual(new Set(lines));
@@ -106,7 +106,7 @@ describe("Forwarder", () => {
   it("retries with exponential back-off and jitter, capped, then drains and resets", async () => {
     const { outbox, influx, forwarder } = setup();
     influx.mode = "down";
-    fill(outbox, goodLines(10));
+    await fill(outbox, goodLines(10));
     forwarder.start();
     await until(() => influx.calls.length >= 8, "8 attempts");
     const gaps = influx.calls.slice(1, 8).map((c, i) => c.atMs - (influx.calls[i]?.atMs as number));
@@ -128,7 +128,7 @@ describe("Forwarder", () => {
     const randoms = [0, 0.999, 0.25];
     const { outbox, influx, forwarder } = setup({ random: () => randoms.shift() ?? 0 });
     influx.mode = "down";
-    fill(outbox, goodLines(1));
+    await fill(outbox, goodLines(1));
     forwarder.start();
     await until(() => influx.calls.length >= 4, "4 attempts");
     const gaps = influx.calls.slice(1, 4).map((c, i) => c.atMs - (influx.calls[i]?.atMs as number));
@@ -142,7 +142,7 @@ describe("Forwarder", () => {
     const lines = goodLines(1000);
     const badAt = [3, 500, 999];
     for (const i of badAt) lines[i] = `m v="bad${i}" ${i}`;
-    fill(outbox, lines);
+    await fill(outbox, lines);
     forwarder.start();
     await until(() => outbox.backlog().rows === 0, "drain");
     const good = lines.filter((_, i) => !badAt.includes(i));
@@ -161,7 +161,7 @@ describe("Forwarder", () => {
     const lines = goodLines(2000);
     lines[150] = `m v="bad150" 150`;
     lines[1999] = `m v="bad1999" 1999`;
-    fill(outbox, lines);
+    await fill(outbox, lines);
     forwarder.start();
     await until(() => outbox.backlog().rows === 0, "drain");
     expect(influx.stored).toEqual(new Set(lines.filter((l) => !l.includes("bad"))));
@@ -173,7 +173,7 @@ describe("Forwarder", () => {
     const { outbox, influx, forwarder } = setup();
     influx.maxLines = 128;
     const lines = goodLines(1000);
-    fill(outbox, lines);
+    await fill(outbox, lines);
     forwarder.start();
     await until(() => outbox.backlog().rows === 0, "drain");
     expect(influx.stored).toEqual(new Set(lines));
@@ -183,7 +183,7 @@ describe("Forwarder", () => {
   it("never turns authentication failures into dead letters: it retries until the credentials work", async () => {
     const { outbox, influx, forwarder } = setup();
     influx.mode = "unauthorized";
-    fill(outbox, goodLines(20));
+    await fill(outbox, goodLines(20));
     forwarder.start();
     await until(() => influx.calls.length >= 5, "5 attempts");
     expect(outbox.deadLetterCount()).toBe(0);
@@ -203,7 +203,7 @@ describe("Forwarder", () => {
         if (!reachable) throw new InfluxSchemaError("ECONNREFUSED");
       },
     });
-    fill(outbox, goodLines(5));
+    await fill(outbox, goodLines(5));
     forwarder.start();
     await until(() => schemaCalls >= 3, "3 schema attempts");
     expect(influx.calls).toHaveLength(0);
@@ -212,7 +212,7 @@ describe("Forwarder", () => {
     await until(() => outbox.backlog().rows === 0, "first drain");
     const callsAfterFirst = schemaCalls;
     influx.mode = "no-database";
-    fill(outbox, goodLines(5, 100));
+    await fill(outbox, goodLines(5, 100));
     await until(() => influx.calls.some((c) => c.lines === 5 && influx.mode === "no-database"), "404");
     influx.mode = "ok";
     await until(() => outbox.backlog().rows === 0, "second drain");
@@ -228,7 +228,7 @@ describe("Forwarder", () => {
         });
       },
     });
-    fill(outbox, goodLines(3));
+    await fill(outbox, goodLines(3));
     forwarder.start();
     await until(() => outbox.backlog().rows === 0, "drain");
     expect(influx.stored.size).toBe(3);
@@ -243,7 +243,7 @@ describe("Forwarder", () => {
       if (throws-- > 0) throw new Error("socket exploded");
       return write(body);
     };
-    fill(outbox, goodLines(50));
+    await fill(outbox, goodLines(50));
     forwarder.start();
     await until(() => outbox.backlog().rows === 0, "drain");
     expect(influx.stored.size).toBe(50);
@@ -263,7 +263,7 @@ describe("Forwarder", () => {
       clock,
       backoff: { initialMs: 60_000, maxMs: 60_000 },
     });
-    fill(outbox, goodLines(7));
+    await fill(outbox, goodLines(7));
     forwarder.start();
     await until(() => forwarder.status().nextRetryMs !== null, "back-off");
     const started = performance.now();

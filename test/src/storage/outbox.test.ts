@@ -35,7 +35,7 @@ describe("Outbox", () => {
     for (let i = 1; i <= 10; i++) outbox.append(`m v=${i}i ${i}`);
     expect(peek(path).lines).toEqual([]);
     expect(outbox.stats().pendingLines).toBe(10);
-    const result = outbox.commit();
+    const result = await outbox.commit();
     expect(result).toMatchObject({ lines: 10, rows: 3 });
     expect(peek(path).lines).toEqual(Array.from({ length: 10 }, (_, i) => `m v=${i + 1}i ${i + 1}`));
     expect(outbox.backlog()).toMatchObject({ rows: 3, points: 10 });
@@ -64,13 +64,13 @@ describe("Outbox", () => {
     other.exec(
       "CREATE TRIGGER fail_cp BEFORE INSERT ON checkpoint BEGIN SELECT RAISE(ABORT, 'disk trouble'); END",
     );
-    expect(outbox.commit()).toBeUndefined();
+    expect(await outbox.commit()).toBeUndefined();
     expect(outbox.stats()).toMatchObject({ commitErrors: 1, pendingLines: 1 });
     expect(outbox.stats().lastCommitError).toMatch(/disk trouble/);
     expect(peek(path)).toEqual({ lines: [], checkpoints: {} });
     other.exec("DROP TRIGGER fail_cp");
     other.close();
-    expect(outbox.commit()).toMatchObject({ lines: 1, checkpoints: 1 });
+    expect(await outbox.commit()).toMatchObject({ lines: 1, checkpoints: 1 });
     expect(peek(path)).toEqual({
       lines: ["m v=1i 1"],
       checkpoints: { R1: { step: [2, 1], loops: [3], stepElapsedS: 12.5, ah: 0.5, wh: 1.9 } },
@@ -84,7 +84,7 @@ describe("Outbox", () => {
     outbox.setCheckpoint("R1", { seq: 1 });
     outbox.setCheckpoint("R1", { seq: 2 });
     outbox.setCheckpoint("R2", { seq: 9 });
-    expect(outbox.commit()).toMatchObject({ lines: 0, checkpoints: 2 });
+    expect(await outbox.commit()).toMatchObject({ lines: 0, checkpoints: 2 });
     outbox.deleteCheckpoint("R2");
     outbox.setCheckpoint("R3", { seq: 1 });
     const before = outbox.readCheckpoints();
@@ -116,15 +116,15 @@ describe("Outbox", () => {
     for (let seq = 1; seq <= 100; seq++) outbox.setCheckpoint("R1", counted(seq));
     expect(serialised).toBe(0);
     outbox.append("m v=1i 1");
-    expect(outbox.commit()).toMatchObject({ lines: 1, checkpoints: 1 });
+    expect(await outbox.commit()).toMatchObject({ lines: 1, checkpoints: 1 });
     expect(serialised).toBe(1);
     expect(outbox.readCheckpoints().get("R1")?.state).toEqual({ seq: 100 });
 
     outbox.setCheckpoint("R2", { n: 1n });
     outbox.append("m v=2i 2");
-    expect(outbox.commit()).toMatchObject({ lines: 1, checkpoints: 0 });
+    expect(await outbox.commit()).toMatchObject({ lines: 1, checkpoints: 0 });
     expect(errors).toEqual([expect.stringMatching(/checkpoint of run R2 is not JSON-serialisable/)]);
-    expect(outbox.commit()).toBeUndefined(); // nothing left to retry
+    expect(await outbox.commit()).toBeUndefined(); // nothing left to retry
     expect(() => outbox.setCheckpoint("R3", undefined)).toThrow(/not JSON-serialisable/);
     await outbox.close();
   });
@@ -133,7 +133,7 @@ describe("Outbox", () => {
     const path = dbPath();
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 3 });
     for (let i = 1; i <= 8; i++) outbox.append(`m v=${i}i ${i}`);
-    outbox.commit();
+    await outbox.commit();
     const first = outbox.readBatch(5);
     expect(first).toMatchObject({ rows: 2, points: 6 });
     expect(first?.body.toString().split("\n")).toEqual([
@@ -146,14 +146,14 @@ describe("Outbox", () => {
     ]);
     // Not acknowledged yet: the same rows come again.
     expect(outbox.readBatch(5)?.firstId).toBe(first?.firstId);
-    outbox.acknowledge(first as NonNullable<typeof first>, [
+    await outbox.acknowledge(first as NonNullable<typeof first>, [
       { line: "m v=3i 3", status: 400, message: "bad" },
     ]);
     expect(outbox.backlog()).toMatchObject({ rows: 1, points: 2 });
     expect(outbox.readBatch(5)?.body.toString()).toBe("m v=7i 7\nm v=8i 8");
     expect(outbox.deadLetterCount()).toBe(1);
     expect(outbox.listDeadLetters()[0]).toMatchObject({ line: "m v=3i 3", status: 400, message: "bad" });
-    expect(outbox.requeueDeadLetters()).toBe(1);
+    expect(await outbox.requeueDeadLetters()).toBe(1);
     expect(outbox.deadLetterCount()).toBe(0);
     expect(outbox.backlog().points).toBe(3);
     await outbox.close();
@@ -169,13 +169,13 @@ describe("Outbox", () => {
     await reopened.close();
   });
 
-  it("checkpoints the WAL into the database file off the event loop", async () => {
+  it("runs the WAL checkpoints on the writer thread", async () => {
     const path = dbPath();
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, checkpointEveryMs: 50 });
     const before = statSync(path).size;
     for (let i = 0; i < 5_000; i++) outbox.append(`m,tag=value field=${i}i ${i}`);
-    outbox.commit();
-    // The main connection never checkpoints (auto-checkpoint is off); only the worker can grow the file.
+    await outbox.commit();
+    // The reading connection never checkpoints (auto-checkpoint is off); only the writer thread can grow the file.
     const deadline = Date.now() + 5_000;
     while (statSync(path).size <= before && Date.now() < deadline) await sleep(20);
     expect(statSync(path).size).toBeGreaterThan(before + 65_536);
@@ -187,6 +187,92 @@ describe("Outbox", () => {
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxPendingLines: 3 });
     for (let i = 0; i < 5; i++) outbox.append(`m v=${i}i ${i}`);
     expect(outbox.stats()).toMatchObject({ pendingLines: 3, droppedLines: 2 });
+    await outbox.close();
+  });
+
+  it("commits on its writer thread: a commit that waits for the disk does not hold up this thread", async () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000 });
+    await outbox.ready();
+    expect(outbox.stats().writerThread).toBe(true);
+    // Another connection holds the write lock, as a slow disk or a checkpoint would, and this thread
+    // releases it only from a timer: a commit that blocked this thread would wait for a release
+    // that can never come (busy_timeout, then SQLITE_BUSY).
+    const other = new Database(path);
+    other.exec("BEGIN IMMEDIATE");
+    let ticks = 0;
+    const ticker = setInterval(() => {
+      ticks++;
+      if (ticks === 5 && other.inTransaction) other.exec("COMMIT");
+    }, 10);
+    try {
+      for (let i = 1; i <= 3; i++) outbox.append(`m v=${i}i ${i}`);
+      expect(await outbox.commit()).toMatchObject({ lines: 3 });
+      expect(ticks).toBeGreaterThanOrEqual(5);
+      expect(peek(path).lines).toEqual(["m v=1i 1", "m v=2i 2", "m v=3i 3"]);
+    } finally {
+      clearInterval(ticker);
+      other.close();
+    }
+    await outbox.close();
+  });
+
+  it("takes the commits over on this thread when the writer thread dies, and loses nothing", async () => {
+    const path = dbPath();
+    const takeOvers: string[] = [];
+    const outbox = Outbox.open({
+      path,
+      commitIntervalMs: 1000,
+      onWriterTakeOver: (why) => takeOvers.push(why),
+    });
+    await outbox.ready();
+    outbox.append("m v=1i 1");
+    outbox.setCheckpoint("R1", { seq: 1 });
+    await outbox.commit();
+    outbox.append("m v=2i 2");
+    outbox.setCheckpoint("R1", { seq: 2 });
+    // The commit is sent, then the thread is stopped before (or after) it answers.
+    const committing = outbox.commit();
+    await outbox.writerThread?.terminate();
+    expect(await committing).toMatchObject({ lines: 1 });
+    expect(takeOvers).toEqual([expect.stringMatching(/writer thread stopped/)]);
+    expect(outbox.stats().writerThread).toBe(false);
+    outbox.append("m v=3i 3");
+    expect(await outbox.commit()).toMatchObject({ lines: 1 });
+    // A commit the thread had already made is made again here: a row may repeat (InfluxDB stores
+    // the same point once), never go missing.
+    expect([...new Set(peek(path).lines)]).toEqual(["m v=1i 1", "m v=2i 2", "m v=3i 3"]);
+    expect(peek(path).checkpoints).toEqual({ R1: { seq: 2 } });
+    await outbox.close();
+  });
+
+  it("keeps lines and checkpoints of a commit in flight or failed, and commits them before newer ones", async () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000 });
+    await outbox.ready();
+    const other = new Database(path);
+    other.exec(
+      "CREATE TRIGGER fail_row BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk trouble'); END",
+    );
+    outbox.append("m v=1i 1");
+    outbox.setCheckpoint("R1", { seq: 1 });
+    const failing = outbox.commit();
+    // While it is in flight, the checkpoint is still readable and new lines queue behind it.
+    expect(outbox.readCheckpoints().get("R1")?.state).toEqual({ seq: 1 });
+    outbox.append("m v=2i 2");
+    expect(await failing).toBeUndefined();
+    expect(outbox.readCheckpoints().get("R1")?.state).toEqual({ seq: 1 });
+    expect(outbox.stats().pendingLines).toBe(2);
+    outbox.append("m v=3i 3");
+    outbox.setCheckpoint("R1", { seq: 3 });
+    other.exec("DROP TRIGGER fail_row");
+    other.close();
+    expect(await outbox.commit()).toMatchObject({ lines: 3 });
+    expect(peek(path)).toEqual({
+      lines: ["m v=1i 1", "m v=2i 2", "m v=3i 3"],
+      checkpoints: { R1: { seq: 3 } },
+    });
+    expect(outbox.stats().pendingLines).toBe(0);
     await outbox.close();
   });
 

@@ -29,6 +29,7 @@ const outbox: OutboxStats = {
   lastCommitMs: 0.5,
   worstCommitMs: 2,
   totalCommitMs: 4,
+  writerThread: true,
 };
 
 describe("storage status", () => {

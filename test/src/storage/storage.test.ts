@@ -110,7 +110,7 @@ describe("Storage against a real influxd", () => {
       storage.start();
       for (const seq of range(0, 12_000)) storage.logCell(record(seq));
       await until(() => storage.status().influx.consecutiveFailures >= 2, "failed attempts");
-      storage.outbox.commit();
+      await storage.outbox.commit();
       const down = storage.status();
       expect(down.influx.reachable).toBe(false);
       expect(down.influx.schemaReady).toBe(false);
