@@ -190,9 +190,14 @@ export class Forwarder {
     // Batches in flight, oldest first. They are acknowledged in this order, because acknowledging
     // deletes every row up to the batch's last id.
     const window: { batch: OutboxBatch; result: Promise<SendResult> }[] = [];
+    // Acknowledgements run on the outbox's writer thread, one after the other, while the next batch
+    // is already read and sent: InfluxDB does not wait for the delete's fsync. Reading goes on
+    // after the last batch sent (`afterId`), so rows being deleted are never read again.
+    const acks = new AckChain();
     let afterId = 0;
     try {
       while (!signal.aborted) {
+        acks.throwIfFailed();
         if (!this.state.schemaReady) {
           await this.prepareSchema(signal);
           continue;
@@ -205,6 +210,8 @@ export class Forwarder {
         }
         const head = window.shift();
         if (!head) {
+          await acks.settled();
+          acks.throwIfFailed();
           afterId = 0;
           await this.idle(signal);
           continue;
@@ -212,12 +219,12 @@ export class Forwarder {
         const result = await head.result;
         if (result === undefined) return;
         if ("error" in result) throw result.error;
-        await this.acknowledge(head.batch, result);
-        if (window.length === 0) afterId = 0;
+        acks.add(() => this.acknowledge(head.batch, result));
       }
     } finally {
       // Requests still in flight settle; their rows stay in the outbox and are sent again.
       await Promise.all(window.map((w) => w.result));
+      await acks.settled();
     }
   }
 
@@ -345,5 +352,31 @@ export class Forwarder {
       this.wake = done;
       signal.addEventListener("abort", done, { once: true });
     });
+  }
+}
+
+/** Acknowledgements run one after the other; the first failure is kept for the pump to throw. */
+class AckChain {
+  private tail: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+
+  add(acknowledge: () => Promise<void>): void {
+    this.tail = this.tail.then(async () => {
+      if (this.failure) return;
+      try {
+        await acknowledge();
+      } catch (error) {
+        this.failure = { error };
+      }
+    });
+  }
+
+  /** Resolves once every acknowledgement added so far has finished (never rejects). */
+  settled(): Promise<void> {
+    return this.tail;
+  }
+
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
   }
 }

@@ -103,6 +103,47 @@ describe("Forwarder", () => {
     expect(forwarder.status()).toMatchObject({ writtenPoints: 1000, writtenBatches: 4, deadLetters: 0 });
   });
 
+  it("sends the next batch while the previous batch's acknowledgement is still being written", async () => {
+    const { outbox, influx, forwarder } = setup({ batchLines: 100 });
+    const acknowledge = outbox.acknowledge.bind(outbox);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    outbox.acknowledge = async (batch, dead) => {
+      await gate;
+      return acknowledge(batch, dead);
+    };
+    await fill(outbox, goodLines(300));
+    forwarder.start();
+    // Every batch reaches InfluxDB although no acknowledgement has finished yet.
+    await until(() => influx.calls.length === 3, "three batches sent before any acknowledgement");
+    expect(outbox.backlog().points).toBe(300);
+    release();
+    await until(() => outbox.backlog().rows === 0, "drain");
+    expect(influx.calls).toHaveLength(3);
+    expect(forwarder.status()).toMatchObject({ writtenPoints: 300, writtenBatches: 3 });
+  });
+
+  it("sends again what it could not acknowledge: a failed acknowledgement loses nothing", async () => {
+    const { outbox, influx, forwarder } = setup({ batchLines: 100 });
+    const acknowledge = outbox.acknowledge.bind(outbox);
+    let failures = 1;
+    outbox.acknowledge = async (batch, dead) => {
+      if (failures-- > 0) throw new Error("disk trouble");
+      return acknowledge(batch, dead);
+    };
+    const lines = goodLines(300);
+    await fill(outbox, lines);
+    forwarder.start();
+    await until(() => outbox.backlog().rows === 0, "drain after the failed acknowledgement");
+    expect(influx.stored).toEqual(new Set(lines));
+    // The unacknowledged batches were written again (InfluxDB keeps one copy of each point).
+    expect(influx.calls.length).toBeGreaterThan(3);
+    expect(forwarder.status().lastError?.message).toMatch(/disk trouble/);
+    expect(forwarder.status().writtenPoints).toBe(300);
+  });
+
   it("retries with exponential back-off and jitter, capped, then drains and resets", async () => {
     const { outbox, influx, forwarder } = setup();
     influx.mode = "down";
