@@ -35,7 +35,7 @@ export interface SteadinessFigures {
   wakeups: number;
   /** Longest garbage-collection pause in the window, ms. */
   gc_max_ms: number;
-  /** Worst outbox commit (synchronous, on the loop) in the window, ms. */
+  /** Worst outbox commit in the window (a transaction on the writer thread, not on the loop), ms. */
   commit_worst_ms: number;
   /** Points InfluxDB acknowledged / lines spooled during the window. */
   forwarded_points: number;
