@@ -1,13 +1,16 @@
 import { Type } from "@sinclair/typebox";
+import { BenchJson } from "../bench-json.js";
 import { configView } from "../config-view.js";
-import { BenchView, ConfigView, errorResponses, HealthView } from "../schemas.js";
+import { BenchView, type BenchViewT, ConfigView, errorResponses, HealthView } from "../schemas.js";
 import type { App, ServerContext } from "../server.js";
-import { benchView, clockView, linkView } from "../views.js";
+import { clockView, linkView } from "../views.js";
 
 const bearer = [{ bearer: [] }];
+const JSON_TYPE = "application/json; charset=utf-8";
 
 /** GET /health, /metrics, /docs, /docs/json, /api/v1/bench and /api/v1/config. */
 export function registerSystemRoutes(app: App, ctx: ServerContext): void {
+  const benchJson = new BenchJson();
   app.get(
     "/health",
     {
@@ -59,7 +62,11 @@ export function registerSystemRoutes(app: App, ctx: ServerContext): void {
         response: { 200: BenchView, ...errorResponses(401, 403) },
       },
     },
-    async () => benchView(ctx.bench, (channel) => ctx.cells.mountOn(channel)?.cell),
+    async (_request, reply) => {
+      const text = benchJson.render(ctx.bench, (channel) => ctx.cells.mountOn(channel)?.cell);
+      // Already JSON (BenchView): fastify sends a string with a JSON content type as it is.
+      return reply.type(JSON_TYPE).send(text as unknown as BenchViewT);
+    },
   );
 
   app.get(
