@@ -19,10 +19,8 @@ import {
   sampleTailView,
 } from "./views.js";
 
-/** What a channel's text was built from. */
-interface ChannelText {
-  latest: ChannelSample | undefined;
-  tMonoMs: number | undefined;
+/** What a channel's text before `last_sample` was built from, and the text. */
+interface HeadText {
   run: ChannelSlot["run"];
   state: string | undefined;
   readErrors: number;
@@ -31,15 +29,24 @@ interface ChannelText {
   sensors: ChannelSlot["sensors"];
   /** voltage_v, current_a and power_w of the ranges. */
   ranges: readonly number[];
-  /** The text up to the value of `age_s` (the whole channel when it has no sample). */
+  /** `{"id":…,"ranges":{…},"last_sample":` */
+  text: string;
+}
+
+/** What a channel's sample text was built from, and the text around the value of `age_s`. */
+interface SampleText {
+  latest: ChannelSample;
+  tMonoMs: number;
+  /** `{"time":…,"age_s":` */
   head: string;
-  /** The text after the value of `age_s` ("" when it has no sample). */
+  /** `,"temperature_age_s":…}` */
   tail: string;
 }
 
 export class BenchJson {
-  private readonly texts = new WeakMap<ChannelSlot, ChannelText>();
-  /** Channel texts built so far (one per channel and change of its inputs). */
+  private readonly heads = new WeakMap<ChannelSlot, HeadText>();
+  private readonly samples = new WeakMap<ChannelSlot, SampleText>();
+  /** Texts built so far (a channel's head or sample, once per change of what it shows). */
   channelsBuilt = 0;
 
   /** The bench view (views.ts benchView) as JSON text. */
@@ -48,11 +55,15 @@ export class BenchJson {
     let out = `${JSON.stringify(benchHeadView(bench)).slice(0, -1)},"channels":[`;
     let first = true;
     for (const slot of bench.channels.values()) {
-      const text = this.channelText(bench, slot, mountedCell);
       if (!first) out += ",";
       first = false;
-      out += text.head;
-      if (slot.latest) out += JSON.stringify(sampleAgeS(slot.latest, nowMono)) + text.tail;
+      out += this.headText(bench, slot, mountedCell);
+      const latest = slot.latest;
+      if (latest) {
+        const sample = this.sampleText(slot, latest);
+        const age = sampleAgeS(latest, nowMono);
+        out += `${sample.head}${Number.isFinite(age) ? age : "null"}${sample.tail}}`;
+      } else out += "null}";
     }
     out += '],"chambers":[';
     first = true;
@@ -71,20 +82,17 @@ export class BenchJson {
     return `${out}]}`;
   }
 
-  private channelText(
+  private headText(
     bench: Bench,
     slot: ChannelSlot,
     mountedCell: (channel: string) => string | undefined,
-  ): ChannelText {
-    const cached = this.texts.get(slot);
-    const latest = slot.latest;
+  ): string {
+    const cached = this.heads.get(slot);
     const cell = mountedCell(slot.id);
     const cellInside = bench.supervisor.cellOn(slot.id)?.cell.id;
     const r = slot.channel.ranges;
     if (
       cached !== undefined &&
-      cached.latest === latest &&
-      cached.tMonoMs === latest?.tMonoMs &&
       cached.run === slot.run &&
       cached.state === slot.run?.currentState &&
       cached.readErrors === slot.readErrors &&
@@ -93,11 +101,9 @@ export class BenchJson {
       cached.sensors === slot.sensors &&
       sameRanges(cached.ranges, r)
     )
-      return cached;
-    const head = JSON.stringify(channelHeadView(bench, slot, () => cell)).slice(0, -1);
-    const text: ChannelText = {
-      latest,
-      tMonoMs: latest?.tMonoMs,
+      return cached.text;
+    const text = `${JSON.stringify(channelHeadView(bench, slot, () => cell)).slice(0, -1)},"last_sample":`;
+    this.heads.set(slot, {
       run: slot.run,
       state: slot.run?.currentState,
       readErrors: slot.readErrors,
@@ -106,12 +112,23 @@ export class BenchJson {
       sensors: slot.sensors,
       // Copied: a driver may change its ranges in place.
       ranges: [...r.voltageV, ...r.currentA, r.powerW],
-      head: latest
-        ? `${head},"last_sample":${JSON.stringify(sampleHeadView(latest)).slice(0, -1)},"age_s":`
-        : `${head},"last_sample":null}`,
-      tail: latest ? `,${JSON.stringify(sampleTailView(latest)).slice(1)}}` : "",
+      text,
+    });
+    this.channelsBuilt++;
+    return text;
+  }
+
+  private sampleText(slot: ChannelSlot, latest: ChannelSample): SampleText {
+    const cached = this.samples.get(slot);
+    // The time as well as the object: a new sample has a later time, even if written in place.
+    if (cached !== undefined && cached.latest === latest && cached.tMonoMs === latest.tMonoMs) return cached;
+    const text: SampleText = {
+      latest,
+      tMonoMs: latest.tMonoMs,
+      head: `${JSON.stringify(sampleHeadView(latest)).slice(0, -1)},"age_s":`,
+      tail: `,${JSON.stringify(sampleTailView(latest)).slice(1)}`,
     };
-    this.texts.set(slot, text);
+    this.samples.set(slot, text);
     this.channelsBuilt++;
     return text;
   }

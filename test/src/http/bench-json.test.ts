@@ -74,17 +74,19 @@ describe("BenchJson", () => {
     await h.clock.advanceBy(1000);
     const json = new BenchJson();
     json.render(h.bench, noCell);
-    expect(json.channelsBuilt).toBe(1);
+    // The channel's head (id … ranges) and its sample.
+    expect(json.channelsBuilt).toBe(2);
     await h.clock.advanceBy(10);
     const within = JSON.parse(json.render(h.bench, noCell));
-    expect(json.channelsBuilt).toBe(1);
+    expect(json.channelsBuilt).toBe(2);
     expect(within.channels[0].last_sample.age_s).toBeGreaterThan(0);
     await h.clock.advanceBy(1000);
     json.render(h.bench, noCell);
+    expect(json.channelsBuilt).toBe(3);
     json.render(h.bench, () => "NMC-0042");
-    expect(json.channelsBuilt).toBe(3);
+    expect(json.channelsBuilt).toBe(4);
     expect(JSON.parse(json.render(h.bench, () => "NMC-0042")).channels[0].cell).toBe("NMC-0042");
-    expect(json.channelsBuilt).toBe(3);
+    expect(json.channelsBuilt).toBe(4);
   });
 
   it("a request without a valid viewer token gets no bench view, even with the text built", async () => {
