@@ -42,7 +42,13 @@ export function registerSystemRoutes(app: App, ctx: ServerContext): void {
     },
   );
 
-  app.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
+  // The document is fixed once the routes are registered: serialised once (117 KB of JSON, a
+  // millisecond or more of the loop per request of this public route otherwise).
+  let docsJson: string | undefined;
+  app.get("/docs/json", { schema: { hide: true } }, async (_request, reply) => {
+    docsJson ??= JSON.stringify(app.swagger());
+    return reply.type(JSON_TYPE).send(docsJson);
+  });
   app.get("/docs", { schema: { hide: true } }, async (_request, reply) =>
     reply
       .type("text/html; charset=utf-8")
