@@ -1,13 +1,14 @@
 /** Turns the daemon's objects into the API's snake_case views (schemas.ts). */
 import { type Clock, SystemClock } from "../../drivers/clock.js";
 import { PacedClock } from "../../drivers/paced-clock.js";
-import type { Bench } from "../bench/bench.js";
+import type { Bench, ChamberSlot, ChannelSlot } from "../bench/bench.js";
 import type { DeviceLinkStatus } from "../bench/device-links.js";
 import { sensorName } from "../config/load-config.js";
 import type { DryRunEstimate } from "../engine/dry-run.js";
 import type { StepChange } from "../engine/run-engine.js";
 import type { CellRecord, CycleRecord, RunEventRecord, RunState } from "../run/records.js";
 import type { RunInfo } from "../run/run-manager.js";
+import type { ChannelSample } from "../sampling/sample.js";
 import { runDashboardPath, runTimeRange } from "./run-time-range.js";
 import type { BenchViewT, ClockViewT, RecordViewT, RunViewT } from "./schemas.js";
 
@@ -148,6 +149,26 @@ export function benchView(
   mountedCell: (channel: string) => string | undefined = () => undefined,
 ): BenchViewT {
   const nowMono = bench.clock.now();
+  return {
+    ...benchHeadView(bench),
+    channels: [...bench.channels.values()].map((slot) => {
+      const latest = slot.latest;
+      return {
+        ...channelHeadView(bench, slot, mountedCell),
+        last_sample: latest
+          ? { ...sampleHeadView(latest), age_s: sampleAgeS(latest, nowMono), ...sampleTailView(latest) }
+          : null,
+      };
+    }),
+    chambers: [...bench.chambers.values()].map(chamberView),
+    devices: bench.devices.map((d) => deviceView(bench, d)),
+  };
+}
+
+// The parts of the bench view, in the order of its schema (BenchView), also for bench-json.ts.
+
+/** The bench view's fields before `channels`. */
+export function benchHeadView(bench: Bench) {
   const speed = bench.clock.speed;
   return {
     bench: bench.config.bench,
@@ -155,58 +176,82 @@ export function benchView(
     speed: Number.isFinite(speed) ? speed : null,
     clock: clockView(bench.clock),
     sampling_period_ms: bench.config.samplingPeriodMs,
-    channels: [...bench.channels.values()].map((slot) => ({
-      id: slot.id,
-      device: slot.device.id,
-      chamber: slot.chamberId ?? null,
-      cell: mountedCell(slot.id) ?? null,
-      cell_inside: bench.supervisor.cellOn(slot.id)?.cell.id ?? null,
-      run: slot.run ? { id: slot.run.id, state: slot.run.currentState } : null,
-      read_errors: slot.readErrors,
-      temperature_sensors: slot.sensors.map(sensorName),
-      ranges: {
-        voltage_v: [...slot.channel.ranges.voltageV],
-        current_a: [...slot.channel.ranges.currentA],
-        power_w: slot.channel.ranges.powerW,
-      },
-      last_sample: slot.latest
-        ? {
-            time: iso(slot.latest.tWallMs),
-            voltage_v: num(slot.latest.voltageV),
-            current_a: num(slot.latest.currentA),
-            temperature_c: num(slot.latest.temperatureC),
-            age_s: Math.max(0, (nowMono - slot.latest.tMonoMs) / 1000),
-            temperature_age_s:
-              slot.latest.temperatureAgeMs === undefined ? null : slot.latest.temperatureAgeMs / 1000,
-            temperature_fault: slot.latest.temperatureFault ?? null,
-            sensors_c: slot.latest.temperaturesC ? finiteValues(slot.latest.temperaturesC) : null,
-          }
-        : null,
-    })),
-    chambers: [...bench.chambers.values()].map((slot) => ({
-      id: slot.id,
-      device: slot.device.id,
-      channels: [...slot.channels],
-      owner: slot.owner ?? null,
-      read_errors: slot.readErrors,
-      last_reading: slot.latest
-        ? {
-            time: iso(slot.latest.tWallMs),
-            temperature_c: num(slot.latest.temperatureC),
-            setpoint_c: num(slot.latest.setpointC),
-            output_pct: num(slot.latest.outputPct),
-            sensors_c: slot.sensors?.ok ? finiteValues(slot.sensors.bySensor) : null,
-            sensor_fault: slot.sensors && !slot.sensors.ok ? slot.sensors.fault : null,
-          }
-        : null,
-    })),
-    devices: bench.devices.map((d) => ({
-      id: d.id,
-      driver: d.driver,
-      channels: d.channels.map((c) => c.id),
-      temperature_inputs: [...(d.temperatureInputs?.inputs ?? [])],
-      link: linkView(bench.links.of(d.id)),
-    })),
+  };
+}
+
+/** A channel's fields before `last_sample`. */
+export function channelHeadView(
+  bench: Bench,
+  slot: ChannelSlot,
+  mountedCell: (channel: string) => string | undefined,
+) {
+  return {
+    id: slot.id,
+    device: slot.device.id,
+    chamber: slot.chamberId ?? null,
+    cell: mountedCell(slot.id) ?? null,
+    cell_inside: bench.supervisor.cellOn(slot.id)?.cell.id ?? null,
+    run: slot.run ? { id: slot.run.id, state: slot.run.currentState } : null,
+    read_errors: slot.readErrors,
+    temperature_sensors: slot.sensors.map(sensorName),
+    ranges: {
+      voltage_v: [...slot.channel.ranges.voltageV],
+      current_a: [...slot.channel.ranges.currentA],
+      power_w: slot.channel.ranges.powerW,
+    },
+  };
+}
+
+/** A sample's fields before `age_s`. */
+export function sampleHeadView(latest: ChannelSample) {
+  return {
+    time: iso(latest.tWallMs),
+    voltage_v: num(latest.voltageV),
+    current_a: num(latest.currentA),
+    temperature_c: num(latest.temperatureC),
+  };
+}
+
+/** Seconds since the sample was taken, at bench-clock time `nowMono`. */
+export const sampleAgeS = (latest: ChannelSample, nowMono: number): number =>
+  Math.max(0, (nowMono - latest.tMonoMs) / 1000);
+
+/** A sample's fields after `age_s`. */
+export function sampleTailView(latest: ChannelSample) {
+  return {
+    temperature_age_s: latest.temperatureAgeMs === undefined ? null : latest.temperatureAgeMs / 1000,
+    temperature_fault: latest.temperatureFault ?? null,
+    sensors_c: latest.temperaturesC ? finiteValues(latest.temperaturesC) : null,
+  };
+}
+
+export function chamberView(slot: ChamberSlot) {
+  return {
+    id: slot.id,
+    device: slot.device.id,
+    channels: [...slot.channels],
+    owner: slot.owner ?? null,
+    read_errors: slot.readErrors,
+    last_reading: slot.latest
+      ? {
+          time: iso(slot.latest.tWallMs),
+          temperature_c: num(slot.latest.temperatureC),
+          setpoint_c: num(slot.latest.setpointC),
+          output_pct: num(slot.latest.outputPct),
+          sensors_c: slot.sensors?.ok ? finiteValues(slot.sensors.bySensor) : null,
+          sensor_fault: slot.sensors && !slot.sensors.ok ? slot.sensors.fault : null,
+        }
+      : null,
+  };
+}
+
+export function deviceView(bench: Bench, d: Bench["devices"][number]) {
+  return {
+    id: d.id,
+    driver: d.driver,
+    channels: d.channels.map((c) => c.id),
+    temperature_inputs: [...(d.temperatureInputs?.inputs ?? [])],
+    link: linkView(bench.links.of(d.id)),
   };
 }
 

@@ -8,6 +8,7 @@
  *   --json               one JSON object on stdout, tables and progress on stderr
  *   --only a,b           sections to run: engine, loop, steadiness, ingest, bus, safety, memory
  *   --seconds N          steadiness window per scenario (default 60)
+ *   --scenario a,b       steadiness scenarios to run: idle, http-load, influx-down (default all)
  *   --hours N            simulated hours of the memory bench (default 24)
  *   --drain-minutes N    backlog of the drain measurement, minutes of 64 × 10 Hz (default 60; 0 skips it)
  *   --quick              tiny sizes everywhere (a smoke test of the harness: the figures mean nothing)
@@ -21,7 +22,13 @@ import { type LoopFigures, measureLoop, printLoop } from "./loop.js";
 import { type MemoryFigures, measureMemory, printMemory } from "./memory.js";
 import { runSafetyBench, type SafetyFigures } from "./safety.js";
 import type { Out } from "./stats.js";
-import { measureSteadiness, type SteadinessFigures, steadinessHeader } from "./steadiness.js";
+import {
+  measureSteadiness,
+  SCENARIOS,
+  type Scenario,
+  type SteadinessFigures,
+  steadinessHeader,
+} from "./steadiness.js";
 
 const SECTIONS = ["engine", "loop", "steadiness", "ingest", "bus", "safety", "memory"] as const;
 type Section = (typeof SECTIONS)[number];
@@ -59,6 +66,7 @@ const { values } = (() => {
         json: { type: "boolean", default: false },
         only: { type: "string" },
         seconds: { type: "string" },
+        scenario: { type: "string" },
         hours: { type: "string" },
         "drain-minutes": { type: "string" },
         quick: { type: "boolean", default: false },
@@ -81,6 +89,15 @@ const only = new Set<Section>(
         return name as Section;
       }),
 );
+const scenarios =
+  values.scenario === undefined
+    ? SCENARIOS
+    : values.scenario.split(",").map((s) => {
+        const name = s.trim();
+        if (!(SCENARIOS as readonly string[]).includes(name))
+          usage(`--scenario: unknown scenario "${name}"; the scenarios are ${SCENARIOS.join(", ")}`);
+        return name as Scenario;
+      });
 const seconds = positive(values.seconds, "--seconds", quick ? 1 : 60);
 const hours = positive(values.hours, "--hours", quick ? 0.05 : 24);
 const drainMinutes = positive(values["drain-minutes"], "--drain-minutes", quick ? 0.05 : 60, true);
@@ -118,7 +135,8 @@ try {
     steadinessHeader(seconds, out);
     report.steadiness = await measureSteadiness({
       seconds,
-      influxUrl: (await sharedInfluxd()).url,
+      scenarios,
+      ...(scenarios.some((s) => s !== "influx-down") ? { influxUrl: (await sharedInfluxd()).url } : {}),
       out,
       ...(quick ? { warmupS: 0.2 } : {}),
     });

@@ -1,13 +1,16 @@
 import { Type } from "@sinclair/typebox";
+import { BenchJson } from "../bench-json.js";
 import { configView } from "../config-view.js";
-import { BenchView, ConfigView, errorResponses, HealthView } from "../schemas.js";
+import { BenchView, type BenchViewT, ConfigView, errorResponses, HealthView } from "../schemas.js";
 import type { App, ServerContext } from "../server.js";
-import { benchView, clockView, linkView } from "../views.js";
+import { clockView, linkView } from "../views.js";
 
 const bearer = [{ bearer: [] }];
+const JSON_TYPE = "application/json; charset=utf-8";
 
 /** GET /health, /metrics, /docs, /docs/json, /api/v1/bench and /api/v1/config. */
 export function registerSystemRoutes(app: App, ctx: ServerContext): void {
+  const benchJson = new BenchJson();
   app.get(
     "/health",
     {
@@ -39,7 +42,13 @@ export function registerSystemRoutes(app: App, ctx: ServerContext): void {
     },
   );
 
-  app.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
+  // The document is fixed once the routes are registered: serialised once (117 KB of JSON, a
+  // millisecond or more of the loop per request of this public route otherwise).
+  let docsJson: string | undefined;
+  app.get("/docs/json", { schema: { hide: true } }, async (_request, reply) => {
+    docsJson ??= JSON.stringify(app.swagger());
+    return reply.type(JSON_TYPE).send(docsJson);
+  });
   app.get("/docs", { schema: { hide: true } }, async (_request, reply) =>
     reply
       .type("text/html; charset=utf-8")
@@ -59,7 +68,11 @@ export function registerSystemRoutes(app: App, ctx: ServerContext): void {
         response: { 200: BenchView, ...errorResponses(401, 403) },
       },
     },
-    async () => benchView(ctx.bench, (channel) => ctx.cells.mountOn(channel)?.cell),
+    async (_request, reply) => {
+      const text = benchJson.render(ctx.bench, (channel) => ctx.cells.mountOn(channel)?.cell);
+      // Already JSON (BenchView): fastify sends a string with a JSON content type as it is.
+      return reply.type(JSON_TYPE).send(text as unknown as BenchViewT);
+    },
   );
 
   app.get(

@@ -36,6 +36,28 @@ describe("BenchMetrics", () => {
     expect(new Set(types).size).toBe(types.length);
   });
 
+  it("renders what the registry renders, one metric family per event-loop turn", async () => {
+    const metrics = new BenchMetrics();
+    h = await openHttpBench({ auto: false, metrics });
+    await h.clock.advanceBy(2000);
+    metrics.observeLateness("cycler1", 3);
+    let turns = 0;
+    let counting = true;
+    const turn = () => {
+      if (!counting) return;
+      turns++;
+      setImmediate(turn);
+    };
+    setImmediate(turn);
+    const text = await metrics.render();
+    counting = false;
+    expect(text).toBe(await metrics.registry.metrics());
+    const families = text.match(/^# TYPE /gm)?.length ?? 0;
+    expect(families).toBeGreaterThan(10);
+    // Rendered at once, the text would be ready before the first turn.
+    expect(turns).toBeGreaterThanOrEqual(families - 1);
+  });
+
   it("counts requests by route pattern, never by run id", async () => {
     h = await openHttpBench();
     const id = (

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { HttpBench } from "../../support/http-bench.js";
 import { auth, NMC_CELL_BODY, openHttpBench, waitFor } from "../../support/http-bench.js";
 
@@ -67,6 +67,16 @@ describe("system routes", () => {
     expect(text).toMatch(/cellbench_channel_temperature_celsius\{channel="ch1"\}/);
     expect(text).toMatch(/cellbench_runs\{state="running"\} 1/);
     expect(text).not.toMatch(/R2026\d{4}-\d{4}/);
+  });
+
+  it("GET /docs/json is serialised once: every request gets the same text", async () => {
+    h = await openHttpBench({ auto: false });
+    const swagger = vi.spyOn(h.app, "swagger");
+    const bodies = [];
+    for (let i = 0; i < 3; i++) bodies.push((await h.app.inject({ method: "GET", url: "/docs/json" })).body);
+    expect(swagger.mock.calls.length).toBeLessThanOrEqual(1);
+    expect(new Set(bodies).size).toBe(1);
+    expect(JSON.parse(bodies[0] as string)).toEqual(h.app.swagger());
   });
 
   it("GET /docs/json is an OpenAPI document with request and response schemas for every route", async () => {
