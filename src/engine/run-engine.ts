@@ -139,7 +139,7 @@ export interface SampleLog {
 export interface RunCheckpoint {
   runId: string;
   state: RunState;
-  positions: CursorPosition[];
+  positions: readonly CursorPosition[];
   stepIndex: number;
   cycleIndex: number;
   stepElapsedS: number;
