@@ -419,14 +419,19 @@ export class Bench {
   private async poll(device: Device): Promise<void> {
     if (device.temperatureInputs) await this.scanSensors(device);
     if (device.chamber) {
-      const slot = [...this.chambers.values()].find((c) => c.device === device);
-      if (slot) await this.pollChamber(slot);
+      for (const slot of this.chambers.values())
+        if (slot.device === device) {
+          await this.pollChamber(slot);
+          break;
+        }
     }
     for (const channel of device.channels) {
       // One channel's failure never costs the device's other channels their sample.
-      await this.pollChannel(this.channels.get(channel.id) as ChannelSlot).catch((err: unknown) =>
-        this.events.error?.(channel.id, err),
-      );
+      try {
+        await this.pollChannel(this.channels.get(channel.id) as ChannelSlot);
+      } catch (err) {
+        this.events.error?.(channel.id, err);
+      }
     }
   }
 
@@ -601,15 +606,28 @@ export class Bench {
     const tWallMs = this.stampWall(slot.id, slot.latest?.tWallMs);
     try {
       const r = await slot.channel.read();
-      await this.awaitScans(slot.id, tMonoMs);
-      sample = {
-        channel: slot.id,
-        tMonoMs,
-        tWallMs,
-        voltageV: r.voltageV,
-        currentA: r.currentA,
-        ...this.cellTemperature(slot.id, r.temperatureC, this.clock.now()),
-      };
+      // Without sensors there is no scan to wait for, and the sample is built in one literal: no
+      // promise and no intermediate object per sample (the same sample either way).
+      if (slot.sensors.length === 0)
+        sample = {
+          channel: slot.id,
+          tMonoMs,
+          tWallMs,
+          voltageV: r.voltageV,
+          currentA: r.currentA,
+          temperatureC: r.temperatureC,
+        };
+      else {
+        await this.awaitScans(slot.id, tMonoMs);
+        sample = {
+          channel: slot.id,
+          tMonoMs,
+          tWallMs,
+          voltageV: r.voltageV,
+          currentA: r.currentA,
+          ...this.cellTemperature(slot.id, r.temperatureC, this.clock.now()),
+        };
+      }
     } catch (err) {
       slot.readErrors++;
       this.events.error?.(slot.id, err);
@@ -618,26 +636,31 @@ export class Bench {
     slot.latest = sample;
     this.watchdog.fresh(slot.id, tMonoMs);
     // Listeners and the run's own handling report their errors: none may skip the checks below.
-    this.report(slot.id, () => this.events.channelSample?.(slot, sample));
-    await this.supervise(slot, sample, async () => {
-      if (slot.run && !slot.run.isTerminal)
-        await slot.run.onSample(sample).catch((err: unknown) => this.events.error?.(slot.id, err));
-    });
+    // (Inline rather than through report(): no closure per sample.)
+    try {
+      this.events.channelSample?.(slot, sample);
+    } catch (err) {
+      this.events.error?.(slot.id, err);
+    }
+    await this.supervise(slot, sample, true);
   }
 
   /**
    * The safety supervisor's decision on a sample, carried out: safe state first, then the run sees
-   * the sample (`toRun`), then a violation faults (or suspends) the run.
+   * the sample (when `toRun`: a new sample, not a re-check), then a violation faults (or suspends) the run.
    */
-  private async supervise(
-    slot: ChannelSlot,
-    sample: ChannelSample,
-    toRun?: () => Promise<void>,
-  ): Promise<void> {
+  private async supervise(slot: ChannelSlot, sample: ChannelSample, toRun = false): Promise<void> {
     const run = slot.run?.isUnderway ? slot.run : undefined;
     const violation = this.supervisor.inspect(sample, run !== undefined);
     if (violation) await this.safeState(slot);
-    await toRun?.();
+    const target = toRun ? slot.run : undefined;
+    if (target && !target.isTerminal) {
+      try {
+        await target.onSample(sample);
+      } catch (err) {
+        this.events.error?.(slot.id, err);
+      }
+    }
     if (!violation) this.violating.delete(slot.id);
     else if (run || !this.violating.has(slot.id)) {
       this.violating.add(slot.id);

@@ -214,27 +214,49 @@ function round(x: number): number {
 
 /** Slope of voltage over a sliding time window, for dV/dt conditions. */
 export class VoltageSlope {
-  private readonly times: number[] = [];
-  private readonly volts: number[] = [];
+  // A ring of (time, voltage) pairs: no array shifting and re-growing per sample (at 100 Hz the
+  // 10 s window holds 1000 samples per channel).
+  private times = new Float64Array(16);
+  private volts = new Float64Array(16);
+  private head = 0;
+  private count = 0;
 
   constructor(private readonly windowS: number) {}
 
   reset(): void {
-    this.times.length = 0;
-    this.volts.length = 0;
+    this.head = 0;
+    this.count = 0;
   }
 
   /** Adds a sample and returns the slope in mV/s once the window is at least half full. */
   push(tS: number, voltageV: number): number | undefined {
-    this.times.push(tS);
-    this.volts.push(voltageV);
-    while (this.times.length > 2 && tS - (this.times[1] as number) >= this.windowS) {
-      this.times.shift();
-      this.volts.shift();
+    if (this.count === this.times.length) this.grow();
+    const mask = this.times.length - 1;
+    const end = (this.head + this.count) & mask;
+    this.times[end] = tS;
+    this.volts[end] = voltageV;
+    this.count++;
+    while (this.count > 2 && tS - (this.times[(this.head + 1) & mask] as number) >= this.windowS) {
+      this.head = (this.head + 1) & mask;
+      this.count--;
     }
-    const t0 = this.times[0] as number;
+    const t0 = this.times[this.head] as number;
     const span = tS - t0;
     if (span < this.windowS / 2 || span <= 0) return undefined;
-    return ((voltageV - (this.volts[0] as number)) / span) * 1000;
+    return ((voltageV - (this.volts[this.head] as number)) / span) * 1000;
+  }
+
+  /** Doubles the ring (its length stays a power of two), oldest sample first. */
+  private grow(): void {
+    const times = new Float64Array(this.times.length * 2);
+    const volts = new Float64Array(this.volts.length * 2);
+    for (let i = 0; i < this.count; i++) {
+      const j = (this.head + i) & (this.times.length - 1);
+      times[i] = this.times[j] as number;
+      volts[i] = this.volts[j] as number;
+    }
+    this.times = times;
+    this.volts = volts;
+    this.head = 0;
   }
 }

@@ -30,6 +30,8 @@ export class CycleTracker {
   private firstDischargeAh: number | null = null;
   private lastDischargeAh: number | null = null;
   private kept: Record<number, number> = {};
+  /** state() as of the last change: frozen, handed to every checkpoint until the counters change. */
+  private frozen: Readonly<CycleState> | undefined;
 
   /**
    * @param referenceAh the discharge capacity of the cell's first cycle ever (from its history), the
@@ -51,6 +53,7 @@ export class CycleTracker {
   /** Opens a cycle at `total` unless one is open. */
   open(total: Throughput): void {
     if (this.openedAt) return;
+    this.frozen = undefined;
     this.openedAt = { ...total };
     this.minT = Number.POSITIVE_INFINITY;
     this.maxT = Number.NEGATIVE_INFINITY;
@@ -58,8 +61,14 @@ export class CycleTracker {
 
   temperature(celsius: number): void {
     if (!this.openedAt || Number.isNaN(celsius)) return;
-    if (celsius < this.minT) this.minT = celsius;
-    if (celsius > this.maxT) this.maxT = celsius;
+    if (celsius < this.minT) {
+      this.minT = celsius;
+      this.frozen = undefined;
+    }
+    if (celsius > this.maxT) {
+      this.maxT = celsius;
+      this.frozen = undefined;
+    }
   }
 
   /** Closes the open cycle and returns its summary; undefined when no cycle was open. */
@@ -68,6 +77,7 @@ export class CycleTracker {
     who: { channel: string; run: string; cell: string; tWallMs: number },
   ): CycleRecord | undefined {
     if (!this.openedAt) return undefined;
+    this.frozen = undefined;
     const c = minus(total, this.openedAt);
     this.openedAt = null;
     this.firstDischargeAh ??= c.dischargeAh;
@@ -95,19 +105,25 @@ export class CycleTracker {
     return this.lastDischargeAh / base;
   }
 
-  state(): CycleState {
-    return {
+  /**
+   * The counters for a checkpoint: a frozen snapshot, the same object until they change (a run is
+   * checkpointed with every logged sample and its cycle counters rarely change).
+   */
+  state(): Readonly<CycleState> {
+    this.frozen ??= Object.freeze({
       cycleIndex: this.index,
-      openedAt: this.openedAt ? { ...this.openedAt } : null,
+      openedAt: this.openedAt ? Object.freeze({ ...this.openedAt }) : null,
       minTemperatureC: Number.isFinite(this.minT) ? this.minT : null,
       maxTemperatureC: Number.isFinite(this.maxT) ? this.maxT : null,
       firstDischargeAh: this.firstDischargeAh,
       lastDischargeAh: this.lastDischargeAh,
-      kept: { ...this.kept },
-    };
+      kept: Object.freeze({ ...this.kept }),
+    });
+    return this.frozen;
   }
 
   restore(s: CycleState): void {
+    this.frozen = undefined;
     this.index = s.cycleIndex;
     this.openedAt = s.openedAt ? { ...s.openedAt } : null;
     this.minT = s.minTemperatureC ?? Number.POSITIVE_INFINITY;

@@ -57,6 +57,7 @@ export type LoopExit = (loop: RepeatNode, cyclesEnded: number) => boolean;
  * variables come out instantiated for the iteration the cursor is in.
  */
 export class ProgramCursor {
+  private lastPositions: readonly Readonly<CursorPosition>[] | undefined;
   private stack: Frame[];
   private finished = false;
   private readonly cycles: Set<LoopNode>;
@@ -125,12 +126,22 @@ export class ProgramCursor {
     return this.stack.flatMap((f) => (f.loop ? [{ path: f.loop.path, iteration: f.iteration }] : []));
   }
 
-  positions(): CursorPosition[] {
-    return this.stack.map((f) => ({ index: f.index, iteration: f.iteration }));
+  /**
+   * Where the cursor is, for a checkpoint: frozen, and the same array as last time while the cursor
+   * has not moved (a run is checkpointed with every logged sample).
+   */
+  positions(): readonly Readonly<CursorPosition>[] {
+    const last = this.lastPositions;
+    if (last && samePositions(last, this.stack)) return last;
+    const positions = Object.freeze(
+      this.stack.map((f) => Object.freeze({ index: f.index, iteration: f.iteration })),
+    );
+    this.lastPositions = positions;
+    return positions;
   }
 
   /** Restores a position saved by positions(); throws when it does not fit this profile. */
-  restore(positions: CursorPosition[]): void {
+  restore(positions: readonly CursorPosition[]): void {
     const stack: Frame[] = [];
     let nodes = this.steps;
     let loop: RepeatNode | SweepNode | undefined;
@@ -250,4 +261,14 @@ function findLabel(nodes: ProfileNode[], label: string): number[] | undefined {
     }
   }
   return undefined;
+}
+
+function samePositions(positions: readonly Readonly<CursorPosition>[], stack: readonly Frame[]): boolean {
+  if (positions.length !== stack.length) return false;
+  for (let i = 0; i < stack.length; i++) {
+    const p = positions[i] as CursorPosition;
+    const f = stack[i] as Frame;
+    if (p.index !== f.index || p.iteration !== f.iteration) return false;
+  }
+  return true;
 }

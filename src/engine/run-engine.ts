@@ -21,7 +21,7 @@ import type {
 import type { CellRecord, CycleRecord, RunEventRecord, RunState, StepRecord } from "../run/records.js";
 import type { ChannelSample } from "../sampling/sample.js";
 import { effectiveLogCriteria } from "../storage/log-gate.js";
-import { addInterval, minus, type Throughput, zeroThroughput } from "./accumulators.js";
+import { addInterval, type Throughput, zeroThroughput } from "./accumulators.js";
 import {
   type ConditionInputs,
   conditionMet,
@@ -114,7 +114,7 @@ export interface StepChange {
 
 export interface RunEngineListener {
   /** Every sample the run sees; `forced` marks samples that must be logged (step boundaries, terminal events). */
-  sample?(record: CellRecord, log: { forced: boolean; criteria: LogCriteria }): void;
+  sample?(record: CellRecord, log: SampleLog): void;
   state?(event: RunEventRecord): void;
   step?(change: StepChange): void;
   cycle?(summary: CycleRecord): void;
@@ -129,11 +129,17 @@ export interface RunEngineListener {
 
 type Notification = "sample" | "state" | "step" | "cycle" | "stepEnd";
 
+/** What the sample listener is told besides the record. */
+export interface SampleLog {
+  readonly forced: boolean;
+  readonly criteria: LogCriteria;
+}
+
 /** Everything needed to continue a run after a restart (written with each outbox commit). */
 export interface RunCheckpoint {
   runId: string;
   state: RunState;
-  positions: CursorPosition[];
+  positions: readonly CursorPosition[];
   stepIndex: number;
   cycleIndex: number;
   stepElapsedS: number;
@@ -240,6 +246,10 @@ export class RunEngine {
   private startSoc: number | undefined;
   /** A batch's chamber step whose set point waits for the other runs of the batch (ChamberBarrier). */
   private batchWait: string | undefined;
+  /** The sample listener's `log` arguments for the criteria in effect (see logFlags). */
+  private sampleLogs: { criteria: LogCriteria; normal: SampleLog; forced: SampleLog } | undefined;
+  /** The profile's own criteria, for samples outside any step. */
+  private profileLogCriteria: LogCriteria | undefined;
 
   constructor(
     private readonly run: RunDefinition,
@@ -516,7 +526,7 @@ export class RunEngine {
 
   private serialise(task: () => Promise<void>): Promise<void> {
     const next = this.queue.then(task);
-    this.queue = next.catch(() => undefined);
+    this.queue = next.catch(ignore);
     return next;
   }
 
@@ -557,12 +567,17 @@ export class RunEngine {
       voltageV: s.voltageV,
       currentA: s.currentA,
       temperatureC: s.temperatureC,
-      stepAh: stepMagnitude(minus(this.total, active.stepStart), "Ah"),
-      stepWh: stepMagnitude(minus(this.total, active.stepStart), "Wh"),
+      stepAh: movedSince(this.total, active.stepStart, "Ah"),
+      stepWh: movedSince(this.total, active.stepStart, "Wh"),
       dvdtMvPerS: slope,
       soc: socEstimate(this.startSoc, this.total, this.run.cell.capacityAh),
     };
-    if (!(await this.passBatchBarrier(active))) {
+    // Only a batch's chamber step waits at the barrier: no promise per sample for the others.
+    if (
+      this.batchWait !== undefined &&
+      active.item.kind === "chamber" &&
+      !(await this.passBatchBarrier(active))
+    ) {
       this.emitSample(s, false);
       return;
     }
@@ -958,43 +973,91 @@ export class RunEngine {
   }
 
   private emitSample(s: ChannelSample, forced: boolean): void {
-    const record: CellRecord = {
-      channel: this.channelId,
-      run: this.id,
-      cell: this.run.cell.id,
-      tWallMs: s.tWallMs,
-      testTimeS: this.testTimeS,
-      stepTimeS: this.stepElapsedS,
-      voltageV: s.voltageV,
-      currentA: s.currentA,
-      temperatureC: s.temperatureC,
-      ...(s.temperaturesC ? { sensorsC: s.temperaturesC } : {}),
-      powerW: s.voltageV * s.currentA,
-      chargeAh: this.total.chargeAh,
-      dischargeAh: this.total.dischargeAh,
-      chargeWh: this.total.chargeWh,
-      dischargeWh: this.total.dischargeWh,
-      stepIndex: this.stepIndex,
-      cycleIndex: this.cycles.cycleIndex,
-    };
+    // A new record per sample (listeners keep it); a sample without sensors gets a literal without
+    // the spread, which allocated an empty object and took V8's slow path for the fields after it.
+    const record: CellRecord = s.temperaturesC
+      ? {
+          channel: this.channelId,
+          run: this.id,
+          cell: this.run.cell.id,
+          tWallMs: s.tWallMs,
+          testTimeS: this.testTimeS,
+          stepTimeS: this.stepElapsedS,
+          voltageV: s.voltageV,
+          currentA: s.currentA,
+          temperatureC: s.temperatureC,
+          sensorsC: s.temperaturesC,
+          powerW: s.voltageV * s.currentA,
+          chargeAh: this.total.chargeAh,
+          dischargeAh: this.total.dischargeAh,
+          chargeWh: this.total.chargeWh,
+          dischargeWh: this.total.dischargeWh,
+          stepIndex: this.stepIndex,
+          cycleIndex: this.cycles.cycleIndex,
+        }
+      : {
+          channel: this.channelId,
+          run: this.id,
+          cell: this.run.cell.id,
+          tWallMs: s.tWallMs,
+          testTimeS: this.testTimeS,
+          stepTimeS: this.stepElapsedS,
+          voltageV: s.voltageV,
+          currentA: s.currentA,
+          temperatureC: s.temperatureC,
+          powerW: s.voltageV * s.currentA,
+          chargeAh: this.total.chargeAh,
+          dischargeAh: this.total.dischargeAh,
+          chargeWh: this.total.chargeWh,
+          dischargeWh: this.total.dischargeWh,
+          stepIndex: this.stepIndex,
+          cycleIndex: this.cycles.cycleIndex,
+        };
     this.lastRecord = record;
-    this.notify("sample", (l) =>
-      l.sample?.(record, {
-        forced,
-        criteria: this.active?.log ?? effectiveLogCriteria(this.run.profile.log, undefined),
-      }),
-    );
+    // Called directly, not through notify(): no closure per sample.
+    try {
+      this.listener.sample?.(record, this.logFlags(forced));
+    } catch (err) {
+      this.reportListenerError(err, "sample");
+    }
+  }
+
+  /**
+   * The `log` argument of the sample listener: frozen, and shared by every sample under the same
+   * criteria (a listener that keeps one cannot see it change).
+   */
+  private logFlags(forced: boolean): SampleLog {
+    const criteria = this.active?.log ?? this.defaultLogCriteria();
+    let flags = this.sampleLogs;
+    if (flags?.criteria !== criteria) {
+      flags = {
+        criteria,
+        normal: Object.freeze({ forced: false, criteria }),
+        forced: Object.freeze({ forced: true, criteria }),
+      };
+      this.sampleLogs = flags;
+    }
+    return forced ? flags.forced : flags.normal;
+  }
+
+  private defaultLogCriteria(): LogCriteria {
+    this.profileLogCriteria ??= effectiveLogCriteria(this.run.profile.log, undefined);
+    return this.profileLogCriteria;
   }
 
   private notify(during: Notification, call: (l: RunEngineListener) => void): void {
     try {
       call(this.listener);
     } catch (err) {
-      try {
-        this.listener.error?.(err, during);
-      } catch {
-        // A reporter that throws too has nothing left to report to; the run goes on.
-      }
+      this.reportListenerError(err, during);
+    }
+  }
+
+  private reportListenerError(err: unknown, during: Notification): void {
+    try {
+      this.listener.error?.(err, during);
+    } catch {
+      // A reporter that throws too has nothing left to report to; the run goes on.
     }
   }
 }
@@ -1018,9 +1081,15 @@ function batchStepKey(item: ProgramItem, cursor: ProgramCursor): string {
     .join(".")}`;
 }
 
-function stepMagnitude(t: Throughput, unit: "Ah" | "Wh"): number {
-  return unit === "Ah" ? t.chargeAh + t.dischargeAh : t.chargeWh + t.dischargeWh;
+/** Ah or Wh moved (both directions) since `start`: the sum of minus(total, start)'s two terms, without the object. */
+function movedSince(total: Throughput, start: Throughput, unit: "Ah" | "Wh"): number {
+  return unit === "Ah"
+    ? total.chargeAh - start.chargeAh + (total.dischargeAh - start.dischargeAh)
+    : total.chargeWh - start.chargeWh + (total.dischargeWh - start.dischargeWh);
 }
+
+/** The queue's rejection handler: one function, not a closure per sample. */
+const ignore = (): undefined => undefined;
 
 /** Runs `task`, once more if it fails (one lost reply is not a fault); the second failure propagates. */
 async function retryOnce(task: () => Promise<void>): Promise<void> {

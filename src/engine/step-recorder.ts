@@ -118,7 +118,9 @@ export class StepRecorder {
     const before = s.before;
     if (!before) return;
     const dI = r.currentA - before.currentA;
-    for (const [i, t] of DCIR_TIMES_S.entries()) {
+    // Indexed: entries() and destructuring would allocate per sample.
+    for (let i = 0; i < DCIR_TIMES_S.length; i++) {
+      const t = DCIR_TIMES_S[i] as number;
       const key = DCIR_KEYS[i] as (typeof DCIR_KEYS)[number];
       if (s.dcirOhm[key] !== undefined || elapsedS < t - 1e-6) continue;
       if (elapsedS > t * DCIR_LATEST_FACTOR || Math.abs(dI) < DCIR_MIN_DELTA_A) continue;

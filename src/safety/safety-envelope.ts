@@ -86,11 +86,14 @@ export function checkSample(
   s: ChannelSample,
   options: { temperatureRequired: boolean },
 ): Violation | undefined {
-  const [vMin, vMax] = envelope.voltageV;
+  // Indexed, not destructured: array destructuring allocates an iterator per sample.
+  const vMin = envelope.voltageV[0];
+  const vMax = envelope.voltageV[1];
   if (!(s.voltageV >= vMin - VOLTAGE_MARGIN_V && s.voltageV <= vMax + VOLTAGE_MARGIN_V)) {
     return { kind: "voltage", reason: `voltage ${fmt(s.voltageV)} V outside ${vMin}..${vMax} V` };
   }
-  const [iMin, iMax] = envelope.currentA;
+  const iMin = envelope.currentA[0];
+  const iMax = envelope.currentA[1];
   const margin = currentMargin(envelope);
   if (!(s.currentA >= iMin - margin && s.currentA <= iMax + margin)) {
     return { kind: "current", reason: `current ${fmt(s.currentA)} A outside ${iMin}..${iMax} A` };
@@ -116,7 +119,8 @@ export function checkSample(
         reason: `current ${fmt(s.currentA)} A beyond the ${fmt(limits.dischargeA)} A the cell may discharge at ${fmt(t)} °C (derating)`,
       };
   }
-  const [tMin, tMax] = envelope.temperatureC;
+  const tMin = envelope.temperatureC[0];
+  const tMax = envelope.temperatureC[1];
   if (t > tMax + TEMPERATURE_MARGIN_C)
     return {
       kind: "over-temperature",
@@ -146,7 +150,8 @@ export function checkSample(
 
 /** Current beyond a limit that still counts as measurement error: 2 % of the largest allowed current + 10 mA. */
 export function currentMargin(envelope: SafetyEnvelope): number {
-  const [iMin, iMax] = envelope.currentA;
+  const iMin = envelope.currentA[0];
+  const iMax = envelope.currentA[1];
   return CURRENT_MARGIN_FRACTION * Math.max(Math.abs(iMin), Math.abs(iMax)) + CURRENT_MARGIN_A;
 }
 

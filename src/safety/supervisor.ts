@@ -77,9 +77,8 @@ export class SafetySupervisor {
   inspect(sample: ChannelSample, driving: boolean): Violation | undefined {
     const watched = this.watched.get(sample.channel);
     if (!watched) return undefined;
-    const violation = checkSample(watched.envelope, sample, {
-      temperatureRequired: watched.temperatureRequired,
-    });
+    // `watched` carries temperatureRequired: no options object per sample.
+    const violation = checkSample(watched.envelope, sample, watched);
     if (driving) return violation;
     if (violation && concernsChamber(violation)) return violation;
     // No run drives the channel: any current through the cell is an output nobody commanded.

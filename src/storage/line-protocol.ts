@@ -44,8 +44,13 @@ export function formatFloat(value: number): string | undefined {
 
 /** Formats an integer field value (`12i`); throws unless `value` is a safe integer. */
 export function formatInteger(value: number, what: string): string {
-  if (!Number.isSafeInteger(value)) throw new LineProtocolError(`${what} must be an integer, got ${value}`);
+  checkInteger(value, what);
   return `${value}i`;
+}
+
+/** Throws unless `value` is a safe integer (what formatInteger checks, for a caller writing `${value}i` itself). */
+export function checkInteger(value: number, what: string): void {
+  if (!Number.isSafeInteger(value)) throw new LineProtocolError(`${what} must be an integer, got ${value}`);
 }
 
 /** Formats a millisecond timestamp (precision ms); fractional milliseconds are rounded. */

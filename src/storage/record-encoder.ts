@@ -9,6 +9,7 @@
 import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord, StepRecord } from "../run/records.js";
 import { LineProtocolError } from "./errors.js";
 import {
+  checkInteger,
   escapeKey,
   formatFloat,
   formatInteger,
@@ -111,8 +112,10 @@ export class RecordEncoder {
   /** Encodes one logged cell sample. */
   cell(r: CellRecord): string {
     const prefix = this.prefix("cell", r.channel, r.run, r.cell);
-    const step = formatInteger(r.stepIndex, "stepIndex");
-    const cycle = formatInteger(r.cycleIndex, "cycleIndex");
+    const { stepIndex, cycleIndex } = r;
+    // Checked here, written in the template below: no intermediate `12i` strings per sample.
+    checkInteger(stepIndex, "stepIndex");
+    checkInteger(cycleIndex, "cycleIndex");
     const time = formatTimestampMs(r.tWallMs);
     const { voltageV, currentA, temperatureC, powerW, chargeAh, dischargeAh, chargeWh, dischargeWh } = r;
     const { testTimeS, stepTimeS } = r;
@@ -132,7 +135,7 @@ export class RecordEncoder {
       return (
         `${prefix} voltage_v=${voltageV},current_a=${currentA},temperature_c=${temperatureC},power_w=${powerW},` +
         `charge_ah=${chargeAh},discharge_ah=${dischargeAh},charge_wh=${chargeWh},discharge_wh=${dischargeWh},` +
-        `test_time_s=${testTimeS},step_time_s=${stepTimeS},step_index=${step},cycle_index=${cycle}` +
+        `test_time_s=${testTimeS},step_time_s=${stepTimeS},step_index=${stepIndex}i,cycle_index=${cycleIndex}i` +
         `${sensorFields(r.sensorsC)} ${time}`
       );
     }
@@ -147,7 +150,7 @@ export class RecordEncoder {
     fields = float(fields, CELL_FIELDS.dischargeWh, dischargeWh);
     fields = float(fields, CELL_FIELDS.testTimeS, testTimeS);
     fields = float(fields, CELL_FIELDS.stepTimeS, stepTimeS);
-    fields += `${fields ? "," : ""}step_index=${step},cycle_index=${cycle}${sensorFields(r.sensorsC)}`;
+    fields += `${fields ? "," : ""}step_index=${stepIndex}i,cycle_index=${cycleIndex}i${sensorFields(r.sensorsC)}`;
     return `${prefix} ${fields} ${time}`;
   }
 

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CellSpec } from "../../../drivers/capabilities.js";
 import {
@@ -9,6 +10,7 @@ import {
   socEstimate,
   socUnknown,
   stepUsingSoc,
+  VoltageSlope,
 } from "../../../src/engine/conditions.js";
 import type { Condition } from "../../../src/profile/ast.js";
 import { parseProfile } from "../../../src/profile/document.js";
@@ -116,6 +118,71 @@ steps:
     expect(stepUsingSoc(p.steps.slice(0, 1))).toBeUndefined();
     expect(socUnknown("steps[3]")).toMatch(
       /^steps\[3\] ends on the cell's SOC, but the run has no SOC estimate/,
+    );
+  });
+});
+
+/** VoltageSlope as it was with two arrays (push, shift): the ring must answer exactly the same. */
+class ArraySlope {
+  private readonly times: number[] = [];
+  private readonly volts: number[] = [];
+  constructor(private readonly windowS: number) {}
+  reset(): void {
+    this.times.length = 0;
+    this.volts.length = 0;
+  }
+  push(tS: number, voltageV: number): number | undefined {
+    this.times.push(tS);
+    this.volts.push(voltageV);
+    while (this.times.length > 2 && tS - (this.times[1] as number) >= this.windowS) {
+      this.times.shift();
+      this.volts.shift();
+    }
+    const span = tS - (this.times[0] as number);
+    if (span < this.windowS / 2 || span <= 0) return undefined;
+    return ((voltageV - (this.volts[0] as number)) / span) * 1000;
+  }
+}
+
+describe("VoltageSlope", () => {
+  it("answers as the array implementation for any sample times, voltages, windows and resets", () => {
+    const op = fc.oneof(
+      {
+        weight: 30,
+        // Steps in quarter seconds as well as arbitrary ones: samples exactly one window apart occur.
+        arbitrary: fc.tuple(
+          fc.oneof(
+            fc.integer({ min: 0, max: 8 }).map((q) => q / 4),
+            fc.double({ min: 0, max: 5, noNaN: true }),
+          ),
+          fc.double({ noNaN: false }),
+        ),
+      },
+      { weight: 1, arbitrary: fc.constant("reset" as const) },
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: 1, max: 40 }).map((q) => q / 4),
+          fc.double({ min: 0.01, max: 20, noNaN: true }),
+        ),
+        fc.array(op, { maxLength: 400 }),
+        (w, ops) => {
+          const ring = new VoltageSlope(w);
+          const reference = new ArraySlope(w);
+          let t = 0;
+          for (const o of ops) {
+            if (o === "reset") {
+              ring.reset();
+              reference.reset();
+              continue;
+            }
+            t += o[0];
+            expect(ring.push(t, o[1])).toBe(reference.push(t, o[1]));
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

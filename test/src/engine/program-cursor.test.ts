@@ -272,3 +272,24 @@ steps:
     );
   });
 });
+
+describe("positions for checkpoints", () => {
+  it("are the cursor's current frames, shared while it stands still, frozen and never changed once handed out", () => {
+    const p = profile([repeat(3, [rest(1), repeat(2, [rest(2), rest(3)])]), rest(4)]);
+    const cursor = new ProgramCursor(p.steps);
+    const handed: { positions: readonly object[]; json: string }[] = [];
+    for (let moves = 0; moves < 40 && !cursor.done; moves++) {
+      const positions = cursor.positions();
+      // A cursor that never answered before, moved as far: the same frames.
+      const fresh = new ProgramCursor(p.steps);
+      for (let i = 0; i < moves; i++) fresh.advance();
+      expect(positions).toEqual(fresh.positions());
+      expect(cursor.positions()).toBe(positions);
+      expect(Object.isFrozen(positions) && positions.every((f) => Object.isFrozen(f))).toBe(true);
+      handed.push({ positions, json: JSON.stringify(positions) });
+      cursor.advance();
+    }
+    expect(handed.length).toBeGreaterThan(10);
+    for (const h of handed) expect(JSON.stringify(h.positions)).toBe(h.json);
+  });
+});

@@ -173,6 +173,13 @@ describe("RecordEncoder (pure)", () => {
 
   it("refuses a non-integer step index and an empty bench", () => {
     expect(() => new RecordEncoder("b1").cell(cellRecord({ stepIndex: 1.5 }))).toThrow(/stepIndex/);
+    expect(() => new RecordEncoder("b1").cell(cellRecord({ cycleIndex: Number.NaN }))).toThrow(
+      /cycleIndex must be an integer, got NaN/,
+    );
+    // The slow path (a value line protocol cannot carry) checks them too.
+    expect(() =>
+      new RecordEncoder("b1").cell(cellRecord({ voltageV: Number.NaN, stepIndex: 2 ** 53 })),
+    ).toThrow(/stepIndex must be an integer/);
     expect(() => new RecordEncoder("")).toThrow(/bench/);
   });
 });
