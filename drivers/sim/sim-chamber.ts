@@ -125,7 +125,7 @@ export class SimChamber implements Chamber {
   async read(): Promise<ChamberReading> {
     this.device.assertConnected("read()");
     if (this.faults.dropsThisReply()) throw new SimNoReplyError(this.id, "read()");
-    this.device.world.advance();
+    this.device.world.advanceForRead();
     if (this.faults.current.stuck && this.lastReading) return { ...this.lastReading };
     const reading: ChamberReading = {
       temperatureC: this.faults.noisy(this.model.airC, this.faults.current.noise?.temperatureC),

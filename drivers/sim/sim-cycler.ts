@@ -154,7 +154,7 @@ export class SimCyclerChannel implements CyclerChannel {
   async read(): Promise<CyclerReading> {
     this.device.assertConnected("read()");
     if (this.faults.dropsThisReply()) throw new SimNoReplyError(`${this.device.id}/${this.id}`, "read()");
-    this.device.world.advance();
+    this.device.world.advanceForRead();
     if (this.faults.current.stuck && this.lastReading) return { ...this.lastReading };
     const cell = this.slot.cell;
     const noise = this.faults.current.noise;

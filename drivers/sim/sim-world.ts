@@ -20,6 +20,12 @@ import type { ChamberModel } from "./chamber-model.js";
 export const OPEN_BENCH_AIR_C = 25;
 /** Longest sub-step, s; shorter when a cell's fastest time constant asks for it. */
 export const MAX_SUB_STEP_S = 1;
+/**
+ * A read may see the world as it was this long ago (clock ms). On the real clock a bench's reads
+ * come microseconds apart, and integrating all 64 cells for each one was most of a simulated
+ * bench's sampling cost; commands (apply, set point, safe state) always integrate to the present.
+ */
+export const READ_STALENESS_MS = 1;
 
 /** A channel's place in the world: the cell on it and the chamber it sits in. */
 export interface CellSlot {
@@ -99,6 +105,12 @@ export class SimWorld {
   /** Advances everything to the clock's present (what every read, apply and set point does first). */
   advance(): void {
     this.advanceTo(this.clock.now());
+  }
+
+  /** Advances for a read: not when the world is less than READ_STALENESS_MS behind the present. */
+  advanceForRead(): void {
+    const now = this.clock.now();
+    if (this.dirty || this.settlePending || now - this.tMs >= READ_STALENESS_MS) this.advanceTo(now);
   }
 
   /**

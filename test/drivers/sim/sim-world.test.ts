@@ -3,7 +3,7 @@ import type { Device, DriverContext } from "../../../drivers/capabilities.js";
 import { VirtualClock } from "../../../drivers/clock.js";
 import { createDevice } from "../../../drivers/registry.js";
 import type { SimCyclerChannel } from "../../../drivers/sim/sim-cycler.js";
-import { MAX_SUB_STEP_S, worldOf } from "../../../drivers/sim/sim-world.js";
+import { MAX_SUB_STEP_S, READ_STALENESS_MS, worldOf } from "../../../drivers/sim/sim-world.js";
 import "../../../drivers/sim/register.js";
 import { NMC_3AH } from "./sim-fixture.js";
 
@@ -54,6 +54,21 @@ describe("sim world", () => {
     const unknown = await bench(["tc1", "tc2"], "tc9", [60, 70]);
     await unknown.clock.advanceTo(3 * 3600 * 1000);
     expect((await unknown.channel.read()).temperatureC).toBeCloseTo(25, 6);
+  });
+
+  it("lets reads less than READ_STALENESS_MS apart share one integration; commands always integrate", async () => {
+    const { clock, channel } = await bench(["tc1"], "tc1", [25]);
+    const world = worldOf({ clock, chamberOfChannel: () => "tc1" });
+    await channel.read();
+    const t0 = world.timeMs;
+    await clock.advanceBy(READ_STALENESS_MS / 2);
+    await channel.read();
+    expect(world.timeMs).toBe(t0);
+    await channel.apply({ mode: "cc", currentA: 1, minV: 2.5, maxV: 4.2 });
+    expect(world.timeMs).toBe(clock.now());
+    await clock.advanceBy(READ_STALENESS_MS);
+    await channel.read();
+    expect(world.timeMs).toBe(clock.now());
   });
 
   it("integrates in lockstep sub-steps of at most 1 s however rarely it is read", async () => {
