@@ -344,6 +344,10 @@ export class Forwarder {
   /** Waits for the next commit that stores lines (or the stop). */
   private idle(signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {
+      if (signal.aborted) {
+        resolve();
+        return;
+      }
       const done = () => {
         this.wake = undefined;
         signal.removeEventListener("abort", done);

@@ -125,6 +125,35 @@ describe("Forwarder", () => {
     expect(forwarder.status()).toMatchObject({ writtenPoints: 300, writtenBatches: 3 });
   });
 
+  it("stops while it waits for an acknowledgement before going idle", async () => {
+    const { outbox, influx, forwarder } = setup({ batchLines: 100 });
+    const acknowledge = outbox.acknowledge.bind(outbox);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    outbox.acknowledge = async (batch, dead) => {
+      await gate;
+      return acknowledge(batch, dead);
+    };
+    const readBatch = outbox.readBatch.bind(outbox);
+    let foundNothing = 0;
+    outbox.readBatch = (minPoints, afterId) => {
+      const batch = readBatch(minPoints, afterId);
+      if (!batch) foundNothing++;
+      return batch;
+    };
+    await fill(outbox, goodLines(100));
+    forwarder.start();
+    await until(() => influx.calls.length === 1 && foundNothing > 0, "the batch sent, nothing more to read");
+    // The stop comes while the pump waits for the acknowledgement, before it would go idle.
+    const stopped = forwarder.stop().then(() => "stopped");
+    release();
+    const timeout = new Promise((resolve) => setTimeout(() => resolve("still running after 5 s"), 5_000));
+    expect(await Promise.race([stopped, timeout])).toBe("stopped");
+    expect(outbox.backlog().rows).toBe(0);
+  });
+
   it("sends again what it could not acknowledge: a failed acknowledgement loses nothing", async () => {
     const { outbox, influx, forwarder } = setup({ batchLines: 100 });
     const acknowledge = outbox.acknowledge.bind(outbox);
