@@ -327,6 +327,7 @@ export class Forwarder {
   }
 
   private async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
     this.state.nextRetryMs = this.clock.wallNow() + ms;
     // A signal per sleep: VirtualClock leaves its abort listener on the signal after waking, which
     // would pile up on the long-lived stop signal over a long outage.
