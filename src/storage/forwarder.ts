@@ -210,9 +210,12 @@ export class Forwarder {
         }
         const head = window.shift();
         if (!head) {
-          await acks.settled();
-          acks.throwIfFailed();
           afterId = 0;
+          if (acks.pending > 0) {
+            // A commit may land meanwhile, and its wake-up would find no idle pump: read again.
+            await acks.settled();
+            continue;
+          }
           await this.idle(signal);
           continue;
         }
@@ -364,14 +367,18 @@ export class Forwarder {
 class AckChain {
   private tail: Promise<void> = Promise.resolve();
   private failure: { error: unknown } | undefined;
+  /** Acknowledgements added and not yet finished. */
+  pending = 0;
 
   add(acknowledge: () => Promise<void>): void {
+    this.pending++;
     this.tail = this.tail.then(async () => {
-      if (this.failure) return;
       try {
-        await acknowledge();
+        if (!this.failure) await acknowledge();
       } catch (error) {
         this.failure = { error };
+      } finally {
+        this.pending--;
       }
     });
   }

@@ -154,6 +154,34 @@ describe("Forwarder", () => {
     expect(outbox.backlog().rows).toBe(0);
   });
 
+  it("sends lines committed while it waited for an acknowledgement, without another commit to wake it", async () => {
+    const { outbox, influx, forwarder } = setup({ batchLines: 100 });
+    const acknowledge = outbox.acknowledge.bind(outbox);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    outbox.acknowledge = async (batch, dead) => {
+      await gate;
+      return acknowledge(batch, dead);
+    };
+    const readBatch = outbox.readBatch.bind(outbox);
+    let foundNothing = 0;
+    outbox.readBatch = (minPoints, afterId) => {
+      const batch = readBatch(minPoints, afterId);
+      if (!batch) foundNothing++;
+      return batch;
+    };
+    await fill(outbox, goodLines(100));
+    forwarder.start();
+    await until(() => influx.calls.length === 1 && foundNothing > 0, "the batch sent, nothing more to read");
+    // Committed (and its wake-up given) while the pump waits for the acknowledgement, not idle.
+    await fill(outbox, goodLines(1, 100));
+    release();
+    await until(() => outbox.backlog().rows === 0, "the late line sent");
+    expect(influx.stored.size).toBe(101);
+  });
+
   it("sends again what it could not acknowledge: a failed acknowledgement loses nothing", async () => {
     const { outbox, influx, forwarder } = setup({ batchLines: 100 });
     const acknowledge = outbox.acknowledge.bind(outbox);

@@ -171,7 +171,13 @@ describe("Storage against a real influxd", () => {
     expect(storage.status().influx.writeErrors).toBeGreaterThan(0);
     expect(logs.filter((l) => l.msg.includes("does not answer")).map((l) => l.level)).toEqual([40]);
     expect(logs.filter((l) => l.msg.includes("answers again")).map((l) => l.level)).toEqual([30]);
-    expect(logs.some((l) => l.msg === "InfluxDB write failed; will retry")).toBe(false);
+    // An influxd shutting down may still answer a write in flight with 500 (its own warning, and
+    // the batch is sent again); anything else it answered would be a real refusal.
+    expect(
+      logs.filter(
+        (l) => l.msg === "InfluxDB write failed; will retry" && !((l as { status?: number }).status! >= 500),
+      ),
+    ).toEqual([]);
   });
 
   it("dead-letters a type-conflict point and an unparsable line with the server's message while the rest flows", async () => {
