@@ -1,8 +1,10 @@
 /**
  * A daemon in a child process, for crash tests: starts the bench of the config file given as
- * argv[2] at speed argv[3], starts one run on ch1, and prints `L <stepIndex> <testTimeS>` for every
- * sample handed to storage, `C` after every outbox commit (pipes to the parent are synchronous on
- * Linux, so the parent has every line written before a SIGKILL) and `READY` once the run is going.
+ * argv[2] at speed argv[3], starts one run on ch1, and prints `L <stepIndex> <testTimeS> <n>` for every
+ * sample handed to storage (n: the outbox's appended-line count with it), `C <n>` once a commit is
+ * confirmed (n: lines committed so far; lines commit in the order appended, so the samples with
+ * n up to that are durable), and `READY` once the run is going. Pipes to the parent are synchronous
+ * on Linux, so the parent has every line written before a SIGKILL.
  */
 import { loadConfig } from "../../src/config/load-config.js";
 import { Daemon } from "../../src/daemon.js";
@@ -23,9 +25,9 @@ if (!storage) throw new Error("the crash test needs an influx section");
 const logCell = storage.logCell.bind(storage);
 storage.logCell = (record) => {
   logCell(record);
-  process.stdout.write(`L ${record.stepIndex} ${record.testTimeS}\n`);
+  process.stdout.write(`L ${record.stepIndex} ${record.testTimeS} ${storage.outbox.stats().appendedLines}\n`);
 };
-storage.outbox.onCommit(() => process.stdout.write("C\n"));
+storage.outbox.onCommit(() => process.stdout.write(`C ${storage.outbox.stats().committedLines}\n`));
 const profile = parseProfile(
   "name: crash\nsteps:\n  - repeat: 100\n    steps:\n      - Discharge at 1C for 60 s\n      - Charge at 1C for 60 s\n",
   {
