@@ -81,6 +81,32 @@ async function fill(outbox: Outbox, lines: string[]): Promise<void> {
   await outbox.commit();
 }
 
+/** Makes the outbox's acknowledgements wait until the returned function is called. */
+function holdAcknowledgements(outbox: Outbox): () => void {
+  const acknowledge = outbox.acknowledge.bind(outbox);
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  outbox.acknowledge = async (batch, dead) => {
+    await gate;
+    return acknowledge(batch, dead);
+  };
+  return () => release();
+}
+
+/** Counts the outbox reads that found nothing to send (the pump is about to wait or go idle). */
+function countEmptyReads(outbox: Outbox): () => number {
+  const readBatch = outbox.readBatch.bind(outbox);
+  let empty = 0;
+  outbox.readBatch = (minPoints, afterId) => {
+    const batch = readBatch(minPoints, afterId);
+    if (!batch) empty++;
+    return batch;
+  };
+  return () => empty;
+}
+
 async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
@@ -105,15 +131,7 @@ describe("Forwarder", () => {
 
   it("sends the next batch while the previous batch's acknowledgement is still being written", async () => {
     const { outbox, influx, forwarder } = setup({ batchLines: 100 });
-    const acknowledge = outbox.acknowledge.bind(outbox);
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    outbox.acknowledge = async (batch, dead) => {
-      await gate;
-      return acknowledge(batch, dead);
-    };
+    const release = holdAcknowledgements(outbox);
     await fill(outbox, goodLines(300));
     forwarder.start();
     // Every batch reaches InfluxDB although no acknowledgement has finished yet.
@@ -127,25 +145,11 @@ describe("Forwarder", () => {
 
   it("stops while it waits for an acknowledgement before going idle", async () => {
     const { outbox, influx, forwarder } = setup({ batchLines: 100 });
-    const acknowledge = outbox.acknowledge.bind(outbox);
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    outbox.acknowledge = async (batch, dead) => {
-      await gate;
-      return acknowledge(batch, dead);
-    };
-    const readBatch = outbox.readBatch.bind(outbox);
-    let foundNothing = 0;
-    outbox.readBatch = (minPoints, afterId) => {
-      const batch = readBatch(minPoints, afterId);
-      if (!batch) foundNothing++;
-      return batch;
-    };
+    const release = holdAcknowledgements(outbox);
+    const emptyReads = countEmptyReads(outbox);
     await fill(outbox, goodLines(100));
     forwarder.start();
-    await until(() => influx.calls.length === 1 && foundNothing > 0, "the batch sent, nothing more to read");
+    await until(() => influx.calls.length === 1 && emptyReads() > 0, "the batch sent, nothing more to read");
     // The stop comes while the pump waits for the acknowledgement, before it would go idle.
     const stopped = forwarder.stop().then(() => "stopped");
     release();
@@ -156,25 +160,11 @@ describe("Forwarder", () => {
 
   it("sends lines committed while it waited for an acknowledgement, without another commit to wake it", async () => {
     const { outbox, influx, forwarder } = setup({ batchLines: 100 });
-    const acknowledge = outbox.acknowledge.bind(outbox);
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    outbox.acknowledge = async (batch, dead) => {
-      await gate;
-      return acknowledge(batch, dead);
-    };
-    const readBatch = outbox.readBatch.bind(outbox);
-    let foundNothing = 0;
-    outbox.readBatch = (minPoints, afterId) => {
-      const batch = readBatch(minPoints, afterId);
-      if (!batch) foundNothing++;
-      return batch;
-    };
+    const release = holdAcknowledgements(outbox);
+    const emptyReads = countEmptyReads(outbox);
     await fill(outbox, goodLines(100));
     forwarder.start();
-    await until(() => influx.calls.length === 1 && foundNothing > 0, "the batch sent, nothing more to read");
+    await until(() => influx.calls.length === 1 && emptyReads() > 0, "the batch sent, nothing more to read");
     // Committed (and its wake-up given) while the pump waits for the acknowledgement, not idle.
     await fill(outbox, goodLines(1, 100));
     release();
