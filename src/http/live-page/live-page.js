@@ -403,6 +403,12 @@ function syncRow(row, fresh) {
   const last = freshCells.length - 1;
   for (let i = 0; i < last; i++) cells[i].replaceWith(freshCells[i]);
   if (cells[last].dataset.key !== freshCells[last].dataset.key) cells[last].replaceWith(freshCells[last]);
+  else {
+    // An active run's dashboard link ends at "now", so it changes on every refresh: updated in place.
+    const link = cells[last].querySelector("a.grafana");
+    const freshLink = freshCells[last].querySelector("a.grafana");
+    if (link && freshLink && link.href !== freshLink.href) link.href = freshLink.href;
+  }
 }
 
 function runRow(run) {
@@ -444,7 +450,7 @@ function runRow(run) {
       "td",
       {
         class: "actions",
-        dataset: { key: `${run.state}|${run.cleared}|${canOperate()}|${grafana?.href ?? ""}` },
+        dataset: { key: `${run.state}|${run.cleared}|${canOperate()}|${grafana !== undefined}` },
       },
       grafana,
       canOperate() ? actionButtons(run) : [],

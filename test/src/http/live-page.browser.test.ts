@@ -217,6 +217,12 @@ describe("the live page at /, anonymous viewer (demo configuration)", () => {
     await page.click(`${row} button[data-action="resume"]`);
     await until(page, "the run running again", inState, [runId, "running"]);
 
+    // The Stop button must survive the refreshes that follow: a click that lands on a replaced button is
+    // lost (the run's Grafana link ends at "now", so every refresh renders it anew).
+    await page.$eval(`${row} button[data-action="stop"]`, (el) => {
+      (el as unknown as El).dataset.kept = "yes";
+    });
+
     // Start a run on ch5 from the form: pasted profile, the cell typed in.
     await until(page, "ch5 in the start form", () =>
       [...(document.querySelector("#start-channel") as El).options].some((o) => o.value === "ch5"),
@@ -256,6 +262,10 @@ describe("the live page at /, anonymous viewer (demo configuration)", () => {
         "1.500 A",
     );
 
+    expect(
+      await page.$eval(`${row} button[data-action="stop"]`, (el) => (el as unknown as El).dataset.kept),
+      "the Stop button was replaced by a refresh",
+    ).toBe("yes");
     await page.click(`${row} button[data-action="stop"]`);
     await until(page, "the run stopped", inState, [runId, "stopped"]);
     expect(daemon.runs.get(runId).state).toBe("stopped");
