@@ -50,7 +50,7 @@ export interface StorageOptions {
   synchronous?: "normal" | "full";
   /** Lines per InfluxDB write (default 5000). */
   batchLines?: number;
-  /** InfluxDB writes in flight at once (default 1). */
+  /** InfluxDB writes in flight at once (default: the forwarder's DEFAULT_CONCURRENCY). */
   concurrency?: number;
   backoff?: BackoffOptions;
   /**

@@ -17,12 +17,27 @@ class FakeInflux implements LineWriter {
   readonly calls: { atMs: number; lines: number }[] = [];
   mode: Mode = "ok";
   maxLines = Number.POSITIVE_INFINITY;
+  /** While set, every write waits for it before it is answered. */
+  gate: Promise<void> | undefined;
+  inFlight = 0;
+  maxInFlight = 0;
 
   constructor(private readonly clock: VirtualClock) {}
 
   async write(body: Buffer | string): Promise<WriteOutcome> {
     const lines = body.toString().split("\n");
     this.calls.push({ atMs: this.clock.now(), lines: lines.length });
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await this.gate;
+      return this.answer(lines);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private answer(lines: string[]): WriteOutcome {
     if (this.mode === "down")
       return { kind: "failed", status: null, message: "ECONNREFUSED", databaseMissing: false };
     if (this.mode === "unauthorized")
@@ -141,6 +156,26 @@ describe("Forwarder", () => {
     await until(() => outbox.backlog().rows === 0, "drain");
     expect(influx.calls).toHaveLength(3);
     expect(forwarder.status()).toMatchObject({ writtenPoints: 300, writtenBatches: 3 });
+  });
+
+  it("by default keeps two writes in flight, so InfluxDB is not left idle during each round trip", async () => {
+    const { outbox, influx, forwarder } = setup({ batchLines: 100 });
+    let open = () => {};
+    influx.gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    await fill(outbox, goodLines(400));
+    forwarder.start();
+    await until(() => influx.inFlight === 2, "two writes in flight");
+    // Bounded: the third batch waits until the oldest answer.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(influx.calls).toHaveLength(2);
+    influx.gate = undefined;
+    open();
+    await until(() => outbox.backlog().rows === 0, "drain");
+    expect(influx.maxInFlight).toBe(2);
+    expect(influx.stored).toEqual(new Set(goodLines(400)));
+    expect(forwarder.status()).toMatchObject({ writtenPoints: 400, writtenBatches: 4 });
   });
 
   it("stops while it waits for an acknowledgement before going idle", async () => {
