@@ -34,6 +34,11 @@ export interface OutboxOptions {
   commitIntervalMs?: number;
   /** Lines per stored row (default 1000). */
   maxRowLines?: number;
+  /**
+   * Pending lines that start a commit without waiting for the timer (default 5000, the forwarder's
+   * batch): in a burst (a replay, a fast bench) the forwarder gets rows as soon as a batch is there.
+   */
+  commitLines?: number;
   /** `full` (default) survives power loss; `normal` survives process crashes only, with cheaper commits. */
   synchronous?: "normal" | "full";
   /** Lines held in memory while commits fail (disk full); beyond it new lines are dropped and counted. */
@@ -135,6 +140,8 @@ export class Outbox {
   /** Emptied buffers kept for reuse. */
   private readonly spare: LineBuffer[] = [];
   private inFlight: Promise<CommitResult | undefined> | undefined;
+  private readonly commitLines: number;
+  private earlyCommit: NodeJS.Immediate | undefined;
   private writerIsThread: boolean;
   private closed = false;
   private readonly backlogState: Backlog;
@@ -163,6 +170,7 @@ export class Outbox {
       throw new OutboxError(`commitIntervalMs must be in (0, 1000] ms, got ${interval}`);
     this.maxRowLines = Math.max(1, Math.floor(options.maxRowLines ?? 1000));
     this.pending = new LineBuffer(this.maxRowLines);
+    this.commitLines = Math.max(1, Math.floor(options.commitLines ?? 5000));
     this.maxPendingLines = options.maxPendingLines ?? 1_000_000;
     this.wallNow = options.wallNow ?? Date.now;
     this.onCommitError = options.onCommitError;
@@ -243,6 +251,20 @@ export class Outbox {
     this.pending.append(line);
     this.counters.pendingLines++;
     this.counters.appendedLines++;
+    if (this.pending.lines >= this.commitLines) this.commitEarly();
+  }
+
+  /**
+   * Starts a commit on the next turn once a batch's worth of lines waits, if none is in flight (else
+   * the one in flight starts it when it ends). Not within append(): the caller sets the sample's
+   * checkpoint right after its lines, and both belong in the same commit.
+   */
+  private commitEarly(): void {
+    if (this.earlyCommit !== undefined || this.inFlight !== undefined || this.closed) return;
+    this.earlyCommit = setImmediate(() => {
+      this.earlyCommit = undefined;
+      if (this.inFlight === undefined) void this.commit();
+    });
   }
 
   /**
@@ -299,6 +321,7 @@ export class Outbox {
       return await this.inFlight;
     } finally {
       this.inFlight = undefined;
+      if (this.pending.lines >= this.commitLines) this.commitEarly();
     }
   }
 
@@ -489,6 +512,7 @@ export class Outbox {
     // Until nothing is pending, or a commit fails (then what it held is lost, as in a crash).
     while ((await this.commit()) !== undefined) {}
     this.closed = true;
+    clearImmediate(this.earlyCommit);
     this.commitListeners.clear();
     await this.writer.close();
     this.db.close();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { Outbox } from "../../../src/storage/outbox.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cellbench-outbox-test-"));
@@ -52,6 +52,38 @@ describe("Outbox", () => {
     expect(peek(path).lines).toEqual(["m v=1i 1", "m v=2i 2"]);
     expect(outbox.stats().commits).toBe(1);
     await outbox.close();
+  });
+
+  it("commits a batch's worth of lines without waiting for its timer, with the checkpoint set after them", async () => {
+    // Its timer never fires here: only the size of what waits can start these commits.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 100, commitLines: 100 });
+    try {
+      const committed = async (lines: number) => {
+        const deadline = Date.now() + 10_000;
+        while (outbox.stats().committedLines < lines && Date.now() < deadline) await sleep(5);
+        expect(outbox.stats().committedLines).toBe(lines);
+      };
+      for (let i = 1; i <= 150; i++) outbox.append(`m v=${i}i ${i}`);
+      outbox.setCheckpoint("r1", { sample: 150 });
+      // While that commit is in flight, another batch: it follows as soon as the first ends.
+      await sleep(0);
+      for (let i = 151; i <= 300; i++) outbox.append(`m v=${i}i ${i}`);
+      outbox.setCheckpoint("r1", { sample: 300 });
+      await committed(300);
+      expect(peek(path)).toEqual({
+        lines: Array.from({ length: 300 }, (_, i) => `m v=${i + 1}i ${i + 1}`),
+        checkpoints: { r1: { sample: 300 } },
+      });
+      // Fewer than a batch waits for the timer.
+      for (let i = 301; i <= 350; i++) outbox.append(`m v=${i}i ${i}`);
+      await sleep(50);
+      expect(outbox.stats().committedLines).toBe(300);
+    } finally {
+      vi.useRealTimers();
+      await outbox.close();
+    }
   });
 
   it("writes the checkpoint in the same transaction as the lines: both or neither", async () => {
