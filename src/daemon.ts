@@ -22,6 +22,7 @@ import { RunQueues } from "./run/run-queue.js";
 import { RunStore } from "./run/run-store.js";
 import { PaceMonitor, paceMessage } from "./sampling/pace-monitor.js";
 import { logPriority, raiseSamplingPriority } from "./sampling/process-priority.js";
+import { logRealtime, requestRealtimePriority } from "./sampling/realtime-priority.js";
 import { Storage } from "./storage/storage.js";
 import { ProfileWork } from "./work/profile-work.js";
 
@@ -118,6 +119,8 @@ export class Daemon {
       throw err;
     }
     logPriority(logger, raiseSamplingPriority());
+    if (config.realtimePriority !== undefined)
+      logRealtime(logger, requestRealtimePriority(config.realtimePriority));
     // Parsing, validation and dry runs of profiles happen in worker processes (nice 10), off the sampling loop.
     const work = new ProfileWork({ warm: true });
     const runs = new RunManager(bench, {

@@ -1,4 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
+import { REALTIME_PRIORITY } from "../sampling/realtime-priority.js";
 import { ID_PATTERN } from "../storage/tag-values.js";
 
 /** A duration with its unit, e.g. "100 ms", "1 s", or a number of milliseconds. */
@@ -115,7 +116,21 @@ export const ConfigSchema = Type.Object(
     devices: Type.Array(DeviceSchema, { minItems: 1 }),
     chambers: Type.Optional(Type.Array(ChamberSchema)),
     sampling: Type.Optional(
-      Type.Object({ period: Duration, watchdog: Type.Optional(Duration) }, { additionalProperties: false }),
+      Type.Object(
+        {
+          period: Duration,
+          watchdog: Type.Optional(Duration),
+          realtime_priority: Type.Optional(
+            Type.Integer({
+              minimum: REALTIME_PRIORITY.min,
+              maximum: REALTIME_PRIORITY.max,
+              description:
+                "Run the sampling thread under SCHED_FIFO at this priority (Linux, CAP_SYS_NICE, util-linux chrt); without it the daemon samples at nice -10",
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
     ),
     grafana: Type.Optional(
       Type.Object(

@@ -60,6 +60,8 @@ export interface BenchConfig {
   samplingPeriodMs: number;
   /** A channel without a fresh sample this long goes to safe state (default 5 periods, at least 1 s). */
   watchdogMs?: number;
+  /** sampling.realtime_priority: SCHED_FIFO priority of the sampling thread (absent: nice only). */
+  realtimePriority?: number;
   tokens: { role: Role; token: string }[];
   /** auth.anonymous: the role of requests without a token; absent: they are refused (401). */
   anonymousRole?: AnonymousRole;
@@ -269,6 +271,9 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
       ...(Object.keys(cellSensors).length > 0 ? { cellSensors } : {}),
       samplingPeriodMs,
       ...(watchdogMs !== undefined ? { watchdogMs } : {}),
+      ...(config.sampling?.realtime_priority !== undefined
+        ? { realtimePriority: config.sampling.realtime_priority }
+        : {}),
       tokens,
       tokenSource,
       ...(anonymous === "viewer" ? { anonymousRole: anonymous } : {}),

@@ -42,6 +42,7 @@ export function configView(config: BenchConfig): ConfigViewT {
     sampling: {
       period_ms: config.samplingPeriodMs,
       watchdog_ms: config.watchdogMs ?? defaultWatchdogMs(config.samplingPeriodMs),
+      realtime_priority: config.realtimePriority ?? null,
     },
     auth: { tokens: config.tokens.map((t) => ({ role: t.role, token: REDACTED })) },
   };

@@ -469,6 +469,10 @@ export const ConfigView = Type.Object(
     sampling: Type.Object({
       period_ms: Type.Number(),
       watchdog_ms: Type.Number({ description: "A channel silent this long goes to safe state" }),
+      realtime_priority: Type.Union([Type.Integer(), Type.Null()], {
+        description:
+          "SCHED_FIFO priority asked for the sampling thread (sampling.realtime_priority); null: none",
+      }),
     }),
     auth: Type.Object({
       tokens: Type.Array(

@@ -49,6 +49,14 @@ describe("bench configuration", () => {
       "sampling.watchdog: 150 ms would trip between samples; use at least two periods (200 ms)",
     ],
     [
+      { ...minimal, sampling: { period: "10 ms", realtime_priority: 0 } },
+      "sampling.realtime_priority: Expected integer to be greater or equal to 1",
+    ],
+    [
+      { ...minimal, sampling: { period: "10 ms", realtime_priority: 100 } },
+      "sampling.realtime_priority: Expected integer to be less or equal to 99",
+    ],
+    [
       { ...minimal, devices: [...minimal.devices, { id: "c2", driver: "sim/cycler", channels: ["ch1"] }] },
       'devices[1].channels: channel "ch1" is already provided by device "c1"; rename one',
     ],

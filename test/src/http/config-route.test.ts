@@ -80,7 +80,7 @@ describe("GET /api/v1/config", () => {
         { id: "tc1", driver: "sim/chamber", transport: null, channels: [], options: { initialC: 25 } },
       ],
       chambers: [{ id: "tc1", device: "tc1", channels: ["ch1"] }],
-      sampling: { period_ms: 1000, watchdog_ms: 4000 },
+      sampling: { period_ms: 1000, watchdog_ms: 4000, realtime_priority: null },
       auth: {
         tokens: [
           { role: "viewer", token: "***" },
@@ -99,7 +99,7 @@ describe("GET /api/v1/config", () => {
       await h.app.inject({ method: "GET", url: "/api/v1/config", headers: auth("admin") })
     ).json();
     expect(body.influx).toBeNull();
-    expect(body.sampling).toEqual({ period_ms: 1000, watchdog_ms: 5000 });
+    expect(body.sampling).toEqual({ period_ms: 1000, watchdog_ms: 5000, realtime_priority: null });
   });
 
   it("appears in the OpenAPI document with its response schema, admin-only and with *** for secrets", async () => {
