@@ -9,6 +9,8 @@
  *   --only a,b           sections to run: engine, loop, steadiness, ingest, bus, safety, memory
  *   --seconds N          steadiness window per scenario (default 60)
  *   --scenario a,b       steadiness scenarios to run: idle, http-load, influx-down (default all)
+ *   --realtime P         steadiness with the sampling thread under SCHED_FIFO at P (sampling.realtime_priority;
+ *                        default 50, 0: nice only); where the host refuses it, the figures say so
  *   --hours N            simulated hours of the memory bench (default 24)
  *   --drain-minutes N    backlog of the drain measurement, minutes of 64 × 10 Hz (default 60; 0 skips it)
  *   --quick              tiny sizes everywhere (a smoke test of the harness: the figures mean nothing)
@@ -67,6 +69,7 @@ const { values } = (() => {
         only: { type: "string" },
         seconds: { type: "string" },
         scenario: { type: "string" },
+        realtime: { type: "string" },
         hours: { type: "string" },
         "drain-minutes": { type: "string" },
         quick: { type: "boolean", default: false },
@@ -136,6 +139,7 @@ try {
     report.steadiness = await measureSteadiness({
       seconds,
       scenarios,
+      realtimePriority: positive(values.realtime, "--realtime", 50, true),
       ...(scenarios.some((s) => s !== "influx-down") ? { influxUrl: (await sharedInfluxd()).url } : {}),
       out,
       ...(quick ? { warmupS: 0.2 } : {}),

@@ -14,6 +14,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { SystemClock } from "../../drivers/clock.js";
 import { raiseSamplingPriority } from "../../src/sampling/process-priority.js";
+import { dropRealtimePriority, requestRealtimePriority } from "../../src/sampling/realtime-priority.js";
 import { startInfluxd } from "../support/influxd.js";
 import { closedPort, openRig, type Rig, VIEWER_TOKEN } from "./rig.js";
 import { distribution, forceGc, type Out, sleep } from "./stats.js";
@@ -41,6 +42,10 @@ export interface SteadinessFigures {
   forwarded_points: number;
   backlog_points_end: number;
   errors: number;
+  /** SCHED_FIFO priority the sampling thread ran at (sampling.realtime_priority), or null: nice only. */
+  realtime_priority: number | null;
+  /** Why the real-time priority asked for was not given (the host refused it). */
+  realtime_refused?: string;
   /** http-load only: what the client process did. */
   load?: { requests: number; statuses: Record<string, number>; sse_bytes: number };
   target: typeof STEADINESS_TARGET;
@@ -53,6 +58,8 @@ export interface SteadinessOptions {
   /** A running influxd for idle and http-load (else one is started and stopped here). */
   influxUrl?: string;
   scenarios?: readonly Scenario[];
+  /** SCHED_FIFO priority for the sampling thread during each window, as sampling.realtime_priority (0: none). */
+  realtimePriority?: number;
   out?: Out;
 }
 
@@ -100,6 +107,9 @@ async function measureScenario(
     },
   });
   let client: LoadClient | undefined;
+  const asked = options.realtimePriority ?? 0;
+  // After the rig's threads have started, as the daemon does (they must not inherit it).
+  const realtime = asked > 0 ? requestRealtimePriority(asked) : undefined;
   try {
     await sleep((options.warmupS ?? 3) * 1000);
     if (scenario === "http-load") client = await startLoad(rig);
@@ -136,6 +146,8 @@ async function measureScenario(
       p99_ms: d.p99,
       max_ms: d.max,
       missed,
+      realtime_priority: realtime?.applied ? realtime.priority : null,
+      ...(realtime && !realtime.applied ? { realtime_refused: realtime.reason } : {}),
       wakeups: lateness.length,
       gc_max_ms: gcMaxMs,
       commit_worst_ms: worstCommit.ms,
@@ -147,6 +159,7 @@ async function measureScenario(
       met: d.p99 < STEADINESS_TARGET.max_p99_ms && missed <= STEADINESS_TARGET.max_missed,
     };
   } finally {
+    if (realtime?.applied) dropRealtimePriority();
     await client?.stop();
     await rig.close();
   }
@@ -206,7 +219,8 @@ function describe(f: SteadinessFigures): string {
   return (
     `  ${f.scenario.padEnd(12)} ${ms(f.p50_ms).padStart(8)} ${ms(f.p99_ms).padStart(8)} ${ms(f.max_ms).padStart(8)}` +
     ` ${String(f.missed).padStart(7)}   ${f.met ? "met" : "MISSED"}  (${f.wakeups} wake-ups, worst GC ${f.gc_max_ms.toFixed(1)} ms, ` +
-    `worst commit ${f.commit_worst_ms.toFixed(1)} ms, ${f.forwarded_points} points forwarded, backlog ${f.backlog_points_end}, errors ${f.errors}${load})`
+    `worst commit ${f.commit_worst_ms.toFixed(1)} ms, ${f.forwarded_points} points forwarded, backlog ${f.backlog_points_end}, errors ${f.errors}${load}; ` +
+    `${f.realtime_priority !== null ? `SCHED_FIFO ${f.realtime_priority}` : f.realtime_refused ? `SCHED_FIFO refused: ${f.realtime_refused}` : "nice only"})`
   );
 }
 
