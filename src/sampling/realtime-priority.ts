@@ -82,6 +82,6 @@ export function logRealtime(logger: Pick<Logger, "info" | "warn">, outcome: Real
   else
     logger.warn(
       { priority: outcome.priority, reason: outcome.reason },
-      "could not give the sampling thread real-time priority; sampling goes on at its nice value (grant CAP_SYS_NICE, e.g. AmbientCapabilities=CAP_SYS_NICE in the systemd unit, or remove sampling.realtime_priority)",
+      "could not give the sampling thread real-time priority; sampling goes on at its nice value (grant CAP_SYS_NICE: in the systemd unit, add it to CapabilityBoundingSet= and AmbientCapabilities=; or remove sampling.realtime_priority)",
     );
 }
