@@ -973,46 +973,27 @@ export class RunEngine {
   }
 
   private emitSample(s: ChannelSample, forced: boolean): void {
-    // A new record per sample (listeners keep it); a sample without sensors gets a literal without
-    // the spread, which allocated an empty object and took V8's slow path for the fields after it.
-    const record: CellRecord = s.temperaturesC
-      ? {
-          channel: this.channelId,
-          run: this.id,
-          cell: this.run.cell.id,
-          tWallMs: s.tWallMs,
-          testTimeS: this.testTimeS,
-          stepTimeS: this.stepElapsedS,
-          voltageV: s.voltageV,
-          currentA: s.currentA,
-          temperatureC: s.temperatureC,
-          sensorsC: s.temperaturesC,
-          powerW: s.voltageV * s.currentA,
-          chargeAh: this.total.chargeAh,
-          dischargeAh: this.total.dischargeAh,
-          chargeWh: this.total.chargeWh,
-          dischargeWh: this.total.dischargeWh,
-          stepIndex: this.stepIndex,
-          cycleIndex: this.cycles.cycleIndex,
-        }
-      : {
-          channel: this.channelId,
-          run: this.id,
-          cell: this.run.cell.id,
-          tWallMs: s.tWallMs,
-          testTimeS: this.testTimeS,
-          stepTimeS: this.stepElapsedS,
-          voltageV: s.voltageV,
-          currentA: s.currentA,
-          temperatureC: s.temperatureC,
-          powerW: s.voltageV * s.currentA,
-          chargeAh: this.total.chargeAh,
-          dischargeAh: this.total.dischargeAh,
-          chargeWh: this.total.chargeWh,
-          dischargeWh: this.total.dischargeWh,
-          stepIndex: this.stepIndex,
-          cycleIndex: this.cycles.cycleIndex,
-        };
+    // A new record per sample (listeners keep it), always of one shape: `sensorsC` is undefined
+    // without sensors rather than spread in, which allocated an empty object per sample.
+    const record: CellRecord = {
+      channel: this.channelId,
+      run: this.id,
+      cell: this.run.cell.id,
+      tWallMs: s.tWallMs,
+      testTimeS: this.testTimeS,
+      stepTimeS: this.stepElapsedS,
+      voltageV: s.voltageV,
+      currentA: s.currentA,
+      temperatureC: s.temperatureC,
+      sensorsC: s.temperaturesC,
+      powerW: s.voltageV * s.currentA,
+      chargeAh: this.total.chargeAh,
+      dischargeAh: this.total.dischargeAh,
+      chargeWh: this.total.chargeWh,
+      dischargeWh: this.total.dischargeWh,
+      stepIndex: this.stepIndex,
+      cycleIndex: this.cycles.cycleIndex,
+    };
     this.lastRecord = record;
     // Called directly, not through notify(): no closure per sample.
     try {
