@@ -16,6 +16,9 @@ interface ChildReport {
   main: number;
   worker: number;
   child: number;
+  /** dropRealtimePriority() afterwards, and the main thread's policy then. */
+  dropped: boolean;
+  afterDrop: number;
 }
 
 /**
@@ -37,7 +40,10 @@ function requestInChild(priority: number, uid?: number): ChildReport {
     const workerPolicy = Math.max(...fresh.map((t) => policyOf("/proc/self/task/" + t + "/stat")));
     await worker.terminate();
     const child = Number(execFileSync("sh", ["-c", "cut -d' ' -f41 /proc/self/stat"], { encoding: "utf8" }));
-    process.stdout.write(JSON.stringify({ outcome, main: policyOf("/proc/self/task/" + process.pid + "/stat"), worker: workerPolicy, child }));`;
+    const main = policyOf("/proc/self/task/" + process.pid + "/stat");
+    const dropped = m.dropRealtimePriority();
+    const afterDrop = policyOf("/proc/self/task/" + process.pid + "/stat");
+    process.stdout.write(JSON.stringify({ outcome, main, worker: workerPolicy, child, dropped, afterDrop }));`;
   const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
     encoding: "utf8",
     timeout: 30_000,
@@ -52,6 +58,8 @@ describe("real-time priority of the sampling thread (sampling.realtime_priority)
     expect(report.outcome.applied).toBe(report.main === 1);
     if (process.getuid?.() === 0 && report.outcome.applied) expect(report.main).toBe(1);
     expect([report.worker, report.child]).toEqual([0, 0]);
+    // The bench drops it between scenarios: the thread is ordinary again.
+    expect([report.dropped, report.afterDrop]).toEqual([true, 0]);
   });
 
   it.runIf(process.getuid?.() === 0)("is refused to an unprivileged user, with chrt's reason", () => {
