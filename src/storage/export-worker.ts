@@ -1,13 +1,11 @@
 /**
  * The export thread: runs every BDF export of the daemon (query, JSON parsing, CSV formatting) on a
- * thread and heap of its own, at the workers' lower priority, and hands the daemon finished UTF-8
- * chunks. The daemon's loop then only passes buffers to sockets: the exports' garbage is collected
- * here, not in pauses of the sampling loop.
+ * thread and heap of its own, and hands the daemon finished UTF-8 chunks. The daemon's loop then
+ * only passes buffers to sockets: the exports' garbage is collected here, not in pauses of the
+ * sampling loop.
  */
-import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 import { CellbenchError } from "../../protocols/cellbench-error.js";
-import { WORKER_NICE } from "../work/worker-pool.js";
 import { bdfCsvChunks } from "./bdf-export.js";
 import { EXPORT_WINDOW_BYTES, type FromExportThread, type ToExportThread } from "./export-messages.js";
 import { createInfluxQuery } from "./influx-client.js";
@@ -15,11 +13,10 @@ import { createInfluxQuery } from "./influx-client.js";
 const port = parentPort;
 if (!port) throw new Error("export-worker.ts runs as a worker thread");
 
-try {
-  setPriority(0, WORKER_NICE); // on Linux this thread only: the sampling loop's thread keeps its own
-} catch {
-  // not allowed here: the thread runs at the daemon's priority
-}
+// This thread keeps the daemon's priority, unlike the profile worker processes (nice 10): it shares
+// the process, and the sampling thread waited on it while it sat descheduled at nice 10 beside busy
+// processes (15 parallel exports beside two CPU burners: 21–54 missed 20 ms ticks at nice 10, 0–1 at
+// the daemon's). Its CPU is bounded by the export slots and the 128 KiB window instead.
 
 interface Running {
   abort: AbortController;

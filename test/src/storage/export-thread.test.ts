@@ -2,6 +2,8 @@
  * The export thread gives the same CSV as the export on the caller's loop, paced by its consumer,
  * and an export whose consumer leaves or aborts stops in the thread.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import { getPriority } from "node:os";
 import { threadId } from "node:worker_threads";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { bdfCsvChunks } from "../../../src/storage/bdf-export.js";
@@ -99,4 +101,14 @@ it("an aborted export ends with 'export aborted'", async () => {
       for await (const _ of gen);
     })(),
   ).rejects.toMatchObject({ message: expect.stringMatching(/aborted/) });
+});
+
+it("runs at the daemon's priority: a lowered thread of the same process held up the sampling thread", async () => {
+  await thread.ready();
+  const niceOf = (task: string) => {
+    const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+  };
+  const nices = readdirSync("/proc/self/task").map(niceOf);
+  expect(new Set(nices)).toEqual(new Set([getPriority(0)]));
 });
