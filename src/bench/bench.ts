@@ -208,10 +208,14 @@ export class Bench {
     const sensorsFirst = [...this.devices].sort(
       (a, b) => Number(b.temperatureInputs !== undefined) - Number(a.temperatureInputs !== undefined),
     );
-    for (const device of sensorsFirst) {
+    // Spread over the period rather than all due at once: on one thread, devices due together wait
+    // for each other, and the last one's samples were taken late by the others' whole acquisition.
+    const periodMs = this.config.samplingPeriodMs;
+    for (const [i, device] of sensorsFirst.entries()) {
       const poller = new Poller({
         name: device.id,
-        periodMs: this.config.samplingPeriodMs,
+        periodMs,
+        phaseMs: (i * periodMs) / sensorsFirst.length,
         clock: this.clock,
         tick: () => this.poll(device),
         onError: (err) => this.events.error?.(device.id, err),

@@ -18,10 +18,12 @@ export interface PollerOptions {
   onError: (err: unknown) => void;
   /** Called with each wake-up's lateness (for the lateness histogram). */
   onLateness?: (ms: number) => void;
+  /** Offset of the deadlines within the period, 0 ≤ phase < period (default 0): t0 + phase + k·period. */
+  phaseMs?: number;
 }
 
 /**
- * Runs `tick` on absolute deadlines t0 + k·period (no setInterval drift). A tick that overruns
+ * Runs `tick` on absolute deadlines t0 + phase + k·period (no setInterval drift). A tick that overruns
  * skips the deadlines it missed rather than bunching up to catch up, and counts them.
  */
 export class Poller {
@@ -31,6 +33,11 @@ export class Poller {
 
   constructor(private readonly options: PollerOptions) {
     if (!(options.periodMs > 0)) throw new RangeError(`poller ${options.name}: period must be > 0 ms`);
+    const phase = options.phaseMs ?? 0;
+    if (!(phase >= 0 && phase < options.periodMs))
+      throw new RangeError(
+        `poller ${options.name}: phase must be in [0, ${options.periodMs}) ms, got ${phase}`,
+      );
   }
 
   get name(): string {
@@ -51,7 +58,7 @@ export class Poller {
   private async run(): Promise<void> {
     const { clock, periodMs } = this.options;
     const signal = this.abort.signal;
-    const t0 = clock.now();
+    const t0 = clock.now() + (this.options.phaseMs ?? 0);
     let k = 0;
     while (!signal.aborted) {
       const deadline = t0 + k * periodMs;

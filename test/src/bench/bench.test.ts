@@ -73,7 +73,32 @@ describe("Bench", () => {
     await bench.shutdown();
     expect(samples.map((s) => s.tMonoMs)).toEqual([0, 250, 500, 750, 1000]);
     expect(samples.map((s) => s.tWallMs - samples[0]!.tWallMs)).toEqual([0, 250, 500, 750, 1000]);
-    expect(bench.chambers.get("tc1")?.latest?.tMonoMs).toBe(1000);
+    // The chamber's loop runs half a period after the cycler's (two devices spread over the period).
+    expect(bench.chambers.get("tc1")?.latest?.tMonoMs).toBe(875);
+  });
+
+  it("spreads the devices' sampling loops over the period instead of waking them all at once", async () => {
+    const polls: string[] = [];
+    const { bench, clock } = await openSimBench({
+      auto: false,
+      periodMs: 100,
+      events: {
+        channelSample: (_slot, s) => polls.push(`cycler1@${s.tMonoMs}`),
+        chamberSample: (slot) => polls.push(`tc1@${slot.latest?.tMonoMs}`),
+      },
+    });
+    bench.start();
+    for (let t = 0; t <= 300; t += 10) await clock.advanceTo(t);
+    await bench.shutdown();
+    expect(polls).toEqual([
+      "cycler1@0",
+      "tc1@50",
+      "cycler1@100",
+      "tc1@150",
+      "cycler1@200",
+      "tc1@250",
+      "cycler1@300",
+    ]);
   });
 
   it("refuses a second run on a busy channel", async () => {

@@ -26,6 +26,30 @@ describe("Poller", () => {
     expect(poller.stats.missed).toBe(0);
   });
 
+  it("offsets its deadlines by its phase, and refuses a phase outside the period", async () => {
+    const clock = new VirtualClock({ startMs: 1000 });
+    const wakes: number[] = [];
+    const poller = new Poller({
+      name: "p",
+      periodMs: 100,
+      phaseMs: 25,
+      clock,
+      tick: async (deadline) => {
+        wakes.push(deadline);
+      },
+      onError: () => undefined,
+    });
+    poller.start();
+    for (let t = 1000; t <= 1300; t += 5) await clock.advanceTo(t);
+    await poller.stop();
+    expect(wakes).toEqual([1025, 1125, 1225]);
+    for (const phaseMs of [-1, 100, Number.NaN])
+      expect(
+        () =>
+          new Poller({ name: "q", periodMs: 100, phaseMs, clock, tick: async () => {}, onError: () => {} }),
+      ).toThrow(/poller q: phase must be in \[0, 100\) ms/);
+  });
+
   it("skips deadlines a slow tick overran instead of bunching up, and counts them", async () => {
     const clock = new VirtualClock();
     const wakes: number[] = [];
