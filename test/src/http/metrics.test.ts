@@ -23,6 +23,8 @@ describe("BenchMetrics", () => {
     metrics.countDeviceError("psb1", "timeout");
     metrics.countDeviceError("psb1", "timeout");
     metrics.countReconnect("psb1");
+    // The chamber's loop runs half a period after the cycler's: its first reading.
+    await h.clock.advanceTo(h.bench.config.samplingPeriodMs / 2);
     const text = (await h.app.inject({ method: "GET", url: "/metrics" })).body;
     expect(text).toMatch(/cellbench_sampling_lateness_seconds_count\{poller="cycler1"\} 2/);
     expect(text).toMatch(/cellbench_sampling_lateness_seconds_bucket\{le="0.005",poller="cycler1"\} 1/);
