@@ -58,6 +58,7 @@ import { RunIdGenerator } from "./run-ids.js";
 import { ProblemSchema, RunView } from "./schemas.js";
 import type { SseStream } from "./sse-stream.js";
 import { StreamTickets } from "./stream-tickets.js";
+import { TurnGate } from "./turn-gate.js";
 
 export interface HttpOptions {
   /**
@@ -314,6 +315,9 @@ export function buildServer(deps: ServerDeps): App {
     return principal;
   }
 
+  // After authentication and body parsing, before the handler: one request's handler per loop turn.
+  const turns = new TurnGate();
+  app.addHook("preHandler", (_request, _reply, done) => turns.pass(done));
   app.addHook("preValidation", async (request) => {
     if (request.body !== null && typeof request.body === "object") assertDepth(request.body, "body");
   });

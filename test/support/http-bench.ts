@@ -62,6 +62,8 @@ export interface HttpBenchOptions {
   storage?: Partial<Storage>;
   /** Receives every poller wake-up's lateness after its deadline, ms. */
   onLateness?: (poller: string, ms: number) => void;
+  /** Adds test routes to the server before it is made ready (they get the server's hooks). */
+  routes?: (app: App) => void;
 }
 
 /**
@@ -125,6 +127,7 @@ export async function openHttpBenchOn<C extends Clock>(
       ...options.http,
     },
   });
+  options.routes?.(app);
   await app.ready();
   bench.start();
   return {
