@@ -36,6 +36,9 @@ export interface SteadinessFigures {
   wakeups: number;
   /** Longest garbage-collection pause in the window, ms. */
   gc_max_ms: number;
+  /** Wake-ups more than 1 ms late, and how many of them a garbage-collection pause overlapped. */
+  late_over_1ms: number;
+  late_over_1ms_in_gc: number;
   /** Worst outbox commit in the window (a transaction on the writer thread, not on the loop), ms. */
   commit_worst_ms: number;
   /** Points InfluxDB acknowledged / lines spooled during the window. */
@@ -94,6 +97,8 @@ async function measureScenario(
 ): Promise<SteadinessFigures> {
   const seconds = options.seconds ?? 60;
   const lateness: number[] = [];
+  /** [deadline, wake-up] of the wake-ups more than 1 ms late, performance.now() ms. */
+  const late: [number, number][] = [];
   let measuring = false;
   const rig = await openRig({
     clock: new SystemClock(),
@@ -103,7 +108,12 @@ async function measureScenario(
     logging: "every sample",
     http: true,
     onLateness: (_poller, ms) => {
-      if (measuring) lateness.push(ms);
+      if (!measuring) return;
+      lateness.push(ms);
+      if (ms > 1) {
+        const now = performance.now();
+        late.push([now - ms, now]);
+      }
     },
   });
   let client: LoadClient | undefined;
@@ -123,8 +133,12 @@ async function measureScenario(
       worstCommit.ms = Math.max(worstCommit.ms, rig.storage.outbox.stats().lastCommitMs);
     }, 20);
     let gcMaxMs = 0;
+    const pauses: [number, number][] = [];
     const gc = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, entry.duration);
+      for (const entry of list.getEntries()) {
+        gcMaxMs = Math.max(gcMaxMs, entry.duration);
+        pauses.push([entry.startTime, entry.startTime + entry.duration]);
+      }
     });
     gc.observe({ entryTypes: ["gc"] });
     measuring = true;
@@ -150,6 +164,8 @@ async function measureScenario(
       ...(realtime && !realtime.applied ? { realtime_refused: realtime.reason } : {}),
       wakeups: lateness.length,
       gc_max_ms: gcMaxMs,
+      late_over_1ms: late.length,
+      late_over_1ms_in_gc: late.filter(([from, to]) => pauses.some(([s, e]) => s < to && e > from)).length,
       commit_worst_ms: worstCommit.ms,
       forwarded_points: status.written.points - forwarded0,
       backlog_points_end: status.backlog.points,
@@ -218,7 +234,7 @@ function describe(f: SteadinessFigures): string {
     : "";
   return (
     `  ${f.scenario.padEnd(12)} ${ms(f.p50_ms).padStart(8)} ${ms(f.p99_ms).padStart(8)} ${ms(f.max_ms).padStart(8)}` +
-    ` ${String(f.missed).padStart(7)}   ${f.met ? "met" : "MISSED"}  (${f.wakeups} wake-ups, worst GC ${f.gc_max_ms.toFixed(1)} ms, ` +
+    ` ${String(f.missed).padStart(7)}   ${f.met ? "met" : "MISSED"}  (${f.wakeups} wake-ups, ${f.late_over_1ms} over 1 ms late (${f.late_over_1ms_in_gc} during GC), worst GC ${f.gc_max_ms.toFixed(1)} ms, ` +
     `worst commit ${f.commit_worst_ms.toFixed(1)} ms, ${f.forwarded_points} points forwarded, backlog ${f.backlog_points_end}, errors ${f.errors}${load}; ` +
     `${f.realtime_priority !== null ? `SCHED_FIFO ${f.realtime_priority}` : f.realtime_refused ? `SCHED_FIFO refused: ${f.realtime_refused}` : "nice only"})`
   );
