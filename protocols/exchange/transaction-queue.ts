@@ -1,5 +1,5 @@
 /** Below this, waits spin on the event loop instead of a timer (see sleep()). */
-const PRECISE_WAIT_MS = 1;
+const PRECISE_WAIT_MS = 2;
 
 /** Pacing state of one party on a line (one instrument, one Modbus unit). */
 export interface QueueOwner {
@@ -33,7 +33,15 @@ export class TransactionQueue {
   private pumping = false;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly lineGapMs = 0) {}
+  /**
+   * `quietSince(startedAt)`: when the line last carried a byte of the transaction that started at
+   * `startedAt` (its reply's last chunk), from which the gaps count; default: when the task settled,
+   * which is later by however long the reply took to be parsed and handed back.
+   */
+  constructor(
+    private readonly lineGapMs = 0,
+    private readonly quietSince?: (startedAt: number) => number,
+  ) {}
 
   /** Queues `task` for `owner` and settles with its outcome. */
   run<T>(owner: QueueOwner, task: () => Promise<T>): Promise<T> {
@@ -89,12 +97,13 @@ export class TransactionQueue {
         }
         const [queued] = this.tasks.splice(pick, 1);
         if (queued === undefined) continue;
+        const started = performance.now();
         try {
           queued.resolve(await queued.task());
         } catch (error) {
           queued.reject(error);
         }
-        const end = performance.now();
+        const end = Math.min(performance.now(), this.quietSince?.(started) ?? Number.POSITIVE_INFINITY);
         this.state(queued.owner).readyAt = end + queued.owner.minGapMs;
         this.lineReadyAt = end + this.lineGapMs;
       }
@@ -104,9 +113,10 @@ export class TransactionQueue {
   }
 
   /**
-   * Waits about `ms`. Node's timers fire a millisecond or more late, which alone costs a third of
-   * the RTU throughput at 115200 baud (t3.5 = 1.75 ms): the timer covers all but the last
-   * millisecond, and the pump loop re-checks readiness on each event-loop turn for the rest.
+   * Waits about `ms`. Node's timers fire up to a millisecond early or late and never sooner than
+   * 1 ms, which alone costs a third of the RTU throughput at 115200 baud (t3.5 = 1.75 ms): the timer
+   * covers all but the last two milliseconds, and the pump loop re-checks readiness on each
+   * event-loop turn for the rest.
    */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -118,7 +128,7 @@ export class TransactionQueue {
         this.wake = undefined;
         resolve();
       };
-      if (ms > PRECISE_WAIT_MS) timer = setTimeout(done, ms - PRECISE_WAIT_MS);
+      if (ms >= PRECISE_WAIT_MS + 1) timer = setTimeout(done, ms - PRECISE_WAIT_MS);
       else immediate = setImmediate(done);
       this.wake = done;
     });

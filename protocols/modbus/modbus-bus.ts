@@ -103,7 +103,10 @@ export class ModbusBus {
     const frameGapMs =
       options.frameGapMs ??
       (spec.kind === "serial" && this.framing === "rtu" ? rtuSilenceMs(spec.baudRate) : 0);
-    this.queue = new TransactionQueue(frameGapMs);
+    // t3.5 counts from the reply's last byte as it arrived, not from when it had been parsed.
+    this.queue = new TransactionQueue(frameGapMs, (startedAt) =>
+      this.lastReceivedAt > startedAt ? this.lastReceivedAt : performance.now(),
+    );
     transport.on("data", this.onData);
     transport.on("state", this.onState);
   }

@@ -43,6 +43,26 @@ describe("TransactionQueue", () => {
     expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(24);
   });
 
+  it("counts the line's gap from when the line went quiet, not from when the task settled", async () => {
+    const quiet: number[] = [];
+    // The reply's last byte came 1 ms into a task that took 100 ms to settle.
+    const queue = new TransactionQueue(100, (startedAt) => {
+      quiet.push(startedAt + 1);
+      return startedAt + 1;
+    });
+    const owner = { minGapMs: 0, label: "unit 1" };
+    const first = queue.run(owner, async () => {
+      const started = performance.now();
+      await sleep(100);
+      return started;
+    });
+    const second = queue.run(owner, async () => performance.now());
+    const [start1, start2] = await Promise.all([first, second]);
+    expect(start2 - quiet[0]!).toBeGreaterThanOrEqual(99);
+    // Counted from the end of the task it would start 200 ms after the first.
+    expect(start2 - start1).toBeLessThan(170);
+  });
+
   it("wakes up for a ready owner while another waits out its gap", async () => {
     const queue = new TransactionQueue();
     const slow = { minGapMs: 200, label: "slow" };
