@@ -505,6 +505,8 @@ describe("issue 10 over HTTP: a daemon on a simulated bench", () => {
     const second = await TestDaemon.start(path, wallMs + 1);
     try {
       const tc1 = second.daemon.bench.chambers.get("tc1");
+      // Its loop runs half a period after the cycler's: the first reading.
+      await eventually(() => tc1?.latest !== undefined, "the chamber's first reading", WAIT_MS);
       expect(tc1?.latest?.setpointC).not.toBe(58);
       expect(tc1?.latest?.temperatureC ?? Number.NaN).toBeLessThan(30);
       expect((await second.run(run)).body.state).toBe("interrupted");
