@@ -16,7 +16,7 @@
 import { type Clock, SystemClock } from "../../drivers/clock.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import type { LineWriter, WriteOutcome } from "./line-writer.js";
-import type { DeadLetter, Outbox, OutboxBatch } from "./outbox.js";
+import { DEFAULT_BATCH_LINES, type DeadLetter, type Outbox, type OutboxBatch } from "./outbox.js";
 
 /** What the forwarder reports (part of the storage status). */
 export interface ForwarderStatus {
@@ -72,7 +72,7 @@ export interface ForwarderOptions {
   ensureSchema?: () => Promise<void>;
   /** Clock for back-off sleeps and status timestamps (default SystemClock). */
   clock?: Clock;
-  /** Lines per batch (default 5000). */
+  /** Lines per batch (default DEFAULT_BATCH_LINES). */
   batchLines?: number;
   /**
    * Batches in flight at once (default DEFAULT_CONCURRENCY). In-flight batches share one back-off
@@ -111,7 +111,7 @@ export class Forwarder {
     this.writer = options.writer;
     this.ensureSchema = options.ensureSchema;
     this.clock = options.clock ?? new SystemClock();
-    this.batchLines = Math.max(1, options.batchLines ?? 5000);
+    this.batchLines = Math.max(1, options.batchLines ?? DEFAULT_BATCH_LINES);
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
     this.backoff = new Backoff(options.backoff);
     this.events = options.events ?? {};

@@ -27,6 +27,9 @@ import { InThreadWriter, type OutboxWriter, ThreadWriter } from "./outbox-writer
 
 export type { DeadLetter } from "./outbox-transactions.js";
 
+/** Lines per InfluxDB write, and the pending lines that start an early commit (one batch's worth). */
+export const DEFAULT_BATCH_LINES = 5000;
+
 export interface OutboxOptions {
   /** SQLite file (created when missing). `:memory:` works for tests but survives nothing. */
   path: string;
@@ -35,8 +38,8 @@ export interface OutboxOptions {
   /** Lines per stored row (default 1000). */
   maxRowLines?: number;
   /**
-   * Pending lines that start a commit without waiting for the timer (default 5000, the forwarder's
-   * batch): in a burst (a replay, a fast bench) the forwarder gets rows as soon as a batch is there.
+   * Pending lines that start a commit without waiting for the timer (default DEFAULT_BATCH_LINES, the
+   * forwarder's batch): in a burst (a replay, a fast bench) the forwarder gets rows as soon as a batch is there.
    */
   commitLines?: number;
   /** `full` (default) survives power loss; `normal` survives process crashes only, with cheaper commits. */
@@ -170,7 +173,7 @@ export class Outbox {
       throw new OutboxError(`commitIntervalMs must be in (0, 1000] ms, got ${interval}`);
     this.maxRowLines = Math.max(1, Math.floor(options.maxRowLines ?? 1000));
     this.pending = new LineBuffer(this.maxRowLines);
-    this.commitLines = Math.max(1, Math.floor(options.commitLines ?? 5000));
+    this.commitLines = Math.max(1, Math.floor(options.commitLines ?? DEFAULT_BATCH_LINES));
     this.maxPendingLines = options.maxPendingLines ?? 1_000_000;
     this.wallNow = options.wallNow ?? Date.now;
     this.onCommitError = options.onCommitError;

@@ -48,7 +48,7 @@ export interface StorageOptions {
   commitIntervalMs?: number;
   /** Outbox durability (default "full"). */
   synchronous?: "normal" | "full";
-  /** Lines per InfluxDB write (default 5000). */
+  /** Lines per InfluxDB write, and the pending lines that start an early commit (default DEFAULT_BATCH_LINES). */
   batchLines?: number;
   /** InfluxDB writes in flight at once (default: the forwarder's DEFAULT_CONCURRENCY). */
   concurrency?: number;
@@ -103,6 +103,8 @@ export class Storage {
     this.outbox = Outbox.open({
       path: options.store,
       commitIntervalMs: options.commitIntervalMs,
+      // A batch's worth of lines is committed at once, so that the forwarder can send it.
+      commitLines: options.batchLines,
       synchronous: options.synchronous,
       wallNow: this.wallNow,
       onCommitError: (error) => this.log.error({ err: error }, "outbox commit failed; lines kept in memory"),
