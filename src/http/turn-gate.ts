@@ -8,8 +8,12 @@
 export class TurnGate {
   private readonly waiting: (() => void)[] = [];
   private scheduled = false;
-  /** Requests admitted so far (for tests and diagnostics). */
-  admitted = 0;
+  private admittedCount = 0;
+
+  /** Requests admitted so far. */
+  get admitted(): number {
+    return this.admittedCount;
+  }
 
   /** Calls `next` in a later turn of the loop, one caller per turn, in arrival order. */
   pass(next: () => void): void {
@@ -31,7 +35,7 @@ export class TurnGate {
     if (this.waiting.length > 0) setImmediate(this.admitOne);
     else this.scheduled = false;
     if (next) {
-      this.admitted++;
+      this.admittedCount++;
       next();
     }
   };

@@ -29,14 +29,15 @@ export interface PollerOptions {
 export class Poller {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
+  private readonly phaseMs: number;
   readonly stats: PollerStats = { ticks: 0, missed: 0, lastLatenessMs: 0, maxLatenessMs: 0 };
 
   constructor(private readonly options: PollerOptions) {
     if (!(options.periodMs > 0)) throw new RangeError(`poller ${options.name}: period must be > 0 ms`);
-    const phase = options.phaseMs ?? 0;
-    if (!(phase >= 0 && phase < options.periodMs))
+    this.phaseMs = options.phaseMs ?? 0;
+    if (!(this.phaseMs >= 0 && this.phaseMs < options.periodMs))
       throw new RangeError(
-        `poller ${options.name}: phase must be in [0, ${options.periodMs}) ms, got ${phase}`,
+        `poller ${options.name}: phase must be in [0, ${options.periodMs}) ms, got ${this.phaseMs}`,
       );
   }
 
@@ -58,7 +59,7 @@ export class Poller {
   private async run(): Promise<void> {
     const { clock, periodMs } = this.options;
     const signal = this.abort.signal;
-    const t0 = clock.now() + (this.options.phaseMs ?? 0);
+    const t0 = clock.now() + this.phaseMs;
     let k = 0;
     while (!signal.aborted) {
       const deadline = t0 + k * periodMs;
