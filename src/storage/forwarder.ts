@@ -209,7 +209,7 @@ export class Forwarder {
           continue;
         }
         while (window.length < this.concurrency) {
-          const batch = this.outbox.readBatch(this.batchLines, afterId);
+          const batch = await this.outbox.readBatch(this.batchLines, afterId);
           if (!batch) break;
           afterId = batch.lastId;
           window.push({ batch, result: this.send(batch, signal).catch((error: unknown) => ({ error })) });

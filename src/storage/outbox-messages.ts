@@ -2,7 +2,10 @@
 import type { OutboxSynchronous } from "./outbox-database.js";
 import type {
   AcknowledgeRequest,
+  AcknowledgeResult,
   CommitRequest,
+  ReadRequest,
+  ReadResult,
   RequeueRequest,
   RequeueResult,
 } from "./outbox-transactions.js";
@@ -18,12 +21,17 @@ export type ToWriter =
   | { type: "commit"; id: number; request: CommitRequest }
   | { type: "acknowledge"; id: number; request: AcknowledgeRequest }
   | { type: "requeue"; id: number; request: RequeueRequest }
+  | { type: "read"; id: number; request: ReadRequest }
   | { type: "close"; id: number };
+
+/** What a request resolves with: a commit its duration (ms), the others their result. */
+export type WriterResult = number | AcknowledgeResult | RequeueResult | ReadResult | undefined;
 
 export type FromWriter =
   | { type: "ready" }
   /** The database could not be opened in the thread: the outbox writes on its own thread instead. */
   | { type: "open-failed"; message: string }
-  | { type: "done"; id: number; durationMs: number; result?: RequeueResult }
+  /** `result`: the request's, or for a commit its duration (ms); a read's body is transferred. */
+  | { type: "done"; id: number; result: WriterResult }
   | { type: "failed"; id: number; message: string }
   | { type: "checkpoint-failed"; message: string };

@@ -1,10 +1,16 @@
 /**
- * The outbox's write transactions, run by whichever thread writes (outbox-writer.ts): normally the
- * writer thread, else the sampling thread. Their inputs are plain data, so they cross to the
- * thread as messages.
+ * The outbox's transactions and the forwarder's batch reads, run by whichever thread writes
+ * (outbox-writer.ts): normally the writer thread, else the sampling thread. Their inputs and
+ * results are plain data, so they cross to the thread as messages.
  */
 import type Database from "better-sqlite3";
 import { LineBuffer } from "./line-buffer.js";
+import type { ToWriter, WriterResult } from "./outbox-messages.js";
+
+/** A request a writer runs (every message but close). */
+export type WriterRequest = Exclude<ToWriter, { type: "close" }>;
+
+const NEWLINE = 0x0a;
 
 /** A line InfluxDB refused as bad data, with what the server said. */
 export interface DeadLetter {
@@ -32,6 +38,31 @@ export interface AcknowledgeRequest {
   nowMs: number;
 }
 
+export interface AcknowledgeResult {
+  /** Wall time the oldest row left was started, or null when the outbox is empty. */
+  oldestCreatedMs: number | null;
+}
+
+export interface ReadRequest {
+  /** Whole rows after this id, oldest first, until they hold at least `minPoints` lines (at least one row). */
+  afterId: number;
+  minPoints: number;
+  /** The outbox's lines per row (how many rows one query fetches). */
+  maxRowLines: number;
+}
+
+/** Rows read for one InfluxDB write. */
+export interface ReadResult {
+  firstId: number;
+  lastId: number;
+  rows: number;
+  points: number;
+  /** `created_ms` of the first row. */
+  createdMs: number;
+  /** The rows' lines joined with "\n", in an ArrayBuffer of its own (it is transferred, not copied). */
+  body: Uint8Array;
+}
+
 export interface RequeueRequest {
   /** Dead letters to move back; all of them when absent. */
   ids?: number[];
@@ -46,8 +77,12 @@ export interface RequeueResult {
 
 export class OutboxTransactions {
   private readonly commitTx: (request: CommitRequest) => void;
-  private readonly acknowledgeTx: (request: AcknowledgeRequest) => void;
+  private readonly acknowledgeTx: (request: AcknowledgeRequest) => AcknowledgeResult;
   private readonly requeueTx: (request: RequeueRequest) => RequeueResult;
+  private readonly selectRows: Database.Statement<
+    [number, number],
+    { id: number; created_ms: number; points: number; body: Uint8Array | string }
+  >;
 
   constructor(db: Database.Database) {
     const insertRow = db.prepare<[number, number, Uint8Array]>(
@@ -69,6 +104,12 @@ export class OutboxTransactions {
       "SELECT id, line FROM dead_letter ORDER BY id",
     );
     const deleteDeadLetter = db.prepare<[number]>("DELETE FROM dead_letter WHERE id = ?");
+    const selectOldest = db.prepare<[], { created_ms: number }>(
+      "SELECT created_ms FROM outbox ORDER BY id LIMIT 1",
+    );
+    this.selectRows = db.prepare(
+      "SELECT id, created_ms, points, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+    );
 
     const storeRows = (request: Omit<CommitRequest, "checkpoints" | "nowMs">) => {
       let start = 0;
@@ -84,9 +125,10 @@ export class OutboxTransactions {
         else upsertCheckpoint.run(run, state, request.nowMs);
       }
     });
-    this.acknowledgeTx = db.transaction((request: AcknowledgeRequest) => {
+    this.acknowledgeTx = db.transaction((request: AcknowledgeRequest): AcknowledgeResult => {
       for (const d of request.dead) insertDeadLetter.run(request.nowMs, d.status, d.message, d.line);
       deleteRowsUpTo.run(request.lastId);
+      return { oldestCreatedMs: selectOldest.get()?.created_ms ?? null };
     });
     this.requeueTx = db.transaction((request: RequeueRequest): RequeueResult => {
       const letters = request.ids
@@ -104,16 +146,59 @@ export class OutboxTransactions {
     });
   }
 
-  commit(request: CommitRequest): void {
-    this.commitTx(request);
+  /** Runs one request: a commit gives its duration (ms), the others their result. */
+  run(message: WriterRequest): WriterResult {
+    switch (message.type) {
+      case "commit": {
+        const started = performance.now();
+        this.commitTx(message.request);
+        return performance.now() - started;
+      }
+      case "acknowledge":
+        return this.acknowledgeTx(message.request);
+      case "requeue":
+        return this.requeueTx(message.request);
+      case "read":
+        return this.read(message.request);
+    }
   }
 
-  acknowledge(request: AcknowledgeRequest): void {
-    this.acknowledgeTx(request);
-  }
-
-  requeue(request: RequeueRequest): RequeueResult {
-    return this.requeueTx(request);
+  /** Reads the rows of the next batch (a read, outside any transaction: WAL gives it the last commit). */
+  read(request: ReadRequest): ReadResult | undefined {
+    const bodies: Uint8Array[] = [];
+    let bytes = 0;
+    let points = 0;
+    let firstId = 0;
+    let createdMs = 0;
+    let lastId = request.afterId;
+    const rowsPerRead = Math.max(1, Math.ceil(request.minPoints / request.maxRowLines) + 1);
+    while (points < request.minPoints) {
+      const rows = this.selectRows.all(lastId, rowsPerRead);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        if (points >= request.minPoints) break;
+        if (firstId === 0) {
+          firstId = row.id;
+          createdMs = row.created_ms;
+        }
+        const body = typeof row.body === "string" ? Buffer.from(row.body) : row.body;
+        bodies.push(body);
+        bytes += body.length;
+        points += row.points;
+        lastId = row.id;
+      }
+      if (rows.length < rowsPerRead) break;
+    }
+    if (bodies.length === 0) return undefined;
+    // Not Buffer.concat: a small result would share Node's buffer pool, which cannot be transferred.
+    const body = new Uint8Array(bytes + bodies.length - 1);
+    let at = 0;
+    for (const part of bodies) {
+      if (at > 0) body[at++] = NEWLINE;
+      body.set(part, at);
+      at += part.length;
+    }
+    return { firstId, lastId, rows: bodies.length, points, createdMs, body };
   }
 }
 

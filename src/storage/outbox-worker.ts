@@ -1,17 +1,18 @@
 /**
  * The outbox's writer thread: runs every write transaction (commits with their fsync, acknowledges,
- * requeues) and the periodic WAL checkpoint on a connection of its own, so none of them blocks the
- * sampling loop. Requests are handled one at a time, in the order they were sent.
+ * requeues), the forwarder's batch reads and the periodic WAL checkpoint on a connection of its
+ * own, so none of them blocks the sampling loop. Requests are handled one at a time, in the order
+ * they were sent: a read sees every commit sent before it.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { openOutboxDatabase } from "./outbox-database.js";
 import type { FromWriter, OutboxWorkerData, ToWriter } from "./outbox-messages.js";
-import { OutboxTransactions } from "./outbox-transactions.js";
+import { OutboxTransactions, type ReadResult } from "./outbox-transactions.js";
 
 const port = parentPort;
 if (!port) throw new Error("outbox-worker.ts runs as a worker thread (see outbox-writer.ts)");
 const data = workerData as OutboxWorkerData;
-const send = (message: FromWriter) => port.postMessage(message);
+const send = (message: FromWriter, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 let db: ReturnType<typeof openOutboxDatabase> | undefined;
@@ -38,17 +39,15 @@ if (db) {
     if (message.type === "close") {
       clearInterval(checkpoints);
       connection.close();
-      send({ type: "done", id: message.id, durationMs: 0 });
+      send({ type: "done", id: message.id, result: undefined });
       port.close();
       return;
     }
-    const started = performance.now();
     try {
-      let result: ReturnType<OutboxTransactions["requeue"]> | undefined;
-      if (message.type === "commit") transactions.commit(message.request);
-      else if (message.type === "acknowledge") transactions.acknowledge(message.request);
-      else result = transactions.requeue(message.request);
-      send({ type: "done", id: message.id, durationMs: performance.now() - started, result });
+      const result = transactions.run(message);
+      const transfer =
+        message.type === "read" && result ? [(result as ReadResult).body.buffer as ArrayBuffer] : [];
+      send({ type: "done", id: message.id, result }, transfer);
     } catch (err) {
       send({ type: "failed", id: message.id, message: messageOf(err) });
     }

@@ -12,22 +12,30 @@ import type { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
 import { OutboxError } from "./errors.js";
 import type { OutboxSynchronous } from "./outbox-database.js";
-import type { FromWriter, OutboxWorkerData, ToWriter } from "./outbox-messages.js";
+import type { FromWriter, OutboxWorkerData, ToWriter, WriterResult } from "./outbox-messages.js";
 import {
   type AcknowledgeRequest,
+  type AcknowledgeResult,
   type CommitRequest,
   OutboxTransactions,
+  type ReadRequest,
+  type ReadResult,
   type RequeueRequest,
   type RequeueResult,
+  type WriterRequest,
 } from "./outbox-transactions.js";
 import { siblingWorker, startWorker } from "./start-worker.js";
 
-/** Runs write transactions; each promise settles once the transaction is durable or has failed. */
+/**
+ * Runs write transactions and batch reads, in the order they were asked for; each promise settles
+ * once the transaction is durable (or the read done) or has failed.
+ */
 export interface OutboxWriter {
   /** Resolves with the transaction's duration in ms. */
   commit(request: CommitRequest): Promise<number>;
-  acknowledge(request: AcknowledgeRequest): Promise<void>;
+  acknowledge(request: AcknowledgeRequest): Promise<AcknowledgeResult>;
   requeue(request: RequeueRequest): Promise<RequeueResult>;
+  read(request: ReadRequest): Promise<ReadResult | undefined>;
   /** Resolves once transactions can run (the thread has opened the database, or was given up). */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -41,29 +49,29 @@ export class InThreadWriter implements OutboxWriter {
     this.transactions = new OutboxTransactions(db);
   }
 
-  async commit(request: CommitRequest): Promise<number> {
-    const started = performance.now();
-    this.transactions.commit(request);
-    return performance.now() - started;
+  commit(request: CommitRequest): Promise<number> {
+    return this.run({ type: "commit", id: 0, request }) as Promise<number>;
   }
 
-  async acknowledge(request: AcknowledgeRequest): Promise<void> {
-    this.transactions.acknowledge(request);
+  acknowledge(request: AcknowledgeRequest): Promise<AcknowledgeResult> {
+    return this.run({ type: "acknowledge", id: 0, request }) as Promise<AcknowledgeResult>;
   }
 
-  async requeue(request: RequeueRequest): Promise<RequeueResult> {
-    return this.transactions.requeue(request);
+  requeue(request: RequeueRequest): Promise<RequeueResult> {
+    return this.run({ type: "requeue", id: 0, request }) as Promise<RequeueResult>;
+  }
+
+  read(request: ReadRequest): Promise<ReadResult | undefined> {
+    return this.run({ type: "read", id: 0, request }) as Promise<ReadResult | undefined>;
   }
 
   async ready(): Promise<void> {}
 
   async close(): Promise<void> {}
 
-  /** Runs one message's transaction (what the thread would have done). */
-  run(message: Exclude<ToWriter, { type: "close" }>): Promise<number | undefined | RequeueResult> {
-    if (message.type === "commit") return this.commit(message.request);
-    if (message.type === "acknowledge") return this.acknowledge(message.request).then(() => undefined);
-    return this.requeue(message.request);
+  /** Runs one request here (what the thread would have done). */
+  async run(message: WriterRequest): Promise<WriterResult> {
+    return this.transactions.run(message);
   }
 }
 
@@ -79,8 +87,8 @@ export interface ThreadWriterOptions {
 }
 
 interface Waiting {
-  message: Exclude<ToWriter, { type: "close" }>;
-  resolve: (value: number | undefined | RequeueResult) => void;
+  message: WriterRequest;
+  resolve: (value: WriterResult) => void;
   reject: (error: Error) => void;
 }
 
@@ -121,12 +129,16 @@ export class ThreadWriter implements OutboxWriter {
     return this.request({ type: "commit", id: 0, request }) as Promise<number>;
   }
 
-  acknowledge(request: AcknowledgeRequest): Promise<void> {
-    return this.request({ type: "acknowledge", id: 0, request }).then(() => undefined);
+  acknowledge(request: AcknowledgeRequest): Promise<AcknowledgeResult> {
+    return this.request({ type: "acknowledge", id: 0, request }) as Promise<AcknowledgeResult>;
   }
 
   requeue(request: RequeueRequest): Promise<RequeueResult> {
     return this.request({ type: "requeue", id: 0, request }) as Promise<RequeueResult>;
+  }
+
+  read(request: ReadRequest): Promise<ReadResult | undefined> {
+    return this.request({ type: "read", id: 0, request }) as Promise<ReadResult | undefined>;
   }
 
   ready(): Promise<void> {
@@ -151,9 +163,7 @@ export class ThreadWriter implements OutboxWriter {
     return this.closing;
   }
 
-  private request(
-    message: Exclude<ToWriter, { type: "close" }>,
-  ): Promise<number | undefined | RequeueResult> {
+  private request(message: WriterRequest): Promise<WriterResult> {
     if (this.fallback) return this.fallback.run(message);
     if (this.closing !== undefined) return Promise.reject(new OutboxError("the outbox writer is closed"));
     const id = this.nextId++;
@@ -180,7 +190,7 @@ export class ThreadWriter implements OutboxWriter {
     const waiting = this.waiting.get(message.id);
     if (!waiting) return;
     this.waiting.delete(message.id);
-    if (message.type === "done") waiting.resolve(message.result ?? message.durationMs);
+    if (message.type === "done") waiting.resolve(message.result);
     else waiting.reject(new OutboxError(message.message));
   }
 

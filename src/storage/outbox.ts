@@ -11,9 +11,10 @@
  *   is synchronous, and a commit's fsync blocked the sampling loop for 10–120 ms under load. One
  *   commit is in flight at a time; lines appended meanwhile wait for the next. Lines and checkpoints
  *   stay in memory until their commit is confirmed, and a failed commit is retried with the next.
- * - The forwarder reads rows oldest first (on this thread: a read never waits for the writer, WAL)
- *   and deletes them only once InfluxDB accepted them; lines InfluxDB refused as bad data go to the
- *   dead-letter table in the same transaction as the delete.
+ * - The forwarder reads rows oldest first (on the writer thread too: reading and joining a batch took
+ *   up to a millisecond of the sampling loop, and more for a backlog's large batches) and deletes
+ *   them only once InfluxDB accepted them; lines InfluxDB refused as bad data go to the dead-letter
+ *   table in the same transaction as the delete.
  *
  * With `synchronous: "normal"` a commit survives a process crash but not a power cut; `"full"`
  * (default) adds an fsync per commit.
@@ -114,10 +115,6 @@ export interface StoredCheckpoint {
   updatedMs: number;
 }
 
-const NEWLINE = Buffer.from("\n");
-
-type StoredBody = Buffer | string;
-
 /** Durable FIFO of encoded lines plus the run checkpoints committed with them. */
 export class Outbox {
   private readonly db: Database.Database;
@@ -161,12 +158,6 @@ export class Outbox {
     totalCommitMs: 0,
   };
 
-  private readonly selectRows: Database.Statement<
-    [number, number],
-    { id: number; created_ms: number; points: number; body: StoredBody }
-  >;
-  private readonly selectOldest: Database.Statement<[], { created_ms: number }>;
-
   private constructor(options: OutboxOptions) {
     const interval = options.commitIntervalMs ?? 100;
     if (!(interval > 0 && interval <= 1000))
@@ -187,10 +178,6 @@ export class Outbox {
       );
     }
     const db = this.db;
-    this.selectRows = db.prepare(
-      "SELECT id, created_ms, points, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
-    );
-    this.selectOldest = db.prepare("SELECT created_ms FROM outbox ORDER BY id LIMIT 1");
 
     const totals = db
       .prepare<[], { rows: number; points: number | null }>(
@@ -200,7 +187,9 @@ export class Outbox {
     this.backlogState = {
       rows: totals?.rows ?? 0,
       points: totals?.points ?? 0,
-      oldestCreatedMs: this.selectOldest.get()?.created_ms ?? null,
+      oldestCreatedMs:
+        db.prepare<[], { created_ms: number }>("SELECT created_ms FROM outbox ORDER BY id LIMIT 1").get()
+          ?.created_ms ?? null,
     };
 
     if (options.path === ":memory:" || options.path === "") {
@@ -417,34 +406,11 @@ export class Outbox {
    * Reads the oldest rows after `afterId` until they hold at least `minPoints` lines (whole rows;
    * at least one). Returns undefined when no committed row waits.
    */
-  readBatch(minPoints: number, afterId = 0): OutboxBatch | undefined {
-    const parts: Buffer[] = [];
-    let rowCount = 0;
-    let points = 0;
-    let firstId = 0;
-    let createdMs = 0;
-    let lastId = afterId;
-    const rowsPerRead = Math.max(1, Math.ceil(minPoints / this.maxRowLines) + 1);
-    while (points < minPoints) {
-      const rows = this.selectRows.all(lastId, rowsPerRead);
-      if (rows.length === 0) break;
-      for (const row of rows) {
-        if (points >= minPoints) break;
-        if (firstId === 0) {
-          firstId = row.id;
-          createdMs = row.created_ms;
-        }
-        if (parts.length > 0) parts.push(NEWLINE);
-        parts.push(typeof row.body === "string" ? Buffer.from(row.body) : row.body);
-        rowCount++;
-        points += row.points;
-        lastId = row.id;
-      }
-      if (rows.length < rowsPerRead) break;
-    }
-    if (parts.length === 0) return undefined;
-    const body = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
-    return { firstId, lastId, rows: rowCount, points, createdMs, body };
+  async readBatch(minPoints: number, afterId = 0): Promise<OutboxBatch | undefined> {
+    const read = await this.writer.read({ afterId, minPoints, maxRowLines: this.maxRowLines });
+    if (!read) return undefined;
+    const { body, ...rest } = read;
+    return { ...rest, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength) };
   }
 
   /**
@@ -452,11 +418,15 @@ export class Outbox {
    * in one transaction.
    */
   async acknowledge(batch: OutboxBatch, deadLetters: DeadLetter[] = []): Promise<void> {
-    await this.writer.acknowledge({ lastId: batch.lastId, dead: deadLetters, nowMs: this.wallNow() });
+    const { oldestCreatedMs } = await this.writer.acknowledge({
+      lastId: batch.lastId,
+      dead: deadLetters,
+      nowMs: this.wallNow(),
+    });
     const b = this.backlogState;
     b.rows = Math.max(0, b.rows - batch.rows);
     b.points = Math.max(0, b.points - batch.points);
-    b.oldestCreatedMs = b.rows === 0 ? null : (this.selectOldest.get()?.created_ms ?? null);
+    b.oldestCreatedMs = b.rows === 0 ? null : oldestCreatedMs;
   }
 
   /** Returns the committed, unsent rows and lines, and the wall time the oldest was started. */

@@ -114,8 +114,8 @@ function holdAcknowledgements(outbox: Outbox): () => void {
 function countEmptyReads(outbox: Outbox): () => number {
   const readBatch = outbox.readBatch.bind(outbox);
   let empty = 0;
-  outbox.readBatch = (minPoints, afterId) => {
-    const batch = readBatch(minPoints, afterId);
+  outbox.readBatch = async (minPoints, afterId) => {
+    const batch = await readBatch(minPoints, afterId);
     if (!batch) empty++;
     return batch;
   };

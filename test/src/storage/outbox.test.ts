@@ -166,7 +166,7 @@ describe("Outbox", () => {
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 3 });
     for (let i = 1; i <= 8; i++) outbox.append(`m v=${i}i ${i}`);
     await outbox.commit();
-    const first = outbox.readBatch(5);
+    const first = await outbox.readBatch(5);
     expect(first).toMatchObject({ rows: 2, points: 6 });
     expect(first?.body.toString().split("\n")).toEqual([
       "m v=1i 1",
@@ -177,12 +177,12 @@ describe("Outbox", () => {
       "m v=6i 6",
     ]);
     // Not acknowledged yet: the same rows come again.
-    expect(outbox.readBatch(5)?.firstId).toBe(first?.firstId);
+    expect((await outbox.readBatch(5))?.firstId).toBe(first?.firstId);
     await outbox.acknowledge(first as NonNullable<typeof first>, [
       { line: "m v=3i 3", status: 400, message: "bad" },
     ]);
     expect(outbox.backlog()).toMatchObject({ rows: 1, points: 2 });
-    expect(outbox.readBatch(5)?.body.toString()).toBe("m v=7i 7\nm v=8i 8");
+    expect((await outbox.readBatch(5))?.body.toString()).toBe("m v=7i 7\nm v=8i 8");
     expect(outbox.deadLetterCount()).toBe(1);
     expect(outbox.listDeadLetters()[0]).toMatchObject({ line: "m v=3i 3", status: 400, message: "bad" });
     expect(await outbox.requeueDeadLetters()).toBe(1);
@@ -245,6 +245,34 @@ describe("Outbox", () => {
     } finally {
       clearInterval(ticker);
       other.close();
+    }
+    await outbox.close();
+  });
+
+  it("reads the forwarder's batches and acknowledges them on the writer thread, running no statement here", async () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 100 });
+    await outbox.ready();
+    for (let i = 1; i <= 1000; i++) outbox.append(`m v=${i}i ${i}`);
+    await outbox.commit();
+    // Statements of this thread's better-sqlite3 (the writer thread loads its own copy of the module).
+    const probe = new Database(":memory:");
+    const statement = Object.getPrototypeOf(probe.prepare("SELECT 1")) as Record<
+      "all" | "get" | "run" | "iterate",
+      () => unknown
+    >;
+    const spies = (["all", "get", "run", "iterate"] as const).map((method) => vi.spyOn(statement, method));
+    try {
+      const batch = await outbox.readBatch(250);
+      expect(batch).toMatchObject({ rows: 3, points: 300 });
+      expect(batch?.body.toString().split("\n").slice(0, 2)).toEqual(["m v=1i 1", "m v=2i 2"]);
+      await outbox.acknowledge(batch as NonNullable<typeof batch>);
+      expect(outbox.backlog()).toMatchObject({ rows: 7, points: 700 });
+      expect(outbox.backlog().oldestCreatedMs).toEqual(expect.any(Number));
+      expect(spies.map((spy) => spy.mock.calls.length)).toEqual([0, 0, 0, 0]);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      probe.close();
     }
     await outbox.close();
   });
