@@ -161,6 +161,46 @@ describe("Outbox", () => {
     await outbox.close();
   });
 
+  it("serialises many runs' checkpoints a few per loop turn; one set meanwhile goes with the next commit", async () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000 });
+    await outbox.ready();
+    const events: string[] = [];
+    let reading = false;
+    const runs = Array.from({ length: 24 }, (_, i) => `R${i + 1}`);
+    for (const run of runs)
+      outbox.setCheckpoint(run, {
+        toJSON: () => {
+          if (!reading) events.push(run);
+          return { run };
+        },
+      });
+    outbox.append("m v=1i 1");
+    const committing = outbox.commit();
+    // A loop turn after the commit started: it comes between the checkpoints, not after all of them.
+    const turn = new Promise<void>((resolve) =>
+      setImmediate(() => {
+        events.push("turn");
+        // Set while the commit is prepared, after its lines were taken: it belongs to the next one.
+        outbox.setCheckpoint("R1", { run: "R1", later: true });
+        reading = true;
+        expect(outbox.readCheckpoints().get("R24")?.state).toEqual({ run: "R24" });
+        reading = false;
+        resolve();
+      }),
+    );
+    expect(await committing).toMatchObject({ lines: 1, checkpoints: 24 });
+    await turn;
+    const at = events.indexOf("turn");
+    expect(at).toBeGreaterThan(0);
+    expect(at).toBeLessThan(events.length - 1);
+    expect(events.filter((e) => e !== "turn")).toEqual(runs);
+    expect(peek(path).checkpoints.R1).toEqual({ run: "R1" });
+    expect(await outbox.commit()).toMatchObject({ lines: 0, checkpoints: 1 });
+    expect(peek(path).checkpoints.R1).toEqual({ run: "R1", later: true });
+    await outbox.close();
+  });
+
   it("hands out whole rows oldest first and forgets them only when acknowledged, with dead letters", async () => {
     const path = dbPath();
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 3 });
