@@ -72,6 +72,10 @@ describe("npm run bench -- --json", () => {
       expectJudged(s, ["channels", "hz", "seconds", "p50_ms", "p99_ms", "max_ms", "missed"], `${s.scenario}`);
       expect([s.channels, s.hz, s.seconds]).toEqual([64, 100, 0.5]);
       expect(s.wakeups as number, `${s.scenario}: the loops were measured`).toBeGreaterThan(0);
+      const floor = s.host_floor as { seconds: number; wakeups: number; p99_ms: number };
+      expect(floor.seconds, `${s.scenario}: the host floor ran as long as the window`).toBe(0.5);
+      expect(floor.wakeups, `${s.scenario}: the host floor's 16 loops ran`).toBeGreaterThan(16);
+      expect(floor.p99_ms).toEqual(expect.any(Number));
     }
     const load = (steadiness[1] as { load?: { requests: number; sse_bytes: number } }).load;
     expect(load?.requests, "the load client made requests").toBeGreaterThan(0);

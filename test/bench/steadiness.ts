@@ -16,6 +16,7 @@ import { SystemClock } from "../../drivers/clock.js";
 import { raiseSamplingPriority } from "../../src/sampling/process-priority.js";
 import { dropRealtimePriority, requestRealtimePriority } from "../../src/sampling/realtime-priority.js";
 import { startInfluxd } from "../support/influxd.js";
+import { type HostFloor, measureHostFloor } from "./host-floor.js";
 import { closedPort, openRig, type Rig, VIEWER_TOKEN } from "./rig.js";
 import { distribution, forceGc, type Out, sleep } from "./stats.js";
 
@@ -49,6 +50,11 @@ export interface SteadinessFigures {
   realtime_priority: number | null;
   /** Why the real-time priority asked for was not given (the host refused it). */
   realtime_refused?: string;
+  /**
+   * The same 16 loops with no work, same priority, measured just before the scenario (host-floor.ts):
+   * the lateness this host gives a process that does nothing else.
+   */
+  host_floor: HostFloor;
   /** http-load only: what the client process did. */
   load?: { requests: number; statuses: Record<string, number>; sse_bytes: number };
   target: typeof STEADINESS_TARGET;
@@ -68,6 +74,9 @@ export interface SteadinessOptions {
 
 const HZ = 100;
 const LOAD_LOOPS = 4;
+/** Sampling loops of the rig: 8 cyclers and 8 chambers. */
+const LOOPS = 16;
+const FLOOR_SECONDS = 15;
 
 export async function measureSteadiness(options: SteadinessOptions = {}): Promise<SteadinessFigures[]> {
   const scenarios = options.scenarios ?? SCENARIOS;
@@ -96,6 +105,13 @@ async function measureScenario(
   options: SteadinessOptions,
 ): Promise<SteadinessFigures> {
   const seconds = options.seconds ?? 60;
+  const asked = options.realtimePriority ?? 0;
+  const hostFloor = await measureHostFloor({
+    seconds: Math.min(seconds, FLOOR_SECONDS),
+    loops: LOOPS,
+    hz: HZ,
+    realtimePriority: asked,
+  });
   const lateness: number[] = [];
   /** [deadline, wake-up] of the wake-ups more than 1 ms late, performance.now() ms. */
   const late: [number, number][] = [];
@@ -117,7 +133,6 @@ async function measureScenario(
     },
   });
   let client: LoadClient | undefined;
-  const asked = options.realtimePriority ?? 0;
   // After the rig's threads have started, as the daemon does (they must not inherit it).
   const realtime = asked > 0 ? requestRealtimePriority(asked) : undefined;
   try {
@@ -170,6 +185,7 @@ async function measureScenario(
       forwarded_points: status.written.points - forwarded0,
       backlog_points_end: status.backlog.points,
       errors: rig.errors.length,
+      host_floor: hostFloor,
       ...(load ? { load } : {}),
       target: STEADINESS_TARGET,
       met: d.p99 < STEADINESS_TARGET.max_p99_ms && missed <= STEADINESS_TARGET.max_missed,
@@ -235,6 +251,7 @@ function describe(f: SteadinessFigures): string {
   return (
     `  ${f.scenario.padEnd(12)} ${ms(f.p50_ms).padStart(8)} ${ms(f.p99_ms).padStart(8)} ${ms(f.max_ms).padStart(8)}` +
     ` ${String(f.missed).padStart(7)}   ${f.met ? "met" : "MISSED"}  (${f.wakeups} wake-ups, ${f.late_over_1ms} over 1 ms late (${f.late_over_1ms_in_gc} during GC), worst GC ${f.gc_max_ms.toFixed(1)} ms, ` +
+    `host floor (no work, ${f.host_floor.seconds} s) p99 ${ms(f.host_floor.p99_ms)} max ${f.host_floor.max_ms.toFixed(1)} ms with ${f.host_floor.late_over_1ms} over 1 ms, ` +
     `worst commit ${f.commit_worst_ms.toFixed(1)} ms, ${f.forwarded_points} points forwarded, backlog ${f.backlog_points_end}, errors ${f.errors}${load}; ` +
     `${f.realtime_priority !== null ? `SCHED_FIFO ${f.realtime_priority}` : f.realtime_refused ? `SCHED_FIFO refused: ${f.realtime_refused}` : "nice only"})`
   );
