@@ -31,7 +31,7 @@ export type FromWriter =
   | { type: "ready" }
   /** The database could not be opened in the thread: the outbox writes on its own thread instead. */
   | { type: "open-failed"; message: string }
-  /** `result`: the request's, or for a commit its duration (ms); a read's body is transferred. */
+  /** `result`: the request's, or for a commit its duration (ms). */
   | { type: "done"; id: number; result: WriterResult }
   | { type: "failed"; id: number; message: string }
   | { type: "checkpoint-failed"; message: string };

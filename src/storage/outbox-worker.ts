@@ -7,12 +7,12 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { openOutboxDatabase } from "./outbox-database.js";
 import type { FromWriter, OutboxWorkerData, ToWriter } from "./outbox-messages.js";
-import { OutboxTransactions, type ReadResult } from "./outbox-transactions.js";
+import { OutboxTransactions } from "./outbox-transactions.js";
 
 const port = parentPort;
 if (!port) throw new Error("outbox-worker.ts runs as a worker thread (see outbox-writer.ts)");
 const data = workerData as OutboxWorkerData;
-const send = (message: FromWriter, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+const send = (message: FromWriter) => port.postMessage(message);
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 let db: ReturnType<typeof openOutboxDatabase> | undefined;
@@ -44,10 +44,7 @@ if (db) {
       return;
     }
     try {
-      const result = transactions.run(message);
-      const transfer =
-        message.type === "read" && result ? [(result as ReadResult).body.buffer as ArrayBuffer] : [];
-      send({ type: "done", id: message.id, result }, transfer);
+      send({ type: "done", id: message.id, result: transactions.run(message) });
     } catch (err) {
       send({ type: "failed", id: message.id, message: messageOf(err) });
     }

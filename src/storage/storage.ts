@@ -27,7 +27,8 @@ import {
   type SchemaOptions,
 } from "./influx-schema.js";
 import { type InfluxTarget, normaliseTarget } from "./influx-target.js";
-import { HttpLineWriter, type LineWriter } from "./line-writer.js";
+import type { LineWriter } from "./line-writer.js";
+import { ThreadLineWriter } from "./line-writer-thread.js";
 import { OutageLog } from "./outage-log.js";
 import { Outbox, type StoredCheckpoint } from "./outbox.js";
 import { RecordEncoder } from "./record-encoder.js";
@@ -98,7 +99,12 @@ export class Storage {
       retentionPolicy: options.influx.retentionPolicy ?? this.schema?.raw.name,
     });
     this.influx = createInfluxClient(this.target);
-    this.writer = options.writer ?? new HttpLineWriter(this.target);
+    this.writer =
+      options.writer ??
+      new ThreadLineWriter(this.target, {
+        onTakeOver: (why) =>
+          this.log.warn({ error: why }, "InfluxDB writes now run on the sampling thread; nothing was lost"),
+      });
     this.statusLogEveryMs = options.statusLogEveryMs ?? 60_000;
     this.outbox = Outbox.open({
       path: options.store,

@@ -306,6 +306,8 @@ describe("Outbox", () => {
       const batch = await outbox.readBatch(250);
       expect(batch).toMatchObject({ rows: 3, points: 300 });
       expect(batch?.body.toString().split("\n").slice(0, 2)).toEqual(["m v=1i 1", "m v=2i 2"]);
+      // Shared with the writer thread, not copied (and a forwarder thread can share it in turn).
+      expect(batch?.body.buffer).toBeInstanceOf(SharedArrayBuffer);
       await outbox.acknowledge(batch as NonNullable<typeof batch>);
       expect(outbox.backlog()).toMatchObject({ rows: 7, points: 700 });
       expect(outbox.backlog().oldestCreatedMs).toEqual(expect.any(Number));

@@ -3,15 +3,17 @@
  * InfluxDB, through outages, with bad data, and with two benches sharing one database.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Logger, pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { CellRecord } from "../../../src/run/records.js";
 import { Storage } from "../../../src/storage/storage.js";
 import { type Influxd, startInfluxd } from "../../support/influxd.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cellbench-storage-test-"));
+const originalRequest = http.request;
 let influxd: Influxd;
 let dbCounter = 0;
 const storages: Storage[] = [];
@@ -234,6 +236,27 @@ describe("Storage against a real influxd", () => {
     for (const seq of range(0, 500)) storage.logCell(record(seq));
     await storage.close({ drainTimeoutMs: 10_000 });
     expect(await storedSeqs(database)).toEqual(range(0, 500));
+  });
+
+  it("writes to InfluxDB from a thread of its own: no /write request is made on the sampling thread", async () => {
+    const writesHere: string[] = [];
+    // The forwarder's writer is built when the storage opens: the spy is in place before.
+    const request = vi.spyOn(http, "request").mockImplementation(((
+      ...args: Parameters<typeof http.request>
+    ) => {
+      const path = args[0] instanceof URL ? args[0].pathname : String(args[0]);
+      if (path.includes("/write")) writesHere.push(path);
+      return originalRequest(...args);
+    }) as typeof http.request);
+    try {
+      const { storage, database } = openStorage();
+      storage.start();
+      for (const seq of range(0, 300)) storage.logCell(record(seq));
+      await until(async () => (await storedSeqs(database)).length === 300, "300 points stored");
+      expect(writesHere).toEqual([]);
+    } finally {
+      request.mockRestore();
+    }
   });
 
   it("keeps unsent lines and checkpoints across a restart of the daemon and sends them then", async () => {
