@@ -89,6 +89,14 @@ export const ConfigSchema = Type.Object(
               { additionalProperties: false },
             ),
           ),
+          requestsPerSecond: Type.Optional(
+            Type.Integer({
+              minimum: 10,
+              maximum: 100_000,
+              description:
+                "Requests the API handles per second, all clients together, so that a client hammering it cannot take the sampling thread; more wait their turn, in arrival order; default 250",
+            }),
+          ),
         },
         { additionalProperties: false },
       ),

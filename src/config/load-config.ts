@@ -42,6 +42,8 @@ export interface BenchConfig {
     corsOrigins?: string[];
     /** http.rateLimit: control routes and profile checks (absent: the server's defaults). */
     rateLimit?: { control?: RateLimitConfig; check?: RateLimitConfig };
+    /** http.requestsPerSecond: requests the API handles per second, all clients together (absent: the server's default). */
+    requestsPerSecond?: number;
   };
   influx?: {
     url: string;
@@ -261,6 +263,9 @@ export function normaliseConfig(raw: unknown, source: string, env: NodeJS.Proces
         port: config.http?.port ?? 8080,
         ...(corsOrigins.length > 0 ? { corsOrigins } : {}),
         ...(Object.keys(rateLimit).length > 0 ? { rateLimit } : {}),
+        ...(config.http?.requestsPerSecond !== undefined
+          ? { requestsPerSecond: config.http.requestsPerSecond }
+          : {}),
       },
       store: config.store ?? "./var/cellbench.db",
       devices,

@@ -76,6 +76,8 @@ export interface HttpOptions {
   checkRateLimit?: { max: number; windowMs: number };
   /** Origins allowed by CORS; none (the default) leaves CORS off. */
   corsOrigins?: string[];
+  /** Requests handled per second, all clients together (default DEFAULT_REQUESTS_PER_SECOND); more wait their turn. */
+  requestsPerSecond?: number;
   /** Role of requests without a token (config auth.anonymous); by default they are refused (401). */
   anonymousRole?: AnonymousRole;
   /** Folder from which API profiles may read drive-cycle CSV files; by default they may not. */
@@ -316,7 +318,7 @@ export function buildServer(deps: ServerDeps): App {
   }
 
   // After authentication and body parsing, before the handler: one request's handler per loop turn.
-  const turns = new TurnGate();
+  const turns = new TurnGate(options.requestsPerSecond);
   app.addHook("preHandler", (_request, _reply, done) => turns.pass(done));
   app.addHook("preValidation", async (request) => {
     if (request.body !== null && typeof request.body === "object") assertDepth(request.body, "body");
@@ -413,11 +415,12 @@ export function buildServer(deps: ServerDeps): App {
 /** Hosts that only this computer reaches. */
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i;
 
-/** The HTTP options the bench configuration sets (http.cors, http.rateLimit, auth.anonymous); the caller's options win. */
+/** The HTTP options the bench configuration sets (http.cors, http.rateLimit, http.requestsPerSecond, auth.anonymous); the caller's options win. */
 function optionsOf(config: BenchConfig): HttpOptions {
-  const { corsOrigins, rateLimit } = config.http;
+  const { corsOrigins, rateLimit, requestsPerSecond } = config.http;
   return {
     ...(corsOrigins ? { corsOrigins } : {}),
+    ...(requestsPerSecond !== undefined ? { requestsPerSecond } : {}),
     ...(rateLimit?.control ? { controlRateLimit: rateLimit.control } : {}),
     ...(rateLimit?.check ? { checkRateLimit: rateLimit.check } : {}),
     ...(config.anonymousRole ? { anonymousRole: config.anonymousRole } : {}),

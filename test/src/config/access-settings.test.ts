@@ -25,6 +25,7 @@ describe("access settings in the bench configuration", () => {
           port: 8081,
           cors: { origins: ["https://grafana.lab:3000", "http://[::1]:3000"] },
           rateLimit: { control: { max: 30, window: "1 min" }, check: { max: 5, window: 10_000 } },
+          requestsPerSecond: 100,
         },
         auth: { anonymous: "viewer" },
         grafana: { url: "https://lab.example/grafana/" },
@@ -36,6 +37,7 @@ describe("access settings in the bench configuration", () => {
       port: 8081,
       corsOrigins: ["https://grafana.lab:3000", "http://[::1]:3000"],
       rateLimit: { control: { max: 30, windowMs: 60_000 }, check: { max: 5, windowMs: 10_000 } },
+      requestsPerSecond: 100,
     });
     expect(config.anonymousRole).toBe("viewer");
     expect(config.tokens).toEqual([]);
@@ -72,6 +74,8 @@ describe("access settings in the bench configuration", () => {
       /^http\.rateLimit\.check\.window: use at least 1 s/,
     ],
     [{ http: { rateLimit: { burst: 5 } } }, /^http\.rateLimit\.burst: unknown key/],
+    [{ http: { requestsPerSecond: 5 } }, /^http\.requestsPerSecond: /],
+    [{ http: { requestsPerSecond: 12.5 } }, /^http\.requestsPerSecond: /],
     [
       { grafana: { url: "grafana.lab:3000" } },
       /^grafana\.url: .* is not an http or https URL|^grafana\.url: .* is not a URL/,

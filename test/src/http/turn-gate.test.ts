@@ -24,6 +24,35 @@ describe("TurnGate", () => {
     expect(gate.admitted).toBe(3);
     expect(gate.queued).toBe(0);
   });
+
+  it("admits at most its rate (after a burst of 50 ms worth), the rest in arrival order as the rate allows", async () => {
+    const gate = new TurnGate(200);
+    const admittedAt: number[] = [];
+    const start = performance.now();
+    const all = Array.from(
+      { length: 40 },
+      (_, i) =>
+        new Promise<void>((resolve) =>
+          gate.pass(() => {
+            admittedAt.push(performance.now() - start);
+            expect(admittedAt).toHaveLength(i + 1);
+            resolve();
+          }),
+        ),
+    );
+    await Promise.race([
+      Promise.all(all),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("not all admitted within 5 s")), 5_000)),
+    ]);
+    // A slow machine admits later, never sooner: by time t at most the burst (10) plus 200/s · t.
+    for (const [i, t] of admittedAt.entries())
+      expect(i + 1, `admission ${i + 1} at ${t} ms`).toBeLessThanOrEqual(10 + (200 * t) / 1000 + 1);
+    expect(admittedAt.at(-1)).toBeGreaterThanOrEqual(((40 - 10 - 1) * 1000) / 200);
+  });
+
+  it("refuses a rate that is not positive", () => {
+    expect(() => new TurnGate(0)).toThrow(RangeError);
+  });
 });
 
 describe("the API's handlers and the sampling timers", () => {
