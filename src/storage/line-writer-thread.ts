@@ -98,6 +98,16 @@ export class ThreadLineWriter implements LineWriter {
     this.options.onTakeOver?.(why);
     const unanswered = [...this.waiting.values()];
     this.waiting.clear();
-    for (const w of unanswered) fallback.write(w.body).then(w.resolve, () => {});
+    for (const w of unanswered) void fallback.write(w.body).catch(writeFailure).then(w.resolve);
   }
+}
+
+/** A write that threw (a request Node refused to build, e.g. a header it will not send): nothing was sent, try again later. */
+export function writeFailure(err: unknown): WriteOutcome {
+  return {
+    kind: "failed",
+    status: null,
+    message: `the write could not be sent: ${err instanceof Error ? err.message : String(err)}`,
+    databaseMissing: false,
+  };
 }

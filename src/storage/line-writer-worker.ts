@@ -6,6 +6,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { InfluxTarget } from "./influx-target.js";
 import { HttpLineWriter } from "./line-writer.js";
 import type { FromLineWriter, ToLineWriter } from "./line-writer-messages.js";
+import { writeFailure } from "./line-writer-thread.js";
 
 const port = parentPort;
 if (!port) throw new Error("line-writer-worker.ts runs as a worker thread (see line-writer-thread.ts)");
@@ -22,5 +23,6 @@ port.on("message", (message: ToLineWriter) => {
     typeof body === "string" ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   void writer
     .write(payload)
+    .catch(writeFailure)
     .then((outcome) => port.postMessage({ type: "outcome", id, outcome } satisfies FromLineWriter));
 });

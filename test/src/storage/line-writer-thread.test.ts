@@ -101,3 +101,21 @@ describe("ThreadLineWriter", () => {
     expect(await writer.write("m v=2i 2")).toMatchObject({ kind: "failed" });
   });
 });
+
+describe("ThreadLineWriter, a write that cannot be built", () => {
+  it("answers failed with why, and the thread goes on, instead of never answering", async () => {
+    // Node refuses to send a header with a line break: the request throws before anything is sent.
+    const target = { url, database: "db", token: "tok\nen" };
+    const writer = new ThreadLineWriter(target);
+    try {
+      expect(await writer.write("m v=1i 1")).toMatchObject({
+        kind: "failed",
+        status: null,
+        message: expect.stringMatching(/could not be sent: .*header/i),
+      });
+      expect(writer.thread, "the thread survives it").toBeDefined();
+    } finally {
+      writer.close();
+    }
+  });
+});
