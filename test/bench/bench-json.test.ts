@@ -91,6 +91,10 @@ describe("npm run bench -- --json", () => {
       ["drain_seconds", "p99_ms", "missed"],
       "ingest.drain",
     );
+    // Judged at the priority the steadiness scenarios ran at (or null where the host refused it).
+    expect((report.ingest as { drain: { realtime_priority: unknown } }).drain.realtime_priority).toEqual(
+      (report.steadiness as { realtime_priority: unknown }[])[0]?.realtime_priority,
+    );
     expectJudged(report.bus, ["host_pause_worst_ratio", "line_pause_worst_ratio"], "bus");
     expectJudged(report.safety, ["reaction_p50_ms", "reaction_p99_ms", "reaction_max_ms"], "safety");
     expectJudged(report.memory, ["rss_start_mb", "rss_end_mb", "growth_ratio", "virtual_hours"], "memory");

@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SystemClock } from "../../drivers/clock.js";
+import { raiseSamplingPriority } from "../../src/sampling/process-priority.js";
+import { dropRealtimePriority, requestRealtimePriority } from "../../src/sampling/realtime-priority.js";
 import { Storage } from "../../src/storage/storage.js";
 import type { Influxd } from "../support/influxd.js";
 import { closedPort, openRig } from "./rig.js";
@@ -29,6 +31,8 @@ export interface DrainFigures {
   max_ms: number;
   missed: number;
   drained: boolean;
+  /** SCHED_FIFO priority the sampling thread ran at during the drain (as in steadiness), or null: nice only. */
+  realtime_priority: number | null;
   target: typeof STEADINESS_TARGET;
   met: boolean;
 }
@@ -38,6 +42,8 @@ export interface DrainOptions {
   minutes: number;
   /** Bound on the drain, real seconds (default 600). */
   sampleS?: number | undefined;
+  /** SCHED_FIFO priority for the sampling thread during the drain, as the steadiness scenarios run (0: none). */
+  realtimePriority?: number | undefined;
   out?: Out;
 }
 
@@ -57,6 +63,8 @@ export async function measureDrain(options: DrainOptions): Promise<DrainFigures>
         `spooled in ${spoolSeconds.toFixed(1)} s; InfluxDB back, sampling ${CHANNELS} × ${HZ} Hz meanwhile`,
     );
     const lateness: number[] = [];
+    // As the daemon does at start-up, and as the steadiness scenarios are judged.
+    raiseSamplingPriority();
     const rig = await openRig({
       clock: new SystemClock(),
       periodMs: 1000 / HZ,
@@ -67,6 +75,9 @@ export async function measureDrain(options: DrainOptions): Promise<DrainFigures>
       http: true,
       onLateness: (_poller, ms) => lateness.push(ms),
     });
+    const asked = options.realtimePriority ?? 0;
+    // After the rig's threads have started (they must not inherit it).
+    const realtime = asked > 0 ? requestRealtimePriority(asked) : undefined;
     try {
       const started = performance.now();
       const missed0 = rig.missed();
@@ -91,16 +102,19 @@ export async function measureDrain(options: DrainOptions): Promise<DrainFigures>
         max_ms: d.max,
         missed,
         drained: drained(),
+        realtime_priority: realtime?.applied ? realtime.priority : null,
         target: STEADINESS_TARGET,
         met: drained() && d.p99 < STEADINESS_TARGET.max_p99_ms && missed <= STEADINESS_TARGET.max_missed,
       };
       options.out?.(
         `  ${f.drained ? "drained" : "NOT drained"} in ${seconds.toFixed(1)} s (${f.drain_points_per_s.toLocaleString("en")} backlog points/s); ` +
           `lateness p50 / p99 / max ${d.p50.toFixed(3)} / ${d.p99.toFixed(3)} / ${d.max.toFixed(3)} ms, ${missed} missed ` +
-          `(target p99 < ${STEADINESS_TARGET.max_p99_ms} ms, none missed: ${f.met ? "met" : "MISSED"})`,
+          `(target p99 < ${STEADINESS_TARGET.max_p99_ms} ms, none missed: ${f.met ? "met" : "MISSED"}; ` +
+          `${f.realtime_priority !== null ? `SCHED_FIFO ${f.realtime_priority}` : "nice only"})`,
       );
       return f;
     } finally {
+      if (realtime?.applied) dropRealtimePriority();
       await rig.close();
     }
   } finally {

@@ -74,6 +74,8 @@ export interface IngestOptions {
   drainMinutes?: number;
   /** Seconds of sampling after the backlog drained (or the bound on the drain). */
   drainSampleS?: number;
+  /** SCHED_FIFO priority of the sampling thread during the drain (0: none). */
+  realtimePriority?: number;
   /** A running influxd (else one is started and stopped here). */
   influxd?: Influxd;
   out?: Out;
@@ -204,7 +206,13 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
     const drainMinutes = options.drainMinutes ?? 60;
     const drain =
       drainMinutes > 0
-        ? await measureDrain({ influxd, minutes: drainMinutes, sampleS: options.drainSampleS, out: print })
+        ? await measureDrain({
+            influxd,
+            minutes: drainMinutes,
+            sampleS: options.drainSampleS,
+            realtimePriority: options.realtimePriority,
+            out: print,
+          })
         : undefined;
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
     return {

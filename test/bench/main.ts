@@ -9,7 +9,7 @@
  *   --only a,b           sections to run: engine, loop, steadiness, ingest, bus, safety, memory
  *   --seconds N          steadiness window per scenario (default 60)
  *   --scenario a,b       steadiness scenarios to run: idle, http-load, influx-down (default all)
- *   --realtime P         steadiness with the sampling thread under SCHED_FIFO at P (sampling.realtime_priority;
+ *   --realtime P         steadiness and the backlog drain with the sampling thread under SCHED_FIFO at P (sampling.realtime_priority;
  *                        default 50, 0: nice only); where the host refuses it, the figures say so
  *   --hours N            simulated hours of the memory bench (default 24)
  *   --drain-minutes N    backlog of the drain measurement, minutes of 64 × 10 Hz (default 60; 0 skips it)
@@ -104,6 +104,7 @@ const scenarios =
 const seconds = positive(values.seconds, "--seconds", quick ? 1 : 60);
 const hours = positive(values.hours, "--hours", quick ? 0.05 : 24);
 const drainMinutes = positive(values["drain-minutes"], "--drain-minutes", quick ? 0.05 : 60, true);
+const realtimePriority = positive(values.realtime, "--realtime", 50, true);
 
 // In JSON mode stdout carries the object alone: tables, progress and anything else printed go to stderr.
 const stdout = process.stdout.write.bind(process.stdout);
@@ -139,7 +140,7 @@ try {
     report.steadiness = await measureSteadiness({
       seconds,
       scenarios,
-      realtimePriority: positive(values.realtime, "--realtime", 50, true),
+      realtimePriority,
       ...(scenarios.some((s) => s !== "influx-down") ? { influxUrl: (await sharedInfluxd()).url } : {}),
       out,
       ...(quick ? { warmupS: 0.2 } : {}),
@@ -151,6 +152,7 @@ try {
     report.ingest = await runIngestBench({
       influxd: await sharedInfluxd(),
       drainMinutes,
+      realtimePriority,
       out,
       ...(quick ? { points: 5_000, rounds: 1, stallSeconds: 0.5, latencyProbes: 3, drainSampleS: 30 } : {}),
     });
