@@ -41,13 +41,11 @@ export interface OutboxWriter {
   close(): Promise<void>;
 }
 
-/** Runs the transactions on the calling thread (`:memory:` outboxes, and the fallback). */
-export class InThreadWriter implements OutboxWriter {
-  private readonly transactions: OutboxTransactions;
-
-  constructor(db: Database.Database) {
-    this.transactions = new OutboxTransactions(db);
-  }
+/** The typed requests, each one message to `run` (on this thread or on the writer thread). */
+abstract class RequestWriter implements OutboxWriter {
+  protected abstract run(message: WriterRequest): Promise<WriterResult>;
+  abstract ready(): Promise<void>;
+  abstract close(): Promise<void>;
 
   commit(request: CommitRequest): Promise<number> {
     return this.run({ type: "commit", id: 0, request }) as Promise<number>;
@@ -63,6 +61,16 @@ export class InThreadWriter implements OutboxWriter {
 
   read(request: ReadRequest): Promise<ReadResult | undefined> {
     return this.run({ type: "read", id: 0, request }) as Promise<ReadResult | undefined>;
+  }
+}
+
+/** Runs the transactions on the calling thread (`:memory:` outboxes, and the fallback). */
+export class InThreadWriter extends RequestWriter {
+  private readonly transactions: OutboxTransactions;
+
+  constructor(db: Database.Database) {
+    super();
+    this.transactions = new OutboxTransactions(db);
   }
 
   async ready(): Promise<void> {}
@@ -92,7 +100,7 @@ interface Waiting {
   reject: (error: Error) => void;
 }
 
-export class ThreadWriter implements OutboxWriter {
+export class ThreadWriter extends RequestWriter {
   private worker: Worker | undefined;
   private fallback: InThreadWriter | undefined;
   private readonly waiting = new Map<number, Waiting>();
@@ -102,6 +110,7 @@ export class ThreadWriter implements OutboxWriter {
   private markLoaded: () => void = () => {};
 
   constructor(private readonly options: ThreadWriterOptions) {
+    super();
     this.loaded = new Promise((resolve) => {
       this.markLoaded = resolve;
     });
@@ -123,22 +132,6 @@ export class ThreadWriter implements OutboxWriter {
   /** The writer thread, while it runs (tests stop it to show the take-over). */
   get thread(): Worker | undefined {
     return this.worker;
-  }
-
-  commit(request: CommitRequest): Promise<number> {
-    return this.request({ type: "commit", id: 0, request }) as Promise<number>;
-  }
-
-  acknowledge(request: AcknowledgeRequest): Promise<AcknowledgeResult> {
-    return this.request({ type: "acknowledge", id: 0, request }) as Promise<AcknowledgeResult>;
-  }
-
-  requeue(request: RequeueRequest): Promise<RequeueResult> {
-    return this.request({ type: "requeue", id: 0, request }) as Promise<RequeueResult>;
-  }
-
-  read(request: ReadRequest): Promise<ReadResult | undefined> {
-    return this.request({ type: "read", id: 0, request }) as Promise<ReadResult | undefined>;
   }
 
   ready(): Promise<void> {
@@ -163,7 +156,7 @@ export class ThreadWriter implements OutboxWriter {
     return this.closing;
   }
 
-  private request(message: WriterRequest): Promise<WriterResult> {
+  protected run(message: WriterRequest): Promise<WriterResult> {
     if (this.fallback) return this.fallback.run(message);
     if (this.closing !== undefined) return Promise.reject(new OutboxError("the outbox writer is closed"));
     const id = this.nextId++;
