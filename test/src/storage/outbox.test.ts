@@ -289,7 +289,7 @@ describe("Outbox", () => {
     await outbox.close();
   });
 
-  it("reads the forwarder's batches and acknowledges them on the writer thread, running no statement here", async () => {
+  it("reads the forwarder's batches, acknowledges them and counts dead letters, running no statement here", async () => {
     const path = dbPath();
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 100 });
     await outbox.ready();
@@ -308,15 +308,22 @@ describe("Outbox", () => {
       expect(batch?.body.toString().split("\n").slice(0, 2)).toEqual(["m v=1i 1", "m v=2i 2"]);
       // Shared with the writer thread, not copied (and a forwarder thread can share it in turn).
       expect(batch?.body.buffer).toBeInstanceOf(SharedArrayBuffer);
-      await outbox.acknowledge(batch as NonNullable<typeof batch>);
+      await outbox.acknowledge(batch as NonNullable<typeof batch>, [
+        { line: "m v=7i 7", status: 400, message: "bad" },
+      ]);
       expect(outbox.backlog()).toMatchObject({ rows: 7, points: 700 });
       expect(outbox.backlog().oldestCreatedMs).toEqual(expect.any(Number));
+      // The storage status reads it on every /health and /metrics request: no query on this thread.
+      expect(outbox.deadLetterCount()).toBe(1);
       expect(spies.map((spy) => spy.mock.calls.length)).toEqual([0, 0, 0, 0]);
     } finally {
       for (const spy of spies) spy.mockRestore();
       probe.close();
     }
     await outbox.close();
+    const reopened = Outbox.open({ path, commitIntervalMs: 1000 });
+    expect(reopened.deadLetterCount()).toBe(1);
+    await reopened.close();
   });
 
   it("takes the commits over on this thread when the writer thread dies, and loses nothing", async () => {
