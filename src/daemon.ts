@@ -75,7 +75,7 @@ export class Daemon {
 
     const storage = config.influx
       ? // Storage talks to a real server: its back-off and its own times are real, whatever the bench clock.
-        Storage.open({ bench: config.bench, store: config.store, influx: config.influx, logger })
+        openStorage(config.bench, config.store, config.influx, logger)
       : undefined;
     if (!storage) logger.warn("no influx section in the configuration: samples are not stored");
     const checkpoints = storage?.readCheckpoints() ?? new Map();
@@ -219,6 +219,23 @@ export class Daemon {
  * that a run at --speed 100 is the run at --speed 1, only sooner). Real instruments run on the real
  * clock, and Bench.open refuses any other speed for them.
  */
+/** The storage layer as configured: the influx section names the target, and how fast a backlog goes. */
+function openStorage(
+  bench: string,
+  store: string,
+  influx: NonNullable<BenchConfig["influx"]>,
+  logger: Logger,
+): Storage {
+  const { catchUpPointsPerSecond, ...target } = influx;
+  return Storage.open({
+    bench,
+    store,
+    influx: target,
+    logger,
+    ...(catchUpPointsPerSecond !== undefined ? { catchUpPointsPerSecond } : {}),
+  });
+}
+
 function benchClock(config: BenchConfig, speed: number): Clock {
   const simulated = config.devices.every((d) => driverInfo(d.driver).simulated);
   return simulated || speed !== 1 ? new PacedClock(speed) : new SystemClock();

@@ -1,5 +1,10 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { REALTIME_PRIORITY } from "../sampling/realtime-priority.js";
+import {
+  CATCH_UP_AFTER_MS,
+  CATCH_UP_POINTS_PER_SECOND,
+  DEFAULT_CATCH_UP_POINTS_PER_SECOND,
+} from "../storage/forwarder.js";
 import { ID_PATTERN } from "../storage/tag-values.js";
 
 /** A duration with its unit, e.g. "100 ms", "1 s", or a number of milliseconds. */
@@ -109,6 +114,13 @@ export const ConfigSchema = Type.Object(
           username: Type.Optional(Type.String()),
           password: Type.Optional(Type.String()),
           token: Type.Optional(Type.String()),
+          catchUpPointsPerSecond: Type.Optional(
+            Type.Integer({
+              minimum: CATCH_UP_POINTS_PER_SECOND.min,
+              maximum: CATCH_UP_POINTS_PER_SECOND.max,
+              description: `Pace, points per second, at which a backlog (rows older than ${CATCH_UP_AFTER_MS / 1000} s: InfluxDB was away) is sent, so that catching up does not take the host's cores from the sampling thread; live points go at once; keep it well above the bench's logging rate; default ${DEFAULT_CATCH_UP_POINTS_PER_SECOND}`,
+            }),
+          ),
           /** How long InfluxDB keeps raw points: "inf" (the default) or a duration such as "400d". */
           retention: Type.Optional(
             Type.Object(

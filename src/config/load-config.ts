@@ -51,6 +51,8 @@ export interface BenchConfig {
     username?: string;
     password?: string;
     token?: string;
+    /** influx.catchUpPointsPerSecond: pace of a backlog (absent: the forwarder's default). */
+    catchUpPointsPerSecond?: number;
     /** Retention policies from influx.retention (absent: the defaults, raw kept forever). */
     schema?: SchemaOptions;
   };

@@ -8,6 +8,7 @@
  */
 import type { BenchConfig } from "../config/load-config.js";
 import { defaultWatchdogMs } from "../safety/watchdog.js";
+import { DEFAULT_CATCH_UP_POINTS_PER_SECOND } from "../storage/forwarder.js";
 import { DEFAULT_RAW_RETENTION } from "../storage/influx-schema.js";
 import { type ConfigViewT, REDACTED } from "./schemas.js";
 
@@ -20,6 +21,7 @@ export function configView(config: BenchConfig): ConfigViewT {
       url: redactUrl(url),
       database,
       retention: { raw: config.influx.schema?.raw?.duration ?? DEFAULT_RAW_RETENTION },
+      catchUpPointsPerSecond: config.influx.catchUpPointsPerSecond ?? DEFAULT_CATCH_UP_POINTS_PER_SECOND,
     };
     if (username !== undefined) influx.username = username;
     if (password !== undefined) influx.password = REDACTED;

@@ -448,6 +448,9 @@ export const ConfigView = Type.Object(
         retention: Type.Object({
           raw: Type.String({ description: 'How long raw points are kept: "INF" (forever) or e.g. "400d"' }),
         }),
+        catchUpPointsPerSecond: Type.Integer({
+          description: "Pace of a backlog after an outage, points per second (influx.catchUpPointsPerSecond)",
+        }),
       }),
     ),
     store: Type.String({ description: "The database of runs and profiles" }),
@@ -528,6 +531,9 @@ export const HealthView = Type.Object({
       backlog_rows: Type.Integer(),
       backlog_points: Type.Integer(),
       oldest_unsent_age_s: Nullable(Type.Number()),
+      catching_up: Type.Boolean({
+        description: "A backlog is being sent at the catch-up rate (influx.catchUpPointsPerSecond)",
+      }),
       dead_letters: Type.Integer(),
       unencodable: Type.Integer({
         description: "Records not stored because line protocol cannot carry them",

@@ -30,6 +30,9 @@ export interface StorageStatus {
     pendingLines: number;
     /** Age of the oldest unsent row, seconds; null when nothing waits. */
     oldestUnsentAgeS: number | null;
+    /** Whether a backlog is being sent, at `catchUpPointsPerSecond` (null: unpaced). */
+    catchingUp: boolean;
+    catchUpPointsPerSecond: number | null;
   };
   written: { points: number; batches: number; requests: number; bisectedBatches: number };
   deadLetters: { total: number; sinceStart: number; lastMessage: string | null };
@@ -81,6 +84,8 @@ export function buildStorageStatus(parts: {
       pendingLines: o.pendingLines,
       oldestUnsentAgeS:
         b.oldestCreatedMs === null ? null : Math.max(0, (parts.nowMs - b.oldestCreatedMs) / 1000),
+      catchingUp: f.catchingUp && b.rows > 0,
+      catchUpPointsPerSecond: f.catchUpPointsPerSecond,
     },
     written: {
       points: f.writtenPoints,
@@ -140,6 +145,12 @@ export function renderStorageMetrics(status: StorageStatus): string {
     "gauge",
     "Age of the oldest unsent outbox row (0 when empty)",
     s.backlog.oldestUnsentAgeS ?? 0,
+  );
+  metric(
+    "cellbench_storage_catching_up",
+    "gauge",
+    "1 while a backlog is sent at the catch-up rate (influx.catchUpPointsPerSecond)",
+    s.backlog.catchingUp,
   );
   metric(
     "cellbench_storage_last_success_timestamp_seconds",

@@ -16,7 +16,7 @@ import type { CellRecord, ChamberRecord, CycleRecord, RunEventRecord, StepRecord
 import type { BackoffOptions } from "./backoff.js";
 import type { BdfExportOptions } from "./bdf-export.js";
 import { ExportThread } from "./export-thread.js";
-import { Forwarder } from "./forwarder.js";
+import { DEFAULT_CATCH_UP_POINTS_PER_SECOND, Forwarder } from "./forwarder.js";
 import { createInfluxClient, createInfluxQuery } from "./influx-client.js";
 import {
   backfillDownsample,
@@ -53,6 +53,8 @@ export interface StorageOptions {
   batchLines?: number;
   /** InfluxDB writes in flight at once (default: the forwarder's DEFAULT_CONCURRENCY). */
   concurrency?: number;
+  /** Pace of a backlog, points per second (default DEFAULT_CATCH_UP_POINTS_PER_SECOND; see forwarder.ts). */
+  catchUpPointsPerSecond?: number;
   backoff?: BackoffOptions;
   /**
    * Clock for back-off waits and status/outbox times (default: real time). The storage layer talks
@@ -132,6 +134,7 @@ export class Storage {
       clock: options.clock,
       batchLines: options.batchLines,
       concurrency: options.concurrency,
+      catchUpPointsPerSecond: options.catchUpPointsPerSecond ?? DEFAULT_CATCH_UP_POINTS_PER_SECOND,
       backoff: options.backoff,
       ensureSchema: schema
         ? async () => {

@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_CATCH_UP_POINTS_PER_SECOND } from "../../src/storage/forwarder.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -91,6 +92,13 @@ describe("npm run bench -- --json", () => {
       ["drain_seconds", "p99_ms", "missed"],
       "ingest.drain",
     );
+    const drain = (report.ingest as { drain: Record<string, unknown> }).drain;
+    // Judged at the daemon's catch-up rate, beside the same backlog drained unpaced.
+    expect(drain.catch_up_points_per_s).toBe(DEFAULT_CATCH_UP_POINTS_PER_SECOND);
+    expect(drain.reconnect_seconds as number).toBeLessThanOrEqual(drain.drain_seconds as number);
+    const unpaced = drain.unpaced as Record<string, unknown>;
+    for (const field of ["drain_seconds", "p99_ms", "missed"])
+      expect(unpaced[field], `ingest.drain.unpaced.${field}`).toBeTypeOf("number");
     // Judged at the priority the steadiness scenarios ran at (or null where the host refused it).
     expect((report.ingest as { drain: { realtime_priority: unknown } }).drain.realtime_priority).toEqual(
       (report.steadiness as { realtime_priority: unknown }[])[0]?.realtime_priority,

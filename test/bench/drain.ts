@@ -1,18 +1,25 @@
 /**
- * Backlog drain (issue 16 target 3, second half): an outage's worth of 64 channels × 10 Hz is spooled
- * into the outbox (InfluxDB down), then the rig opens on that outbox with InfluxDB back and samples
- * 64 channels × 100 Hz on the real clock (every sample logged) while the forwarder drains. Reported:
- * how long the backlog took to drain and the sampling loops' lateness meanwhile (judged as target 2).
+ * Backlog drain (issue 16 target 3, second half), as an outage ends in the lab: an outage's worth of
+ * 64 channels × 10 Hz is spooled into the outbox with InfluxDB down; the rig opens on that outbox and
+ * samples 64 channels × 100 Hz on the real clock (every sample logged), still without InfluxDB, for
+ * a warm-up; then InfluxDB comes back on its port and the forwarder drains the backlog (at the
+ * catch-up rate, influx.catchUpPointsPerSecond) while sampling goes on. Reported: how long the
+ * forwarder took to notice InfluxDB and to drain, and the sampling loops' lateness from InfluxDB's
+ * return until the backlog was gone (judged as target 2).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SystemClock } from "../../drivers/clock.js";
 import { raiseSamplingPriority } from "../../src/sampling/process-priority.js";
-import { dropRealtimePriority, requestRealtimePriority } from "../../src/sampling/realtime-priority.js";
+import {
+  dropRealtimePriority,
+  type RealtimeOutcome,
+  requestRealtimePriority,
+} from "../../src/sampling/realtime-priority.js";
 import { Storage } from "../../src/storage/storage.js";
 import type { Influxd } from "../support/influxd.js";
-import { closedPort, openRig } from "./rig.js";
+import { closedPort, openRig, type Rig } from "./rig.js";
 import { distribution, type Out, sleep } from "./stats.js";
 import { STEADINESS_TARGET } from "./steadiness.js";
 
@@ -21,9 +28,14 @@ export interface DrainFigures {
   backlog_minutes: number;
   backlog_points: number;
   spool_seconds: number;
+  /** From InfluxDB's return to the forwarder's first accepted write (its back-off from the outage). */
+  reconnect_seconds: number;
+  /** From InfluxDB's return until the backlog was gone. */
   drain_seconds: number;
-  /** Backlog points per second of drain (new samples came on top). */
+  /** Backlog points per second from the first accepted write (new samples came on top). */
   drain_points_per_s: number;
+  /** The forwarder's catch-up rate, points per second (null: unpaced). */
+  catch_up_points_per_s: number | null;
   /** Sampling during the drain: 64 channels × 100 Hz, every sample logged. */
   hz: number;
   p50_ms: number;
@@ -35,11 +47,22 @@ export interface DrainFigures {
   realtime_priority: number | null;
   target: typeof STEADINESS_TARGET;
   met: boolean;
+  /** The same backlog drained again with the forwarder unpaced (for comparison; not judged). */
+  unpaced?: Pick<
+    DrainFigures,
+    "drain_seconds" | "drain_points_per_s" | "p50_ms" | "p99_ms" | "max_ms" | "missed" | "drained"
+  >;
 }
 
 export interface DrainOptions {
   influxd: Influxd;
   minutes: number;
+  /** The forwarder's catch-up rate (default: the storage layer's; Infinity: unpaced). */
+  catchUpPointsPerSecond?: number;
+  /** Drain the same backlog unpaced afterwards, for comparison (default true). */
+  compareUnpaced?: boolean;
+  /** Sampling before InfluxDB comes back, seconds (default 3, as the steadiness scenarios warm up). */
+  warmupS?: number;
   /** Bound on the drain, real seconds (default 600). */
   sampleS?: number | undefined;
   /** SCHED_FIFO priority for the sampling thread during the drain, as the steadiness scenarios run (0: none). */
@@ -51,51 +74,93 @@ const CHANNELS = 64;
 const SPOOL_HZ = 10;
 const HZ = 100;
 
+/**
+ * The drain at the catch-up rate (judged), then, for comparison in the same run, the same backlog
+ * again with the forwarder unpaced.
+ */
 export async function measureDrain(options: DrainOptions): Promise<DrainFigures> {
+  const paced = await drainOnce(options, options.catchUpPointsPerSecond);
+  if (options.compareUnpaced === false) return paced;
+  const unpaced = await drainOnce(options, Number.POSITIVE_INFINITY);
+  return {
+    ...paced,
+    unpaced: {
+      drain_seconds: unpaced.drain_seconds,
+      drain_points_per_s: unpaced.drain_points_per_s,
+      p50_ms: unpaced.p50_ms,
+      p99_ms: unpaced.p99_ms,
+      max_ms: unpaced.max_ms,
+      missed: unpaced.missed,
+      drained: unpaced.drained,
+    },
+  };
+}
+
+async function drainOnce(
+  options: DrainOptions,
+  catchUpPointsPerSecond: number | undefined,
+): Promise<DrainFigures> {
   const dir = mkdtempSync(join(tmpdir(), "cellbench-drain-"));
   const store = join(dir, "cellbench.db");
   try {
     const spoolStarted = performance.now();
     const backlog = await spool(store, options.minutes);
     const spoolSeconds = (performance.now() - spoolStarted) / 1000;
+    const warmupS = options.warmupS ?? 3;
     options.out?.(
       `\nbacklog drain: ${backlog.toLocaleString("en")} points (${options.minutes} min of ${CHANNELS} × ${SPOOL_HZ} Hz) ` +
-        `spooled in ${spoolSeconds.toFixed(1)} s; InfluxDB back, sampling ${CHANNELS} × ${HZ} Hz meanwhile`,
+        `spooled in ${spoolSeconds.toFixed(1)} s; sampling ${CHANNELS} × ${HZ} Hz for ${warmupS} s, then InfluxDB back`,
     );
-    const lateness: number[] = [];
+    let lateness: number[] | undefined;
     // As the daemon does at start-up, and as the steadiness scenarios are judged.
     raiseSamplingPriority();
-    const rig = await openRig({
-      clock: new SystemClock(),
-      periodMs: 1000 / HZ,
-      influxUrl: options.influxd.url,
-      database: "drain",
-      store,
-      logging: "every sample",
-      http: true,
-      onLateness: (_poller, ms) => lateness.push(ms),
-    });
-    const asked = options.realtimePriority ?? 0;
-    // After the rig's threads have started (they must not inherit it).
-    const realtime = asked > 0 ? requestRealtimePriority(asked) : undefined;
+    await options.influxd.halt();
+    let rig: Rig | undefined;
+    let realtime: RealtimeOutcome | undefined;
     try {
+      rig = await openRig({
+        clock: new SystemClock(),
+        periodMs: 1000 / HZ,
+        influxUrl: options.influxd.url,
+        database: "drain",
+        store,
+        logging: "every sample",
+        http: true,
+        onLateness: (_poller, ms) => lateness?.push(ms),
+        ...(catchUpPointsPerSecond !== undefined ? { catchUpPointsPerSecond } : {}),
+      });
+      const asked = options.realtimePriority ?? 0;
+      // After the rig's threads have started (they must not inherit it).
+      realtime = asked > 0 ? requestRealtimePriority(asked) : undefined;
+      await sleep(warmupS * 1000);
+      const storage = rig.storage;
+      if (storage.status().written.points > 0)
+        throw new Error("drain bench: points written during the outage");
+      await options.influxd.restart();
+      lateness = [];
       const started = performance.now();
       const missed0 = rig.missed();
       const boundMs = (options.sampleS ?? 600) * 1000;
+      let reconnectedAt: number | undefined;
       const drained = () => {
-        const s = rig.storage.status();
+        const s = storage.status();
+        if (reconnectedAt === undefined && s.written.points > 0) reconnectedAt = performance.now();
         return s.written.points >= backlog && s.backlog.rows === 0;
       };
       while (!drained() && performance.now() - started < boundMs) await sleep(20);
       const seconds = (performance.now() - started) / 1000;
+      const reconnectS = ((reconnectedAt ?? performance.now()) - started) / 1000;
       const d = distribution(lateness);
       const missed = rig.missed() - missed0;
+      const rate = storage.status().backlog.catchUpPointsPerSecond;
       const f: DrainFigures = {
         backlog_minutes: options.minutes,
         backlog_points: backlog,
         spool_seconds: spoolSeconds,
+        reconnect_seconds: reconnectS,
         drain_seconds: seconds,
-        drain_points_per_s: Math.round(backlog / seconds),
+        drain_points_per_s: Math.round(backlog / Math.max(0.001, seconds - reconnectS)),
+        catch_up_points_per_s: rate !== null && Number.isFinite(rate) ? rate : null,
         hz: HZ,
         p50_ms: d.p50,
         p99_ms: d.p99,
@@ -107,15 +172,18 @@ export async function measureDrain(options: DrainOptions): Promise<DrainFigures>
         met: drained() && d.p99 < STEADINESS_TARGET.max_p99_ms && missed <= STEADINESS_TARGET.max_missed,
       };
       options.out?.(
-        `  ${f.drained ? "drained" : "NOT drained"} in ${seconds.toFixed(1)} s (${f.drain_points_per_s.toLocaleString("en")} backlog points/s); ` +
-          `lateness p50 / p99 / max ${d.p50.toFixed(3)} / ${d.p99.toFixed(3)} / ${d.max.toFixed(3)} ms, ${missed} missed ` +
+        `  first write ${reconnectS.toFixed(1)} s after InfluxDB's return (back-off); ` +
+          `${f.drained ? "drained" : "NOT drained"} ${seconds.toFixed(1)} s after it ` +
+          `(${f.drain_points_per_s.toLocaleString("en")} backlog points/s; catch-up rate ${f.catch_up_points_per_s?.toLocaleString("en") ?? "none: unpaced, for comparison"})\n` +
+          `  lateness p50 / p99 / max ${d.p50.toFixed(3)} / ${d.p99.toFixed(3)} / ${d.max.toFixed(3)} ms, ${missed} missed ` +
           `(target p99 < ${STEADINESS_TARGET.max_p99_ms} ms, none missed: ${f.met ? "met" : "MISSED"}; ` +
           `${f.realtime_priority !== null ? `SCHED_FIFO ${f.realtime_priority}` : "nice only"})`,
       );
       return f;
     } finally {
       if (realtime?.applied) dropRealtimePriority();
-      await rig.close();
+      await rig?.close();
+      if (!options.influxd.running) await options.influxd.restart();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -123,7 +191,7 @@ export async function measureDrain(options: DrainOptions): Promise<DrainFigures>
 }
 
 /** Spools `minutes` of 64 × 10 Hz cell samples into the outbox at `store`; returns the points. */
-async function spool(store: string, minutes: number): Promise<number> {
+export async function spool(store: string, minutes: number): Promise<number> {
   const storage = Storage.open({
     bench: "rig",
     store,

@@ -74,6 +74,8 @@ export interface IngestOptions {
   drainMinutes?: number;
   /** Seconds of sampling after the backlog drained (or the bound on the drain). */
   drainSampleS?: number;
+  /** Seconds of sampling before InfluxDB comes back (default 3). */
+  drainWarmupS?: number;
   /** SCHED_FIFO priority of the sampling thread during the drain (0: none). */
   realtimePriority?: number;
   /** A running influxd (else one is started and stopped here). */
@@ -210,6 +212,7 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
             influxd,
             minutes: drainMinutes,
             sampleS: options.drainSampleS,
+            warmupS: options.drainWarmupS,
             realtimePriority: options.realtimePriority,
             out: print,
           })

@@ -154,7 +154,9 @@ try {
       drainMinutes,
       realtimePriority,
       out,
-      ...(quick ? { points: 5_000, rounds: 1, stallSeconds: 0.5, latencyProbes: 3, drainSampleS: 30 } : {}),
+      ...(quick
+        ? { points: 5_000, rounds: 1, stallSeconds: 0.5, latencyProbes: 3, drainSampleS: 30, drainWarmupS: 1 }
+        : {}),
     });
     took();
   }

@@ -51,6 +51,8 @@ export interface RigOptions {
   logging: "every sample" | "profile";
   /** Serve the API on 127.0.0.1 (a free port). */
   http?: boolean;
+  /** The forwarder's catch-up rate, points/s (default: the storage layer's; Infinity: unpaced). */
+  catchUpPointsPerSecond?: number;
   /** Every poller wake-up's lateness, ms (the Bench's lateness event). */
   onLateness?: (poller: string, ms: number) => void;
 }
@@ -116,6 +118,9 @@ export async function openRig(options: RigOptions): Promise<Rig> {
     influx: config.influx as NonNullable<BenchConfig["influx"]>,
     logger,
     statusLogEveryMs: 0,
+    ...(options.catchUpPointsPerSecond !== undefined
+      ? { catchUpPointsPerSecond: options.catchUpPointsPerSecond }
+      : {}),
   });
   const metrics = new BenchMetrics();
   const errors: string[] = [];

@@ -10,6 +10,7 @@ import { loadConfig } from "../../src/config/load-config.js";
 import { Daemon } from "../../src/daemon.js";
 import { parseProfile } from "../../src/profile/document.js";
 import type { CellRecord, RunState } from "../../src/run/records.js";
+import { DEFAULT_CATCH_UP_POINTS_PER_SECOND } from "../../src/storage/forwarder.js";
 import { type Influxd, startInfluxd } from "../support/influxd.js";
 import { NMC_18650 } from "../support/sim-bench.js";
 import { eventually } from "../support/wait.js";
@@ -29,7 +30,7 @@ afterAll(async () => {
 
 let n = 0;
 /** A one-channel simulated bench writing into its own database. */
-function benchConfig(): { path: string; database: string } {
+function benchConfig(influxExtra = ""): { path: string; database: string } {
   n++;
   const database = `e2e${n}`;
   const path = join(scratch, `bench${n}.yaml`);
@@ -38,7 +39,7 @@ function benchConfig(): { path: string; database: string } {
     [
       "bench: e2e",
       `store: ${join(scratch, `bench${n}.db`)}`,
-      `influx: { url: "${influxd.url}", database: ${database} }`,
+      `influx: { url: "${influxd.url}", database: ${database}${influxExtra} }`,
       "sampling: { period: 100 ms }",
       "devices:",
       "  - { id: cycler1, driver: sim/cycler, channels: [ch1], options: { initialSoc: 0.6 } }",
@@ -184,6 +185,24 @@ describe("the daemon's data path into a real influxd", () => {
       ]).toEqual([r.voltageV, r.currentA, r.chargeAh, r.dischargeAh, r.testTimeS, r.stepIndex]);
     }
   }, 120_000);
+
+  it("hands influx.catchUpPointsPerSecond to the forwarder, and uses its default without it", async () => {
+    for (const [extra, rate] of [
+      [", catchUpPointsPerSecond: 40000", 40_000],
+      ["", DEFAULT_CATCH_UP_POINTS_PER_SECOND],
+    ] as const) {
+      const daemon = await Daemon.start({
+        config: loadConfig(benchConfig(extra).path, {}),
+        logger: silent,
+        http: false,
+      });
+      try {
+        expect(daemon.storage?.status().backlog.catchUpPointsPerSecond).toBe(rate);
+      } finally {
+        await daemon.stop();
+      }
+    }
+  });
 
   it("loses and duplicates nothing when InfluxDB stops mid-run and comes back", async () => {
     const { path, database } = benchConfig();

@@ -137,6 +137,7 @@ function healthOf(ctx: ServerContext) {
       backlog_rows: s.backlog.rows,
       backlog_points: s.backlog.points,
       oldest_unsent_age_s: s.backlog.oldestUnsentAgeS,
+      catching_up: s.backlog.catchingUp,
       dead_letters: s.deadLetters.total,
       unencodable: s.unencodable.sinceStart,
     };

@@ -12,6 +12,7 @@ const INFLUX: NonNullable<BenchConfig["influx"]> = {
   username: "influx-user",
   password: INFLUX_PASSWORD,
   token: INFLUX_TOKEN,
+  catchUpPointsPerSecond: 40_000,
 };
 const SECRETS = [...Object.values(TOKENS), INFLUX_PASSWORD, INFLUX_TOKEN, URL_PASSWORD];
 
@@ -57,6 +58,7 @@ describe("GET /api/v1/config", () => {
         password: "***",
         token: "***",
         retention: { raw: "INF" },
+        catchUpPointsPerSecond: 40_000,
       },
       store: ":memory:",
       devices: [

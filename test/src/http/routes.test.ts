@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ForwarderStatus } from "../../../src/storage/forwarder.js";
+import type { OutboxStats } from "../../../src/storage/outbox.js";
+import { buildStorageStatus } from "../../../src/storage/storage-status.js";
 import type { HttpBench } from "../../support/http-bench.js";
 import { auth, NMC_CELL_BODY, openHttpBench, waitFor } from "../../support/http-bench.js";
 
@@ -40,6 +43,33 @@ describe("system routes", () => {
       ["tc1", true],
     ]);
     expect(body.storage).toBeNull();
+  });
+
+  it("GET /health reports the storage backlog, and whether it is being sent at the catch-up rate", async () => {
+    const status = buildStorageStatus({
+      bench: "b1",
+      url: "http://127.0.0.1:8086/write",
+      database: "cellbench",
+      nowMs: 1_764_100_060_000,
+      forwarder: { ...forwarderIdle(), reachable: true, catchingUp: true, catchUpPointsPerSecond: 25_000 },
+      backlog: { rows: 40, points: 200_000, oldestCreatedMs: 1_764_100_000_000 },
+      outbox: outboxIdle(),
+      deadLetterTotal: 0,
+      lastDeadLetterMessage: null,
+      unencodable: { sinceStart: 0, lastMessage: null },
+    });
+    h = await openHttpBench({ auto: false, storage: { status: () => status } });
+    await h.clock.advanceBy(1000);
+    const res = await h.app.inject({ method: "GET", url: "/health" });
+    expect(res.json().storage).toEqual({
+      influx_reachable: true,
+      backlog_rows: 40,
+      backlog_points: 200_000,
+      oldest_unsent_age_s: 60,
+      catching_up: true,
+      dead_letters: 0,
+      unencodable: 0,
+    });
   });
 
   it("GET /health fails (503) when no device has sampled recently", async () => {
@@ -600,3 +630,39 @@ describe("live events through inject", () => {
     expect(replayed[replayed.length - 1]?.[2]).toBe("state");
   });
 });
+
+function forwarderIdle(): ForwarderStatus {
+  return {
+    running: true,
+    reachable: null,
+    schemaReady: true,
+    writtenPoints: 0,
+    writtenBatches: 0,
+    requests: 0,
+    writeErrors: 0,
+    consecutiveFailures: 0,
+    catchingUp: false,
+    catchUpPointsPerSecond: null,
+    deadLetters: 0,
+    bisectedBatches: 0,
+    lastSuccessMs: null,
+    lastError: null,
+    nextRetryMs: null,
+  };
+}
+
+function outboxIdle(): OutboxStats {
+  return {
+    appendedLines: 0,
+    committedLines: 0,
+    pendingLines: 0,
+    droppedLines: 0,
+    commits: 0,
+    commitErrors: 0,
+    lastCommitError: null,
+    lastCommitMs: 0,
+    worstCommitMs: 0,
+    totalCommitMs: 0,
+    writerThread: true,
+  };
+}

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../drivers/clock.js";
 import { InfluxSchemaError } from "../../../src/storage/errors.js";
-import { Forwarder } from "../../../src/storage/forwarder.js";
+import { CATCH_UP_AFTER_MS, Forwarder } from "../../../src/storage/forwarder.js";
 import type { LineWriter, WriteOutcome } from "../../../src/storage/line-writer.js";
 import { Outbox } from "../../../src/storage/outbox.js";
 
@@ -72,10 +72,16 @@ function setup(
     ensureSchema?: () => Promise<void>;
     random?: () => number;
     concurrency?: number;
+    catchUpPointsPerSecond?: number;
   } = {},
 ) {
   const clock = new VirtualClock({ auto: true });
-  const outbox = Outbox.open({ path: ":memory:", commitIntervalMs: 1000, maxRowLines: 100 });
+  const outbox = Outbox.open({
+    path: ":memory:",
+    commitIntervalMs: 1000,
+    maxRowLines: 100,
+    wallNow: () => clock.wallNow(),
+  });
   outboxes.push(outbox);
   const influx = new FakeInflux(clock);
   const forwarder = new Forwarder({
@@ -84,6 +90,7 @@ function setup(
     clock,
     batchLines: options.batchLines ?? 5000,
     concurrency: options.concurrency,
+    catchUpPointsPerSecond: options.catchUpPointsPerSecond,
     backoff: { initialMs: 100, maxMs: 1600, random: options.random ?? (() => 0.5) },
     ensureSchema: options.ensureSchema,
   });
@@ -142,6 +149,35 @@ describe("Forwarder", () => {
     expect(influx.stored).toEqual(new Set(lines));
     expect(influx.calls.map((c) => c.lines)).toEqual([300, 300, 300, 100]);
     expect(forwarder.status()).toMatchObject({ writtenPoints: 1000, writtenBatches: 4, deadLetters: 0 });
+  });
+
+  it("sends a backlog older than CATCH_UP_AFTER_MS at the catch-up rate, then live rows at once", async () => {
+    const { clock, outbox, influx, forwarder } = setup({ batchLines: 100, catchUpPointsPerSecond: 1_000 });
+    await fill(outbox, goodLines(500));
+    await clock.advanceBy(CATCH_UP_AFTER_MS + 1);
+    forwarder.start();
+    await until(() => outbox.backlog().rows === 0, "the backlog drained");
+    // 100 points a batch at 1,000 points/s: one batch every 100 ms of the forwarder's clock.
+    const backlogAt = influx.calls.map((c) => c.atMs - (influx.calls[0] as { atMs: number }).atMs);
+    expect(backlogAt).toEqual([0, 100, 200, 300, 400]);
+    expect(forwarder.status().catchingUp).toBe(true);
+    const liveFrom = clock.now();
+    await fill(outbox, goodLines(300, 500));
+    await until(() => outbox.backlog().rows === 0 && influx.calls.length === 8, "the live rows sent");
+    expect(influx.calls.slice(5).map((c) => c.atMs - liveFrom)).toEqual([0, 0, 0]);
+    expect(forwarder.status()).toMatchObject({ catchingUp: false, writtenPoints: 800 });
+  });
+
+  it("sends rows of any age flat out when no catch-up rate is set, and refuses a rate that is not positive", async () => {
+    const { clock, outbox, influx, forwarder } = setup({ batchLines: 100 });
+    await fill(outbox, goodLines(300));
+    await clock.advanceBy(CATCH_UP_AFTER_MS + 1);
+    const at = clock.now();
+    forwarder.start();
+    await until(() => outbox.backlog().rows === 0, "drain");
+    expect(influx.calls.map((c) => c.atMs - at)).toEqual([0, 0, 0]);
+    expect(forwarder.status().catchingUp).toBe(false);
+    expect(() => setup({ catchUpPointsPerSecond: 0 })).toThrow(/catch-up rate must be > 0/);
   });
 
   it("sends the next batch while the previous batch's acknowledgement is still being written", async () => {

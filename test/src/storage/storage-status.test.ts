@@ -12,6 +12,8 @@ const forwarder: ForwarderStatus = {
   requests: 9,
   writeErrors: 4,
   consecutiveFailures: 2,
+  catchingUp: true,
+  catchUpPointsPerSecond: 25_000,
   deadLetters: 1,
   bisectedBatches: 1,
   lastSuccessMs: 1_764_100_000_000,
@@ -47,7 +49,14 @@ describe("storage status", () => {
   });
 
   it("gathers backlog, last success, errors and dead letters in one object", () => {
-    expect(status.backlog).toEqual({ rows: 2, points: 790, pendingLines: 10, oldestUnsentAgeS: 20 });
+    expect(status.backlog).toEqual({
+      rows: 2,
+      points: 790,
+      pendingLines: 10,
+      oldestUnsentAgeS: 20,
+      catchingUp: true,
+      catchUpPointsPerSecond: 25_000,
+    });
     expect(status.influx).toMatchObject({
       reachable: false,
       writeErrors: 4,
@@ -66,6 +75,7 @@ describe("storage status", () => {
     expect(text).toMatch(/^cellbench_storage_influx_up 0$/m);
     expect(text).toMatch(/^cellbench_storage_backlog_points 790$/m);
     expect(text).toMatch(/^cellbench_storage_oldest_unsent_age_seconds 20$/m);
+    expect(text).toMatch(/^cellbench_storage_catching_up 1$/m);
     expect(text).toMatch(/^cellbench_storage_last_success_timestamp_seconds 1764100000$/m);
     expect(text).toMatch(/^cellbench_storage_write_errors_total 4$/m);
     expect(text).toMatch(/^# TYPE cellbench_storage_points_written_total counter$/m);
