@@ -2,6 +2,7 @@ import type {
   Chamber,
   ChamberReading,
   CyclerChannel,
+  CyclerReading,
   Device,
   LinkEvent,
 } from "../../drivers/capabilities.js";
@@ -429,10 +430,35 @@ export class Bench {
           break;
         }
     }
+    // Each channel inline, not through an async method per channel: at 64 channels × 100 Hz its
+    // frame and promise were the sampling thread's largest garbage after the records themselves.
     for (const channel of device.channels) {
+      const slot = this.channels.get(channel.id) as ChannelSlot;
       // One channel's failure never costs the device's other channels their sample.
       try {
-        await this.pollChannel(this.channels.get(channel.id) as ChannelSlot);
+        // Stamped when the acquisition starts: a set point applied after this moment is not in the reading.
+        const tMonoMs = this.clock.now();
+        const tWallMs = this.stampWall(slot.id, slot.latest?.tWallMs);
+        let r: CyclerReading;
+        try {
+          r = await slot.channel.read();
+        } catch (err) {
+          this.readFailed(slot, err);
+          continue;
+        }
+        // Without sensors there is no scan to wait for, and the sample is built in one literal.
+        const done =
+          slot.sensors.length === 0
+            ? this.acceptSample(slot, {
+                channel: slot.id,
+                tMonoMs,
+                tWallMs,
+                voltageV: r.voltageV,
+                currentA: r.currentA,
+                temperatureC: r.temperatureC,
+              })
+            : this.sampleWithSensors(slot, tMonoMs, tWallMs, r);
+        if (done !== undefined) await done;
       } catch (err) {
         this.events.error?.(channel.id, err);
       }
@@ -603,42 +629,41 @@ export class Bench {
     return previous !== undefined && wall <= previous ? previous + 1 : wall;
   }
 
-  private async pollChannel(slot: ChannelSlot): Promise<void> {
+  /** A channel whose cell has sensors: its sample waits for their scan (at most half a period). */
+  private async sampleWithSensors(
+    slot: ChannelSlot,
+    tMonoMs: number,
+    tWallMs: number,
+    r: CyclerReading,
+  ): Promise<void> {
     let sample: ChannelSample;
-    // Stamped when the acquisition starts: a set point applied after this moment is not in the reading.
-    const tMonoMs = this.clock.now();
-    const tWallMs = this.stampWall(slot.id, slot.latest?.tWallMs);
     try {
-      const r = await slot.channel.read();
-      // Without sensors there is no scan to wait for, and the sample is built in one literal: no
-      // promise and no intermediate object per sample (the same sample either way).
-      if (slot.sensors.length === 0)
-        sample = {
-          channel: slot.id,
-          tMonoMs,
-          tWallMs,
-          voltageV: r.voltageV,
-          currentA: r.currentA,
-          temperatureC: r.temperatureC,
-        };
-      else {
-        await this.awaitScans(slot.id, tMonoMs);
-        sample = {
-          channel: slot.id,
-          tMonoMs,
-          tWallMs,
-          voltageV: r.voltageV,
-          currentA: r.currentA,
-          ...this.cellTemperature(slot.id, r.temperatureC, this.clock.now()),
-        };
-      }
+      await this.awaitScans(slot.id, tMonoMs);
+      sample = {
+        channel: slot.id,
+        tMonoMs,
+        tWallMs,
+        voltageV: r.voltageV,
+        currentA: r.currentA,
+        ...this.cellTemperature(slot.id, r.temperatureC, this.clock.now()),
+      };
     } catch (err) {
-      slot.readErrors++;
-      this.events.error?.(slot.id, err);
+      this.readFailed(slot, err);
       return;
     }
+    const done = this.acceptSample(slot, sample);
+    if (done !== undefined) await done;
+  }
+
+  private readFailed(slot: ChannelSlot, err: unknown): void {
+    slot.readErrors++;
+    this.events.error?.(slot.id, err);
+  }
+
+  /** A new sample of a channel: kept, fed to the watchdog and listeners, then supervised. */
+  private acceptSample(slot: ChannelSlot, sample: ChannelSample): Promise<void> | undefined {
     slot.latest = sample;
-    this.watchdog.fresh(slot.id, tMonoMs);
+    this.watchdog.fresh(slot.id, sample.tMonoMs);
     // Listeners and the run's own handling report their errors: none may skip the checks below.
     // (Inline rather than through report(): no closure per sample.)
     try {
@@ -646,17 +671,48 @@ export class Bench {
     } catch (err) {
       this.events.error?.(slot.id, err);
     }
-    await this.supervise(slot, sample, true);
+    return this.supervise(slot, sample, true);
   }
 
   /**
    * The safety supervisor's decision on a sample, carried out: safe state first, then the run sees
    * the sample (when `toRun`: a new sample, not a re-check), then a violation faults (or suspends) the run.
+   * A sample within limits that the run handles at once completes here without a promise (undefined).
    */
-  private async supervise(slot: ChannelSlot, sample: ChannelSample, toRun = false): Promise<void> {
+  private supervise(slot: ChannelSlot, sample: ChannelSample, toRun = false): Promise<void> | undefined {
     const run = slot.run?.isUnderway ? slot.run : undefined;
     const violation = this.supervisor.inspect(sample, run !== undefined);
-    if (violation) await this.safeState(slot);
+    if (violation) return this.superviseViolation(slot, sample, toRun, run, violation);
+    const target = toRun ? slot.run : undefined;
+    let handled: Promise<void> | undefined;
+    try {
+      handled = target && !target.isTerminal ? target.onSample(sample) : undefined;
+    } catch (err) {
+      this.events.error?.(slot.id, err);
+    }
+    if (handled !== undefined) return this.afterRunSample(slot, handled);
+    this.violating.delete(slot.id);
+    return undefined;
+  }
+
+  /** The rest of a sample within limits whose run needed to wait (a set point, a step change). */
+  private async afterRunSample(slot: ChannelSlot, handled: Promise<void>): Promise<void> {
+    try {
+      await handled;
+    } catch (err) {
+      this.events.error?.(slot.id, err);
+    }
+    this.violating.delete(slot.id);
+  }
+
+  private async superviseViolation(
+    slot: ChannelSlot,
+    sample: ChannelSample,
+    toRun: boolean,
+    run: RunEngine | undefined,
+    violation: Violation,
+  ): Promise<void> {
+    await this.safeState(slot);
     const target = toRun ? slot.run : undefined;
     if (target && !target.isTerminal) {
       try {
@@ -665,8 +721,7 @@ export class Bench {
         this.events.error?.(slot.id, err);
       }
     }
-    if (!violation) this.violating.delete(slot.id);
-    else if (run || !this.violating.has(slot.id)) {
+    if (run || !this.violating.has(slot.id)) {
       this.violating.add(slot.id);
       await this.onViolation(slot, violation);
     }

@@ -234,6 +234,12 @@ export class RunEngine {
   private appliedAtMono = Number.NEGATIVE_INFINITY;
   private lastRecord: CellRecord | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Queued tasks not yet settled (a sample is handled directly only when none is). */
+  private queued = 0;
+  /** A sample is being handled directly, outside the queue (see onSample). */
+  private direct = false;
+  /** Set when a task is queued during a direct sample: it is resolved once that sample's work is done. */
+  private afterDirect: (() => void) | undefined;
   /** Step-start totals kept across an interruption, for the step that resumes. */
   private resumeStepStart: Throughput | undefined;
   /** The interrupted step's record so far, for the step that resumes. */
@@ -519,18 +525,68 @@ export class RunEngine {
     return step === undefined ? undefined : socUnknown(step);
   }
 
-  /** Feeds one sample of this run's channel. */
-  onSample(s: ChannelSample): Promise<void> {
-    return this.serialise(() => this.handleSample(s));
+  /**
+   * Feeds one sample of this run's channel. With nothing queued the sample is handled at once, and
+   * a sample that ends no step and applies nothing completes without a promise (undefined): at
+   * 64 channels × 100 Hz the queue's promises per sample were a large share of the sampling
+   * thread's garbage. Otherwise it waits its turn behind the queued work, as every other task does.
+   */
+  onSample(s: ChannelSample): Promise<void> | undefined {
+    if (this.queued > 0 || this.direct) return this.serialise(() => this.handleSample(s) ?? DONE);
+    this.direct = true;
+    let rest: Promise<void> | undefined;
+    try {
+      rest = this.handleSample(s);
+    } catch (err) {
+      this.endDirect(undefined);
+      return Promise.reject(err);
+    }
+    this.endDirect(rest);
+    return rest;
+  }
+
+  /** Ends a direct sample: its remaining work, if any, goes first in the queue. */
+  private endDirect(rest: Promise<void> | undefined): void {
+    this.direct = false;
+    const release = this.afterDirect;
+    this.afterDirect = undefined;
+    if (rest === undefined) {
+      release?.();
+      return;
+    }
+    this.queued++;
+    const settled = rest.then(
+      () => this.settle(release),
+      () => this.settle(release),
+    );
+    // Tasks queued during the sample already wait for `release`; later ones wait for the rest.
+    if (!release) this.queue = settled;
+  }
+
+  private settle(release: (() => void) | undefined): void {
+    this.queued--;
+    release?.();
   }
 
   private serialise(task: () => Promise<void>): Promise<void> {
+    if (this.direct && !this.afterDirect)
+      this.queue = new Promise<void>((resolve) => {
+        this.afterDirect = resolve;
+      });
+    this.queued++;
     const next = this.queue.then(task);
-    this.queue = next.catch(ignore);
+    this.queue = next.then(
+      () => this.settle(undefined),
+      () => this.settle(undefined),
+    );
     return next;
   }
 
-  private async handleSample(s: ChannelSample): Promise<void> {
+  /**
+   * One sample's bookkeeping, conditions and step decisions; returns a promise only for work that
+   * must wait (a set point to apply, a step to leave, a batch barrier, the run's end).
+   */
+  private handleSample(s: ChannelSample): Promise<void> | undefined {
     if (this.state === "queued" || this.isTerminal || this.state === "interrupted") return;
     const from = this.integratedToMono ?? s.tMonoMs;
     const dtS = Math.max(0, (s.tMonoMs - from) / 1000);
@@ -551,8 +607,7 @@ export class RunEngine {
           "faulted",
           `waited ${Math.round(WINDOW_WAIT_S / 60)} min for the cell to come into its temperature window: ${this.waiting.reason}`,
         );
-      await this.applyActive(s.voltageV);
-      return;
+      return this.applyActive(s.voltageV);
     }
     this.stepElapsedS += dtS;
     // A sample acquired before the set point was applied says nothing about the step it starts.
@@ -573,14 +628,25 @@ export class RunEngine {
       soc: socEstimate(this.startSoc, this.total, this.run.cell.capacityAh),
     };
     // Only a batch's chamber step waits at the barrier: no promise per sample for the others.
-    if (
-      this.batchWait !== undefined &&
-      active.item.kind === "chamber" &&
-      !(await this.passBatchBarrier(active))
-    ) {
+    if (this.batchWait !== undefined && active.item.kind === "chamber")
+      return this.sampleAtBarrier(s, active, inputs);
+    return this.decide(s, active, inputs);
+  }
+
+  private async sampleAtBarrier(
+    s: ChannelSample,
+    active: ActiveStep,
+    inputs: ConditionInputs,
+  ): Promise<void> {
+    if (!(await this.passBatchBarrier(active))) {
       this.emitSample(s, false);
       return;
     }
+    return this.decide(s, active, inputs);
+  }
+
+  /** The step's outcome for this sample, and what follows from it. */
+  private decide(s: ChannelSample, active: ActiveStep, inputs: ConditionInputs): Promise<void> | undefined {
     const outcome =
       active.item.kind === "chamber" ? this.chamberOutcome(active) : this.stepOutcome(active, inputs);
     if (outcome && !this.restoring && !this.batchSoaked(active.item)) {
@@ -589,8 +655,7 @@ export class RunEngine {
     }
     if (!outcome) {
       this.emitSample(s, false);
-      if (active.dynamic) await this.applyActive(s.voltageV);
-      return;
+      return active.dynamic ? this.applyActive(s.voltageV) : undefined;
     }
     this.emitSample(s, true);
     const restored = this.restoring;
@@ -600,7 +665,7 @@ export class RunEngine {
       this.setState("running", `chamber restored (${outcome.reason}): the interrupted step continues`);
       return this.enter(restored.item, outcome.reason, { keepElapsed: true });
     }
-    await this.leave(outcome.reason, outcome.then);
+    return this.leave(outcome.reason, outcome.then);
   }
 
   /**
@@ -1069,8 +1134,8 @@ function movedSince(total: Throughput, start: Throughput, unit: "Ah" | "Wh"): nu
     : total.chargeWh - start.chargeWh + (total.dischargeWh - start.dischargeWh);
 }
 
-/** The queue's rejection handler: one function, not a closure per sample. */
-const ignore = (): undefined => undefined;
+/** What a queued sample's task returns when the sample needed no waiting. */
+const DONE: Promise<void> = Promise.resolve();
 
 /** Runs `task`, once more if it fails (one lost reply is not a fault); the second failure propagates. */
 async function retryOnce(task: () => Promise<void>): Promise<void> {
