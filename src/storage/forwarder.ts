@@ -73,10 +73,10 @@ export const CATCH_UP_AFTER_MS = 10_000;
 
 /**
  * Pace of a backlog, points per second, live points caught behind it included. Unpaced, an hour's
- * backlog of 64 × 10 Hz went at 128,000 points/s with influxd on both cores of a 2-core host, and
- * the sampling wake-ups' p99 rose from about 1 ms to 3.9–4.4 ms; at 25,000 points/s it stayed at
- * 1.15–1.22 ms (test/bench/drain.ts). 25,000 drains that hour in about two minutes beside
- * 64 × 100 Hz of live samples.
+ * backlog of 64 × 10 Hz went at 115,000 points/s with influxd on both cores of a 2-core host, and
+ * the sampling wake-ups beside it reached p99 3.1 ms with 57 missed periods; at 25,000 points/s the
+ * same backlog drained in 126 s beside 64 × 100 Hz of live samples, at p99 1.15 ms and 22 missed
+ * (test/bench/drain.ts, one run each, side by side).
  */
 export const DEFAULT_CATCH_UP_POINTS_PER_SECOND = 25_000;
 
