@@ -191,7 +191,7 @@ async function drainOnce(
 }
 
 /** Spools `minutes` of 64 × 10 Hz cell samples into the outbox at `store`; returns the points. */
-export async function spool(store: string, minutes: number): Promise<number> {
+async function spool(store: string, minutes: number): Promise<number> {
   const storage = Storage.open({
     bench: "rig",
     store,
