@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ForwarderStatus } from "../../../src/storage/forwarder.js";
-import type { OutboxStats } from "../../../src/storage/outbox.js";
 import { buildStorageStatus } from "../../../src/storage/storage-status.js";
 import type { HttpBench } from "../../support/http-bench.js";
 import { auth, NMC_CELL_BODY, openHttpBench, waitFor } from "../../support/http-bench.js";
+import { forwarderStatus, outboxStats } from "../../support/storage-status-parts.js";
 
 const PROFILE = {
   name: "rest-then-discharge",
@@ -51,9 +50,9 @@ describe("system routes", () => {
       url: "http://127.0.0.1:8086/write",
       database: "cellbench",
       nowMs: 1_764_100_060_000,
-      forwarder: { ...forwarderIdle(), reachable: true, catchingUp: true, catchUpPointsPerSecond: 25_000 },
+      forwarder: forwarderStatus({ reachable: true, catchingUp: true, catchUpPointsPerSecond: 25_000 }),
       backlog: { rows: 40, points: 200_000, oldestCreatedMs: 1_764_100_000_000 },
-      outbox: outboxIdle(),
+      outbox: outboxStats(),
       deadLetterTotal: 0,
       lastDeadLetterMessage: null,
       unencodable: { sinceStart: 0, lastMessage: null },
@@ -630,39 +629,3 @@ describe("live events through inject", () => {
     expect(replayed[replayed.length - 1]?.[2]).toBe("state");
   });
 });
-
-function forwarderIdle(): ForwarderStatus {
-  return {
-    running: true,
-    reachable: null,
-    schemaReady: true,
-    writtenPoints: 0,
-    writtenBatches: 0,
-    requests: 0,
-    writeErrors: 0,
-    consecutiveFailures: 0,
-    catchingUp: false,
-    catchUpPointsPerSecond: null,
-    deadLetters: 0,
-    bisectedBatches: 0,
-    lastSuccessMs: null,
-    lastError: null,
-    nextRetryMs: null,
-  };
-}
-
-function outboxIdle(): OutboxStats {
-  return {
-    appendedLines: 0,
-    committedLines: 0,
-    pendingLines: 0,
-    droppedLines: 0,
-    commits: 0,
-    commitErrors: 0,
-    lastCommitError: null,
-    lastCommitMs: 0,
-    worstCommitMs: 0,
-    totalCommitMs: 0,
-    writerThread: true,
-  };
-}

@@ -1,12 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { ForwarderStatus } from "../../../src/storage/forwarder.js";
-import type { OutboxStats } from "../../../src/storage/outbox.js";
 import { buildStorageStatus, renderStorageMetrics } from "../../../src/storage/storage-status.js";
+import { forwarderStatus, outboxStats } from "../../support/storage-status-parts.js";
 
-const forwarder: ForwarderStatus = {
-  running: true,
+const forwarder = forwarderStatus({
   reachable: false,
-  schemaReady: true,
   writtenPoints: 1200,
   writtenBatches: 3,
   requests: 9,
@@ -19,20 +16,16 @@ const forwarder: ForwarderStatus = {
   lastSuccessMs: 1_764_100_000_000,
   lastError: { atMs: 1_764_100_050_000, status: null, message: "ECONNREFUSED" },
   nextRetryMs: 1_764_100_051_000,
-};
-const outbox: OutboxStats = {
+});
+const outbox = outboxStats({
   appendedLines: 2000,
   committedLines: 1990,
   pendingLines: 10,
-  droppedLines: 0,
   commits: 4,
-  commitErrors: 0,
-  lastCommitError: null,
   lastCommitMs: 0.5,
   worstCommitMs: 2,
   totalCommitMs: 4,
-  writerThread: true,
-};
+});
 
 describe("storage status", () => {
   const status = buildStorageStatus({
