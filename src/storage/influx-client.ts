@@ -101,7 +101,7 @@ export function createInfluxQuery(target: InfluxTarget): InfluxQueryText {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     const res = await fetch(url, { headers, signal });
-    const text = await res.text();
+    const text = await untilAborted(res.text(), signal);
     if (!res.ok) {
       let message = text.slice(0, 300);
       try {
@@ -113,4 +113,32 @@ export function createInfluxQuery(target: InfluxTarget): InfluxQueryText {
     }
     return text;
   };
+}
+
+/**
+ * `body`, or the signal's reason once it aborts. Node 20's fetch can leave `res.text()` pending for
+ * ever when the request is aborted while a gzip body is still being inflated (nodejs/node#56917);
+ * InfluxDB gzips its answers, and an export stuck there held the one export query slot, so every
+ * later export of the daemon waited behind it.
+ */
+function untilAborted<T>(body: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    body.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const settle = () => signal.removeEventListener("abort", onAbort);
+    void body.then(
+      (value) => {
+        settle();
+        resolve(value);
+      },
+      (err: unknown) => {
+        settle();
+        reject(err);
+      },
+    );
+  });
 }
