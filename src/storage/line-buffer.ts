@@ -3,18 +3,29 @@
  * at most `maxRowLines` lines ("\n"-separated, no trailing newline). Appending copies the line's
  * bytes and keeps no JavaScript string alive: strings die young instead of being promoted to the old
  * generation while they wait up to a commit interval, which cut garbage-collection time sharply
- * under load.
+ * under load. The buffer is shared memory: a commit hands the writer thread a view of it (`part`),
+ * not a copy, and the buffer is reused once that commit is stored.
  */
 const INITIAL_BYTES = 1 << 20;
 const KEEP_AT_MOST_BYTES = 16 << 20;
 const NEWLINE = 0x0a;
 
+/** A buffer's lines as a commit carries them: row i is `bytes` from row i-1's `end` (or 0) to its own. */
+export interface LinePart {
+  bytes: Uint8Array;
+  rows: { end: number; lines: number }[];
+}
+
+/** A Buffer over a SharedArrayBuffer, so that a message to another thread shares it instead of copying. */
+function sharedBuffer(size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size));
+}
+
 export class LineBuffer {
-  private buf = Buffer.allocUnsafe(INITIAL_BYTES);
+  private buf = sharedBuffer(INITIAL_BYTES);
   private used = 0;
-  private rowStart = 0;
   private rowLineCount = 0;
-  private readonly rows: { start: number; end: number; lines: number }[] = [];
+  private readonly rows: { end: number; lines: number }[] = [];
   private lineCount = 0;
 
   constructor(private readonly maxRowLines: number) {}
@@ -36,34 +47,34 @@ export class LineBuffer {
     if (this.rowLineCount >= this.maxRowLines) this.closeRow();
   }
 
-  /** Returns the rows as views into the buffer (valid until the next append or clear). */
-  rowViews(): { body: Buffer; lines: number }[] {
-    const views = this.rows.map((r) => ({ body: this.buf.subarray(r.start, r.end), lines: r.lines }));
-    if (this.rowLineCount > 0)
-      views.push({ body: this.buf.subarray(this.rowStart, this.used), lines: this.rowLineCount });
-    return views;
+  /**
+   * The lines as rows, viewing this buffer's shared memory (no copy): valid until the next append
+   * that grows the buffer, or clear().
+   */
+  part(): LinePart {
+    const rows = [...this.rows];
+    if (this.rowLineCount > 0) rows.push({ end: this.used, lines: this.rowLineCount });
+    return { bytes: this.buf.subarray(0, this.used), rows };
   }
 
   /** Forgets every line; keeps the buffer for reuse unless it grew very large. */
   clear(): void {
     this.used = 0;
-    this.rowStart = 0;
     this.rowLineCount = 0;
     this.lineCount = 0;
     this.rows.length = 0;
-    if (this.buf.length > KEEP_AT_MOST_BYTES) this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
+    if (this.buf.length > KEEP_AT_MOST_BYTES) this.buf = sharedBuffer(INITIAL_BYTES);
   }
 
   private closeRow(): void {
-    this.rows.push({ start: this.rowStart, end: this.used, lines: this.rowLineCount });
-    this.rowStart = this.used;
+    this.rows.push({ end: this.used, lines: this.rowLineCount });
     this.rowLineCount = 0;
   }
 
   private grow(atLeast: number): void {
     let size = this.buf.length * 2;
     while (size < atLeast) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    const next = sharedBuffer(size);
     this.buf.copy(next, 0, 0, this.used);
     this.buf = next;
   }

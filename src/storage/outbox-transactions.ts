@@ -4,7 +4,7 @@
  * results are plain data, so they cross to the thread as messages.
  */
 import type Database from "better-sqlite3";
-import { LineBuffer } from "./line-buffer.js";
+import { LineBuffer, type LinePart } from "./line-buffer.js";
 import type { ToWriter, WriterResult } from "./outbox-messages.js";
 
 /** A request a writer runs (every message but close). */
@@ -19,10 +19,9 @@ export interface DeadLetter {
   message: string;
 }
 
-/** Rows of lines to store (each row's body is `bytes` from the previous row's end to its `end`) and checkpoints. */
+/** Rows of lines to store, as the line buffers hold them (shared memory, not copied), and checkpoints. */
 export interface CommitRequest {
-  bytes: Uint8Array;
-  rows: { end: number; lines: number }[];
+  parts: LinePart[];
   /** Wall time the oldest line was appended: every row's `created_ms`. */
   startedMs: number;
   /** Wall time of the commit: the checkpoints' `updated_ms`. */
@@ -112,10 +111,12 @@ export class OutboxTransactions {
     );
 
     const storeRows = (request: Omit<CommitRequest, "checkpoints" | "nowMs">) => {
-      let start = 0;
-      for (const row of request.rows) {
-        insertRow.run(request.startedMs, row.lines, request.bytes.subarray(start, row.end));
-        start = row.end;
+      for (const part of request.parts) {
+        let start = 0;
+        for (const row of part.rows) {
+          insertRow.run(request.startedMs, row.lines, part.bytes.subarray(start, row.end));
+          start = row.end;
+        }
       }
     };
     this.commitTx = db.transaction((request: CommitRequest) => {
@@ -140,9 +141,9 @@ export class OutboxTransactions {
         buffer.append(letter.line);
         deleteDeadLetter.run(letter.id);
       }
-      const packed = packRows([buffer]);
-      storeRows({ ...packed, startedMs: request.nowMs });
-      return { moved: letters.length, rows: packed.rows.length };
+      const part = buffer.part();
+      storeRows({ parts: [part], startedMs: request.nowMs });
+      return { moved: letters.length, rows: part.rows.length };
     });
   }
 
@@ -209,20 +210,4 @@ export class OutboxTransactions {
  */
 export function sharedBytes(length: number): Uint8Array {
   return new Uint8Array(new SharedArrayBuffer(length));
-}
-
-/** Copies the rows of `buffers` (in order) into one compact array, as a commit request carries them. */
-export function packRows(buffers: readonly LineBuffer[]): Pick<CommitRequest, "bytes" | "rows"> {
-  const views = buffers.flatMap((b) => b.rowViews());
-  let total = 0;
-  for (const v of views) total += v.body.length;
-  const bytes = sharedBytes(total);
-  const rows: CommitRequest["rows"] = [];
-  let end = 0;
-  for (const v of views) {
-    bytes.set(v.body, end);
-    end += v.body.length;
-    rows.push({ end, lines: v.lines });
-  }
-  return { bytes, rows };
 }

@@ -23,7 +23,7 @@ import type Database from "better-sqlite3";
 import { OutboxError } from "./errors.js";
 import { LineBuffer } from "./line-buffer.js";
 import { openOutboxDatabase } from "./outbox-database.js";
-import { type DeadLetter, packRows } from "./outbox-transactions.js";
+import type { DeadLetter } from "./outbox-transactions.js";
 import { InThreadWriter, type OutboxWriter, ThreadWriter } from "./outbox-writer.js";
 
 export type { DeadLetter } from "./outbox-transactions.js";
@@ -338,7 +338,7 @@ export class Outbox {
     await this.serialiseCheckpoints(this.serialising);
     if (this.unconfirmedLines === 0 && this.unconfirmedCheckpoints.size === 0) return undefined;
     return {
-      ...packRows(this.unconfirmed),
+      parts: this.unconfirmed.map((buffer) => buffer.part()),
       startedMs: this.unconfirmedSinceMs,
       nowMs: this.wallNow(),
       checkpoints: [...this.unconfirmedCheckpoints],
@@ -375,8 +375,10 @@ export class Outbox {
     c.lastCommitMs = durationMs;
     c.totalCommitMs += durationMs;
     if (durationMs > c.worstCommitMs) c.worstCommitMs = durationMs;
-    if (lines > 0) this.noteStored(request.rows.length, lines, request.startedMs);
-    return { lines, rows: request.rows.length, checkpoints: request.checkpoints.length, durationMs };
+    let rows = 0;
+    for (const part of request.parts) rows += part.rows.length;
+    if (lines > 0) this.noteStored(rows, lines, request.startedMs);
+    return { lines, rows, checkpoints: request.checkpoints.length, durationMs };
   }
 
   /**

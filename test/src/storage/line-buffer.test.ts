@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { LineBuffer } from "../../../src/storage/line-buffer.js";
 
-const text = (buffer: LineBuffer) => buffer.rowViews().map((r) => [r.body.toString("utf8"), r.lines]);
+const decoder = new TextDecoder();
+const rowsOf = (buffer: LineBuffer) => {
+  const { bytes, rows } = buffer.part();
+  return rows.map((r, i) => ({
+    body: decoder.decode(bytes.subarray(rows[i - 1]?.end ?? 0, r.end)),
+    lines: r.lines,
+  }));
+};
+const text = (buffer: LineBuffer) => rowsOf(buffer).map((r) => [r.body, r.lines]);
 
 describe("LineBuffer", () => {
   it("cuts lines into newline-separated rows of at most maxRowLines", () => {
@@ -26,13 +34,25 @@ describe("LineBuffer", () => {
     const buffer = new LineBuffer(1000);
     const line = "x".repeat(500);
     for (let i = 0; i < 10_000; i++) buffer.append(`${line}${i}`);
-    const rows = buffer.rowViews();
+    const rows = rowsOf(buffer);
     expect(rows).toHaveLength(10);
-    expect(rows[9]?.body.toString().split("\n").at(-1)).toBe(`${line}9999`);
+    expect(rows[9]?.body.split("\n").at(-1)).toBe(`${line}9999`);
     buffer.clear();
     expect(buffer.lines).toBe(0);
-    expect(buffer.rowViews()).toEqual([]);
+    expect(rowsOf(buffer)).toEqual([]);
     buffer.append("after clear");
     expect(text(buffer)).toEqual([["after clear", 1]]);
+  });
+
+  it("holds its lines in shared memory, which a commit views instead of copying, and reuses it after clear()", () => {
+    const buffer = new LineBuffer(10);
+    buffer.append("a 1");
+    const before = buffer.part().bytes;
+    expect(before.buffer).toBeInstanceOf(SharedArrayBuffer);
+    buffer.clear();
+    buffer.append("b 2");
+    const after = buffer.part().bytes;
+    expect(after.buffer).toBe(before.buffer);
+    expect(decoder.decode(after)).toBe("b 2");
   });
 });

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { Outbox } from "../../../src/storage/outbox.js";
@@ -353,6 +354,47 @@ describe("Outbox", () => {
     expect([...new Set(peek(path).lines)]).toEqual(["m v=1i 1", "m v=2i 2", "m v=3i 3"]);
     expect(peek(path).checkpoints).toEqual({ R1: { seq: 2 } });
     await outbox.close();
+  });
+
+  it("hands the writer thread its line buffers' memory, not a copy made for each commit", async () => {
+    const path = dbPath();
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 3 });
+    await outbox.ready();
+    // Every buffer a commit message carries, whatever the request's shape.
+    const carried = new Set<ArrayBufferLike>();
+    const collect = (value: unknown): void => {
+      if (ArrayBuffer.isView(value)) carried.add(value.buffer);
+      else if (Array.isArray(value)) value.forEach(collect);
+      else if (value && typeof value === "object") Object.values(value).forEach(collect);
+    };
+    const original = Worker.prototype.postMessage;
+    const spy = vi.spyOn(Worker.prototype, "postMessage");
+    spy.mockImplementation(function (
+      this: Worker,
+      message: unknown,
+      ...rest: Parameters<Worker["postMessage"]>[1][]
+    ) {
+      if ((message as { type?: string }).type === "commit") collect(message);
+      original.call(this, message, ...rest);
+    });
+    try {
+      const expected: string[] = [];
+      for (let c = 0; c < 20; c++) {
+        for (let i = 0; i < 5; i++) {
+          const line = `m v=${c * 5 + i}i ${c * 5 + i}`;
+          outbox.append(line);
+          expected.push(line);
+        }
+        expect(await outbox.commit()).toMatchObject({ lines: 5, rows: 2 });
+      }
+      expect(peek(path).lines).toEqual(expected);
+    } finally {
+      spy.mockRestore();
+      await outbox.close();
+    }
+    // The pending buffer and its spares, reused: not a new one per commit.
+    expect(carried.size).toBeGreaterThan(0);
+    expect(carried.size).toBeLessThanOrEqual(3);
   });
 
   it("keeps lines and checkpoints of a commit in flight or failed, and commits them before newer ones", async () => {
