@@ -66,6 +66,8 @@ describe("npm run bench -- --json", () => {
 
     expectJudged(report.loop, ["channels", "samples_per_s"], "loop");
     expect((report.loop as { channels: number }).channels).toBe(64);
+    // Every sample allocates something (a record, a line): a meter that counted nothing would be broken.
+    expect((report.loop as { heap_bytes_per_sample: number }).heap_bytes_per_sample).toBeGreaterThan(100);
 
     const steadiness = report.steadiness as Record<string, unknown>[];
     expect(steadiness.map((s) => s.scenario)).toEqual(["idle", "http-load", "influx-down"]);

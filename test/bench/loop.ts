@@ -9,7 +9,7 @@
 import { pathToFileURL } from "node:url";
 import { VirtualClock } from "../../drivers/clock.js";
 import { closedPort, openRig } from "./rig.js";
-import { forceGc, type Out, sleep } from "./stats.js";
+import { forceGc, heapAllocationMeter, type Out, sleep } from "./stats.js";
 
 export const LOOP_TARGET = { min_samples_per_s: 100_000 } as const;
 
@@ -22,6 +22,8 @@ export interface LoopFigures {
   logging: string;
   /** Lines appended to the outbox per channel sample (1 and a little: chambers, step records). */
   lines_per_sample: number;
+  /** Bytes allocated on the sampling thread's heap per channel sample (its garbage, see heapAllocationMeter). */
+  heap_bytes_per_sample: number;
   samples: number;
   seconds: number;
   virtual_s: number;
@@ -56,9 +58,11 @@ export async function measureLoop(options: LoopOptions = {}): Promise<LoopFigure
     const lines0 = rig.storage.outbox.stats().appendedLines;
     const virtual0 = clock.now();
     const cpu0 = process.cpuUsage();
+    const allocation = heapAllocationMeter();
     const t0 = performance.now();
     await sleep(seconds * 1000);
     const elapsedS = (performance.now() - t0) / 1000;
+    const allocated = allocation.stop();
     const cpu = process.cpuUsage(cpu0);
     const samples = rig.samples() - samples0;
     const lines = rig.storage.outbox.stats().appendedLines - lines0;
@@ -70,6 +74,7 @@ export async function measureLoop(options: LoopOptions = {}): Promise<LoopFigure
       period_ms: periodMs,
       logging,
       lines_per_sample: lines / samples,
+      heap_bytes_per_sample: Math.round(allocated / samples),
       samples,
       seconds: elapsedS,
       virtual_s: (clock.now() - virtual0) / 1000,
@@ -95,6 +100,7 @@ export function printLoop(f: LoopFigures, out: Out): void {
   );
   out(`  per CPU second           ${f.samples_per_cpu_s.toLocaleString("en")}  (process CPU, all threads)`);
   out(`  outbox lines per sample  ${f.lines_per_sample.toFixed(3)}    acquisition errors ${f.errors}`);
+  out(`  heap bytes per sample    ${f.heap_bytes_per_sample.toLocaleString("en")}  (allocated on the sampling thread: its garbage)`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
