@@ -47,6 +47,18 @@ export class LineBuffer {
     if (this.rowLineCount >= this.maxRowLines) this.closeRow();
   }
 
+  /** Appends one line already encoded as UTF-8 (without its newline). */
+  appendBytes(line: Uint8Array): void {
+    const worst = this.used + line.length + 1;
+    if (worst > this.buf.length) this.grow(worst);
+    if (this.rowLineCount > 0) this.buf[this.used++] = NEWLINE;
+    this.buf.set(line, this.used);
+    this.used += line.length;
+    this.rowLineCount++;
+    this.lineCount++;
+    if (this.rowLineCount >= this.maxRowLines) this.closeRow();
+  }
+
   /**
    * The lines as rows, viewing this buffer's shared memory (no copy): valid until the next append
    * that grows the buffer, or clear().

@@ -242,15 +242,33 @@ export class Outbox {
 
   /** Queues one encoded line for the next group commit. O(1), no I/O. */
   append(line: string): void {
+    if (!this.admit()) return;
+    this.pending.append(line);
+    this.appended();
+  }
+
+  /** append() for a line already encoded as UTF-8 (copied here: the caller may reuse `line`). */
+  appendBytes(line: Uint8Array): void {
+    if (!this.admit()) return;
+    this.pending.appendBytes(line);
+    this.appended();
+  }
+
+  /** Whether a line may join the pending ones (else it is counted as dropped); counts it if so. */
+  private admit(): boolean {
     if (this.closed) throw new OutboxError("outbox is closed; lines can no longer be appended");
     if (this.counters.pendingLines >= this.maxPendingLines) {
       this.counters.droppedLines++;
-      return;
+      return false;
     }
     if (this.pending.lines === 0) this.pendingSinceMs = this.wallNow();
-    this.pending.append(line);
     this.counters.pendingLines++;
     this.counters.appendedLines++;
+    return true;
+  }
+
+  /** After a line joined the pending ones. */
+  private appended(): void {
     if (this.pending.lines >= this.commitLines) this.commitEarly();
   }
 

@@ -219,7 +219,14 @@ export class Storage {
 
   /** Encodes and appends a logged cell sample. */
   logCell(record: CellRecord): void {
-    this.append("cell sample", () => this.encoder.cell(record));
+    let line: Uint8Array;
+    try {
+      line = this.encoder.cellBytes(record);
+    } catch (err) {
+      this.noteUnencodable("cell sample", err);
+      return;
+    }
+    this.outbox.appendBytes(line);
   }
 
   /** Encodes and appends a chamber reading (skipped when it carries no finite value). */
@@ -252,16 +259,20 @@ export class Storage {
     try {
       line = encode();
     } catch (err) {
-      this.unencodable.sinceStart++;
-      this.unencodable.lastMessage = `${kind}: ${err instanceof Error ? err.message : String(err)}`;
-      if (this.unencodable.sinceStart % 1000 === 1)
-        this.log.error(
-          { err, unencodable: this.unencodable.sinceStart },
-          `a ${kind} could not be encoded for InfluxDB and is not stored`,
-        );
+      this.noteUnencodable(kind, err);
       return;
     }
     if (line !== undefined) this.outbox.append(line);
+  }
+
+  private noteUnencodable(kind: string, err: unknown): void {
+    this.unencodable.sinceStart++;
+    this.unencodable.lastMessage = `${kind}: ${err instanceof Error ? err.message : String(err)}`;
+    if (this.unencodable.sinceStart % 1000 === 1)
+      this.log.error(
+        { err, unencodable: this.unencodable.sinceStart },
+        `a ${kind} could not be encoded for InfluxDB and is not stored`,
+      );
   }
 
   /** Stores a run's checkpoint with the next commit (atomically with the lines appended before it). */

@@ -8,8 +8,9 @@
  */
 import { pathToFileURL } from "node:url";
 import { VirtualClock } from "../../drivers/clock.js";
+import { heapAllocationMeter } from "../support/heap-allocation.js";
 import { closedPort, openRig } from "./rig.js";
-import { forceGc, heapAllocationMeter, type Out, sleep } from "./stats.js";
+import { forceGc, type Out, sleep } from "./stats.js";
 
 export const LOOP_TARGET = { min_samples_per_s: 100_000 } as const;
 
@@ -100,7 +101,9 @@ export function printLoop(f: LoopFigures, out: Out): void {
   );
   out(`  per CPU second           ${f.samples_per_cpu_s.toLocaleString("en")}  (process CPU, all threads)`);
   out(`  outbox lines per sample  ${f.lines_per_sample.toFixed(3)}    acquisition errors ${f.errors}`);
-  out(`  heap bytes per sample    ${f.heap_bytes_per_sample.toLocaleString("en")}  (allocated on the sampling thread: its garbage)`);
+  out(
+    `  heap bytes per sample    ${f.heap_bytes_per_sample.toLocaleString("en")}  (allocated on the sampling thread: its garbage)`,
+  );
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)

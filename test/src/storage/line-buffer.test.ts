@@ -23,6 +23,21 @@ describe("LineBuffer", () => {
     ]);
   });
 
+  it("takes lines already encoded as UTF-8 beside lines given as text, in one sequence of rows", () => {
+    const buffer = new LineBuffer(2);
+    buffer.append("a 1");
+    buffer.appendBytes(new TextEncoder().encode("b,t=µ 2"));
+    buffer.appendBytes(new TextEncoder().encode("c 3"));
+    buffer.append("d 4");
+    buffer.appendBytes(new Uint8Array(3_000_000).fill(0x78)); // past the 1 MiB it starts with
+    expect(buffer.lines).toBe(5);
+    expect(text(buffer).slice(0, 2)).toEqual([
+      ["a 1\nb,t=µ 2", 2],
+      ["c 3\nd 4", 2],
+    ]);
+    expect(rowsOf(buffer)[2]?.body).toBe("x".repeat(3_000_000));
+  });
+
   it("stores UTF-8 exactly, including multi-byte characters and emoji", () => {
     const buffer = new LineBuffer(10);
     const lines = ['run_event reason="61.2 °C > 60 °C" 1', "m,t=µ🔋 v=1 2"];

@@ -45,6 +45,52 @@ describe("RecordEncoder (pure)", () => {
     );
   });
 
+  it("cellBytes gives cell()'s line as UTF-8 for any record, and refuses what cell() refuses", () => {
+    const decoder = new TextDecoder();
+    const value = fc.oneof(
+      fc.double(),
+      fc.double({ min: -1e4, max: 1e4, noNaN: true }),
+      fc.integer({ min: -1e6, max: 1e6 }).map((n) => n / 1e4),
+      fc.constantFrom(0, -0, 1e21, 1e-7, 5e-324, Number.MAX_VALUE, Number.NaN, Number.POSITIVE_INFINITY),
+    );
+    const tag = fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 });
+    const record = fc.record({
+      channel: tag,
+      run: tag,
+      cell: tag,
+      tWallMs: fc.oneof(fc.double({ min: 0, max: 4e12, noNaN: true }), fc.constant(Number.NaN)),
+      testTimeS: value,
+      stepTimeS: value,
+      voltageV: value,
+      currentA: value,
+      temperatureC: value,
+      powerW: value,
+      chargeAh: value,
+      dischargeAh: value,
+      chargeWh: value,
+      dischargeWh: value,
+      stepIndex: fc.oneof(fc.nat(), fc.constant(1.5)),
+      cycleIndex: fc.oneof(fc.nat(), fc.constant(-1)),
+      sensorsC: fc.option(fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), value), {
+        nil: undefined,
+      }),
+    });
+    const outcome = (encode: () => string) => {
+      try {
+        return { line: encode() };
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    };
+    const enc = new RecordEncoder("b1");
+    fc.assert(
+      fc.property(record, (r) => {
+        expect(outcome(() => decoder.decode(enc.cellBytes(r)))).toEqual(outcome(() => enc.cell(r)));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
   it("adds one field per configured sensor, named temperature_c_<device>_<input>, in both encodings", () => {
     const enc = new RecordEncoder("b1");
     const sensorsC = { "daq1:101": 24.5, "daq1:102": 27.25, "tc-mod.2:7": Number.NaN };

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { heapAllocationMeter } from "./stats.js";
+import { heapAllocationMeter } from "./heap-allocation.js";
 
 it("heapAllocationMeter counts what was allocated, collected or kept", () => {
   const meter = heapAllocationMeter();
