@@ -36,6 +36,11 @@ export interface ForwarderStatus {
   catchingUp: boolean;
   /** The catch-up rate, points per second; null: a backlog goes unpaced. */
   catchUpPointsPerSecond: number | null;
+  /**
+   * The pace of the last backlog batch, points per second: the catch-up rate, or CATCH_UP_LIVE_MARGIN
+   * times the rate live points are appended when that is higher; null while not catching up.
+   */
+  catchUpPacePointsPerSecond: number | null;
   /** Lines refused as bad data since start-up (the outbox keeps them as dead letters). */
   deadLetters: number;
   /** Batches that needed bisecting. */
@@ -79,6 +84,14 @@ export const CATCH_UP_AFTER_MS = 10_000;
  * (test/bench/drain.ts, one run each, side by side).
  */
 export const DEFAULT_CATCH_UP_POINTS_PER_SECOND = 25_000;
+
+/**
+ * A backlog goes at least this many times as fast as live points are appended (measured over
+ * LIVE_RATE_WINDOW_MS), whatever the catch-up rate: at a rate below the live one it would never end,
+ * and the outbox would grow until the disk is full.
+ */
+export const CATCH_UP_LIVE_MARGIN = 2;
+export const LIVE_RATE_WINDOW_MS = 5_000;
 
 /** The range `influx.catchUpPointsPerSecond` accepts. */
 export const CATCH_UP_POINTS_PER_SECOND = { min: 1_000, max: 10_000_000 } as const;
@@ -129,6 +142,8 @@ export class Forwarder {
   private readonly catchUpPointsPerSecond: number | undefined;
   /** Monotonic time the next catch-up batch may go. */
   private catchUpAt = Number.NEGATIVE_INFINITY;
+  /** Where the current live-rate window started, and the rate the last full window measured. */
+  private liveWindow: { atMs: number; lines: number; pointsPerSecond: number } | undefined;
   private readonly backoff: Backoff;
   private readonly events: ForwarderEvents;
   private abort: AbortController | undefined;
@@ -161,6 +176,7 @@ export class Forwarder {
       consecutiveFailures: 0,
       catchingUp: false,
       catchUpPointsPerSecond: rate ?? null,
+      catchUpPacePointsPerSecond: null,
       deadLetters: 0,
       bisectedBatches: 0,
       lastSuccessMs: null,
@@ -278,12 +294,35 @@ export class Forwarder {
 
   /** Waits until a backlog's batch may go at the catch-up rate; a live batch goes at once. */
   private async pace(batch: OutboxBatch, signal: AbortSignal): Promise<void> {
+    const live = this.livePointsPerSecond();
     const rate = this.catchUpPointsPerSecond;
     this.state.catchingUp = rate !== undefined && this.clock.wallNow() - batch.createdMs > CATCH_UP_AFTER_MS;
-    if (!this.state.catchingUp) return;
+    if (!this.state.catchingUp || rate === undefined) {
+      this.state.catchUpPacePointsPerSecond = null;
+      return;
+    }
+    const pace = Math.max(rate, CATCH_UP_LIVE_MARGIN * live);
+    this.state.catchUpPacePointsPerSecond = pace;
     const wait = this.catchUpAt - this.clock.now();
     if (wait > 0) await this.sleep(wait, signal, false);
-    this.catchUpAt = Math.max(this.catchUpAt, this.clock.now()) + (batch.points / (rate as number)) * 1000;
+    this.catchUpAt = Math.max(this.catchUpAt, this.clock.now()) + (batch.points / pace) * 1000;
+  }
+
+  /** Lines appended to the outbox per second over the last full LIVE_RATE_WINDOW_MS (0 before one). */
+  private livePointsPerSecond(): number {
+    const now = this.clock.now();
+    const lines = this.outbox.stats().appendedLines;
+    const w = this.liveWindow;
+    if (w === undefined) {
+      this.liveWindow = { atMs: now, lines, pointsPerSecond: 0 };
+      return 0;
+    }
+    if (now - w.atMs >= LIVE_RATE_WINDOW_MS) {
+      w.pointsPerSecond = ((lines - w.lines) / (now - w.atMs)) * 1000;
+      w.atMs = now;
+      w.lines = lines;
+    }
+    return w.pointsPerSecond;
   }
 
   private async prepareSchema(signal: AbortSignal): Promise<void> {

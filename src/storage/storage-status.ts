@@ -33,6 +33,8 @@ export interface StorageStatus {
     /** Whether a backlog is being sent, at `catchUpPointsPerSecond` (null: unpaced). */
     catchingUp: boolean;
     catchUpPointsPerSecond: number | null;
+    /** The pace it goes at now: the catch-up rate, or twice the live logging rate when higher; null when not catching up. */
+    catchUpPacePointsPerSecond: number | null;
   };
   written: { points: number; batches: number; requests: number; bisectedBatches: number };
   deadLetters: { total: number; sinceStart: number; lastMessage: string | null };
@@ -86,6 +88,7 @@ export function buildStorageStatus(parts: {
         b.oldestCreatedMs === null ? null : Math.max(0, (parts.nowMs - b.oldestCreatedMs) / 1000),
       catchingUp: f.catchingUp && b.rows > 0,
       catchUpPointsPerSecond: f.catchUpPointsPerSecond,
+      catchUpPacePointsPerSecond: f.catchingUp && b.rows > 0 ? f.catchUpPacePointsPerSecond : null,
     },
     written: {
       points: f.writtenPoints,

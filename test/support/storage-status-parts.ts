@@ -15,6 +15,7 @@ export function forwarderStatus(changes: Partial<ForwarderStatus> = {}): Forward
     consecutiveFailures: 0,
     catchingUp: false,
     catchUpPointsPerSecond: null,
+    catchUpPacePointsPerSecond: null,
     deadLetters: 0,
     bisectedBatches: 0,
     lastSuccessMs: null,

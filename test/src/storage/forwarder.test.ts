@@ -168,6 +168,35 @@ describe("Forwarder", () => {
     expect(forwarder.status()).toMatchObject({ catchingUp: false, writtenPoints: 800 });
   });
 
+  it("catches up at twice the live logging rate when that is above the catch-up rate, so a backlog ends", async () => {
+    const { clock, outbox, influx, forwarder } = setup({ batchLines: 1_000, catchUpPointsPerSecond: 1_000 });
+    await fill(outbox, goodLines(20_000));
+    await clock.advanceBy(CATCH_UP_AFTER_MS + 1);
+    forwarder.start();
+    // Live logging at 3,000 points/s for 40 s of the forwarder's clock, committed every 100 ms. At the
+    // catch-up rate alone the live rows would be over CATCH_UP_AFTER_MS old by the time the backlog
+    // reached them, and the backlog would grow by 2,000 points a second for ever.
+    const paces: (number | null)[] = [];
+    let next = 20_000;
+    for (let tick = 0; tick < 400; tick++) {
+      await clock.sleepUntil(clock.now() + 100);
+      await fill(outbox, goodLines(300, next));
+      next += 300;
+      paces.push(forwarder.status().catchUpPacePointsPerSecond);
+    }
+    expect(paces[0]).toBe(1_000); // no full window of the live rate yet
+    // Twice the live rate, measured over a window that may miss a commit at its edge.
+    const fastest = Math.max(...paces.map((p) => p ?? 0));
+    expect(fastest).toBeGreaterThan(2 * 2_700);
+    expect(fastest).toBeLessThanOrEqual(2 * 3_000);
+    // Caught up long before the end: what waits now is the last second of live rows at most.
+    expect(paces.slice(-50)).toEqual(Array(50).fill(null));
+    expect(outbox.backlog().points).toBeLessThanOrEqual(3_000);
+    await until(() => outbox.backlog().rows === 0, "the last live rows sent");
+    expect(influx.stored.size).toBe(next);
+    expect(forwarder.status().catchingUp).toBe(false);
+  });
+
   it("sends rows of any age flat out when no catch-up rate is set, and refuses a rate that is not positive", async () => {
     const { clock, outbox, influx, forwarder } = setup({ batchLines: 100 });
     await fill(outbox, goodLines(300));

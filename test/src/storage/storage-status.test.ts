@@ -11,6 +11,7 @@ const forwarder = forwarderStatus({
   consecutiveFailures: 2,
   catchingUp: true,
   catchUpPointsPerSecond: 25_000,
+  catchUpPacePointsPerSecond: 40_000,
   deadLetters: 1,
   bisectedBatches: 1,
   lastSuccessMs: 1_764_100_000_000,
@@ -49,6 +50,7 @@ describe("storage status", () => {
       oldestUnsentAgeS: 20,
       catchingUp: true,
       catchUpPointsPerSecond: 25_000,
+      catchUpPacePointsPerSecond: 40_000,
     });
     expect(status.influx).toMatchObject({
       reachable: false,
