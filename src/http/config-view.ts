@@ -10,7 +10,9 @@ import type { BenchConfig } from "../config/load-config.js";
 import { defaultWatchdogMs } from "../safety/watchdog.js";
 import { DEFAULT_CATCH_UP_POINTS_PER_SECOND } from "../storage/forwarder.js";
 import { DEFAULT_RAW_RETENTION } from "../storage/influx-schema.js";
+import { DEFAULT_CHECK_RATE_LIMIT, DEFAULT_CONTROL_RATE_LIMIT } from "./rate-limits.js";
 import { type ConfigViewT, REDACTED } from "./schemas.js";
+import { DEFAULT_REQUESTS_PER_SECOND } from "./turn-gate.js";
 
 /** Builds the redacted view of a configuration. */
 export function configView(config: BenchConfig): ConfigViewT {
@@ -30,7 +32,15 @@ export function configView(config: BenchConfig): ConfigViewT {
   return {
     source: config.source,
     bench: config.bench,
-    http: { host: config.http.host, port: config.http.port },
+    http: {
+      host: config.http.host,
+      port: config.http.port,
+      requestsPerSecond: config.http.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND,
+      rateLimit: {
+        control: { ...(config.http.rateLimit?.control ?? DEFAULT_CONTROL_RATE_LIMIT) },
+        check: { ...(config.http.rateLimit?.check ?? DEFAULT_CHECK_RATE_LIMIT) },
+      },
+    },
     influx,
     store: config.store,
     devices: config.devices.map((d) => ({

@@ -433,11 +433,23 @@ export const CheckResult = Type.Object({
 export const REDACTED = "***";
 const Redacted = Type.Literal(REDACTED, { description: "Set; the value is never shown" });
 
+const RateLimitView = Type.Object({ max: Type.Integer(), windowMs: Type.Integer() });
+
 export const ConfigView = Type.Object(
   {
     source: Type.String({ description: "The configuration file the daemon read" }),
     bench: Type.String(),
-    http: Type.Object({ host: Type.String(), port: Type.Integer() }),
+    http: Type.Object({
+      host: Type.String(),
+      port: Type.Integer(),
+      requestsPerSecond: Type.Number({
+        description: "Requests the API handles per second, all clients together",
+      }),
+      rateLimit: Type.Object(
+        { control: RateLimitView, check: RateLimitView },
+        { description: "Per-token limits: control routes; profile checks and stream tickets" },
+      ),
+    }),
     influx: Nullable(
       Type.Object({
         url: Type.String({ description: "Credentials in the URL are redacted" }),

@@ -23,7 +23,7 @@ import Fastify, {
 import type { Bench } from "../bench/bench.js";
 import { CellRegistry } from "../cell/cell-registry.js";
 import { CellStore } from "../cell/cell-store.js";
-import type { AnonymousRole, BenchConfig, Role } from "../config/load-config.js";
+import type { AnonymousRole, BenchConfig, RateLimitConfig, Role } from "../config/load-config.js";
 import { LOG_REDACT, LOG_SERIALIZERS, type Logger, redactHeaders } from "../log.js";
 import { ProfileStore } from "../profile-store/profile-store.js";
 import { Batches } from "../run/batch.js";
@@ -70,10 +70,10 @@ export interface HttpOptions {
   sampleRateHz?: number;
   /** SSE heartbeat comment period, ms (default 15 s). */
   heartbeatMs?: number;
-  /** Requests per window per client on routes that change things (default 60 per minute). */
-  controlRateLimit?: { max: number; windowMs: number };
-  /** Profile checks (dry runs) per window per client (default 20 per minute). */
-  checkRateLimit?: { max: number; windowMs: number };
+  /** Requests per window per client on routes that change things (default DEFAULT_CONTROL_RATE_LIMIT). */
+  controlRateLimit?: RateLimitConfig;
+  /** Profile checks (dry runs) per window per client (default DEFAULT_CHECK_RATE_LIMIT). */
+  checkRateLimit?: RateLimitConfig;
   /** Origins allowed by CORS; none (the default) leaves CORS off. */
   corsOrigins?: string[];
   /** Requests handled per second, all clients together (default DEFAULT_REQUESTS_PER_SECOND); more wait their turn. */

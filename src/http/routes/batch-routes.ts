@@ -1,5 +1,6 @@
 import { BatchIdParams, BatchList, BatchView, CreateBatchBody } from "../queue-batch-schemas.js";
 import { batchView } from "../queue-batch-views.js";
+import { DEFAULT_CONTROL_RATE_LIMIT } from "../rate-limits.js";
 import { readCell } from "../request-input.js";
 import { parseRequestProfile, withProfileField } from "../run-request.js";
 import { errorResponses } from "../schemas.js";
@@ -9,7 +10,7 @@ const bearer = [{ bearer: [] }];
 
 /** Batches: one profile on several channels of one chamber, meeting at every chamber step. */
 export function registerBatchRoutes(app: App, ctx: ServerContext): void {
-  const limit = ctx.options.controlRateLimit ?? { max: 60, windowMs: 60_000 };
+  const limit = ctx.options.controlRateLimit ?? DEFAULT_CONTROL_RATE_LIMIT;
   const rateLimit = { max: limit.max, timeWindow: limit.windowMs };
   const now = () => ctx.bench.clock.wallNow();
 

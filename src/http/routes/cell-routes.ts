@@ -10,6 +10,7 @@ import {
   RegisterCellBody,
 } from "../cell-schemas.js";
 import { cellSummaryView, cellView } from "../cell-views.js";
+import { DEFAULT_CONTROL_RATE_LIMIT } from "../rate-limits.js";
 import { assertCellTypes, parseCellAt, readCell } from "../request-input.js";
 import { ChannelId, errorResponses } from "../schemas.js";
 import type { App, ServerContext } from "../server.js";
@@ -21,7 +22,7 @@ const bearer = [{ bearer: [] }];
  * (Unmounting is taking the cell out: DELETE /api/v1/channels/:id/cell, safety-routes.ts.)
  */
 export function registerCellRoutes(app: App, ctx: ServerContext): void {
-  const limit = ctx.options.controlRateLimit ?? { max: 60, windowMs: 60_000 };
+  const limit = ctx.options.controlRateLimit ?? DEFAULT_CONTROL_RATE_LIMIT;
   const rateLimit = { max: limit.max, timeWindow: limit.windowMs };
 
   app.post(

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Principal } from "../auth.js";
 import { ConcurrencyLimit } from "../concurrency-limit.js";
 import { type LiveEvent, REPLAY_MAX_EVENTS, type Replay } from "../event-hub.js";
+import { DEFAULT_CHECK_RATE_LIMIT } from "../rate-limits.js";
 import { errorResponses, RunIdParams } from "../schemas.js";
 import type { App, ServerContext } from "../server.js";
 import { SseStream } from "../sse-stream.js";
@@ -89,7 +90,7 @@ class ReplayTurns {
  * and written in slices that yield to the event loop.
  */
 export function registerEventRoutes(app: App, ctx: ServerContext): void {
-  const ticketLimit = ctx.options.checkRateLimit ?? { max: 20, windowMs: 60_000 };
+  const ticketLimit = ctx.options.checkRateLimit ?? DEFAULT_CHECK_RATE_LIMIT;
   app.post(
     "/api/v1/stream-tickets",
     {

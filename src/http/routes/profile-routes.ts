@@ -3,6 +3,7 @@ import type { StoredProfile } from "../../profile-store/profile-store.js";
 import { ConcurrencyLimit } from "../concurrency-limit.js";
 import { ProfileStoreFullError, UnknownProfileError } from "../http-errors.js";
 import { channelRanges, profileInput } from "../profile-resolve.js";
+import { DEFAULT_CHECK_RATE_LIMIT, DEFAULT_CONTROL_RATE_LIMIT } from "../rate-limits.js";
 import { readCell } from "../request-input.js";
 import {
   CheckProfileBody,
@@ -29,8 +30,8 @@ export function registerProfileRoutes(app: App, ctx: ServerContext): void {
   });
   const maxSamples = ctx.options.dryRun?.maxSamples ?? 200_000;
   const driveCycleDir = ctx.options.driveCycleDir;
-  const checkLimit = ctx.options.checkRateLimit ?? { max: 20, windowMs: 60_000 };
-  const controlLimit = ctx.options.controlRateLimit ?? { max: 60, windowMs: 60_000 };
+  const checkLimit = ctx.options.checkRateLimit ?? DEFAULT_CHECK_RATE_LIMIT;
+  const controlLimit = ctx.options.controlRateLimit ?? DEFAULT_CONTROL_RATE_LIMIT;
 
   app.get(
     "/api/v1/profiles",

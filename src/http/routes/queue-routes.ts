@@ -2,6 +2,7 @@ import { Type } from "@sinclair/typebox";
 import { RequestInvalidError } from "../http-errors.js";
 import { ChannelParams, QueueEntryParams, QueueRunBody, QueueView } from "../queue-batch-schemas.js";
 import { queueView } from "../queue-batch-views.js";
+import { DEFAULT_CONTROL_RATE_LIMIT } from "../rate-limits.js";
 import { readCell } from "../request-input.js";
 import { parseRequestProfile, withProfileField } from "../run-request.js";
 import { errorResponses, RunView } from "../schemas.js";
@@ -12,7 +13,7 @@ const bearer = [{ bearer: [] }];
 
 /** Channel queues: runs that start one after the other, each when the one before completed. */
 export function registerQueueRoutes(app: App, ctx: ServerContext): void {
-  const limit = ctx.options.controlRateLimit ?? { max: 60, windowMs: 60_000 };
+  const limit = ctx.options.controlRateLimit ?? DEFAULT_CONTROL_RATE_LIMIT;
   const rateLimit = { max: limit.max, timeWindow: limit.windowMs };
   const now = () => ctx.bench.clock.wallNow();
 

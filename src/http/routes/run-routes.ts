@@ -5,6 +5,7 @@ import type { RunState } from "../../run/records.js";
 import type { StoredResponse } from "../idempotency.js";
 import { PROBLEM_CONTENT_TYPE, problemOf } from "../problem.js";
 import { profileInput } from "../profile-resolve.js";
+import { DEFAULT_CONTROL_RATE_LIMIT } from "../rate-limits.js";
 import { readCell } from "../request-input.js";
 import { withProfileField } from "../run-request.js";
 import {
@@ -33,7 +34,7 @@ const ACTION_SUMMARY: Record<(typeof ACTIONS)[number], string> = {
 
 /** Runs: create, list, detail, control; emergency stop. (Export: export-routes.ts.) */
 export function registerRunRoutes(app: App, ctx: ServerContext): void {
-  const limit = ctx.options.controlRateLimit ?? { max: 60, windowMs: 60_000 };
+  const limit = ctx.options.controlRateLimit ?? DEFAULT_CONTROL_RATE_LIMIT;
   const rateLimit = { max: limit.max, timeWindow: limit.windowMs };
   const driveCycleDir = ctx.options.driveCycleDir;
   // A queued run (channel queues) is a run too, until it starts under the same id.

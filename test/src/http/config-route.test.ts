@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { BenchConfig } from "../../../src/config/load-config.js";
 import { configView, isSecretKey, redactUrl } from "../../../src/http/config-view.js";
+import { DEFAULT_CHECK_RATE_LIMIT, DEFAULT_CONTROL_RATE_LIMIT } from "../../../src/http/rate-limits.js";
+import { DEFAULT_REQUESTS_PER_SECOND } from "../../../src/http/turn-gate.js";
 import { auth, type HttpBench, openHttpBench, TOKENS } from "../../support/http-bench.js";
 
 const INFLUX_PASSWORD = "influx-password-1111";
@@ -50,7 +52,12 @@ describe("GET /api/v1/config", () => {
     expect(res.json()).toEqual({
       source: "test",
       bench: "test",
-      http: { host: "127.0.0.1", port: 0 },
+      http: {
+        host: "127.0.0.1",
+        port: 0,
+        requestsPerSecond: DEFAULT_REQUESTS_PER_SECOND,
+        rateLimit: { control: DEFAULT_CONTROL_RATE_LIMIT, check: DEFAULT_CHECK_RATE_LIMIT },
+      },
       influx: {
         url: "http://influx-user:***@influx.test:8086",
         database: "cellbench",
@@ -157,6 +164,24 @@ describe("configView", () => {
     expect(
       configView({ ...base, influx: { ...influx, schema: { raw: { duration: "400d" } } } }).influx?.retention,
     ).toEqual({ raw: "400d" });
+  });
+
+  it("shows the API's pacing and per-token limits as configured, each default where none is", () => {
+    const http = {
+      ...base.http,
+      requestsPerSecond: 500,
+      rateLimit: { control: { max: 120, windowMs: 30_000 } },
+    };
+    expect(configView({ ...base, http }).http).toEqual({
+      host: "127.0.0.1",
+      port: 8080,
+      requestsPerSecond: 500,
+      rateLimit: { control: { max: 120, windowMs: 30_000 }, check: { max: 20, windowMs: 60_000 } },
+    });
+    expect(configView(base).http).toMatchObject({
+      requestsPerSecond: 250,
+      rateLimit: { control: { max: 60, windowMs: 60_000 } },
+    });
   });
 
   it("redacts driver options under secret keys and credentials in transport URLs", () => {
