@@ -40,7 +40,9 @@ export function mainThreadPolicy(): number | undefined {
  * 2–5 ms late). Node has no call for it, so util-linux's `chrt` sets it, with reset-on-fork: the
  * threads and processes started afterwards (profile workers, the export thread) run as ordinary
  * threads and cannot inherit it. Linux keeps 5 % of each CPU for other work (sched_rt_runtime_us),
- * so a runaway loop cannot lock the host. Needs CAP_SYS_NICE; a container needs a real-time budget.
+ * so a runaway loop cannot lock the host. Needs CAP_SYS_NICE, or an RLIMIT_RTPRIO of at least
+ * `priority` (systemd's LimitRTPRIO=; the kernel then lets the thread's owner set it); a container
+ * needs a real-time budget.
  * Never throws: the outcome says whether the kernel now reports SCHED_FIFO for the thread.
  */
 export function requestRealtimePriority(priority: number, run: RunCommand = runChrt): RealtimeOutcome {

@@ -116,6 +116,12 @@ describe("examples/systemd/cellbench.service", () => {
     expect(read(UNIT)).toContain("store: /var/lib/cellbench/cellbench.db");
     // The daemon's own nice value (src/sampling/process-priority.ts) without CAP_SYS_NICE.
     expect(one("Nice")).toBe("-10");
+    // sampling.realtime_priority as the README recommends it (50), without a capability: the kernel
+    // lets a thread's owner raise it to SCHED_FIFO up to its RLIMIT_RTPRIO, unless systemd's
+    // RestrictRealtime= filter refuses the call.
+    expect(Number(one("LimitRTPRIO"))).toBeGreaterThanOrEqual(50);
+    expect(service.has("RestrictRealtime")).toBe(false);
+    expect(read("README.md")).toContain("realtime_priority: 50");
     // Serial ports stay visible (PrivateDevices= hides them), and V8's JIT allowed.
     expect(service.has("PrivateDevices")).toBe(false);
     expect(service.has("MemoryDenyWriteExecute")).toBe(false);
