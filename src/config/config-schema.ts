@@ -145,7 +145,7 @@ export const ConfigSchema = Type.Object(
               minimum: REALTIME_PRIORITY.min,
               maximum: REALTIME_PRIORITY.max,
               description:
-                "Run the sampling thread under SCHED_FIFO at this priority (Linux, CAP_SYS_NICE, util-linux chrt); without it the daemon samples at nice -10",
+                "Run the sampling thread under SCHED_FIFO at this priority (Linux, util-linux chrt; CAP_SYS_NICE or an RLIMIT_RTPRIO of at least this, e.g. systemd LimitRTPRIO=); without it the daemon samples at nice -10",
             }),
           ),
         },
