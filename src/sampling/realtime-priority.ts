@@ -84,6 +84,6 @@ export function logRealtime(logger: Pick<Logger, "info" | "warn">, outcome: Real
   else
     logger.warn(
       { priority: outcome.priority, reason: outcome.reason },
-      "could not give the sampling thread real-time priority; sampling goes on at its nice value (grant CAP_SYS_NICE: in the systemd unit, add it to CapabilityBoundingSet= and AmbientCapabilities=; or remove sampling.realtime_priority)",
+      `could not give the sampling thread real-time priority; sampling goes on at its nice value (allow it: LimitRTPRIO=${outcome.priority} or more and no RestrictRealtime= in the systemd unit, as examples/systemd/cellbench.service has, or CAP_SYS_NICE; or remove sampling.realtime_priority)`,
     );
 }

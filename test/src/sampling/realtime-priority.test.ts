@@ -117,6 +117,8 @@ describe("real-time priority of the sampling thread (sampling.realtime_priority)
     logRealtime(logger as never, { applied: false, priority: 20, reason: "EPERM" });
     expect(lines[0]).toMatchObject({ level: "info", fields: { priority: 20 } });
     expect(lines[1]).toMatchObject({ level: "warn", fields: { priority: 20, reason: "EPERM" } });
-    expect(lines[1]?.msg).toMatch(/CAP_SYS_NICE.*sampling\.realtime_priority/);
+    expect(lines[1]?.msg).toMatch(
+      /LimitRTPRIO=20 or more.*RestrictRealtime=.*CAP_SYS_NICE.*sampling\.realtime_priority/,
+    );
   });
 });
