@@ -79,6 +79,11 @@ describe("npm run bench -- --json", () => {
       expect(floor.seconds, `${s.scenario}: the host floor ran as long as the window`).toBe(0.5);
       expect(floor.wakeups, `${s.scenario}: the host floor's 16 loops ran`).toBeGreaterThan(16);
       expect(floor.p99_ms).toEqual(expect.any(Number));
+      const host = s.host_stalls as Record<string, unknown>;
+      expect(host.counted, `${s.scenario}: whether the host's stalls count`).toBeTypeOf("boolean");
+      for (const field of ["count", "longest_ms", "stalled_ms", "missed_in_host_stalls", "p99_ms_outside"])
+        expect(Number.isFinite(host[field]), `${s.scenario}: host_stalls.${field}`).toBe(true);
+      expect(host.missed_in_host_stalls as number).toBeLessThanOrEqual(s.missed as number);
     }
     const load = (steadiness[1] as { load?: { requests: number; sse_bytes: number } }).load;
     expect(load?.requests, "the load client made requests").toBeGreaterThan(0);

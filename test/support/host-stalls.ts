@@ -6,7 +6,7 @@
  * sentinel did not share stays the attack's.
  */
 
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork, spawnSync } from "node:child_process";
 import { getPriority } from "node:os";
 import { fileURLToPath } from "node:url";
 
@@ -103,6 +103,17 @@ export class HostStallWatch {
    */
   outranks(loopNice: number): boolean {
     return this.nice < loopNice;
+  }
+
+  /**
+   * Puts the sentinel under SCHED_FIFO at `priority`: above a sampling thread that runs under
+   * SCHED_FIFO (which no nice value outranks). True when chrt did so.
+   */
+  raiseRealtime(priority: number): boolean {
+    return (
+      spawnSync("chrt", ["--fifo", "--pid", String(priority), String(this.pid)], { timeout: 5_000 })
+        .status === 0
+    );
   }
 
   /** Starts the sentinel; resolves once it runs, with its priority known. */
