@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { SEMI_SPACE_FLAG } from "./src/sampling/young-generation.js";
 
 /** The attack suite measures the sampling loop's lateness: it runs on its own, after the rest. */
 const ATTACKS = "test/src/http/attacks/**/*.test.ts";
@@ -12,7 +13,11 @@ export default defineConfig({
       { extends: true, test: { name: "suite", include: ["test/**/*.test.ts"], exclude: [ATTACKS] } },
       // --expose-gc: each measured window starts from a collected heap (attack-bench.ts), so garbage of
       // the test's own set-up (rows written to influxd, say) is not collected inside an attack's window.
-      { extends: true, test: { name: "attacks", include: [ATTACKS], execArgv: ["--expose-gc"] } },
+      // The young generation as the daemon runs with it (npm start, the systemd unit).
+      {
+        extends: true,
+        test: { name: "attacks", include: [ATTACKS], execArgv: ["--expose-gc", SEMI_SPACE_FLAG] },
+      },
     ],
   },
 });

@@ -23,6 +23,7 @@ import { RunStore } from "./run/run-store.js";
 import { PaceMonitor, paceMessage } from "./sampling/pace-monitor.js";
 import { logPriority, raiseSamplingPriority } from "./sampling/process-priority.js";
 import { logRealtime, requestRealtimePriority } from "./sampling/realtime-priority.js";
+import { logYoungGeneration } from "./sampling/young-generation.js";
 import { Storage } from "./storage/storage.js";
 import { ProfileWork } from "./work/profile-work.js";
 
@@ -121,6 +122,7 @@ export class Daemon {
     logPriority(logger, raiseSamplingPriority());
     if (config.realtimePriority !== undefined)
       logRealtime(logger, requestRealtimePriority(config.realtimePriority));
+    logYoungGeneration(logger);
     // Parsing, validation and dry runs of profiles happen in worker processes (nice 10), off the sampling loop.
     const work = new ProfileWork({ warm: true });
     const runs = new RunManager(bench, {

@@ -3,14 +3,24 @@
  * issue 16 asks for. Run at --quick sizes: this checks the harness, never a figure's size.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { SEMI_SPACE_MIB } from "../../src/sampling/young-generation.js";
 import { DEFAULT_CATCH_UP_POINTS_PER_SECOND } from "../../src/storage/forwarder.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
+/** `npm run bench`'s node arguments, as package.json gives them (its young-generation cap included). */
+const BENCH_ARGS = (
+  JSON.parse(readFileSync(new URL("package.json", `file://${ROOT}`), "utf8")) as {
+    scripts: { bench: string };
+  }
+).scripts.bench
+  .split(/\s+/)
+  .slice(1);
 
 function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/bench/main.ts", ...args], { cwd: ROOT });
+    const child = spawn(process.execPath, [...BENCH_ARGS, ...args], { cwd: ROOT });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {
@@ -79,6 +89,7 @@ describe("npm run bench -- --json", () => {
       expect(floor.seconds, `${s.scenario}: the host floor ran as long as the window`).toBe(0.5);
       expect(floor.wakeups, `${s.scenario}: the host floor's 16 loops ran`).toBeGreaterThan(16);
       expect(floor.p99_ms).toEqual(expect.any(Number));
+      expect(s.young_generation_mib, `${s.scenario}: measured as the daemon runs`).toBe(SEMI_SPACE_MIB);
       const host = s.host_stalls as Record<string, unknown>;
       expect(host.counted, `${s.scenario}: whether the host's stalls count`).toBeTypeOf("boolean");
       for (const field of ["count", "longest_ms", "stalled_ms", "missed_in_host_stalls", "p99_ms_outside"])

@@ -17,6 +17,7 @@ import { SystemClock } from "../../drivers/clock.js";
 import type { PollerStats } from "../../src/sampling/poller.js";
 import { raiseSamplingPriority } from "../../src/sampling/process-priority.js";
 import { dropRealtimePriority, requestRealtimePriority } from "../../src/sampling/realtime-priority.js";
+import { semiSpaceCap } from "../../src/sampling/young-generation.js";
 import {
   attributeStalls,
   type HostStall,
@@ -55,6 +56,8 @@ export interface SteadinessFigures {
   forwarded_points: number;
   backlog_points_end: number;
   errors: number;
+  /** The young generation's cap the process ran with, MiB per semi-space, or null: V8's default. */
+  young_generation_mib: number | null;
   /** SCHED_FIFO priority the sampling thread ran at (sampling.realtime_priority), or null: nice only. */
   realtime_priority: number | null;
   /** Why the real-time priority asked for was not given (the host refused it). */
@@ -220,6 +223,7 @@ async function measureScenario(
       max_ms: d.max,
       missed,
       realtime_priority: realtime?.applied ? realtime.priority : null,
+      young_generation_mib: semiSpaceCap() ?? null,
       ...(realtime && !realtime.applied ? { realtime_refused: realtime.reason } : {}),
       wakeups: lateness.length,
       gc_max_ms: gcMaxMs,
@@ -390,7 +394,8 @@ function describe(f: SteadinessFigures): string {
     `host stalls ${f.host_stalls.counted ? "" : "(not counted: the sentinel could not outrank sampling) "}${f.host_stalls.count} (longest ${f.host_stalls.longest_ms.toFixed(1)} ms), ` +
     `missed in them ${f.host_stalls.missed_in_host_stalls}, outside them p99 ${ms(f.host_stalls.p99_ms_outside)} max ${f.host_stalls.max_ms_outside.toFixed(1)} ms, ` +
     `worst commit ${f.commit_worst_ms.toFixed(1)} ms, ${f.forwarded_points} points forwarded, backlog ${f.backlog_points_end}, errors ${f.errors}${load}; ` +
-    `${f.realtime_priority !== null ? `SCHED_FIFO ${f.realtime_priority}` : f.realtime_refused ? `SCHED_FIFO refused: ${f.realtime_refused}` : "nice only"})`
+    `${f.realtime_priority !== null ? `SCHED_FIFO ${f.realtime_priority}` : f.realtime_refused ? `SCHED_FIFO refused: ${f.realtime_refused}` : "nice only"}, ` +
+    `young generation ${f.young_generation_mib === null ? "V8's default" : `${f.young_generation_mib} MiB`})`
   );
 }
 

@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { ENVIRONMENT } from "../../../src/cli/environment.js";
 import { main } from "../../../src/cli/main.js";
+import { SEMI_SPACE_MIB, semiSpaceCap } from "../../../src/sampling/young-generation.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 const read = (path: string) => readFileSync(join(root, path), "utf8");
@@ -45,6 +46,15 @@ const one = (key: string) => {
 };
 
 /** The variables an environment file sets or shows commented out (`#NAME=`). */
+/** ExecStart as node, the flags node takes, the script and the script's arguments. */
+function execStart(): { node?: string; flags: string[]; script?: string; args: string[] } {
+  const [node, ...rest] = one("ExecStart").split(/\s+/);
+  const flags: string[] = [];
+  while (rest[0]?.startsWith("--")) flags.push(rest.shift() as string);
+  const [script, ...args] = rest;
+  return { node, flags, script, args };
+}
+
 function envFileNames(text: string): string[] {
   return [...text.matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1] as string);
 }
@@ -54,7 +64,7 @@ describe("examples/systemd/cellbench.service", () => {
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   it("runs the build's CLI entry point from the working directory: what `npm run build` makes of src/cli/main.ts", () => {
-    const [node, script, ...args] = one("ExecStart").split(/\s+/);
+    const { node, script, args } = execStart();
     expect(node).toBe("/usr/bin/node");
     const tsconfig = JSON.parse(read("tsconfig.json")) as {
       compilerOptions: { outDir: string; rootDir: string };
@@ -69,8 +79,12 @@ describe("examples/systemd/cellbench.service", () => {
     expect(args).toEqual(["serve", "--config", "/etc/cellbench/bench.yaml"]);
   });
 
+  it("starts node with the young generation capped, as the daemon asks at start-up", () => {
+    expect(semiSpaceCap(execStart().flags, "")).toBe(SEMI_SPACE_MIB);
+  });
+
   it("its command line is one `cellbench serve` takes: it gets as far as reading the configuration", async () => {
-    const args = one("ExecStart").split(/\s+/).slice(2);
+    const { args } = execStart();
     const missing = join(scratch, "bench.yaml");
     const errors: string[] = [];
     const spy = vi
