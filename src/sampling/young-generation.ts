@@ -2,11 +2,11 @@ import type { Logger } from "../log.js";
 
 /**
  * The cap on V8's young generation (each of its two semi-spaces, MiB) the daemon is started with:
- * `node --max-semi-space-size=8`. Every scavenge stops the sampling thread. Under V8's 64-bit
- * default of 16 MiB they took up to 12–14 ms in the benches' 64-channel rig at 100 Hz, and wake-ups
- * delayed by them kept the 99th-percentile lateness above 1 ms; capped at 8 MiB, the longest was 4.6–9.9 ms
- * (`npm run bench -- --only steadiness`, README). 64 MiB made them worse still (52 ms). Set before the
- * process starts: V8 sizes the heap when the isolate is made, so it cannot be changed from inside.
+ * `node --max-semi-space-size=8`. Every scavenge stops the sampling thread, and under V8's 64-bit
+ * default (16 MiB) they were the longer pauses: in two 30 s steadiness rounds per scenario, side by
+ * side, the worst pause went from 7.3–14.7 ms to 5.9–10.3 ms and p99 lateness fell in 5 of 6 (README,
+ * "Sampling priority and timing"). 64 MiB was far worse (52 ms). Set before the process starts: V8
+ * sizes the heap when the isolate is made, so it cannot be changed from inside.
  */
 export const SEMI_SPACE_MIB = 8;
 export const SEMI_SPACE_FLAG = `--max-semi-space-size=${SEMI_SPACE_MIB}`;
