@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { SEMI_SPACE_FLAG } from "../../../src/sampling/young-generation.js";
 import { probeInflux } from "../../../src/storage/influx-probe.js";
 import { isAlive } from "../../../src/storage/local-influxd.js";
 import { freePort } from "../../support/influxd.js";
@@ -56,7 +57,19 @@ function serve(url: string, env: NodeJS.ProcessEnv = {}) {
   delete childEnv.INFLUX_TOKEN;
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "src/cli/main.ts", "serve", "--config", config, "--speed", "20", "--port", "0"],
+    [
+      SEMI_SPACE_FLAG,
+      "--import",
+      "tsx",
+      "src/cli/main.ts",
+      "serve",
+      "--config",
+      config,
+      "--speed",
+      "20",
+      "--port",
+      "0",
+    ],
     { cwd: root, env: childEnv, stdio: ["pipe", "pipe", "pipe"] },
   );
   children.push(child);

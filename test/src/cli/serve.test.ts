@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { SEMI_SPACE_FLAG } from "../../../src/sampling/young-generation.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 
@@ -27,6 +28,7 @@ function serve(): Served {
   const child = spawn(
     process.execPath,
     [
+      SEMI_SPACE_FLAG,
       "--import",
       "tsx",
       "src/cli/main.ts",
