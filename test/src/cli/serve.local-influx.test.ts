@@ -10,10 +10,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SEMI_SPACE_FLAG } from "../../../src/sampling/young-generation.js";
 import { probeInflux } from "../../../src/storage/influx-probe.js";
 import { isAlive } from "../../../src/storage/local-influxd.js";
 import { freePort } from "../../support/influxd.js";
+import { npmStartServeArgs } from "../../support/npm-start.js";
 import { eventually } from "../../support/wait.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
@@ -57,19 +57,7 @@ function serve(url: string, env: NodeJS.ProcessEnv = {}) {
   delete childEnv.INFLUX_TOKEN;
   const child = spawn(
     process.execPath,
-    [
-      SEMI_SPACE_FLAG,
-      "--import",
-      "tsx",
-      "src/cli/main.ts",
-      "serve",
-      "--config",
-      config,
-      "--speed",
-      "20",
-      "--port",
-      "0",
-    ],
+    [...npmStartServeArgs(), "--config", config, "--speed", "20", "--port", "0"],
     { cwd: root, env: childEnv, stdio: ["pipe", "pipe", "pipe"] },
   );
   children.push(child);

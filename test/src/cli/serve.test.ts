@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { SEMI_SPACE_FLAG } from "../../../src/sampling/young-generation.js";
+import { npmStartServeArgs } from "../../support/npm-start.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 
@@ -27,20 +27,7 @@ function serve(): Served {
   writeFileSync(config, example.replace("store: ./var/cellbench.db", `store: ${join(dir, "cellbench.db")}`));
   const child = spawn(
     process.execPath,
-    [
-      SEMI_SPACE_FLAG,
-      "--import",
-      "tsx",
-      "src/cli/main.ts",
-      "serve",
-      "--config",
-      config,
-      "--speed",
-      "50",
-      "--port",
-      "0",
-      "--no-local-influx",
-    ],
+    [...npmStartServeArgs(), "--config", config, "--speed", "50", "--port", "0", "--no-local-influx"],
     {
       cwd: root,
       env: { ...process.env, CELLBENCH_LOG_LEVEL: "info", INFLUX_URL: "http://127.0.0.1:9" },

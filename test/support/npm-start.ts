@@ -1,0 +1,15 @@
+import { readFileSync } from "node:fs";
+
+/**
+ * `npm start`'s node arguments up to and including `serve` (its flags, the young generation's cap
+ * among them), as package.json gives them: a test that starts the daemon starts it as it is run.
+ */
+export function npmStartServeArgs(): string[] {
+  const { scripts } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    scripts: { start: string };
+  };
+  const [node, ...args] = scripts.start.split(/\s+/);
+  const serve = args.indexOf("serve");
+  if (node !== "node" || serve < 0) throw new Error(`npm start is not "node … serve …": ${scripts.start}`);
+  return args.slice(0, serve + 1);
+}
