@@ -73,14 +73,14 @@ export interface AttackReport {
 /** Opens the bench, listens on 127.0.0.1:0 and starts a gentle 1 h charge on ch1. */
 export async function openAttackBench(options: HttpBenchOptions = {}): Promise<AttackBench> {
   const wakeUps: WakeUp[] = [];
-  let missedByLoop: () => Record<string, number> = () => ({});
+  let missed: () => Record<string, number> = () => ({});
   const h = await openHttpBenchOn(new SystemClock(), {
     periodMs: ATTACK_PERIOD_MS,
     ...options,
     onLateness: (_poller, ms) =>
-      wakeUps.push({ atMs: monotonicMs(), latenessMs: ms, missedByLoop: missedByLoop() }),
+      wakeUps.push({ atMs: monotonicMs(), latenessMs: ms, missedByLoop: missed() }),
   });
-  missedByLoop = () => Object.fromEntries(h.bench.pollerStats().map((p) => [p.name, p.stats.missed]));
+  missed = () => missedByLoop(h);
   // As the daemon does at start-up: sampling at raised priority (where allowed), workers started.
   raiseSamplingPriority();
   const host = await HostStallWatch.start();
@@ -131,13 +131,17 @@ export async function openAttackBench(options: HttpBenchOptions = {}): Promise<A
   });
 }
 
+/** Each sampling loop's (and the watchdog's) missed deadlines so far, by loop name. */
+const missedByLoop = (h: HttpBench<SystemClock>): Record<string, number> =>
+  Object.fromEntries(h.bench.pollerStats().map((p) => [p.name, p.stats.missed]));
+
 const quantile = (sorted: readonly number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 
 /** Lets the bench sample for `ms` of real time and returns what its loops saw. */
 async function window(h: AttackBench, body: () => Promise<unknown>, minMs: number): Promise<LatenessFigures> {
   h.wakeUps.length = 0;
-  const missedBefore = Object.fromEntries(h.bench.pollerStats().map((p) => [p.name, p.stats.missed]));
+  const missedBefore = missedByLoop(h);
   const fromMs = monotonicMs();
   let gcMaxMs = 0;
   const gc = new PerformanceObserver((list) => {
@@ -154,7 +158,7 @@ async function window(h: AttackBench, body: () => Promise<unknown>, minMs: numbe
   }
   const end = {
     atMs: monotonicMs(),
-    missedByLoop: Object.fromEntries(h.bench.pollerStats().map((p) => [p.name, p.stats.missed])),
+    missedByLoop: missedByLoop(h),
   };
   const wakeUps = [...h.wakeUps];
   await h.host.flush();
