@@ -20,6 +20,7 @@ import { QueueStore } from "./run/queue-store.js";
 import { RunManager } from "./run/run-manager.js";
 import { RunQueues } from "./run/run-queue.js";
 import { RunStore } from "./run/run-store.js";
+import { logMemoryReducer } from "./sampling/memory-reducer.js";
 import { PaceMonitor, paceMessage } from "./sampling/pace-monitor.js";
 import { logPriority, raiseSamplingPriority } from "./sampling/process-priority.js";
 import { logRealtime, requestRealtimePriority } from "./sampling/realtime-priority.js";
@@ -123,6 +124,7 @@ export class Daemon {
     if (config.realtimePriority !== undefined)
       logRealtime(logger, requestRealtimePriority(config.realtimePriority));
     logYoungGeneration(logger);
+    logMemoryReducer(logger);
     // Parsing, validation and dry runs of profiles happen in worker processes (nice 10), off the sampling loop.
     const work = new ProfileWork({ warm: true });
     const runs = new RunManager(bench, {

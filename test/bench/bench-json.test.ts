@@ -90,6 +90,7 @@ describe("npm run bench -- --json", () => {
       expect(floor.wakeups, `${s.scenario}: the host floor's 16 loops ran`).toBeGreaterThan(16);
       expect(floor.p99_ms).toEqual(expect.any(Number));
       expect(s.young_generation_mib, `${s.scenario}: measured as the daemon runs`).toBe(SEMI_SPACE_MIB);
+      expect(s.memory_reducer_off, `${s.scenario}: measured as the daemon runs`).toBe(true);
       const host = s.host_stalls as Record<string, unknown>;
       expect(host.counted, `${s.scenario}: whether the host's stalls count`).toBeTypeOf("boolean");
       for (const field of ["count", "longest_ms", "stalled_ms", "missed_in_host_stalls", "p99_ms_outside"])

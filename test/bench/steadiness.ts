@@ -14,6 +14,7 @@ import { PerformanceObserver } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { SystemClock } from "../../drivers/clock.js";
+import { memoryReducerOff } from "../../src/sampling/memory-reducer.js";
 import type { PollerStats } from "../../src/sampling/poller.js";
 import { raiseSamplingPriority } from "../../src/sampling/process-priority.js";
 import { dropRealtimePriority, requestRealtimePriority } from "../../src/sampling/realtime-priority.js";
@@ -58,6 +59,8 @@ export interface SteadinessFigures {
   errors: number;
   /** The young generation's cap the process ran with, MiB per semi-space, or null: V8's default. */
   young_generation_mib: number | null;
+  /** Whether V8's memory reducer was off (src/sampling/memory-reducer.ts), as the daemon runs. */
+  memory_reducer_off: boolean;
   /** SCHED_FIFO priority the sampling thread ran at (sampling.realtime_priority), or null: nice only. */
   realtime_priority: number | null;
   /** Why the real-time priority asked for was not given (the host refused it). */
@@ -224,6 +227,7 @@ async function measureScenario(
       missed,
       realtime_priority: realtime?.applied ? realtime.priority : null,
       young_generation_mib: semiSpaceCap() ?? null,
+      memory_reducer_off: memoryReducerOff(),
       ...(realtime && !realtime.applied ? { realtime_refused: realtime.reason } : {}),
       wakeups: lateness.length,
       gc_max_ms: gcMaxMs,
@@ -395,7 +399,8 @@ function describe(f: SteadinessFigures): string {
     `missed in them ${f.host_stalls.missed_in_host_stalls}, outside them p99 ${ms(f.host_stalls.p99_ms_outside)} max ${f.host_stalls.max_ms_outside.toFixed(1)} ms, ` +
     `worst commit ${f.commit_worst_ms.toFixed(1)} ms, ${f.forwarded_points} points forwarded, backlog ${f.backlog_points_end}, errors ${f.errors}${load}; ` +
     `${f.realtime_priority !== null ? `SCHED_FIFO ${f.realtime_priority}` : f.realtime_refused ? `SCHED_FIFO refused: ${f.realtime_refused}` : "nice only"}, ` +
-    `young generation ${f.young_generation_mib === null ? "V8's default" : `${f.young_generation_mib} MiB`})`
+    `young generation ${f.young_generation_mib === null ? "V8's default" : `${f.young_generation_mib} MiB`}, ` +
+    `memory reducer ${f.memory_reducer_off ? "off" : "on"})`
   );
 }
 

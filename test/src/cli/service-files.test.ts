@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { ENVIRONMENT } from "../../../src/cli/environment.js";
 import { main } from "../../../src/cli/main.js";
+import { memoryReducerOff } from "../../../src/sampling/memory-reducer.js";
 import { SEMI_SPACE_MIB, semiSpaceCap } from "../../../src/sampling/young-generation.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
@@ -81,6 +82,10 @@ describe("examples/systemd/cellbench.service", () => {
 
   it("starts node with the young generation capped, as the daemon asks at start-up", () => {
     expect(semiSpaceCap(execStart().flags, "")).toBe(SEMI_SPACE_MIB);
+  });
+
+  it("starts node with V8's memory reducer off, as the daemon asks at start-up", () => {
+    expect(memoryReducerOff(execStart().flags)).toBe(true);
   });
 
   it("its command line is one `cellbench serve` takes: it gets as far as reading the configuration", async () => {
