@@ -1,6 +1,8 @@
 /**
  * Lines waiting for the next outbox commit, as UTF-8 bytes in one reusable buffer, cut into rows of
- * at most `maxRowLines` lines ("\n"-separated, no trailing newline). Appending copies the line's
+ * at most `maxRowLines` lines. Every line but the first follows a "\n", rows' boundaries included, so
+ * that consecutive rows are one line-protocol body as they lie (the outbox sends recently committed
+ * rows from here, outbox.ts); a row itself has no leading or trailing newline. Appending copies the line's
  * bytes and keeps no JavaScript string alive: strings die young instead of being promoted to the old
  * generation while they wait up to a commit interval, which cut garbage-collection time sharply
  * under load. The buffer is shared memory: a commit hands the writer thread a view of it (`part`),
@@ -10,10 +12,16 @@ const INITIAL_BYTES = 1 << 20;
 const KEEP_AT_MOST_BYTES = 16 << 20;
 const NEWLINE = 0x0a;
 
-/** A buffer's lines as a commit carries them: row i is `bytes` from row i-1's `end` (or 0) to its own. */
+/** A buffer's lines as a commit carries them: row i is `bytes` from its `start` to its `end`. */
 export interface LinePart {
   bytes: Uint8Array;
-  rows: { end: number; lines: number }[];
+  rows: LineRow[];
+}
+
+export interface LineRow {
+  start: number;
+  end: number;
+  lines: number;
 }
 
 /** A Buffer over a SharedArrayBuffer, so that a message to another thread shares it instead of copying. */
@@ -25,7 +33,8 @@ export class LineBuffer {
   private buf = sharedBuffer(INITIAL_BYTES);
   private used = 0;
   private rowLineCount = 0;
-  private readonly rows: { end: number; lines: number }[] = [];
+  private rowStart = 0;
+  private readonly rows: LineRow[] = [];
   private lineCount = 0;
 
   constructor(private readonly maxRowLines: number) {}
@@ -40,7 +49,7 @@ export class LineBuffer {
     // A UTF-16 code unit never needs more than 3 UTF-8 bytes; +1 for the separator.
     const worst = this.used + line.length * 3 + 1;
     if (worst > this.buf.length) this.grow(worst);
-    if (this.rowLineCount > 0) this.buf[this.used++] = NEWLINE;
+    this.startLine();
     this.used += this.buf.write(line, this.used);
     this.rowLineCount++;
     this.lineCount++;
@@ -51,7 +60,7 @@ export class LineBuffer {
   appendBytes(line: Uint8Array): void {
     const worst = this.used + line.length + 1;
     if (worst > this.buf.length) this.grow(worst);
-    if (this.rowLineCount > 0) this.buf[this.used++] = NEWLINE;
+    this.startLine();
     this.buf.set(line, this.used);
     this.used += line.length;
     this.rowLineCount++;
@@ -65,7 +74,7 @@ export class LineBuffer {
    */
   part(): LinePart {
     const rows = [...this.rows];
-    if (this.rowLineCount > 0) rows.push({ end: this.used, lines: this.rowLineCount });
+    if (this.rowLineCount > 0) rows.push({ start: this.rowStart, end: this.used, lines: this.rowLineCount });
     return { bytes: this.buf.subarray(0, this.used), rows };
   }
 
@@ -73,13 +82,20 @@ export class LineBuffer {
   clear(): void {
     this.used = 0;
     this.rowLineCount = 0;
+    this.rowStart = 0;
     this.lineCount = 0;
     this.rows.length = 0;
     if (this.buf.length > KEEP_AT_MOST_BYTES) this.buf = sharedBuffer(INITIAL_BYTES);
   }
 
+  /** The separator before a line (none before the first), and where a new row starts. */
+  private startLine(): void {
+    if (this.used > 0) this.buf[this.used++] = NEWLINE;
+    if (this.rowLineCount === 0) this.rowStart = this.used;
+  }
+
   private closeRow(): void {
-    this.rows.push({ end: this.used, lines: this.rowLineCount });
+    this.rows.push({ start: this.rowStart, end: this.used, lines: this.rowLineCount });
     this.rowLineCount = 0;
   }
 

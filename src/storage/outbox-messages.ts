@@ -4,6 +4,7 @@ import type {
   AcknowledgeRequest,
   AcknowledgeResult,
   CommitRequest,
+  CommitStored,
   ReadRequest,
   ReadResult,
   RequeueRequest,
@@ -24,14 +25,14 @@ export type ToWriter =
   | { type: "read"; id: number; request: ReadRequest }
   | { type: "close"; id: number };
 
-/** What a request resolves with: a commit its duration (ms), the others their result. */
-export type WriterResult = number | AcknowledgeResult | RequeueResult | ReadResult | undefined;
+/** What a request resolves with. */
+export type WriterResult = CommitStored | AcknowledgeResult | RequeueResult | ReadResult | undefined;
 
 export type FromWriter =
   | { type: "ready" }
   /** The database could not be opened in the thread: the outbox writes on its own thread instead. */
   | { type: "open-failed"; message: string }
-  /** `result`: the request's, or for a commit its duration (ms). */
+  /** `result`: the request's. */
   | { type: "done"; id: number; result: WriterResult }
   | { type: "failed"; id: number; message: string }
   | { type: "checkpoint-failed"; message: string };

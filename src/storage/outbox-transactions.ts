@@ -40,6 +40,15 @@ export interface AcknowledgeRequest {
 export interface AcknowledgeResult {
   /** Wall time the oldest row left was started, or null when the outbox is empty. */
   oldestCreatedMs: number | null;
+  /** Id of the oldest row left, or null when the outbox is empty. */
+  oldestId: number | null;
+}
+
+/** What a commit stored: its rows' ids, consecutive (0 and 0 when it stored checkpoints only). */
+export interface CommitStored {
+  durationMs: number;
+  firstRowId: number;
+  lastRowId: number;
 }
 
 export interface ReadRequest {
@@ -72,10 +81,12 @@ export interface RequeueRequest {
 export interface RequeueResult {
   moved: number;
   rows: number;
+  /** Id of the last row it stored (0 when it moved nothing). */
+  lastRowId: number;
 }
 
 export class OutboxTransactions {
-  private readonly commitTx: (request: CommitRequest) => void;
+  private readonly commitTx: (request: CommitRequest) => { firstRowId: number; lastRowId: number };
   private readonly acknowledgeTx: (request: AcknowledgeRequest) => AcknowledgeResult;
   private readonly requeueTx: (request: RequeueRequest) => RequeueResult;
   private readonly selectRows: Database.Statement<
@@ -83,10 +94,22 @@ export class OutboxTransactions {
     { id: number; created_ms: number; points: number; body: Uint8Array | string }
   >;
 
-  constructor(db: Database.Database) {
-    const insertRow = db.prepare<[number, number, Uint8Array]>(
-      "INSERT INTO outbox (created_ms, points, body) VALUES (?, ?, ?)",
+  /** The id the next stored row gets. */
+  private nextRowId: number;
+
+  /**
+   * @param idFloor  ids up to this one may have been given already (by a writer this one takes over
+   *   from): they are not given again, even where their rows were deleted
+   */
+  constructor(db: Database.Database, idFloor = 0) {
+    const insertRow = db.prepare<[number, number, number, Uint8Array]>(
+      "INSERT INTO outbox (id, created_ms, points, body) VALUES (?, ?, ?, ?)",
     );
+    // SQLite would give a new row the highest id stored plus one, and so an id again once its row was
+    // deleted: a forwarder reading on after a batch it sent would then skip the row that took it.
+    // Ids given here only grow while the outbox is open.
+    const newest = db.prepare<[], { id: number | null }>("SELECT max(id) AS id FROM outbox").get()?.id ?? 0;
+    this.nextRowId = Math.max(newest, idFloor) + 1;
     const upsertCheckpoint = db.prepare<[string, string, number]>(
       "INSERT INTO checkpoint (run, state, updated_ms) VALUES (?, ?, ?) " +
         "ON CONFLICT(run) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms",
@@ -103,57 +126,73 @@ export class OutboxTransactions {
       "SELECT id, line FROM dead_letter ORDER BY id",
     );
     const deleteDeadLetter = db.prepare<[number]>("DELETE FROM dead_letter WHERE id = ?");
-    const selectOldest = db.prepare<[], { created_ms: number }>(
-      "SELECT created_ms FROM outbox ORDER BY id LIMIT 1",
+    const selectOldest = db.prepare<[], { id: number; created_ms: number }>(
+      "SELECT id, created_ms FROM outbox ORDER BY id LIMIT 1",
     );
     this.selectRows = db.prepare(
       "SELECT id, created_ms, points, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
     );
 
+    /** Inserts the rows in order; returns the first and last id given (0, 0 for none). */
     const storeRows = (request: Omit<CommitRequest, "checkpoints" | "nowMs">) => {
-      for (const part of request.parts) {
-        let start = 0;
+      let firstRowId = 0;
+      let lastRowId = 0;
+      for (const part of request.parts)
         for (const row of part.rows) {
-          insertRow.run(request.startedMs, row.lines, part.bytes.subarray(start, row.end));
-          start = row.end;
+          const id = this.nextRowId++;
+          insertRow.run(id, request.startedMs, row.lines, part.bytes.subarray(row.start, row.end));
+          if (firstRowId === 0) firstRowId = id;
+          lastRowId = id;
         }
-      }
+      return { firstRowId, lastRowId };
     };
     this.commitTx = db.transaction((request: CommitRequest) => {
-      storeRows(request);
+      const ids = storeRows(request);
       for (const [run, state] of request.checkpoints) {
         if (state === null) deleteCheckpoint.run(run);
         else upsertCheckpoint.run(run, state, request.nowMs);
       }
+      return ids;
     });
     this.acknowledgeTx = db.transaction((request: AcknowledgeRequest): AcknowledgeResult => {
       for (const d of request.dead) insertDeadLetter.run(request.nowMs, d.status, d.message, d.line);
       deleteRowsUpTo.run(request.lastId);
-      return { oldestCreatedMs: selectOldest.get()?.created_ms ?? null };
+      const oldest = selectOldest.get();
+      return { oldestCreatedMs: oldest?.created_ms ?? null, oldestId: oldest?.id ?? null };
     });
     this.requeueTx = db.transaction((request: RequeueRequest): RequeueResult => {
       const letters = request.ids
         ? request.ids.flatMap((id) => selectDeadLetter.all(id))
         : selectDeadLetters.all();
-      if (letters.length === 0) return { moved: 0, rows: 0 };
+      if (letters.length === 0) return { moved: 0, rows: 0, lastRowId: 0 };
       const buffer = new LineBuffer(request.maxRowLines);
       for (const letter of letters) {
         buffer.append(letter.line);
         deleteDeadLetter.run(letter.id);
       }
       const part = buffer.part();
-      storeRows({ parts: [part], startedMs: request.nowMs });
-      return { moved: letters.length, rows: part.rows.length };
+      const { lastRowId } = storeRows({ parts: [part], startedMs: request.nowMs });
+      return { moved: letters.length, rows: part.rows.length, lastRowId };
     });
   }
 
-  /** Runs one request: a commit gives its duration (ms), the others their result. */
+  /** Runs one request and returns its result (a failed one gives no ids away). */
   run(message: WriterRequest): WriterResult {
+    const nextRowId = this.nextRowId;
+    try {
+      return this.runOne(message);
+    } catch (err) {
+      this.nextRowId = nextRowId;
+      throw err;
+    }
+  }
+
+  private runOne(message: WriterRequest): WriterResult {
     switch (message.type) {
       case "commit": {
         const started = performance.now();
-        this.commitTx(message.request);
-        return performance.now() - started;
+        const ids = this.commitTx(message.request);
+        return { durationMs: performance.now() - started, ...ids } satisfies CommitStored;
       }
       case "acknowledge":
         return this.acknowledgeTx(message.request);

@@ -17,6 +17,7 @@ import {
   type AcknowledgeRequest,
   type AcknowledgeResult,
   type CommitRequest,
+  type CommitStored,
   OutboxTransactions,
   type ReadRequest,
   type ReadResult,
@@ -31,8 +32,8 @@ import { siblingWorker, startWorker } from "./start-worker.js";
  * once the transaction is durable (or the read done) or has failed.
  */
 export interface OutboxWriter {
-  /** Resolves with the transaction's duration in ms. */
-  commit(request: CommitRequest): Promise<number>;
+  /** Resolves with the transaction's duration and the ids of the rows it stored. */
+  commit(request: CommitRequest): Promise<CommitStored>;
   acknowledge(request: AcknowledgeRequest): Promise<AcknowledgeResult>;
   requeue(request: RequeueRequest): Promise<RequeueResult>;
   read(request: ReadRequest): Promise<ReadResult | undefined>;
@@ -47,8 +48,8 @@ abstract class RequestWriter implements OutboxWriter {
   abstract ready(): Promise<void>;
   abstract close(): Promise<void>;
 
-  commit(request: CommitRequest): Promise<number> {
-    return this.run({ type: "commit", id: 0, request }) as Promise<number>;
+  commit(request: CommitRequest): Promise<CommitStored> {
+    return this.run({ type: "commit", id: 0, request }) as Promise<CommitStored>;
   }
 
   acknowledge(request: AcknowledgeRequest): Promise<AcknowledgeResult> {
@@ -68,9 +69,10 @@ abstract class RequestWriter implements OutboxWriter {
 export class InThreadWriter extends RequestWriter {
   private readonly transactions: OutboxTransactions;
 
-  constructor(db: Database.Database) {
+  /** `idFloor`: see OutboxTransactions (the highest row id the writer taken over from gave). */
+  constructor(db: Database.Database, idFloor = 0) {
     super();
-    this.transactions = new OutboxTransactions(db);
+    this.transactions = new OutboxTransactions(db, idFloor);
   }
 
   async ready(): Promise<void> {}

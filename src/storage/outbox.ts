@@ -11,25 +11,38 @@
  *   is synchronous, and a commit's fsync blocked the sampling loop for 10–120 ms under load. One
  *   commit is in flight at a time; lines appended meanwhile wait for the next. Lines and checkpoints
  *   stay in memory until their commit is confirmed, and a failed commit is retried with the next.
- * - The forwarder reads rows oldest first (on the writer thread too: reading and joining a batch took
- *   up to a millisecond of the sampling loop, and more for a backlog's large batches) and deletes
- *   them only once InfluxDB accepted them; lines InfluxDB refused as bad data go to the dead-letter
- *   table in the same transaction as the delete.
+ * - The forwarder takes rows oldest first and deletes them only once InfluxDB accepted them; lines
+ *   InfluxDB refused as bad data go to the dead-letter table in the same transaction as the delete.
+ *   The newest committed rows stay in their line buffers until then and are sent from there
+ *   (committed-tail.ts); older ones (a backlog from before a restart, more than the tail holds) are
+ *   read back on the writer thread (reading and joining a batch took up to a millisecond of the
+ *   sampling loop, and more for a backlog's large batches).
  *
  * With `synchronous: "normal"` a commit survives a process crash but not a power cut; `"full"`
  * (default) adds an fsync per commit.
  */
 import type Database from "better-sqlite3";
+import { CommittedTail } from "./committed-tail.js";
 import { OutboxError } from "./errors.js";
-import { LineBuffer } from "./line-buffer.js";
+import { LineBuffer, type LinePart } from "./line-buffer.js";
 import { openOutboxDatabase } from "./outbox-database.js";
-import type { DeadLetter } from "./outbox-transactions.js";
+import type { CommitStored, DeadLetter } from "./outbox-transactions.js";
 import { InThreadWriter, type OutboxWriter, ThreadWriter } from "./outbox-writer.js";
 
 export type { DeadLetter } from "./outbox-transactions.js";
 
 /** Checkpoints serialised per loop turn while a commit is prepared. */
 const CHECKPOINTS_PER_TURN = 8;
+
+/**
+ * Committed rows kept in memory for the forwarder (committed-tail.ts), at most: commits, and the
+ * bytes of their buffers. Live, the forwarder has one or two of them in flight; a longer backlog
+ * (InfluxDB away) is read back from SQLite, and the buffers pinned meanwhile stay this few.
+ */
+export const TAIL_LIMITS = { maxEntries: 4, maxBytes: 32 << 20 } as const;
+
+/** Emptied line buffers kept for reuse: one pending, one committing, one or two the forwarder sends. */
+const SPARE_BUFFERS = 4;
 
 /** Lines per InfluxDB write, and the pending lines that start an early commit (one batch's worth). */
 export const DEFAULT_BATCH_LINES = 5000;
@@ -54,6 +67,8 @@ export interface OutboxOptions {
   wallNow?: () => number;
   /** Called when a commit fails (the lines stay pending and the next tick retries). */
   onCommitError?: (error: OutboxError) => void;
+  /** Committed rows kept in memory for the forwarder (default TAIL_LIMITS; committed-tail.ts). */
+  tail?: { maxEntries: number; maxBytes: number };
   /** Period of the writer thread's WAL checkpoint (default 1000 ms). */
   checkpointEveryMs?: number;
   /** Called when a WAL checkpoint fails. */
@@ -144,6 +159,10 @@ export class Outbox {
   private readonly unconfirmedCheckpoints = new Map<string, string | null>();
   /** Emptied buffers kept for reuse. */
   private readonly spare: LineBuffer[] = [];
+  /** Committed rows still in their buffers, for the forwarder. */
+  private readonly tail: CommittedTail;
+  /** The highest row id given (by the writer's commits and requeues, or stored at open). */
+  private newestRowId: number;
   private inFlight: Promise<CommitResult | undefined> | undefined;
   private readonly commitLines: number;
   private earlyCommit: NodeJS.Immediate | undefined;
@@ -192,13 +211,19 @@ export class Outbox {
         "SELECT count(*) AS rows, sum(points) AS points FROM outbox",
       )
       .get();
+    const oldest = db
+      .prepare<[], { id: number; created_ms: number }>(
+        "SELECT id, created_ms FROM outbox ORDER BY id LIMIT 1",
+      )
+      .get();
     this.backlogState = {
       rows: totals?.rows ?? 0,
       points: totals?.points ?? 0,
-      oldestCreatedMs:
-        db.prepare<[], { created_ms: number }>("SELECT created_ms FROM outbox ORDER BY id LIMIT 1").get()
-          ?.created_ms ?? null,
+      oldestCreatedMs: oldest?.created_ms ?? null,
     };
+    const newest = db.prepare<[], { id: number }>("SELECT max(id) AS id FROM outbox").get()?.id ?? 0;
+    this.tail = new CommittedTail(options.tail ?? TAIL_LIMITS, newest, oldest?.id ?? null);
+    this.newestRowId = newest;
 
     if (options.path === ":memory:" || options.path === "") {
       this.writer = new InThreadWriter(db);
@@ -214,7 +239,7 @@ export class Outbox {
         takeOver: () => {
           this.writerIsThread = false;
           this.db.pragma("wal_autocheckpoint = 1000");
-          return new InThreadWriter(this.db);
+          return new InThreadWriter(this.db, this.newestRowId);
         },
         onTakeOver: (why) => options.onWriterTakeOver?.(why),
         onCheckpointError: (message) => options.onCheckpointError?.(message),
@@ -364,9 +389,9 @@ export class Outbox {
   }
 
   private async send(request: Parameters<OutboxWriter["commit"]>[0]): Promise<CommitResult | undefined> {
-    let durationMs: number;
+    let stored: CommitStored;
     try {
-      durationMs = await this.writer.commit(request);
+      stored = await this.writer.commit(request);
     } catch (err) {
       this.counters.commitErrors++;
       const error = new OutboxError(
@@ -377,11 +402,32 @@ export class Outbox {
       this.onCommitError?.(error);
       return undefined;
     }
-    // Nothing joins the unconfirmed set while a commit is in flight: all of it is now stored.
+    // Nothing joins the unconfirmed set while a commit is in flight: all of it is now stored, each
+    // buffer's rows under the next ids in turn, and stays in memory for the forwarder until sent.
     const lines = this.unconfirmedLines;
-    for (const buffer of this.unconfirmed) {
-      buffer.clear();
-      if (this.spare.length < 2) this.spare.push(buffer);
+    const { durationMs } = stored;
+    this.newestRowId = Math.max(this.newestRowId, stored.lastRowId);
+    let rows = 0;
+    for (const part of request.parts) rows += part.rows.length;
+    if (rows > 0 && stored.lastRowId - stored.firstRowId + 1 === rows) {
+      let nextId = stored.firstRowId;
+      for (const [i, buffer] of this.unconfirmed.entries()) {
+        const part = request.parts[i] as LinePart;
+        const held = this.tail.committed(
+          buffer,
+          part,
+          nextId,
+          nextId + part.rows.length - 1,
+          request.startedMs,
+        );
+        if (!held) this.recycle(buffer);
+        nextId += part.rows.length;
+      }
+    } else {
+      // Nothing stored, or ids that do not follow one another (they cannot be matched to the
+      // buffers' rows): the database answers for them.
+      if (rows > 0) this.tail.storedElsewhere(stored.lastRowId);
+      for (const buffer of this.unconfirmed) this.recycle(buffer);
     }
     this.unconfirmed.length = 0;
     this.unconfirmedLines = 0;
@@ -393,8 +439,6 @@ export class Outbox {
     c.lastCommitMs = durationMs;
     c.totalCommitMs += durationMs;
     if (durationMs > c.worstCommitMs) c.worstCommitMs = durationMs;
-    let rows = 0;
-    for (const part of request.parts) rows += part.rows.length;
     if (lines > 0) this.noteStored(rows, lines, request.startedMs);
     return { lines, rows, checkpoints: request.checkpoints.length, durationMs };
   }
@@ -428,6 +472,12 @@ export class Outbox {
     }
   }
 
+  /** Keeps an emptied buffer for the next pending lines (a few: each holds at least INITIAL_BYTES). */
+  private recycle(buffer: LineBuffer): void {
+    buffer.clear();
+    if (this.spare.length < SPARE_BUFFERS) this.spare.push(buffer);
+  }
+
   private noteStored(rows: number, lines: number, startedMs: number): void {
     if (this.backlogState.rows === 0) this.backlogState.oldestCreatedMs = startedMs;
     this.backlogState.rows += rows;
@@ -446,6 +496,8 @@ export class Outbox {
    * at least one). Returns undefined when no committed row waits.
    */
   async readBatch(minPoints: number, afterId = 0): Promise<OutboxBatch | undefined> {
+    const held = this.tail.read(afterId, minPoints);
+    if (held !== null) return held;
     const read = await this.writer.read({ afterId, minPoints, maxRowLines: this.maxRowLines });
     if (!read) return undefined;
     const { body, ...rest } = read;
@@ -457,11 +509,12 @@ export class Outbox {
    * in one transaction.
    */
   async acknowledge(batch: OutboxBatch, deadLetters: DeadLetter[] = []): Promise<void> {
-    const { oldestCreatedMs } = await this.writer.acknowledge({
+    const { oldestCreatedMs, oldestId } = await this.writer.acknowledge({
       lastId: batch.lastId,
       dead: deadLetters,
       nowMs: this.wallNow(),
     });
+    for (const buffer of this.tail.acknowledged(batch.lastId, oldestId)) this.recycle(buffer);
     this.deadLetters += deadLetters.length;
     const b = this.backlogState;
     b.rows = Math.max(0, b.rows - batch.rows);
@@ -509,11 +562,13 @@ export class Outbox {
    */
   async requeueDeadLetters(ids?: number[]): Promise<number> {
     const startedMs = this.wallNow();
-    const { moved, rows } = await this.writer.requeue({
+    const { moved, rows, lastRowId } = await this.writer.requeue({
       ids,
       nowMs: startedMs,
       maxRowLines: this.maxRowLines,
     });
+    this.newestRowId = Math.max(this.newestRowId, lastRowId);
+    this.tail.storedElsewhere(lastRowId);
     this.deadLetters = Math.max(0, this.deadLetters - moved);
     if (moved > 0) this.noteStored(rows, moved, startedMs);
     return moved;
@@ -531,6 +586,7 @@ export class Outbox {
     this.closed = true;
     clearImmediate(this.earlyCommit);
     this.commitListeners.clear();
+    this.tail.clear();
     await this.writer.close();
     this.db.close();
   }

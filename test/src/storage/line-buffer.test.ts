@@ -4,8 +4,8 @@ import { LineBuffer } from "../../../src/storage/line-buffer.js";
 const decoder = new TextDecoder();
 const rowsOf = (buffer: LineBuffer) => {
   const { bytes, rows } = buffer.part();
-  return rows.map((r, i) => ({
-    body: decoder.decode(bytes.subarray(rows[i - 1]?.end ?? 0, r.end)),
+  return rows.map((r) => ({
+    body: decoder.decode(bytes.subarray(r.start, r.end)),
     lines: r.lines,
   }));
 };
