@@ -36,10 +36,12 @@ const CHECKPOINTS_PER_TURN = 8;
 
 /**
  * Committed rows kept in memory for the forwarder (committed-tail.ts), at most: commits, and the
- * bytes of their buffers. Live, the forwarder has one or two of them in flight; a longer backlog
+ * bytes of their buffers. Live, the forwarder has one or two of them in flight. In a burst (a
+ * replay, the ingest bench) commits are megabytes each and the forwarder a few behind: with 4
+ * commits or 32 MiB, most of the ingest bench's batches were still read back. A longer backlog
  * (InfluxDB away) is read back from SQLite, and the buffers pinned meanwhile stay this few.
  */
-export const TAIL_LIMITS = { maxEntries: 4, maxBytes: 32 << 20 } as const;
+export const TAIL_LIMITS = { maxEntries: 16, maxBytes: 64 << 20 } as const;
 
 /** Emptied line buffers kept for reuse: one pending, one committing, one or two the forwarder sends. */
 const SPARE_BUFFERS = 4;

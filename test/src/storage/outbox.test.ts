@@ -402,7 +402,7 @@ describe("Outbox", () => {
     });
     try {
       const expected: string[] = [];
-      for (let c = 0; c < 20; c++) {
+      for (let c = 0; c < 40; c++) {
         for (let i = 0; i < 5; i++) {
           const line = `m v=${c * 5 + i}i ${c * 5 + i}`;
           outbox.append(line);
