@@ -89,8 +89,12 @@ export class Bench {
   private started = false;
   private readonly watchdog: Watchdog;
   private readonly chamberSupervisor = new ChamberSupervisor();
-  /** Channels whose resting cell is in violation (reported once per episode). */
-  private readonly violating = new Set<string>();
+  /**
+   * Channels whose resting cell is in violation, with the kind last acted on: reported once per
+   * episode and kind. A new kind is acted on: a sensor lost on a cell whose output already drives
+   * current after its run (an idle-current episode) still puts its chamber into safe state.
+   */
+  private readonly violating = new Map<string, Violation["kind"]>();
   /** Decides on every sample and every chamber set point (the bench carries its decisions out). */
   readonly supervisor = new SafetySupervisor();
   /** The wall clock as each source last read it (backwards steps are reported once). */
@@ -721,8 +725,8 @@ export class Bench {
         this.events.error?.(slot.id, err);
       }
     }
-    if (run || !this.violating.has(slot.id)) {
-      this.violating.add(slot.id);
+    if (run || this.violating.get(slot.id) !== violation.kind) {
+      this.violating.set(slot.id, violation.kind);
       await this.onViolation(slot, violation);
     }
   }

@@ -456,6 +456,39 @@ describe("safety supervisor properties (fast-check, virtual clock)", () => {
   );
 
   it(
+    "a cell whose idle output already drives current, then loses its temperature: its chamber goes to safe state",
+    async () => {
+      // Found by the property above (seed 1885248495, shrunk): ch1's run had ended, its output stuck
+      // at -2.1 A (reported once as an idle-current violation), and its sensor was then lost while
+      // ch2's profile drove the chamber. The no-temperature violation was taken for the same episode.
+      const sc = JSON.parse(`{"periodMs":250,"chamberC":15,"initialSoc":0.52,"firstDeviceChannels":1,
+        "channels":[
+          {"cell":{"id":"NMC-0042-ch1","chemistry":"li-ion-nmc","capacityAh":3,"voltageV":[2.57,4.06],
+            "currentA":[-3.06,3.36],"temperatureC":[-13,56]},
+           "steps":[{"kind":"cc","dir":"charge","c":0.58,"s":187,"untilV":3.89},
+                    {"kind":"cc","dir":"discharge","c":0.7,"s":243,"untilV":3.55}],
+           "startS":284,"safety":{"voltageV":[2.576,4.054],"currentA":[-2.72,2.99],"temperatureC":[-9,52]}},
+          {"cell":{"id":"ASSLB-0007-ch2","chemistry":"asslb-sulfide","capacityAh":1,"voltageV":[2.68,4.15],
+            "currentA":[-1,1.74],"temperatureC":[-20,98]},
+           "steps":[{"kind":"chamber","c":47,"soakS":219,"tolC":1},{"kind":"cc","dir":"charge","c":0.16,"s":190,"untilV":3.1},
+                    {"kind":"repeat","n":1,"steps":[{"kind":"chamber","c":52,"soakS":123,"tolC":3},
+                                                    {"kind":"chamber","c":18,"soakS":86,"tolC":2}]},
+                    {"kind":"chamber","c":13,"soakS":64,"tolC":1}],
+           "startS":180,"safety":{"voltageV":[2.73,4.1],"currentA":[-0.93,1.62],"temperatureC":[-13,91]}}],
+        "faults":[{"kind":"stuck","ch":0,"atS":476},{"kind":"sensor-lost","ch":0,"atS":713},{"kind":"stuck","ch":1,"atS":402}],
+        "maxS":1500,"graceS":60,"afterLastActionS":600}`) as Scenario;
+      const o = await runScenario(sc);
+      expect(violatingSamples(o).some((v) => v.kind === "no-temperature" && v.channel === "ch1")).toBe(true);
+      assertNone(
+        reactionProblems(o, { idleCurrent: IDLE_CURRENT }),
+        o,
+        "violation not brought to safe state within one period",
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     "no output while a fault is latched: nothing but rest reaches a faulted run's channel, nothing reaches a latched chamber or its channels",
     async () => {
       const before = coverage.faultedRuns;
