@@ -255,6 +255,42 @@ describe("Outbox", () => {
     await reopened.close();
   });
 
+  it("sends committed rows from memory: the writer thread is asked to read only what it alone holds", async () => {
+    const path = dbPath();
+    const before = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 2 });
+    before.append("m v=1i 1");
+    await before.close(); // row 1: a backlog from before a restart
+    const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 2 });
+    await outbox.ready();
+    const asked: string[] = [];
+    const original = Worker.prototype.postMessage;
+    const spy = vi.spyOn(Worker.prototype, "postMessage");
+    spy.mockImplementation(function (
+      this: Worker,
+      message: unknown,
+      ...rest: Parameters<Worker["postMessage"]>[1][]
+    ) {
+      asked.push(String((message as { type?: string }).type));
+      original.call(this, message, ...rest);
+    });
+    try {
+      for (let i = 2; i <= 5; i++) outbox.append(`m v=${i}i ${i}`);
+      await outbox.commit();
+      const backlog = await outbox.readBatch(1);
+      expect(backlog?.body.toString()).toBe("m v=1i 1");
+      expect(asked.filter((t) => t === "read")).toHaveLength(1);
+      const fresh = await outbox.readBatch(4, backlog?.lastId);
+      expect(fresh?.body.toString().split("\n")).toEqual(["m v=2i 2", "m v=3i 3", "m v=4i 4", "m v=5i 5"]);
+      expect(
+        asked.filter((t) => t === "read"),
+        "no read for rows still in memory",
+      ).toHaveLength(1);
+    } finally {
+      spy.mockRestore();
+      await outbox.close();
+    }
+  });
+
   it("restores the backlog from the file after a restart", async () => {
     const path = dbPath();
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 2, wallNow: () => 1_000 });
