@@ -6,7 +6,7 @@ import type { Logger } from "../log.js";
  * collections back to back to shrink the heap, and their final pauses stop the sampling thread for
  * longest. Beside two CPU burners, during 15 parallel exports, they were pairs of 24–53 ms and
  * 10–28 ms, and a 20 ms sampling loop missed ticks in 2 of 5 runs; with the reducer off, 0 of 5
- * (README, "Sampling priority and timing"). The heap still shrinks after ordinary collections.
+ * (README, "Sampling priority and timing"); memory stays within the 24 h bench's target without it.
  * Node refuses the flag in NODE_OPTIONS: it belongs on the command line, before the script.
  */
 export const NO_MEMORY_REDUCER_FLAG = "--no-memory-reducer";
