@@ -16,6 +16,7 @@
  * newest: a commit that does not follow on from the tail starts it afresh.
  */
 import type { LineBuffer, LinePart } from "./line-buffer.js";
+import type { OutboxBatch } from "./outbox.js";
 
 /** Rows of one commit: one line buffer's, ids `firstId`…`lastId` in order. */
 interface Entry {
@@ -24,16 +25,6 @@ interface Entry {
   firstId: number;
   lastId: number;
   createdMs: number;
-}
-
-/** A batch answered from the tail: `body` views the buffer's shared memory. */
-export interface TailBatch {
-  firstId: number;
-  lastId: number;
-  rows: number;
-  points: number;
-  createdMs: number;
-  body: Buffer;
 }
 
 export class CommittedTail {
@@ -128,9 +119,10 @@ export class CommittedTail {
 
   /**
    * The oldest rows after `afterId`, whole, until they hold `minPoints` lines or the commit they
-   * belong to ends; undefined when no stored row follows `afterId`; null when only the database knows.
+   * belong to ends (`body` views the buffer's shared memory); undefined when no stored row follows
+   * `afterId`; null when only the database knows.
    */
-  read(afterId: number, minPoints: number): TailBatch | undefined | null {
+  read(afterId: number, minPoints: number): OutboxBatch | undefined | null {
     const below = this.oldestStoredId !== null && this.oldestStoredId <= this.boundary;
     if (below && afterId < this.boundary) return null;
     // Rows below the oldest one stored were acknowledged (deleted), however recently.

@@ -13,3 +13,15 @@ export function npmStartServeArgs(): string[] {
   if (node !== "node" || serve < 0) throw new Error(`npm start is not "node … serve …": ${scripts.start}`);
   return args.slice(0, serve + 1);
 }
+
+/** The node flags an npm script (`start`, `bench`) gives before its script, as package.json has them. */
+export function npmScriptNodeFlags(name: string): string[] {
+  const { scripts } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    scripts: Record<string, string>;
+  };
+  const [node, ...args] = (scripts[name] ?? "").split(/\s+/);
+  const script = args.findIndex((a) => a.endsWith(".ts") || a.endsWith(".js"));
+  if (node !== "node" || script < 0)
+    throw new Error(`npm run ${name} is not "node … <script>": ${scripts[name]}`);
+  return args.slice(0, script);
+}

@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   logMemoryReducer,
   memoryReducerOff,
   NO_MEMORY_REDUCER_FLAG,
 } from "../../../src/sampling/memory-reducer.js";
+import { npmScriptNodeFlags } from "../../support/npm-start.js";
 
 describe("memoryReducerOff", () => {
   it("reads the command line in either spelling; the last one given wins", () => {
@@ -47,17 +47,7 @@ describe("logMemoryReducer", () => {
 });
 
 it("npm start and npm run bench run node with the memory reducer off, before the script", () => {
-  const scripts = (
-    JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
-      scripts: Record<string, string>;
-    }
-  ).scripts;
-  for (const name of ["start", "bench"]) {
-    const [node, ...args] = (scripts[name] ?? "").split(/\s+/);
-    expect(node, name).toBe("node");
-    const script = args.findIndex((a) => a.endsWith(".ts") || a.endsWith(".js"));
-    expect(memoryReducerOff(args.slice(0, script)), name).toBe(true);
-  }
+  for (const name of ["start", "bench"]) expect(memoryReducerOff(npmScriptNodeFlags(name)), name).toBe(true);
 });
 
 it("the attack tests run as the daemon does: memory reducer off", async () => {

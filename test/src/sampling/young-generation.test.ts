@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   logYoungGeneration,
@@ -6,6 +5,7 @@ import {
   SEMI_SPACE_MIB,
   semiSpaceCap,
 } from "../../../src/sampling/young-generation.js";
+import { npmScriptNodeFlags } from "../../support/npm-start.js";
 
 describe("semiSpaceCap", () => {
   it("reads the cap from the command line or NODE_OPTIONS, in either spelling; the command line wins", () => {
@@ -52,15 +52,7 @@ describe("logYoungGeneration", () => {
   });
 });
 
-it("npm start runs the daemon with the young generation capped", () => {
-  const scripts = (
-    JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
-      scripts: Record<string, string>;
-    }
-  ).scripts;
-  for (const name of ["start", "bench"]) {
-    const [node, ...args] = (scripts[name] ?? "").split(/\s+/);
-    expect(node, name).toBe("node");
-    expect(semiSpaceCap(args, ""), name).toBe(SEMI_SPACE_MIB);
-  }
+it("npm start and npm run bench run node with the young generation capped", () => {
+  for (const name of ["start", "bench"])
+    expect(semiSpaceCap(npmScriptNodeFlags(name), ""), name).toBe(SEMI_SPACE_MIB);
 });

@@ -29,6 +29,21 @@ function peek(path: string): { lines: string[]; checkpoints: Record<string, unkn
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Calls `see` with every message posted to a worker thread (then posts it); restore the spy after. */
+function watchWriterMessages(see: (message: { type?: string }) => void) {
+  const original = Worker.prototype.postMessage;
+  const spy = vi.spyOn(Worker.prototype, "postMessage");
+  spy.mockImplementation(function (
+    this: Worker,
+    message: unknown,
+    ...rest: Parameters<Worker["postMessage"]>[1][]
+  ) {
+    see(message as { type?: string });
+    original.call(this, message, ...rest);
+  });
+  return spy;
+}
+
 describe("Outbox", () => {
   it("keeps appended lines in memory until a commit, then stores them in rows of maxRowLines", async () => {
     const path = dbPath();
@@ -263,16 +278,7 @@ describe("Outbox", () => {
     const outbox = Outbox.open({ path, commitIntervalMs: 1000, maxRowLines: 2 });
     await outbox.ready();
     const asked: string[] = [];
-    const original = Worker.prototype.postMessage;
-    const spy = vi.spyOn(Worker.prototype, "postMessage");
-    spy.mockImplementation(function (
-      this: Worker,
-      message: unknown,
-      ...rest: Parameters<Worker["postMessage"]>[1][]
-    ) {
-      asked.push(String((message as { type?: string }).type));
-      original.call(this, message, ...rest);
-    });
+    const spy = watchWriterMessages((message) => asked.push(String(message.type)));
     try {
       for (let i = 2; i <= 5; i++) outbox.append(`m v=${i}i ${i}`);
       await outbox.commit();
@@ -426,15 +432,8 @@ describe("Outbox", () => {
       else if (Array.isArray(value)) value.forEach(collect);
       else if (value && typeof value === "object") Object.values(value).forEach(collect);
     };
-    const original = Worker.prototype.postMessage;
-    const spy = vi.spyOn(Worker.prototype, "postMessage");
-    spy.mockImplementation(function (
-      this: Worker,
-      message: unknown,
-      ...rest: Parameters<Worker["postMessage"]>[1][]
-    ) {
-      if ((message as { type?: string }).type === "commit") collect(message);
-      original.call(this, message, ...rest);
+    const spy = watchWriterMessages((message) => {
+      if (message.type === "commit") collect(message);
     });
     try {
       const expected: string[] = [];
