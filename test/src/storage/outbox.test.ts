@@ -63,7 +63,8 @@ describe("Outbox", () => {
     const outbox = Outbox.open({ path, commitIntervalMs: 50 });
     outbox.append("m v=1i 1");
     outbox.append("m v=2i 2");
-    const deadline = Date.now() + 2_000;
+    // The wait ends when the lines are stored; the bound covers a writer thread slow to load on a busy host.
+    const deadline = Date.now() + 15_000;
     while (peek(path).lines.length < 2 && Date.now() < deadline) await sleep(10);
     expect(peek(path).lines).toEqual(["m v=1i 1", "m v=2i 2"]);
     expect(outbox.stats().commits).toBe(1);
