@@ -105,7 +105,12 @@ describe("npm run bench -- --json", () => {
       "influx down: nothing forwarded",
     ).toBe(0);
 
-    expectJudged(report.ingest, ["ratio"], "ingest");
+    expectJudged(report.ingest, ["ratio", "cpu_ratio"], "ingest");
+    const cpu = (report.ingest as { cpu_us_per_point: Record<string, Record<string, unknown>> })
+      .cpu_us_per_point;
+    for (const side of ["ceiling", "end_to_end"])
+      for (const process of ["node", "influxd"])
+        expect(cpu[side]?.[process], `ingest.cpu_us_per_point.${side}.${process}`).toBeGreaterThanOrEqual(0);
     expectJudged(
       (report.ingest as { drain: unknown }).drain,
       ["drain_seconds", "p99_ms", "missed"],

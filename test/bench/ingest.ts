@@ -46,6 +46,17 @@ export interface IngestFigures {
   ceiling_one_in_flight_points_per_s: number;
   end_to_end_points_per_s: number;
   encode_us_per_record: number;
+  /**
+   * CPU time per point (mean of rounds, instrument readings): this process (all its threads) and
+   * influxd, for the ceiling and end to end. Where the two share the host's cores and saturate
+   * them, rates go as 1 / CPU per point, so `cpu_ratio` (ceiling's CPU per point / end to end's)
+   * is what the ratio can reach on this host until either process needs less CPU per point.
+   */
+  cpu_us_per_point: {
+    ceiling: { node: number; influxd: number };
+    end_to_end: { node: number; influxd: number };
+  };
+  cpu_ratio: number;
   stall: {
     channels: number;
     hz: number;
@@ -92,6 +103,7 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
   const dir = mkdtempSync(join(tmpdir(), "cellbench-ingest-"));
   const medians: Record<"instrument" | "worst", number> = { instrument: 0, worst: 0 };
   const speeds = { ceiling: [] as number[], ceiling1: [] as number[], e2e: [] as number[], encodeUs: 0 };
+  const cpuMeans = { ceiling: { node: 0, influxd: 0 }, end_to_end: { node: 0, influxd: 0 } };
   try {
     const base = Date.now() - 2 * 3_600_000;
     let dbCounter = 0;
@@ -127,14 +139,18 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
       const cpu = { ceiling: [] as Cpu[], e2e: [] as Cpu[] };
       for (let round = 1; round <= rounds; round++) {
         // The raw ceiling is the better of one and two writes in flight (the forwarder keeps two).
-        let cpuStart = cpuNow(influxd);
-        const ceiling1 = await postAll(influxd, await freshDb(true), bodies, 1);
-        cpu.ceiling.push(cpuSince(influxd, cpuStart, points));
-        const ceiling2 = await postAll(influxd, await freshDb(true), bodies, 2);
+        const db1 = await freshDb(true);
+        const cpu1Start = cpuNow(influxd);
+        const ceiling1 = await postAll(influxd, db1, bodies, 1);
+        const cpu1 = cpuSince(influxd, cpu1Start, points);
+        const db2 = await freshDb(true);
+        const cpu2Start = cpuNow(influxd);
+        const ceiling2 = await postAll(influxd, db2, bodies, 2);
+        const cpu2 = cpuSince(influxd, cpu2Start, points);
         const ceiling = Math.max(ceiling1, ceiling2);
-        cpuStart = cpuNow(influxd);
+        cpu.ceiling.push(ceiling2 >= ceiling1 ? cpu2 : cpu1);
         const e2e = await endToEndRun(influxd, await freshDb(false), records, dir);
-        cpu.e2e.push(cpuSince(influxd, cpuStart, points));
+        cpu.e2e.push(e2e.cpu);
         ratios.push(e2e.pointsPerS / ceiling);
         if (kind === "instrument") {
           speeds.ceiling.push(ceiling);
@@ -166,6 +182,18 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
         `${mean(cpu.e2e, "nodeUsPerPoint").toFixed(2)} µs / ${mean(cpu.e2e, "influxdUsPerPoint").toFixed(2)} µs`,
       );
       if (kind === "instrument") {
+        cpuMeans.ceiling = {
+          node: mean(cpu.ceiling, "nodeUsPerPoint"),
+          influxd: mean(cpu.ceiling, "influxdUsPerPoint"),
+        };
+        cpuMeans.end_to_end = {
+          node: mean(cpu.e2e, "nodeUsPerPoint"),
+          influxd: mean(cpu.e2e, "influxdUsPerPoint"),
+        };
+        out(
+          "CPU per point, ceiling / end to end (what sharing the cores allows)",
+          `${(100 * cpuRatio(cpuMeans)).toFixed(1)} %`,
+        );
         out("same bodies, global fetch", rate(await postAllFetch(influxd, await freshDb(true), bodies)));
         out(
           "same bodies, node:http (again, for comparison)",
@@ -227,6 +255,8 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
       ceiling_one_in_flight_points_per_s: Math.round(median(speeds.ceiling1)),
       end_to_end_points_per_s: Math.round(median(speeds.e2e)),
       encode_us_per_record: speeds.encodeUs,
+      cpu_us_per_point: cpuMeans,
+      cpu_ratio: cpuRatio(cpuMeans),
       stall: {
         channels: stall.channels,
         hz: stall.hz,
@@ -376,7 +406,7 @@ async function endToEndRun(
   database: string,
   records: CellRecord[],
   dir: string,
-): Promise<{ pointsPerS: number; worstCommitMs: number; commits: number }> {
+): Promise<{ pointsPerS: number; worstCommitMs: number; commits: number; cpu: Cpu }> {
   const storage = Storage.open({
     bench: "bench",
     store: join(dir, `${database}.db`),
@@ -387,6 +417,8 @@ async function endToEndRun(
   // Schema and writer thread first, so that the timing covers data only (as the ceiling does).
   await until(() => storage.status().influx.schemaReady, 10_000);
   await storage.outbox.ready();
+  // CPU over the timed span only: opening the storage starts two threads that load their modules.
+  const cpuStart = cpuNow(influxd);
   const started = performance.now();
   for (let i = 0; i < records.length; i += 1_000) {
     const end = Math.min(records.length, i + 1_000);
@@ -398,6 +430,7 @@ async function endToEndRun(
     return s.backlog.points === 0 && s.backlog.pendingLines === 0;
   }, 120_000);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuSince(influxd, cpuStart, records.length);
   const status = storage.status();
   await storage.close({ drainTimeoutMs: 0 });
   if (status.written.points !== records.length)
@@ -406,6 +439,7 @@ async function endToEndRun(
     pointsPerS: records.length / seconds,
     worstCommitMs: status.outbox.worstCommitMs,
     commits: status.outbox.commits,
+    cpu,
   };
 }
 
@@ -570,6 +604,11 @@ function cpuSince(influxd: Influxd, start: { nodeMs: number; influxdMs: number }
     nodeUsPerPoint: ((end.nodeMs - start.nodeMs) * 1000) / points,
     influxdUsPerPoint: ((end.influxdMs - start.influxdMs) * 1000) / points,
   };
+}
+
+function cpuRatio(cpu: IngestFigures["cpu_us_per_point"]): number {
+  const total = (side: { node: number; influxd: number }) => side.node + side.influxd;
+  return total(cpu.ceiling) / total(cpu.end_to_end);
 }
 
 function countLines(body: string): number {
