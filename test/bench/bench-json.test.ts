@@ -111,6 +111,12 @@ describe("npm run bench -- --json", () => {
     for (const side of ["ceiling", "end_to_end"])
       for (const process of ["node", "influxd"])
         expect(cpu[side]?.[process], `ingest.cpu_us_per_point.${side}.${process}`).toBeGreaterThanOrEqual(0);
+    // Rounds with this process and influxd on CPUs of their own, or why they could not be run.
+    const partitioned = (report.ingest as { partitioned: { ratio?: unknown; refused?: unknown } })
+      .partitioned;
+    if (partitioned.refused === undefined)
+      expect(partitioned.ratio, "ingest.partitioned.ratio").toBeGreaterThan(0);
+    else expect(partitioned.refused, "ingest.partitioned.refused").toBeTypeOf("string");
     expectJudged(
       (report.ingest as { drain: unknown }).drain,
       ["drain_seconds", "p99_ms", "missed"],

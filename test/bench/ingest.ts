@@ -22,6 +22,7 @@ import { HttpLineWriter } from "../../src/storage/line-writer.js";
 import { RecordEncoder } from "../../src/storage/record-encoder.js";
 import { Storage } from "../../src/storage/storage.js";
 import { type Influxd, startInfluxd } from "../support/influxd.js";
+import { partitionCpus } from "./cpu-affinity.js";
 import { type DrainFigures, measureDrain } from "./drain.js";
 import type { Out } from "./stats.js";
 
@@ -57,6 +58,12 @@ export interface IngestFigures {
     end_to_end: { node: number; influxd: number };
   };
   cpu_ratio: number;
+  /**
+   * The instrument rounds again with this process on one CPU and influxd on the others
+   * (cpu-affinity.ts): whether the daemon's path keeps up with InfluxDB when neither takes CPU time
+   * from the other, as on a host with cores to spare. Informative; `met` judges `ratio`.
+   */
+  partitioned: PartitionedFigures | { refused: string };
   stall: {
     channels: number;
     hz: number;
@@ -72,6 +79,15 @@ export interface IngestFigures {
   drain?: DrainFigures;
   target: typeof INGEST_TARGET;
   met: boolean;
+}
+
+export interface PartitionedFigures {
+  ratio: number;
+  rounds: number;
+  node_cpus: number[];
+  influxd_cpus: number[];
+  ceiling_points_per_s: number;
+  end_to_end_points_per_s: number;
 }
 
 export interface IngestOptions {
@@ -104,6 +120,7 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
   const medians: Record<"instrument" | "worst", number> = { instrument: 0, worst: 0 };
   const speeds = { ceiling: [] as number[], ceiling1: [] as number[], e2e: [] as number[], encodeUs: 0 };
   const cpuMeans = { ceiling: { node: 0, influxd: 0 }, end_to_end: { node: 0, influxd: 0 } };
+  let partitioned: IngestFigures["partitioned"] = { refused: "not measured" };
   try {
     const base = Date.now() - 2 * 3_600_000;
     let dbCounter = 0;
@@ -113,6 +130,34 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
       return name;
     };
     const out = (label: string, value: string) => print(`${label.padEnd(62)} ${value}`);
+    /** The ceiling (better of one and two writes in flight: the forwarder keeps two), then end to end. */
+    const oneRound = async (label: string, bodies: string[], records: CellRecord[]) => {
+      const db1 = await freshDb(true);
+      const cpu1Start = cpuNow(influxd);
+      const ceiling1 = await postAll(influxd, db1, bodies, 1);
+      const cpu1 = cpuSince(influxd, cpu1Start, points);
+      const db2 = await freshDb(true);
+      const cpu2Start = cpuNow(influxd);
+      const ceiling2 = await postAll(influxd, db2, bodies, 2);
+      const cpu2 = cpuSince(influxd, cpu2Start, points);
+      const ceiling = Math.max(ceiling1, ceiling2);
+      const e2e = await endToEndRun(influxd, await freshDb(false), records, dir);
+      out(`${label}: ceiling, pre-encoded POST /write (node:http), 1 in flight`, rate(ceiling1));
+      out(`${label}: ceiling, the same, 2 in flight`, rate(ceiling2));
+      out(
+        `${label}: records → encode → outbox → forwarder → influxd`,
+        `${rate(e2e.pointsPerS)}  = ${(100 * (e2e.pointsPerS / ceiling)).toFixed(1)} % of the ceiling ` +
+          `(${e2e.commits} commits, worst ${e2e.worstCommitMs.toFixed(1)} ms)`,
+      );
+      return {
+        ceiling,
+        ceiling1,
+        e2e: e2e.pointsPerS,
+        ratio: e2e.pointsPerS / ceiling,
+        cpuCeiling: ceiling2 >= ceiling1 ? cpu2 : cpu1,
+        cpuE2e: e2e.cpu,
+      };
+    };
     print(
       `\ningest bench: ${points.toLocaleString("en")} cell samples per run, ${CHANNELS} channels, batches of ${BATCH}, ` +
         `influxd 1.6 on loopback, ${rounds} interleaved rounds (shared 2-core machine: compare within a round)`,
@@ -138,32 +183,15 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
       const ratios: number[] = [];
       const cpu = { ceiling: [] as Cpu[], e2e: [] as Cpu[] };
       for (let round = 1; round <= rounds; round++) {
-        // The raw ceiling is the better of one and two writes in flight (the forwarder keeps two).
-        const db1 = await freshDb(true);
-        const cpu1Start = cpuNow(influxd);
-        const ceiling1 = await postAll(influxd, db1, bodies, 1);
-        const cpu1 = cpuSince(influxd, cpu1Start, points);
-        const db2 = await freshDb(true);
-        const cpu2Start = cpuNow(influxd);
-        const ceiling2 = await postAll(influxd, db2, bodies, 2);
-        const cpu2 = cpuSince(influxd, cpu2Start, points);
-        const ceiling = Math.max(ceiling1, ceiling2);
-        cpu.ceiling.push(ceiling2 >= ceiling1 ? cpu2 : cpu1);
-        const e2e = await endToEndRun(influxd, await freshDb(false), records, dir);
-        cpu.e2e.push(e2e.cpu);
-        ratios.push(e2e.pointsPerS / ceiling);
+        const r = await oneRound(`round ${round}`, bodies, records);
+        cpu.ceiling.push(r.cpuCeiling);
+        cpu.e2e.push(r.cpuE2e);
+        ratios.push(r.ratio);
         if (kind === "instrument") {
-          speeds.ceiling.push(ceiling);
-          speeds.ceiling1.push(ceiling1);
-          speeds.e2e.push(e2e.pointsPerS);
+          speeds.ceiling.push(r.ceiling);
+          speeds.ceiling1.push(r.ceiling1);
+          speeds.e2e.push(r.e2e);
         }
-        out(`round ${round}: ceiling, pre-encoded POST /write (node:http), 1 in flight`, rate(ceiling1));
-        out(`round ${round}: ceiling, the same, 2 in flight`, rate(ceiling2));
-        out(
-          `round ${round}: records → encode → outbox → forwarder → influxd`,
-          `${rate(e2e.pointsPerS)}  = ${(100 * (e2e.pointsPerS / ceiling)).toFixed(1)} % of the ceiling ` +
-            `(${e2e.commits} commits, worst ${e2e.worstCommitMs.toFixed(1)} ms)`,
-        );
       }
       const sorted = [...ratios].sort((a, b) => a - b);
       medians[kind] = sorted[Math.floor(sorted.length / 2)] as number;
@@ -193,6 +221,12 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
         out(
           "CPU per point, ceiling / end to end (what sharing the cores allows)",
           `${(100 * cpuRatio(cpuMeans)).toFixed(1)} %`,
+        );
+        partitioned = await partitionedRounds(
+          influxd.pid,
+          rounds,
+          (label) => oneRound(label, bodies, records),
+          print,
         );
         out("same bodies, global fetch", rate(await postAllFetch(influxd, await freshDb(true), bodies)));
         out(
@@ -257,6 +291,7 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
       encode_us_per_record: speeds.encodeUs,
       cpu_us_per_point: cpuMeans,
       cpu_ratio: cpuRatio(cpuMeans),
+      partitioned,
       stall: {
         channels: stall.channels,
         hz: stall.hz,
@@ -603,6 +638,42 @@ function cpuSince(influxd: Influxd, start: { nodeMs: number; influxdMs: number }
   return {
     nodeUsPerPoint: ((end.nodeMs - start.nodeMs) * 1000) / points,
     influxdUsPerPoint: ((end.influxdMs - start.influxdMs) * 1000) / points,
+  };
+}
+
+/** `rounds` rounds with this process and influxd on CPUs of their own, then every CPU back. */
+async function partitionedRounds(
+  influxdPid: number | undefined,
+  rounds: number,
+  round: (label: string) => Promise<{ ratio: number; ceiling: number; e2e: number }>,
+  print: Out,
+): Promise<IngestFigures["partitioned"]> {
+  const partition =
+    influxdPid === undefined ? { refused: "influxd's process id is unknown" } : partitionCpus(influxdPid);
+  if ("refused" in partition) {
+    print(`\npartitioned rounds not run: ${partition.refused}`);
+    return { refused: partition.refused };
+  }
+  const results: { ratio: number; ceiling: number; e2e: number }[] = [];
+  try {
+    print(
+      `\ninstrument-resolution readings, this process on CPU ${partition.own.join(",")} and influxd on CPU ` +
+        `${partition.other.join(",")} (no CPU shared)`,
+    );
+    for (let k = 1; k <= rounds; k++) results.push(await round(`partitioned round ${k}`));
+  } finally {
+    partition.undo();
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const ratio = median(results.map((r) => r.ratio));
+  print(`${"partitioned: end-to-end / ceiling, median of rounds".padEnd(62)} ${(100 * ratio).toFixed(1)} %`);
+  return {
+    ratio,
+    rounds,
+    node_cpus: partition.own,
+    influxd_cpus: partition.other,
+    ceiling_points_per_s: Math.round(median(results.map((r) => r.ceiling))),
+    end_to_end_points_per_s: Math.round(median(results.map((r) => r.e2e))),
   };
 }
 
