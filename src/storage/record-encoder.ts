@@ -380,7 +380,7 @@ function float(fields: string, key: string, value: number): string {
 }
 
 function copyInto(out: Uint8Array, at: number, bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; i++) out[at + i] = bytes[i] as number;
+  out.set(bytes, at);
   return at + bytes.length;
 }
 
