@@ -6,6 +6,8 @@
  *    Next to it, the same through global fetch and node-influx writePoints.
  * 2. End to end: CellRecords → encoder → outbox (SQLite WAL, group commit) → forwarder → influxd,
  *    timed until InfluxDB acknowledged the last point. Target (issue 16): ≥ 85 % of the ceiling.
+ *    Both with the CPU time each process spent per point; then both again with this process on one
+ *    CPU and influxd on the others (cpu-affinity.ts), reported beside the judged figure.
  * 3. Sampling-loop stall: a 64-channel × 10 Hz load on absolute deadlines while commits and
  *    forwarding run; reports append() times, commit times and how late the sampling ticks were.
  * 4. Backlog drain (drain.ts): an hour of 64 × 10 Hz spooled, then forwarded while sampling goes on.
