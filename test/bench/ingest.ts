@@ -26,7 +26,7 @@ import { Storage } from "../../src/storage/storage.js";
 import { type Influxd, startInfluxd } from "../support/influxd.js";
 import { partitionCpus } from "./cpu-affinity.js";
 import { type DrainFigures, measureDrain } from "./drain.js";
-import type { Out } from "./stats.js";
+import { distribution, type Out } from "./stats.js";
 
 const DEFAULT_POINTS = 150_000;
 const DEFAULT_ROUNDS = 5;
@@ -195,8 +195,7 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
           speeds.e2e.push(r.e2e);
         }
       }
-      const sorted = [...ratios].sort((a, b) => a - b);
-      medians[kind] = sorted[Math.floor(sorted.length / 2)] as number;
+      medians[kind] = median(ratios);
       if (kind === "instrument") speeds.encodeUs = encodeUs;
       out(
         "end-to-end / ceiling, median of rounds",
@@ -281,7 +280,6 @@ export async function runIngestBench(options: IngestOptions = {}): Promise<Inges
             out: print,
           })
         : undefined;
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
     return {
       ratio: medians.instrument,
       ratio_worst_case: medians.worst,
@@ -553,12 +551,12 @@ async function stallRun(
     channels,
     hz,
     seconds,
-    append: percentiles(appendTimes),
+    append: distribution(appendTimes),
     commitMeanMs: status.outbox.meanCommitMs,
     commitWorstMs: status.outbox.worstCommitMs,
     commits: status.outbox.commits,
-    lateP50Ms: percentiles(lateness).p50,
-    lateMaxMs: percentiles(lateness).max,
+    lateP50Ms: distribution(lateness).p50,
+    lateMaxMs: distribution(lateness).max,
     ...(await latencyProbe(influxd, dir, probes)),
     stored: count.results[0]?.series?.[0]?.values[0]?.[1] ?? 0,
     produced,
@@ -597,15 +595,11 @@ async function latencyProbe(
     );
   }
   await storage.close({ drainTimeoutMs: 0 });
-  const p = percentiles(latencies);
+  const p = distribution(latencies);
   return { latencyP50Ms: p.p50, latencyMaxMs: p.max };
 }
 
-function percentiles(values: number[]): { p50: number; p99: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
-}
+const median = (values: readonly number[]) => distribution(values).p50;
 
 async function until(condition: () => boolean, timeoutMs: number, pollMs = 10): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -666,7 +660,6 @@ async function partitionedRounds(
   } finally {
     partition.undo();
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const ratio = median(results.map((r) => r.ratio));
   print(`${"partitioned: end-to-end / ceiling, median of rounds".padEnd(62)} ${(100 * ratio).toFixed(1)} %`);
   return {
