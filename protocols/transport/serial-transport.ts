@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
-import { SerialPort } from "serialport";
+import { SerialPortStream } from "@serialport/stream";
+import { EventLoopBinding } from "./event-loop-binding.js";
 import { type Link, type LinkHandlers, ReconnectingTransport } from "./reconnecting-transport.js";
 import type { ReconnectOptions } from "./transport.js";
 import { describeError, TransportDisconnectedError } from "./transport-errors.js";
@@ -12,9 +13,9 @@ export interface SerialTransportOptions {
 }
 
 /**
- * A serial line through `serialport`. Each (re)connection uses a new SerialPort instance, since a
- * SerialPort that saw a disconnect is not reusable; unplugging shows up as `close` with
- * `err.disconnected`, which this turns into a `disconnected` state and a back-off reconnect.
+ * A serial line through `serialport`'s stream over `EventLoopBinding`. Each (re)connection uses a new
+ * port instance, since a port that saw a disconnect is not reusable; unplugging shows up as `close`
+ * with `err.disconnected`, which this turns into a `disconnected` state and a back-off reconnect.
  *
  * The path is also checked periodically: when a pty's master side goes away, the slave may read
  * end-of-file instead of failing, and serialport's reader then retries forever without reporting a
@@ -31,7 +32,16 @@ export class SerialTransport extends ReconnectingTransport {
 
   protected async connectLink(handlers: LinkHandlers): Promise<Link> {
     const { path, baudRate, dataBits, parity, stopBits, rtscts } = this.spec;
-    const port = new SerialPort({ path, baudRate, dataBits, parity, stopBits, rtscts, autoOpen: false });
+    const port = new SerialPortStream({
+      binding: EventLoopBinding,
+      path,
+      baudRate,
+      dataBits,
+      parity,
+      stopBits,
+      rtscts,
+      autoOpen: false,
+    });
     let opened = false;
     let closing = false;
     port.on("error", (err: Error) => {
