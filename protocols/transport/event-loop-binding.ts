@@ -26,6 +26,12 @@ import {
   type UpdateOptions,
 } from "@serialport/bindings-cpp";
 
+/**
+ * Bytes read back to back before a read yields to the event loop's other work: only a peer that
+ * writes faster than the port is read (a pty, never a real line at its baud rate) gets there.
+ */
+const BURST_BYTES = 16 * 1024;
+
 /** Back-off while a read sees end of file (a pty whose other side is gone) rather than an error. */
 const END_OF_FILE_RETRY_MS = 10;
 
@@ -66,6 +72,8 @@ function asDisconnect(error: unknown): unknown {
 
 class EventLoopPort implements BindingPortInterface {
   private writing: Promise<void> | null = null;
+  /** Bytes read since the reader last waited for the poller or yielded. */
+  private burst = 0;
 
   constructor(private readonly port: PolledPort) {}
 
@@ -82,6 +90,10 @@ class EventLoopPort implements BindingPortInterface {
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 1)
       throw new TypeError(`read of ${length} bytes at ${offset} is not a valid range`);
     if (buffer.length < offset + length) throw new RangeError("buffer is too small");
+    if (this.burst >= BURST_BYTES) {
+      this.burst = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     for (;;) {
       const fd = this.openFd();
       let bytesRead: number;
@@ -89,9 +101,11 @@ class EventLoopPort implements BindingPortInterface {
         bytesRead = readSync(fd, buffer, offset, length, null);
       } catch (error) {
         if (!mustWait(error)) throw asDisconnect(error);
+        this.burst = 0;
         await this.until("readable");
         continue;
       }
+      this.burst += bytesRead;
       if (bytesRead > 0) return { buffer, bytesRead };
       await new Promise((resolve) => setTimeout(resolve, END_OF_FILE_RETRY_MS));
     }

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { pbkdf2 } from "node:crypto";
 import { autoDetect, type BindingInterface } from "@serialport/bindings-cpp";
 import { SerialPortStream } from "@serialport/stream";
@@ -6,6 +7,7 @@ import { createTransport } from "../../../protocols/transport/create-transport.j
 import { EventLoopBinding } from "../../../protocols/transport/event-loop-binding.js";
 import type { Transport } from "../../../protocols/transport/transport.js";
 import { type PtyPair, startPtyPair } from "../../support/pty-pair.js";
+import { eventually } from "../../support/wait.js";
 import { collectBytes } from "../support/transport-waits.js";
 
 let pty: PtyPair | undefined;
@@ -109,6 +111,38 @@ describe("EventLoopBinding", () => {
     await written;
     await drained;
     expect((await received).equals(bytes)).toBe(true);
+  });
+
+  it("leaves the event loop's other work a turn while a peer floods the port", async () => {
+    pty = await startPtyPair();
+    const port = await openStream(EventLoopBinding, pty.a);
+    let received = 0;
+    port.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    const flood = spawn("sh", ["-c", `exec cat /dev/zero > '${pty.b}'`], { stdio: "ignore" });
+    cleanups.push(async () => {
+      flood.kill("SIGKILL");
+    });
+    const waitFor = (bytes: number) =>
+      eventually(
+        () => received >= bytes,
+        `the flood to bring ${bytes} bytes`,
+        10_000,
+        () => (flood.exitCode !== null ? `cat exited with ${flood.exitCode}` : undefined),
+      );
+    await waitFor(1024 * 1024);
+    let worst = 0;
+    for (let turn = 0; turn < 1000; turn++) {
+      const before = received;
+      await new Promise((resolve) => setImmediate(resolve));
+      worst = Math.max(worst, received - before);
+    }
+    await waitFor(received + 1024 * 1024);
+    // Between two turns of the check phase the reader runs twice at most (once on the poller, once on
+    // its own yield), each time 16 KiB in a row plus one read, and Linux's tty layer hands out at most
+    // 4 KiB a read. Reads without a yield took 61–296 KiB here.
+    expect(worst).toBeLessThanOrEqual(40 * 1024);
   });
 
   it("ends a read waiting for data with serialport's canceled error when the port closes", async () => {
