@@ -63,6 +63,7 @@ function mustWait(error: unknown): boolean {
 
 /** Marks the errors bindings-cpp treats as an unplugged device the way it does. */
 function asDisconnect(error: unknown): unknown {
+  if (typeof error !== "object" || error === null) return error;
   const code = errorCode(error);
   const errno = (error as { errno?: unknown }).errno;
   if (code === "EBADF" || code === "ENXIO" || code === "UNKNOWN" || errno === -1)
