@@ -91,11 +91,7 @@ describe("npm run bench -- --json", () => {
       expect(floor.p99_ms).toEqual(expect.any(Number));
       expect(s.young_generation_mib, `${s.scenario}: measured as the daemon runs`).toBe(SEMI_SPACE_MIB);
       expect(s.memory_reducer_off, `${s.scenario}: measured as the daemon runs`).toBe(true);
-      const host = s.host_stalls as Record<string, unknown>;
-      expect(host.counted, `${s.scenario}: whether the host's stalls count`).toBeTypeOf("boolean");
-      for (const field of ["count", "longest_ms", "stalled_ms", "missed_in_host_stalls", "p99_ms_outside"])
-        expect(Number.isFinite(host[field]), `${s.scenario}: host_stalls.${field}`).toBe(true);
-      expect(host.missed_in_host_stalls as number).toBeLessThanOrEqual(s.missed as number);
+      expectHostStalls(s, `steadiness ${s.scenario}`);
     }
     const load = (steadiness[1] as { load?: { requests: number; sse_bytes: number } }).load;
     expect(load?.requests, "the load client made requests").toBeGreaterThan(0);
@@ -126,6 +122,9 @@ describe("npm run bench -- --json", () => {
     // Judged at the daemon's catch-up rate, beside the same backlog drained unpaced.
     expect(drain.catch_up_points_per_s).toBe(DEFAULT_CATCH_UP_POINTS_PER_SECOND);
     expect(drain.reconnect_seconds as number).toBeLessThanOrEqual(drain.drain_seconds as number);
+    expectHostStalls(drain, "ingest.drain");
+    for (const field of ["gc_max_ms", "late_over_1ms", "late_over_1ms_in_gc"])
+      expect(drain[field], `ingest.drain.${field}`).toBeTypeOf("number");
     const unpaced = drain.unpaced as Record<string, unknown>;
     for (const field of ["drain_seconds", "p99_ms", "missed"])
       expect(unpaced[field], `ingest.drain.unpaced.${field}`).toBeTypeOf("number");
@@ -151,3 +150,12 @@ describe("npm run bench -- --json", () => {
     expect(run.stderr).toContain("engine, loop, steadiness, ingest, bus, safety, memory");
   });
 });
+
+/** A window's host stalls, as the steadiness scenarios and the drain report them. */
+function expectHostStalls(window: Record<string, unknown>, what: string): void {
+  const host = window.host_stalls as Record<string, unknown>;
+  expect(host.counted, `${what}: whether the host's stalls count`).toBeTypeOf("boolean");
+  for (const field of ["count", "longest_ms", "stalled_ms", "missed_in_host_stalls", "p99_ms_outside"])
+    expect(Number.isFinite(host[field]), `${what}: host_stalls.${field}`).toBe(true);
+  expect(host.missed_in_host_stalls as number).toBeLessThanOrEqual(window.missed as number);
+}

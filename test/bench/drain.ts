@@ -19,8 +19,9 @@ import {
 } from "../../src/sampling/realtime-priority.js";
 import { Storage } from "../../src/storage/storage.js";
 import type { Influxd } from "../support/influxd.js";
-import { closedPort, openRig, type Rig } from "./rig.js";
-import { distribution, type Out, sleep } from "./stats.js";
+import { describeHostStalls, type HostStallFigures, LatenessWindow } from "./lateness-window.js";
+import { CHANNELS_PER_CYCLER, closedPort, openRig, type Rig } from "./rig.js";
+import { type Out, sleep } from "./stats.js";
 import { STEADINESS_TARGET } from "./steadiness.js";
 
 export interface DrainFigures {
@@ -42,6 +43,13 @@ export interface DrainFigures {
   p99_ms: number;
   max_ms: number;
   missed: number;
+  /** Longest garbage-collection pause during the drain, ms. */
+  gc_max_ms: number;
+  /** Wake-ups more than 1 ms late, and how many of them a garbage-collection pause overlapped. */
+  late_over_1ms: number;
+  late_over_1ms_in_gc: number;
+  /** The host's own stalls during the drain, as the steadiness scenarios report them (not judged). */
+  host_stalls: HostStallFigures;
   drained: boolean;
   /** SCHED_FIFO priority the sampling thread ran at during the drain (as in steadiness), or null: nice only. */
   realtime_priority: number | null;
@@ -111,7 +119,7 @@ async function drainOnce(
       `\nbacklog drain: ${backlog.toLocaleString("en")} points (${options.minutes} min of ${CHANNELS} × ${SPOOL_HZ} Hz) ` +
         `spooled in ${spoolSeconds.toFixed(1)} s; sampling ${CHANNELS} × ${HZ} Hz for ${warmupS} s, then InfluxDB back`,
     );
-    let lateness: number[] | undefined;
+    let watch: LatenessWindow | undefined;
     // As the daemon does at start-up, and as the steadiness scenarios are judged.
     raiseSamplingPriority();
     await options.influxd.halt();
@@ -126,21 +134,28 @@ async function drainOnce(
         store,
         logging: "every sample",
         http: true,
-        onLateness: (_poller, ms) => lateness?.push(ms),
+        onLateness: (poller, ms) => watch?.add(poller, ms),
         ...(catchUpPointsPerSecond !== undefined ? { catchUpPointsPerSecond } : {}),
       });
       const asked = options.realtimePriority ?? 0;
       // After the rig's threads have started (they must not inherit it).
       realtime = asked > 0 ? requestRealtimePriority(asked) : undefined;
+      const boundMs = (options.sampleS ?? 600) * 1000;
+      // A cycler's and a chamber's sampling loop per eight channels.
+      const loops = (CHANNELS / CHANNELS_PER_CYCLER) * 2;
+      watch = await LatenessWindow.open(
+        realtime,
+        1000 / HZ,
+        Math.ceil((boundMs / 1000) * HZ * loops * 1.1) + 1_000,
+      );
       await sleep(warmupS * 1000);
       const storage = rig.storage;
       if (storage.status().written.points > 0)
         throw new Error("drain bench: points written during the outage");
       await options.influxd.restart();
-      lateness = [];
       const started = performance.now();
       const missed0 = rig.missed();
-      const boundMs = (options.sampleS ?? 600) * 1000;
+      watch.start(rig);
       let reconnectedAt: number | undefined;
       const drained = () => {
         const s = storage.status();
@@ -150,7 +165,8 @@ async function drainOnce(
       while (!drained() && performance.now() - started < boundMs) await sleep(20);
       const seconds = (performance.now() - started) / 1000;
       const reconnectS = ((reconnectedAt ?? performance.now()) - started) / 1000;
-      const d = distribution(lateness);
+      const w = await watch.finish();
+      const d = w.lateness;
       const missed = rig.missed() - missed0;
       const rate = storage.status().backlog.catchUpPointsPerSecond;
       const f: DrainFigures = {
@@ -166,6 +182,10 @@ async function drainOnce(
         p99_ms: d.p99,
         max_ms: d.max,
         missed,
+        gc_max_ms: w.gc_max_ms,
+        late_over_1ms: w.late_over_1ms,
+        late_over_1ms_in_gc: w.late_over_1ms_in_gc,
+        host_stalls: w.host_stalls,
         drained: drained(),
         realtime_priority: realtime?.applied ? realtime.priority : null,
         target: STEADINESS_TARGET,
@@ -177,11 +197,14 @@ async function drainOnce(
           `(${f.drain_points_per_s.toLocaleString("en")} backlog points/s; catch-up rate ${f.catch_up_points_per_s?.toLocaleString("en") ?? "none: unpaced, for comparison"})\n` +
           `  lateness p50 / p99 / max ${d.p50.toFixed(3)} / ${d.p99.toFixed(3)} / ${d.max.toFixed(3)} ms, ${missed} missed ` +
           `(target p99 < ${STEADINESS_TARGET.max_p99_ms} ms, none missed: ${f.met ? "met" : "MISSED"}; ` +
-          `${f.realtime_priority !== null ? `SCHED_FIFO ${f.realtime_priority}` : "nice only"})`,
+          `${f.realtime_priority !== null ? `SCHED_FIFO ${f.realtime_priority}` : "nice only"}; ` +
+          `${w.late_over_1ms} over 1 ms late (${w.late_over_1ms_in_gc} during GC), worst GC ${w.gc_max_ms.toFixed(1)} ms, ` +
+          `${describeHostStalls(w.host_stalls)})`,
       );
       return f;
     } finally {
       if (realtime?.applied) dropRealtimePriority();
+      await watch?.close();
       await rig?.close();
       if (!options.influxd.running) await options.influxd.restart();
     }

@@ -9,27 +9,18 @@
  * Run alone: npx tsx test/bench/steadiness.ts [--seconds N]
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { getPriority } from "node:os";
-import { PerformanceObserver } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { SystemClock } from "../../drivers/clock.js";
 import { memoryReducerOff } from "../../src/sampling/memory-reducer.js";
-import type { PollerStats } from "../../src/sampling/poller.js";
 import { raiseSamplingPriority } from "../../src/sampling/process-priority.js";
 import { dropRealtimePriority, requestRealtimePriority } from "../../src/sampling/realtime-priority.js";
 import { semiSpaceCap } from "../../src/sampling/young-generation.js";
-import {
-  attributeStalls,
-  type HostStall,
-  HostStallWatch,
-  monotonicMs,
-  type WakeUp,
-} from "../support/host-stalls.js";
 import { startInfluxd } from "../support/influxd.js";
 import { type HostFloor, measureHostFloor } from "./host-floor.js";
+import { describeHostStalls, type HostStallFigures, LatenessWindow } from "./lateness-window.js";
 import { closedPort, openRig, type Rig, VIEWER_TOKEN } from "./rig.js";
-import { distribution, forceGc, type Out, sleep } from "./stats.js";
+import { forceGc, type Out, sleep } from "./stats.js";
 
 export const STEADINESS_TARGET = { max_p99_ms: 1, max_missed: 0 } as const;
 export type Scenario = "idle" | "http-load" | "influx-down";
@@ -79,20 +70,6 @@ export interface SteadinessFigures {
   load?: { requests: number; statuses: Record<string, number>; sse_bytes: number };
   target: typeof STEADINESS_TARGET;
   met: boolean;
-}
-
-export interface HostStallFigures {
-  /** False when the sentinel could not be put above the sampling thread: then nothing is the host's. */
-  counted: boolean;
-  /** Stalls of 2 ms or more, their longest and their sum, ms. */
-  count: number;
-  longest_ms: number;
-  stalled_ms: number;
-  /** The sampling loops' missed periods in which the host stalled for at least half the missed time. */
-  missed_in_host_stalls: number;
-  /** p99 and max lateness with the host's stalls taken out of each wake-up. */
-  p99_ms_outside: number;
-  max_ms_outside: number;
 }
 
 export interface SteadinessOptions {
@@ -146,13 +123,7 @@ async function measureScenario(
     hz: HZ,
     realtimePriority: asked,
   });
-  const lateness: number[] = [];
-  /** [deadline, wake-up] of the wake-ups more than 1 ms late, performance.now() ms. */
-  const late: [number, number][] = [];
-  let measuring = false;
-  // Every wake-up of the window, for telling the host's stalls from the rest afterwards: kept in
-  // arrays made beforehand, so recording them allocates nothing on the sampling thread.
-  const wakes = new WakeRecord(Math.ceil(seconds * HZ * LOOPS * 1.2) + 1_000);
+  let watch: LatenessWindow | undefined;
   const rig = await openRig({
     clock: new SystemClock(),
     periodMs: 1000 / HZ,
@@ -160,24 +131,18 @@ async function measureScenario(
     database: `steady_${scenario.replace("-", "_")}`,
     logging: "every sample",
     http: true,
-    onLateness: (poller, ms) => {
-      if (!measuring) return;
-      lateness.push(ms);
-      wakes.add(poller, ms);
-      if (ms > 1) {
-        const now = performance.now();
-        late.push([now - ms, now]);
-      }
-    },
+    onLateness: (poller, ms) => watch?.add(poller, ms),
   });
   let client: LoadClient | undefined;
   // After the rig's threads have started, as the daemon does (they must not inherit it).
   const realtime = asked > 0 ? requestRealtimePriority(asked) : undefined;
-  const host = await HostStallWatch.start();
-  // Above the sampling thread, whichever way it was raised; otherwise its stalls prove nothing.
-  const counted = realtime?.applied
-    ? host.raiseRealtime(Math.min(99, realtime.priority + 1))
-    : host.outranks(getPriority(0));
+  // Every wake-up of the window, kept in arrays made beforehand (see LatenessWindow).
+  const opened = await LatenessWindow.open(
+    realtime,
+    1000 / HZ,
+    Math.ceil(seconds * HZ * LOOPS * 1.2) + 1_000,
+  );
+  watch = opened;
   try {
     await sleep((options.warmupS ?? 3) * 1000);
     if (scenario === "http-load") client = await startLoad(rig);
@@ -185,36 +150,19 @@ async function measureScenario(
     forceGc();
     await sleep(50);
     const missed0 = rig.missed();
-    wakes.watch(rig);
-    const windowFromMs = monotonicMs();
     const forwarded0 = rig.storage.status().written.points;
     const worstCommit = { ms: 0 };
     const commitWatch = setInterval(() => {
       worstCommit.ms = Math.max(worstCommit.ms, rig.storage.outbox.stats().lastCommitMs);
     }, 20);
-    let gcMaxMs = 0;
-    const pauses: [number, number][] = [];
-    const gc = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) {
-        gcMaxMs = Math.max(gcMaxMs, entry.duration);
-        pauses.push([entry.startTime, entry.startTime + entry.duration]);
-      }
-    });
-    gc.observe({ entryTypes: ["gc"] });
-    measuring = true;
+    opened.start(rig);
     await sleep(seconds * 1000);
-    measuring = false;
-    const windowEnd = wakes.snapshot(monotonicMs());
-    gc.disconnect();
+    const w = await opened.finish();
     clearInterval(commitWatch);
     const load = client ? await client.stop() : undefined;
     client = undefined;
-    const d = distribution(lateness);
+    const d = w.lateness;
     const missed = rig.missed() - missed0;
-    await host.flush();
-    const stalls = host.stalls.filter((st) => st.fromMs + st.ms >= windowFromMs - 2 * (1000 / HZ));
-    const split = wakes.attribute(counted ? stalls : [], 1000 / HZ, windowEnd);
-    const outside = distribution(split.latenessMs);
     const status = rig.storage.status();
     return {
       scenario,
@@ -229,114 +177,25 @@ async function measureScenario(
       young_generation_mib: semiSpaceCap() ?? null,
       memory_reducer_off: memoryReducerOff(),
       ...(realtime && !realtime.applied ? { realtime_refused: realtime.reason } : {}),
-      wakeups: lateness.length,
-      gc_max_ms: gcMaxMs,
-      late_over_1ms: late.length,
-      late_over_1ms_in_gc: late.filter(([from, to]) => pauses.some(([s, e]) => s < to && e > from)).length,
+      wakeups: w.wakeups,
+      gc_max_ms: w.gc_max_ms,
+      late_over_1ms: w.late_over_1ms,
+      late_over_1ms_in_gc: w.late_over_1ms_in_gc,
       commit_worst_ms: worstCommit.ms,
       forwarded_points: status.written.points - forwarded0,
       backlog_points_end: status.backlog.points,
       errors: rig.errors.length,
       host_floor: hostFloor,
-      host_stalls: {
-        counted,
-        count: stalls.length,
-        longest_ms: stalls.reduce((max, st) => Math.max(max, st.ms), 0),
-        stalled_ms: stalls.reduce((sum, st) => sum + st.ms, 0),
-        missed_in_host_stalls: split.hostMissed,
-        p99_ms_outside: outside.p99,
-        max_ms_outside: outside.max,
-      },
+      host_stalls: w.host_stalls,
       ...(load ? { load } : {}),
       target: STEADINESS_TARGET,
       met: d.p99 < STEADINESS_TARGET.max_p99_ms && missed <= STEADINESS_TARGET.max_missed,
     };
   } finally {
     if (realtime?.applied) dropRealtimePriority();
-    await host.close();
+    await opened.close();
     await client?.stop();
     await rig.close();
-  }
-}
-
-/**
- * The window's wake-ups (when, how late, which loop, that loop's missed periods then), recorded into
- * arrays allocated beforehand, and split afterwards into the host's stalls and the rest.
- */
-class WakeRecord {
-  private readonly at: Float64Array;
-  private readonly late: Float64Array;
-  private readonly loop: Uint8Array;
-  private readonly missed: Float64Array;
-  private n = 0;
-  private readonly names: string[] = [];
-  private readonly index = new Map<string, number>();
-  private stats: Map<string, Readonly<PollerStats>> = new Map();
-  private before: Record<string, number> = {};
-  /** performance.now() + offset = the monotonic clock the sentinel reports on. */
-  private readonly offsetMs = monotonicMs() - performance.now();
-
-  constructor(capacity: number) {
-    this.at = new Float64Array(capacity);
-    this.late = new Float64Array(capacity);
-    this.loop = new Uint8Array(capacity);
-    this.missed = new Float64Array(capacity);
-  }
-
-  /** Reads the sampling loops' own counters from here on (the bench's pollerStats() copies them). */
-  watch(rig: Rig): void {
-    const pollers = (rig.bench as unknown as { pollers?: { name: string; stats: PollerStats }[] }).pollers;
-    if (!Array.isArray(pollers)) throw new Error("bench: the rig's sampling loops are not reachable");
-    this.stats = new Map(pollers.map((p) => [p.name, p.stats]));
-    this.before = Object.fromEntries(pollers.map((p) => [p.name, p.stats.missed]));
-  }
-
-  add(loop: string, latenessMs: number): void {
-    if (this.n >= this.at.length) return;
-    let i = this.index.get(loop);
-    if (i === undefined) {
-      i = this.names.push(loop) - 1;
-      this.index.set(loop, i);
-    }
-    this.at[this.n] = performance.now();
-    this.late[this.n] = latenessMs;
-    this.loop[this.n] = i;
-    this.missed[this.n] = this.stats.get(loop)?.missed ?? 0;
-    this.n++;
-  }
-
-  snapshot(atMs: number): { atMs: number; missedByLoop: Record<string, number> } {
-    return { atMs, missedByLoop: Object.fromEntries([...this.stats].map(([name, st]) => [name, st.missed])) };
-  }
-
-  /** Each sampling loop's wake-ups against the host's stalls (attributeStalls), summed over the loops. */
-  attribute(
-    stalls: readonly HostStall[],
-    periodMs: number,
-    end: { atMs: number; missedByLoop: Record<string, number> },
-  ): { latenessMs: number[]; hostMissed: number } {
-    const latenessMs: number[] = [];
-    let hostMissed = 0;
-    for (const [i, name] of this.names.entries()) {
-      const wakeUps: WakeUp[] = [];
-      for (let k = 0; k < this.n; k++)
-        if (this.loop[k] === i)
-          wakeUps.push({
-            atMs: (this.at[k] as number) + this.offsetMs,
-            latenessMs: this.late[k] as number,
-            missedByLoop: { [name]: this.missed[k] as number },
-          });
-      const split = attributeStalls(
-        wakeUps,
-        { atMs: end.atMs, missedByLoop: { [name]: end.missedByLoop[name] ?? 0 } },
-        stalls,
-        periodMs,
-        this.before,
-      );
-      latenessMs.push(...split.latenessMs);
-      hostMissed += split.hostMissed;
-    }
-    return { latenessMs, hostMissed };
   }
 }
 
@@ -395,8 +254,7 @@ function describe(f: SteadinessFigures): string {
     `  ${f.scenario.padEnd(12)} ${ms(f.p50_ms).padStart(8)} ${ms(f.p99_ms).padStart(8)} ${ms(f.max_ms).padStart(8)}` +
     ` ${String(f.missed).padStart(7)}   ${f.met ? "met" : "MISSED"}  (${f.wakeups} wake-ups, ${f.late_over_1ms} over 1 ms late (${f.late_over_1ms_in_gc} during GC), worst GC ${f.gc_max_ms.toFixed(1)} ms, ` +
     `host floor (no work, ${f.host_floor.seconds} s) p99 ${ms(f.host_floor.p99_ms)} max ${f.host_floor.max_ms.toFixed(1)} ms with ${f.host_floor.late_over_1ms} over 1 ms, ` +
-    `host stalls ${f.host_stalls.counted ? "" : "(not counted: the sentinel could not outrank sampling) "}${f.host_stalls.count} (longest ${f.host_stalls.longest_ms.toFixed(1)} ms), ` +
-    `missed in them ${f.host_stalls.missed_in_host_stalls}, outside them p99 ${ms(f.host_stalls.p99_ms_outside)} max ${f.host_stalls.max_ms_outside.toFixed(1)} ms, ` +
+    `${describeHostStalls(f.host_stalls)}, ` +
     `worst commit ${f.commit_worst_ms.toFixed(1)} ms, ${f.forwarded_points} points forwarded, backlog ${f.backlog_points_end}, errors ${f.errors}${load}; ` +
     `${f.realtime_priority !== null ? `SCHED_FIFO ${f.realtime_priority}` : f.realtime_refused ? `SCHED_FIFO refused: ${f.realtime_refused}` : "nice only"}, ` +
     `young generation ${f.young_generation_mib === null ? "V8's default" : `${f.young_generation_mib} MiB`}, ` +
