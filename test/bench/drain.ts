@@ -154,7 +154,6 @@ async function drainOnce(
         throw new Error("drain bench: points written during the outage");
       await options.influxd.restart();
       const started = performance.now();
-      const missed0 = rig.missed();
       watch.start(rig);
       let reconnectedAt: number | undefined;
       const drained = () => {
@@ -167,7 +166,7 @@ async function drainOnce(
       const reconnectS = ((reconnectedAt ?? performance.now()) - started) / 1000;
       const w = await watch.finish();
       const d = w.lateness;
-      const missed = rig.missed() - missed0;
+      const missed = w.missed;
       const rate = storage.status().backlog.catchUpPointsPerSecond;
       const f: DrainFigures = {
         backlog_minutes: options.minutes,

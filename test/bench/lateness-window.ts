@@ -31,10 +31,12 @@ export interface HostStallFigures {
   max_ms_outside: number;
 }
 
-/** What a window measured besides the rig's own missed-period counters. */
+/** What a window measured. */
 export interface WindowFigures {
   lateness: Distribution;
   wakeups: number;
+  /** Periods the rig's sampling loops missed inside the window. */
+  missed: number;
   /** Longest garbage-collection pause in the window, ms. */
   gc_max_ms: number;
   /** Wake-ups more than 1 ms late, and how many of them a garbage-collection pause overlapped. */
@@ -51,6 +53,8 @@ export class LatenessWindow {
   private gcMaxMs = 0;
   private measuring = false;
   private fromMs = 0;
+  private rig: Rig | undefined;
+  private missedBefore = 0;
   private gc: PerformanceObserver | undefined;
 
   private constructor(
@@ -90,6 +94,8 @@ export class LatenessWindow {
 
   /** Opens the window: from here on wake-ups, pauses and stalls count. */
   start(rig: Rig): void {
+    this.rig = rig;
+    this.missedBefore = rig.missed();
     this.wakes.watch(rig);
     this.fromMs = monotonicMs();
     this.gc = new PerformanceObserver((list) => {
@@ -102,9 +108,13 @@ export class LatenessWindow {
     this.measuring = true;
   }
 
-  /** Closes the window and splits its wake-ups into the host's stalls and the rest. */
+  /**
+   * Closes the window and splits its wake-ups into the host's stalls and the rest. The missed
+   * periods are counted at the close: the split afterwards keeps the sampling thread busy.
+   */
   async finish(): Promise<WindowFigures> {
     this.measuring = false;
+    const missed = (this.rig?.missed() ?? 0) - this.missedBefore;
     const end = this.wakes.snapshot(monotonicMs());
     this.gc?.disconnect();
     await this.host.flush();
@@ -114,6 +124,7 @@ export class LatenessWindow {
     return {
       lateness: distribution(this.lateness),
       wakeups: this.lateness.length,
+      missed,
       gc_max_ms: this.gcMaxMs,
       late_over_1ms: this.late.length,
       late_over_1ms_in_gc: this.late.filter(([from, to]) => this.pauses.some(([s, e]) => s < to && e > from))
