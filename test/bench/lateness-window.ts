@@ -4,7 +4,7 @@
  * the host's own stalls, seen by a sentinel process above the sampling thread (test/support/host-stalls.ts).
  */
 import { getPriority } from "node:os";
-import { PerformanceObserver } from "node:perf_hooks";
+import { constants, type PerformanceEntry, PerformanceObserver } from "node:perf_hooks";
 import type { PollerStats } from "../../src/sampling/poller.js";
 import type { RealtimeOutcome } from "../../src/sampling/realtime-priority.js";
 import {
@@ -37,8 +37,9 @@ export interface WindowFigures {
   wakeups: number;
   /** Periods the rig's sampling loops missed inside the window. */
   missed: number;
-  /** Longest garbage-collection pause in the window, ms. */
+  /** Longest garbage-collection pause in the window, ms, and its kind (V8's: minor, major, incremental, weakcb). */
   gc_max_ms: number;
+  gc_max_kind: string | null;
   /** Wake-ups more than 1 ms late, and how many of them a garbage-collection pause overlapped. */
   late_over_1ms: number;
   late_over_1ms_in_gc: number;
@@ -51,6 +52,7 @@ export class LatenessWindow {
   private readonly late: [number, number][] = [];
   private readonly pauses: [number, number][] = [];
   private gcMaxMs = 0;
+  private gcMaxKind: string | null = null;
   private measuring = false;
   private fromMs = 0;
   private rig: Rig | undefined;
@@ -100,7 +102,10 @@ export class LatenessWindow {
     this.fromMs = monotonicMs();
     this.gc = new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) {
-        this.gcMaxMs = Math.max(this.gcMaxMs, entry.duration);
+        if (entry.duration > this.gcMaxMs) {
+          this.gcMaxMs = entry.duration;
+          this.gcMaxKind = gcKind(entry);
+        }
         this.pauses.push([entry.startTime, entry.startTime + entry.duration]);
       }
     });
@@ -126,6 +131,7 @@ export class LatenessWindow {
       wakeups: this.lateness.length,
       missed,
       gc_max_ms: this.gcMaxMs,
+      gc_max_kind: this.gcMaxKind,
       late_over_1ms: this.late.length,
       late_over_1ms_in_gc: this.late.filter(([from, to]) => this.pauses.some(([s, e]) => s < to && e > from))
         .length,
@@ -146,6 +152,18 @@ export class LatenessWindow {
     this.gc?.disconnect();
     await this.host.close();
   }
+}
+
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: "minor",
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: "major",
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental",
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weakcb",
+};
+
+function gcKind(entry: PerformanceEntry): string | null {
+  const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+  return kind === undefined ? null : (GC_KINDS[kind] ?? String(kind));
 }
 
 /** One line on the host's stalls, for the benches' tables. */

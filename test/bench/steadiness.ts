@@ -39,6 +39,7 @@ export interface SteadinessFigures {
   wakeups: number;
   /** Longest garbage-collection pause in the window, ms. */
   gc_max_ms: number;
+  gc_max_kind: string | null;
   /** Wake-ups more than 1 ms late, and how many of them a garbage-collection pause overlapped. */
   late_over_1ms: number;
   late_over_1ms_in_gc: number;
@@ -178,6 +179,7 @@ async function measureScenario(
       ...(realtime && !realtime.applied ? { realtime_refused: realtime.reason } : {}),
       wakeups: w.wakeups,
       gc_max_ms: w.gc_max_ms,
+      gc_max_kind: w.gc_max_kind,
       late_over_1ms: w.late_over_1ms,
       late_over_1ms_in_gc: w.late_over_1ms_in_gc,
       commit_worst_ms: worstCommit.ms,
@@ -251,7 +253,7 @@ function describe(f: SteadinessFigures): string {
     : "";
   return (
     `  ${f.scenario.padEnd(12)} ${ms(f.p50_ms).padStart(8)} ${ms(f.p99_ms).padStart(8)} ${ms(f.max_ms).padStart(8)}` +
-    ` ${String(f.missed).padStart(7)}   ${f.met ? "met" : "MISSED"}  (${f.wakeups} wake-ups, ${f.late_over_1ms} over 1 ms late (${f.late_over_1ms_in_gc} during GC), worst GC ${f.gc_max_ms.toFixed(1)} ms, ` +
+    ` ${String(f.missed).padStart(7)}   ${f.met ? "met" : "MISSED"}  (${f.wakeups} wake-ups, ${f.late_over_1ms} over 1 ms late (${f.late_over_1ms_in_gc} during GC), worst GC ${f.gc_max_ms.toFixed(1)} ms (${f.gc_max_kind ?? "none"}), ` +
     `host floor (no work, ${f.host_floor.seconds} s) p99 ${ms(f.host_floor.p99_ms)} max ${f.host_floor.max_ms.toFixed(1)} ms with ${f.host_floor.late_over_1ms} over 1 ms, ` +
     `${describeHostStalls(f.host_stalls)}, ` +
     `worst commit ${f.commit_worst_ms.toFixed(1)} ms, ${f.forwarded_points} points forwarded, backlog ${f.backlog_points_end}, errors ${f.errors}${load}; ` +
