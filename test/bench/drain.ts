@@ -46,6 +46,8 @@ export interface DrainFigures {
   /** Longest garbage-collection pause during the drain, ms, and its kind. */
   gc_max_ms: number;
   gc_max_kind: string | null;
+  /** V8 heap in use when the drain began, MB. */
+  heap_used_mb_at_start: number;
   /** Wake-ups more than 1 ms late, and how many of them a garbage-collection pause overlapped. */
   late_over_1ms: number;
   late_over_1ms_in_gc: number;
@@ -188,6 +190,7 @@ async function drainOnce(
         missed,
         gc_max_ms: w.gc_max_ms,
         gc_max_kind: w.gc_max_kind,
+        heap_used_mb_at_start: w.heap_used_mb_at_start,
         late_over_1ms: w.late_over_1ms,
         late_over_1ms_in_gc: w.late_over_1ms_in_gc,
         host_stalls: w.host_stalls,
@@ -203,7 +206,7 @@ async function drainOnce(
           `  lateness p50 / p99 / max ${d.p50.toFixed(3)} / ${d.p99.toFixed(3)} / ${d.max.toFixed(3)} ms, ${missed} missed ` +
           `(target p99 < ${STEADINESS_TARGET.max_p99_ms} ms, none missed: ${f.met ? "met" : "MISSED"}; ` +
           `${f.realtime_priority !== null ? `SCHED_FIFO ${f.realtime_priority}` : "nice only"}; ` +
-          `${w.late_over_1ms} over 1 ms late (${w.late_over_1ms_in_gc} during GC), worst GC ${w.gc_max_ms.toFixed(1)} ms (${w.gc_max_kind ?? "none"}), ` +
+          `${w.late_over_1ms} over 1 ms late (${w.late_over_1ms_in_gc} during GC), worst GC ${w.gc_max_ms.toFixed(1)} ms (${w.gc_max_kind ?? "none"}; heap ${w.heap_used_mb_at_start.toFixed(0)} MB at the start), ` +
           `${describeHostStalls(w.host_stalls)})`,
       );
       return f;

@@ -37,6 +37,8 @@ export interface WindowFigures {
   wakeups: number;
   /** Periods the rig's sampling loops missed inside the window. */
   missed: number;
+  /** V8 heap in use when the window opened, MB (what a major collection has to mark). */
+  heap_used_mb_at_start: number;
   /** Longest garbage-collection pause in the window, ms, and its kind (V8's: minor, major, incremental, weakcb). */
   gc_max_ms: number;
   gc_max_kind: string | null;
@@ -57,6 +59,7 @@ export class LatenessWindow {
   private fromMs = 0;
   private rig: Rig | undefined;
   private missedBefore = 0;
+  private heapUsedAtStart = 0;
   private gc: PerformanceObserver | undefined;
 
   private constructor(
@@ -98,6 +101,7 @@ export class LatenessWindow {
   start(rig: Rig): void {
     this.rig = rig;
     this.missedBefore = rig.missed();
+    this.heapUsedAtStart = process.memoryUsage().heapUsed / 1e6;
     this.wakes.watch(rig);
     this.fromMs = monotonicMs();
     this.gc = new PerformanceObserver((list) => {
@@ -130,6 +134,7 @@ export class LatenessWindow {
       lateness: distribution(this.lateness),
       wakeups: this.lateness.length,
       missed,
+      heap_used_mb_at_start: this.heapUsedAtStart,
       gc_max_ms: this.gcMaxMs,
       gc_max_kind: this.gcMaxKind,
       late_over_1ms: this.late.length,
