@@ -23,7 +23,15 @@ export interface InfluxdOptions {
   auth?: boolean;
   /** Upper bound for start-up (default 15 s). */
   startTimeoutMs?: number;
+  /** How a free port is chosen (default `freePort`: the kernel's choice); tests of the retry hand one in. */
+  pickPort?: () => Promise<number>;
 }
+
+/**
+ * Start-ups tried with fresh ports when influxd finds one taken: a port free when it was picked may
+ * be taken before influxd binds it (a bench run failed so).
+ */
+const PORT_ATTEMPTS = 3;
 
 export interface Influxd {
   readonly url: string;
@@ -50,20 +58,26 @@ let exitHookInstalled = false;
 export async function startInfluxd(options: InfluxdOptions = {}): Promise<Influxd> {
   const binary = options.binary ?? process.env.INFLUXD ?? "/usr/bin/influxd";
   const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+  const pickPort = options.pickPort ?? freePort;
   const dir = await mkdtemp(join(tmpdir(), "cellbench-influxd-"));
-  const httpPort = await freePort();
-  const rpcPort = await freePort();
   const configPath = join(dir, "influxd.conf");
-  await writeFile(
-    configPath,
-    influxdConfigText({
-      dir,
-      httpBind: `127.0.0.1:${httpPort}`,
-      rpcBind: `127.0.0.1:${rpcPort}`,
-      auth: options.auth ?? false,
-    }),
-  );
-  const url = `http://127.0.0.1:${httpPort}`;
+  let httpPort = 0;
+  let url = "";
+  const choosePorts = async () => {
+    httpPort = await pickPort();
+    let rpcPort = await pickPort();
+    for (let i = 0; rpcPort === httpPort && i < 10; i++) rpcPort = await pickPort();
+    await writeFile(
+      configPath,
+      influxdConfigText({
+        dir,
+        httpBind: `127.0.0.1:${httpPort}`,
+        rpcBind: `127.0.0.1:${rpcPort}`,
+        auth: options.auth ?? false,
+      }),
+    );
+    url = `http://127.0.0.1:${httpPort}`;
+  };
   installExitHook();
 
   let child: ChildProcess | undefined;
@@ -97,7 +111,17 @@ export async function startInfluxd(options: InfluxdOptions = {}): Promise<Influx
     if (proc) await kill(proc);
   };
 
-  await launch();
+  for (let attempt = 1; ; attempt++) {
+    await choosePorts();
+    try {
+      await launch();
+      break;
+    } catch (error) {
+      if (attempt < PORT_ATTEMPTS && /address already in use/.test(stderrTail)) continue;
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
 
   return {
     url,
