@@ -125,6 +125,7 @@ describe("npm run bench -- --json", () => {
     expectHostStalls(drain, "ingest.drain");
     for (const field of ["gc_max_ms", "late_over_1ms", "late_over_1ms_in_gc"])
       expect(drain[field], `ingest.drain.${field}`).toBeTypeOf("number");
+    expect(drain.heap_used_mb_at_start, "ingest.drain: the heap it started with").toBeGreaterThan(0);
     const unpaced = drain.unpaced as Record<string, unknown>;
     for (const field of ["drain_seconds", "p99_ms", "missed"])
       expect(unpaced[field], `ingest.drain.unpaced.${field}`).toBeTypeOf("number");
