@@ -49,9 +49,6 @@ export interface WindowFigures {
 }
 
 export class LatenessWindow {
-  private readonly lateness: number[] = [];
-  /** [deadline, wake-up] of the wake-ups more than 1 ms late, performance.now() ms. */
-  private readonly late: [number, number][] = [];
   private readonly pauses: [number, number][] = [];
   private gcMaxMs = 0;
   private gcMaxKind: string | null = null;
@@ -88,13 +85,7 @@ export class LatenessWindow {
 
   /** For the rig's onLateness: records a wake-up while the window is open. */
   readonly add = (poller: string, ms: number): void => {
-    if (!this.measuring) return;
-    this.lateness.push(ms);
-    this.wakes.add(poller, ms);
-    if (ms > 1) {
-      const now = performance.now();
-      this.late.push([now - ms, now]);
-    }
+    if (this.measuring) this.wakes.add(poller, ms);
   };
 
   /** Opens the window: from here on wake-ups, pauses and stalls count. */
@@ -124,21 +115,26 @@ export class LatenessWindow {
   async finish(): Promise<WindowFigures> {
     this.measuring = false;
     const missed = (this.rig?.missed() ?? 0) - this.missedBefore;
+    if (this.wakes.dropped > 0)
+      throw new Error(
+        `bench: ${this.wakes.dropped} wake-ups beyond the record's capacity of ${this.wakes.capacity}; make it larger`,
+      );
     const end = this.wakes.snapshot(monotonicMs());
     this.gc?.disconnect();
     await this.host.flush();
     const stalls = this.host.stalls.filter((st) => st.fromMs + st.ms >= this.fromMs - 2 * this.periodMs);
     const split = this.wakes.attribute(this.counted ? stalls : [], this.periodMs, end);
     const outside = distribution(split.latenessMs);
+    const late = this.wakes.lateSpans(1);
     return {
-      lateness: distribution(this.lateness),
-      wakeups: this.lateness.length,
+      lateness: distribution(this.wakes.latenessMs()),
+      wakeups: this.wakes.count,
       missed,
       heap_used_mb_at_start: this.heapUsedAtStart,
       gc_max_ms: this.gcMaxMs,
       gc_max_kind: this.gcMaxKind,
-      late_over_1ms: this.late.length,
-      late_over_1ms_in_gc: this.late.filter(([from, to]) => this.pauses.some(([s, e]) => s < to && e > from))
+      late_over_1ms: late.length,
+      late_over_1ms_in_gc: late.filter(([from, to]) => this.pauses.some(([s, e]) => s < to && e > from))
         .length,
       host_stalls: {
         counted: this.counted,
@@ -190,6 +186,8 @@ class WakeRecord {
   private readonly loop: Uint8Array;
   private readonly missed: Float64Array;
   private n = 0;
+  /** Wake-ups that did not fit (the window then fails rather than report part of it). */
+  private droppedCount = 0;
   private readonly names: string[] = [];
   private readonly index = new Map<string, number>();
   private stats: Map<string, Readonly<PollerStats>> = new Map();
@@ -212,8 +210,23 @@ class WakeRecord {
     this.before = Object.fromEntries(pollers.map((p) => [p.name, p.stats.missed]));
   }
 
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  get capacity(): number {
+    return this.at.length;
+  }
+
   add(loop: string, latenessMs: number): void {
-    if (this.n >= this.at.length) return;
+    if (this.n >= this.at.length) {
+      this.droppedCount++;
+      return;
+    }
     let i = this.index.get(loop);
     if (i === undefined) {
       i = this.names.push(loop) - 1;
@@ -224,6 +237,20 @@ class WakeRecord {
     this.loop[this.n] = i;
     this.missed[this.n] = this.stats.get(loop)?.missed ?? 0;
     this.n++;
+  }
+
+  latenessMs(): number[] {
+    return Array.from(this.late.subarray(0, this.n));
+  }
+
+  /** [deadline, wake-up] of the wake-ups more than `overMs` late, performance.now() ms. */
+  lateSpans(overMs: number): [number, number][] {
+    const spans: [number, number][] = [];
+    for (let k = 0; k < this.n; k++) {
+      const late = this.late[k] as number;
+      if (late > overMs) spans.push([(this.at[k] as number) - late, this.at[k] as number]);
+    }
+    return spans;
   }
 
   snapshot(atMs: number): { atMs: number; missedByLoop: Record<string, number> } {
